@@ -1,0 +1,170 @@
+//! What a metric is: name, help, unit, kind. Shared by the registry, the
+//! snapshot and the exporters.
+#![forbid(unsafe_code)]
+
+use crate::buckets::Precision;
+use std::fmt;
+use std::time::Duration;
+
+/// The kind of a metric.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MetricKind {
+    /// A monotonically increasing `u64`.
+    Counter,
+    /// An `i64` that can go up and down.
+    Gauge,
+    /// An `f64` that can go up and down.
+    FloatGauge,
+    /// A distribution of `u64` observations in log-linear buckets.
+    Histogram,
+}
+
+impl MetricKind {
+    /// Lower-case name, as used in exposition formats.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricKind::Counter => "counter",
+            MetricKind::Gauge | MetricKind::FloatGauge => "gauge",
+            MetricKind::Histogram => "histogram",
+        }
+    }
+}
+
+impl fmt::Display for MetricKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MetricKind::FloatGauge => "float gauge",
+            other => other.as_str(),
+        })
+    }
+}
+
+/// The unit a metric's values are recorded in.
+///
+/// Histograms record integers, so time is best recorded in a small unit
+/// (nanoseconds by default for timers); exporters convert to the base unit
+/// (seconds, bytes) where a format asks for it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Unit {
+    /// Unitless (a count of things).
+    #[default]
+    None,
+    /// Nanoseconds (base unit: seconds).
+    Nanoseconds,
+    /// Microseconds (base unit: seconds).
+    Microseconds,
+    /// Milliseconds (base unit: seconds).
+    Milliseconds,
+    /// Seconds.
+    Seconds,
+    /// Bytes.
+    Bytes,
+}
+
+impl Unit {
+    /// Lower-case plural name (`"nanoseconds"`), empty for [`Unit::None`].
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::None => "",
+            Unit::Nanoseconds => "nanoseconds",
+            Unit::Microseconds => "microseconds",
+            Unit::Milliseconds => "milliseconds",
+            Unit::Seconds => "seconds",
+            Unit::Bytes => "bytes",
+        }
+    }
+
+    /// The base unit exporters convert to, and the factor a value in `self`
+    /// is multiplied by to get there (`Nanoseconds` → `("seconds", 1e-9)`).
+    pub fn base(self) -> (&'static str, f64) {
+        match self {
+            Unit::Nanoseconds => ("seconds", 1e-9),
+            Unit::Microseconds => ("seconds", 1e-6),
+            Unit::Milliseconds => ("seconds", 1e-3),
+            other => (other.as_str(), 1.0),
+        }
+    }
+
+    /// Whether this unit measures time.
+    pub fn is_time(self) -> bool {
+        matches!(
+            self,
+            Unit::Nanoseconds | Unit::Microseconds | Unit::Milliseconds | Unit::Seconds
+        )
+    }
+
+    /// `d` expressed in this unit, saturating at `u64::MAX`; nanoseconds for
+    /// units that do not measure time.
+    pub fn from_duration(self, d: Duration) -> u64 {
+        let v = match self {
+            Unit::Microseconds => d.as_micros(),
+            Unit::Milliseconds => d.as_millis(),
+            Unit::Seconds => u128::from(d.as_secs()),
+            _ => d.as_nanos(),
+        };
+        u64::try_from(v).unwrap_or(u64::MAX)
+    }
+}
+
+impl fmt::Display for Unit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Unit::None => "none",
+            other => other.as_str(),
+        })
+    }
+}
+
+/// A registered metric's identity and metadata.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Descriptor {
+    pub(crate) name: String,
+    pub(crate) help: String,
+    pub(crate) unit: Unit,
+    pub(crate) kind: MetricKind,
+    pub(crate) precision: Option<Precision>,
+}
+
+impl Descriptor {
+    /// The metric's name, as registered (valid in the Prometheus data model).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The help text.
+    pub fn help(&self) -> &str {
+        &self.help
+    }
+    /// The unit values are recorded in.
+    pub fn unit(&self) -> Unit {
+        self.unit
+    }
+    /// Counter, gauge or histogram.
+    pub fn kind(&self) -> MetricKind {
+        self.kind
+    }
+    /// The bucket precision, for histograms.
+    pub fn precision(&self) -> Option<Precision> {
+        self.precision
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_convert_and_saturate() {
+        let d = Duration::new(3, 500_000_123);
+        assert_eq!(Unit::Nanoseconds.from_duration(d), 3_500_000_123);
+        assert_eq!(Unit::Microseconds.from_duration(d), 3_500_000);
+        assert_eq!(Unit::Milliseconds.from_duration(d), 3_500);
+        assert_eq!(Unit::Seconds.from_duration(d), 3);
+        assert_eq!(Unit::Bytes.from_duration(d), 3_500_000_123);
+        assert_eq!(Unit::Nanoseconds.from_duration(Duration::MAX), u64::MAX);
+        assert_eq!(Unit::Nanoseconds.base(), ("seconds", 1e-9));
+        assert_eq!(Unit::Bytes.base(), ("bytes", 1.0));
+        assert!(Unit::Seconds.is_time() && !Unit::Bytes.is_time());
+    }
+}

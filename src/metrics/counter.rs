@@ -1,0 +1,102 @@
+//! [`Counter`] and its thread-bound [`LocalCounter`].
+
+use crate::storage::{add_owned, SlotIndex, Storage};
+use crate::sync::{Arc, AtomicU64};
+use std::fmt;
+use std::marker::PhantomData;
+
+/// A monotonically increasing `u64`, recorded without locks or shared writes.
+///
+/// Each thread adds into its own cell; the registry's collector sums the
+/// cells. Cloning is cheap (one reference count) and every clone records into
+/// the same metric. Obtain one from [`Registry::counter`](crate::Registry::counter).
+///
+/// ```
+/// let reg = hotmetrics::Registry::new();
+/// let requests = reg.counter("requests", "Requests served").unwrap();
+/// requests.inc();
+/// requests.add(2);
+/// assert_eq!(reg.collect().counter("requests"), Some(3));
+/// ```
+#[derive(Clone)]
+pub struct Counter {
+    storage: Arc<Storage>,
+    slot: SlotIndex,
+}
+
+impl Counter {
+    pub(crate) fn new(storage: Arc<Storage>, slot: SlotIndex) -> Counter {
+        Counter { storage, slot }
+    }
+
+    pub(crate) fn slot(&self) -> SlotIndex {
+        self.slot
+    }
+
+    /// Adds one.
+    #[inline]
+    pub fn inc(&self) {
+        self.add(1);
+    }
+
+    /// Adds `n` (wrapping at `u64::MAX`).
+    #[inline]
+    pub fn add(&self, n: u64) {
+        add_owned(self.storage.shard().counter(self.slot), n);
+    }
+
+    /// A handle bound to this thread's cell: skips the per-thread lookup.
+    ///
+    /// It is `!Send`, so it can only ever write from the thread that made it,
+    /// and needs no flush: the collector reads the same cell.
+    ///
+    /// ```
+    /// let reg = hotmetrics::Registry::new();
+    /// let c = reg.counter("loops", "Loop iterations").unwrap();
+    /// let local = c.local();
+    /// for _ in 0..10 { local.inc(); }
+    /// assert_eq!(reg.collect().counter("loops"), Some(10));
+    /// ```
+    pub fn local(&self) -> LocalCounter<'_> {
+        LocalCounter {
+            cell: self.storage.shard().counter(self.slot),
+            _not_send: PhantomData,
+        }
+    }
+}
+
+impl fmt::Debug for Counter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Counter")
+            .field("slot", &self.slot.get())
+            .finish()
+    }
+}
+
+/// A [`Counter`] handle bound to the current thread's cell (see
+/// [`Counter::local`]).
+pub struct LocalCounter<'a> {
+    cell: &'a AtomicU64,
+    /// `!Send` and `!Sync`: the cell must only be written by its thread.
+    _not_send: PhantomData<*const ()>,
+}
+
+impl LocalCounter<'_> {
+    /// Adds one.
+    #[inline]
+    pub fn inc(&self) {
+        self.add(1);
+    }
+
+    /// Adds `n` (wrapping at `u64::MAX`).
+    #[inline]
+    pub fn add(&self, n: u64) {
+        add_owned(self.cell, n);
+    }
+}
+
+impl fmt::Debug for LocalCounter<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LocalCounter { .. }")
+    }
+}

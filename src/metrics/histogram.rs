@@ -1,0 +1,193 @@
+//! [`Histogram`] and its thread-bound [`LocalHistogram`].
+
+use crate::buckets::Precision;
+use crate::descriptor::Unit;
+use crate::storage::{add_owned, HistogramCells, SlotIndex, Storage};
+use crate::sync::{Arc, AtomicU64};
+use std::fmt;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+/// A distribution of `u64` observations in a declared [`Unit`], kept in
+/// log-linear buckets with bounded relative error (see [`Precision`]).
+///
+/// Each thread records into its own lazily allocated bucket chunks; the
+/// collector merges them. Quantiles, min, max, mean and sum come from the
+/// [`HistogramSnapshot`](crate::HistogramSnapshot).
+///
+/// ```
+/// use hotmetrics::{Registry, Unit};
+/// let reg = Registry::new();
+/// let latency = reg.histogram("request_duration", "Request latency", Unit::Nanoseconds).unwrap();
+/// for v in 1..=1000 { latency.record(v * 1_000); }
+/// latency.record_f64(f64::NAN); // counted as invalid, not recorded
+/// let snap = reg.collect();
+/// let h = snap.histogram("request_duration").unwrap();
+/// assert_eq!(h.count(), 1000);
+/// assert_eq!(h.invalid(), 1);
+/// let p99 = h.quantile(0.99).unwrap() as f64;
+/// assert!((p99 - 990_000.0).abs() / 990_000.0 <= 0.0079);
+/// ```
+#[derive(Clone)]
+pub struct Histogram {
+    storage: Arc<Storage>,
+    slot: SlotIndex,
+    /// Counter slot for rejected `f64` observations.
+    invalid: SlotIndex,
+    precision: Precision,
+    unit: Unit,
+}
+
+impl Histogram {
+    pub(crate) fn new(
+        storage: Arc<Storage>,
+        slot: SlotIndex,
+        invalid: SlotIndex,
+        precision: Precision,
+        unit: Unit,
+    ) -> Histogram {
+        Histogram {
+            storage,
+            slot,
+            invalid,
+            precision,
+            unit,
+        }
+    }
+
+    pub(crate) fn slot(&self) -> SlotIndex {
+        self.slot
+    }
+
+    pub(crate) fn invalid_slot(&self) -> SlotIndex {
+        self.invalid
+    }
+
+    #[inline(always)]
+    fn cells(&self) -> &HistogramCells {
+        self.storage.shard().histogram(self.slot, self.precision)
+    }
+
+    /// Records one observation of `value` (in the histogram's unit).
+    #[inline]
+    pub fn record(&self, value: u64) {
+        self.cells().record(self.precision, value);
+    }
+
+    /// Records `value` rounded to the nearest integer, saturating at
+    /// `u64::MAX`. NaN, infinities and negative values are not recorded but
+    /// counted in [`invalid`](crate::HistogramSnapshot::invalid).
+    #[inline]
+    pub fn record_f64(&self, value: f64) {
+        match checked_f64(value) {
+            Some(v) => self.record(v),
+            None => add_owned(self.storage.shard().counter(self.invalid), 1),
+        }
+    }
+
+    /// Records a duration, converted to the histogram's unit (nanoseconds if
+    /// the unit is not a time unit).
+    #[inline]
+    pub fn record_duration(&self, d: Duration) {
+        self.record(self.unit.from_duration(d));
+    }
+
+    /// The unit observations are recorded in.
+    pub fn unit(&self) -> Unit {
+        self.unit
+    }
+
+    /// The bucket precision.
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
+    /// A handle bound to this thread's cells: skips the per-thread lookup.
+    /// `!Send`; the collector sees its records without any flush.
+    pub fn local(&self) -> LocalHistogram<'_> {
+        LocalHistogram {
+            cells: self.cells(),
+            invalid: self.storage.shard().counter(self.invalid),
+            precision: self.precision,
+            unit: self.unit,
+            _not_send: PhantomData,
+        }
+    }
+}
+
+/// `Some(rounded)` for finite values `>= 0` (`-0.0` included).
+#[inline]
+fn checked_f64(value: f64) -> Option<u64> {
+    if value.is_finite() && value >= 0.0 {
+        // `as` saturates at u64::MAX for finite values above it.
+        Some(value.round() as u64)
+    } else {
+        None
+    }
+}
+
+impl fmt::Debug for Histogram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Histogram")
+            .field("slot", &self.slot.get())
+            .field("precision", &self.precision)
+            .field("unit", &self.unit)
+            .finish()
+    }
+}
+
+/// A [`Histogram`] handle bound to the current thread's cells (see
+/// [`Histogram::local`]).
+pub struct LocalHistogram<'a> {
+    cells: &'a HistogramCells,
+    invalid: &'a AtomicU64,
+    precision: Precision,
+    unit: Unit,
+    /// `!Send` and `!Sync`: the cells must only be written by their thread.
+    _not_send: PhantomData<*const ()>,
+}
+
+impl LocalHistogram<'_> {
+    /// Records one observation of `value`.
+    #[inline]
+    pub fn record(&self, value: u64) {
+        self.cells.record(self.precision, value);
+    }
+
+    /// As [`Histogram::record_f64`].
+    #[inline]
+    pub fn record_f64(&self, value: f64) {
+        match checked_f64(value) {
+            Some(v) => self.record(v),
+            None => add_owned(self.invalid, 1),
+        }
+    }
+
+    /// As [`Histogram::record_duration`].
+    #[inline]
+    pub fn record_duration(&self, d: Duration) {
+        self.record(self.unit.from_duration(d));
+    }
+}
+
+impl fmt::Debug for LocalHistogram<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LocalHistogram { .. }")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::checked_f64;
+
+    #[test]
+    fn f64_validation() {
+        assert_eq!(checked_f64(0.0), Some(0));
+        assert_eq!(checked_f64(-0.0), Some(0));
+        assert_eq!(checked_f64(2.5), Some(3));
+        assert_eq!(checked_f64(1e30), Some(u64::MAX));
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1.0, -1e-9] {
+            assert_eq!(checked_f64(bad), None, "{bad}");
+        }
+    }
+}

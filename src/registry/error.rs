@@ -1,0 +1,65 @@
+//! [`RegistryError`]: why a metric could not be registered.
+#![forbid(unsafe_code)]
+
+use crate::descriptor::MetricKind;
+use std::fmt;
+
+/// Why a metric could not be registered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RegistryError {
+    /// The name is not valid in the Prometheus data model
+    /// (`[a-zA-Z_:][a-zA-Z0-9_:]*`, not starting with `__`).
+    InvalidName {
+        /// The rejected name.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The name is taken by a metric of another kind.
+    KindMismatch {
+        /// The name.
+        name: String,
+        /// The kind it is registered as.
+        existing: MetricKind,
+        /// The kind asked for.
+        requested: MetricKind,
+    },
+    /// The name is taken by a metric of the same kind with another unit or
+    /// precision.
+    Conflict {
+        /// The name.
+        name: String,
+        /// Which property differs.
+        what: &'static str,
+    },
+    /// The registry has no room for more metrics (about two billion).
+    Full,
+}
+
+impl fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RegistryError::InvalidName { name, reason } => {
+                write!(f, "invalid metric name {name:?}: {reason}")
+            }
+            RegistryError::KindMismatch {
+                name,
+                existing,
+                requested,
+            } => write!(
+                f,
+                "metric {name:?} is already registered as a {existing}, not a {requested}"
+            ),
+            RegistryError::Conflict { name, what } => {
+                write!(
+                    f,
+                    "metric {name:?} is already registered with another {what}"
+                )
+            }
+            RegistryError::Full => f.write_str("the registry has no room for more metrics"),
+        }
+    }
+}
+
+impl std::error::Error for RegistryError {}

@@ -1,0 +1,14 @@
+//! Immutable snapshots and how they are published.
+//!
+//! The collector (in [`crate::registry`]) folds every thread's cells into a
+//! [`Snapshot`] and publishes it through [`Publish`]; readers take the latest
+//! one without a lock. Exporters see only these types.
+
+mod histogram_snapshot;
+mod publish;
+#[allow(clippy::module_inception)]
+mod snapshot;
+
+pub use histogram_snapshot::{Bucket, HistogramSnapshot};
+pub(crate) use publish::Publish;
+pub use snapshot::{MetricSnapshot, MetricValue, Snapshot};

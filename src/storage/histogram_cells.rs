@@ -1,0 +1,330 @@
+//! `HistogramCells`: one thread's buckets of one histogram.
+//!
+//! Buckets are grouped in [`Chunk`]s of 16, each guarded by its own sequence
+//! counter and carrying the sum of the values recorded into it. Chunks are
+//! reached through a two-level directory (16 chunks per group) and allocated
+//! by the owning thread the first time it records into them, so a series that
+//! touches a few dozen buckets costs a few hundred bytes per thread, not the
+//! 30 KiB a dense array of 3,776 buckets would.
+//!
+//! # Protocol (see `docs/design.md` for the full argument)
+//!
+//! The owner records with plain loads and stores (it is the only writer, so
+//! no read-modify-write needs a `lock` prefix): update `min`/`max`, make the
+//! chunk's `seq` odd, bump the bucket and the chunk's sum, make `seq` even
+//! again with a Release store. A reader copies a chunk between two loads of
+//! `seq` and retries if they differ or are odd: each chunk it reports has a
+//! bucket count and a sum that belong to the same observations. The count of
+//! a histogram is derived from its buckets, so `count == Σ buckets` holds by
+//! construction, and the sum is the sum of those very observations.
+//!
+//! A chunk is two cache lines read together, so a reader's window is a few
+//! nanoseconds: a retry is rare even against a writer recording in a loop,
+//! and the writer itself never waits.
+
+use crate::buckets::Precision;
+use crate::sync::{fence, spin_hint, AtomicPtr, AtomicU64, Ordering};
+use std::fmt;
+use std::ptr;
+
+/// Buckets per chunk.
+pub(crate) const CHUNK_BUCKETS: usize = 16;
+/// Chunks per directory group.
+const GROUP_CHUNKS: usize = 16;
+/// Buckets covered by one directory group.
+const GROUP_BUCKETS: usize = CHUNK_BUCKETS * GROUP_CHUNKS;
+
+/// 16 buckets with their sequence counter and sum (144 bytes).
+#[repr(C)]
+pub(crate) struct Chunk {
+    /// Odd while the owner is writing this chunk.
+    seq: AtomicU64,
+    /// Wrapping sum of the values recorded into this chunk.
+    sum: AtomicU64,
+    buckets: [AtomicU64; CHUNK_BUCKETS],
+}
+
+impl Chunk {
+    fn new() -> Chunk {
+        Chunk {
+            seq: AtomicU64::new(0),
+            sum: AtomicU64::new(0),
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
+
+    /// Records `value` into bucket `slot`. Owner only.
+    #[inline(always)]
+    fn write(&self, slot: usize, value: u64) {
+        // All loads are Relaxed: this thread is the only writer, so it reads
+        // back its own latest stores.
+        let seq = self.seq.load(Ordering::Relaxed);
+        self.seq.store(seq.wrapping_add(1), Ordering::Relaxed);
+        // Release fence: a reader that sees any of the stores below and then
+        // issues its Acquire fence also sees the odd `seq` (fence-fence
+        // synchronisation), so its validation fails instead of accepting a
+        // half-written chunk.
+        fence(Ordering::Release);
+        let bucket = &self.buckets[slot];
+        bucket.store(
+            bucket.load(Ordering::Relaxed).wrapping_add(1),
+            Ordering::Relaxed,
+        );
+        self.sum.store(
+            self.sum.load(Ordering::Relaxed).wrapping_add(value),
+            Ordering::Relaxed,
+        );
+        // Release: a reader that Acquire-loads this even value sees the
+        // bucket and sum above, and the min/max stores made before them.
+        self.seq.store(seq.wrapping_add(2), Ordering::Release);
+    }
+
+    /// A consistent copy of the buckets; returns the chunk's sum.
+    fn read(&self, out: &mut [u64; CHUNK_BUCKETS]) -> u64 {
+        let mut attempt = 0;
+        loop {
+            // Acquire: pairs with the writer's final Release store.
+            let before = self.seq.load(Ordering::Acquire);
+            if before & 1 == 0 {
+                for (o, b) in out.iter_mut().zip(&self.buckets) {
+                    *o = b.load(Ordering::Relaxed);
+                }
+                let sum = self.sum.load(Ordering::Relaxed);
+                // Acquire fence: pairs with the writer's Release fence (see
+                // `write`), and keeps the loads above before the re-check.
+                fence(Ordering::Acquire);
+                if self.seq.load(Ordering::Relaxed) == before {
+                    return sum;
+                }
+            }
+            spin_hint(attempt);
+            attempt = attempt.saturating_add(1);
+        }
+    }
+}
+
+/// 16 chunk pointers.
+struct Group {
+    chunks: [AtomicPtr<Chunk>; GROUP_CHUNKS],
+}
+
+/// One thread's cells of one histogram (see the module docs).
+pub(crate) struct HistogramCells {
+    /// Smallest value recorded, `u64::MAX` until the first record.
+    min: AtomicU64,
+    /// Largest value recorded.
+    max: AtomicU64,
+    groups: Box<[AtomicPtr<Group>]>,
+}
+
+impl HistogramCells {
+    pub(crate) fn new(precision: Precision) -> HistogramCells {
+        let groups = precision.bucket_count().div_ceil(GROUP_BUCKETS);
+        HistogramCells {
+            min: AtomicU64::new(u64::MAX),
+            max: AtomicU64::new(0),
+            groups: (0..groups)
+                .map(|_| AtomicPtr::new(ptr::null_mut()))
+                .collect(),
+        }
+    }
+
+    /// Records `value`. Owner only; `precision` must be the one `self` was
+    /// made with.
+    #[inline(always)]
+    pub(crate) fn record(&self, precision: Precision, value: u64) {
+        let index = precision.index(value);
+        let chunk = self.chunk_or_grow(index);
+        // min/max before the chunk: the chunk's Release store then publishes
+        // them together with the bucket (readers load them after the chunks).
+        if value < self.min.load(Ordering::Relaxed) {
+            self.min.store(value, Ordering::Relaxed);
+        }
+        if value > self.max.load(Ordering::Relaxed) {
+            self.max.store(value, Ordering::Relaxed);
+        }
+        chunk.write(index % CHUNK_BUCKETS, value);
+    }
+
+    #[inline(always)]
+    fn chunk_or_grow(&self, index: usize) -> &Chunk {
+        // Relaxed loads: the directory is only ever extended by the owner
+        // (this thread, or a predecessor that exited before we started), so
+        // program order makes our own allocations visible.
+        let group = &self.groups[index / GROUP_BUCKETS];
+        let mut g = group.load(Ordering::Relaxed);
+        if g.is_null() {
+            g = install(group, || Group {
+                chunks: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+            });
+        }
+        // SAFETY: `g` is non-null and was installed by `install`; groups live
+        // until `self` is dropped.
+        let slot = unsafe { &(*g).chunks[(index / CHUNK_BUCKETS) % GROUP_CHUNKS] };
+        let mut c = slot.load(Ordering::Relaxed);
+        if c.is_null() {
+            c = install(slot, Chunk::new);
+        }
+        // SAFETY: as above, for chunks.
+        unsafe { &*c }
+    }
+
+    /// Calls `f(first_bucket_index, counts, sum)` with a consistent copy of
+    /// every allocated chunk, then returns `(min, max)` as seen after them.
+    ///
+    /// Every observation counted by `f` has `min <= value <= max`; `min` and
+    /// `max` may also reflect observations recorded after their chunk was
+    /// read (callers clamp them into the range of the buckets they saw).
+    pub(crate) fn read(&self, mut f: impl FnMut(usize, &[u64; CHUNK_BUCKETS], u64)) -> (u64, u64) {
+        let mut counts = [0u64; CHUNK_BUCKETS];
+        for (gi, group) in self.groups.iter().enumerate() {
+            // Acquire: pairs with the Release in `install`.
+            let g = group.load(Ordering::Acquire);
+            if g.is_null() {
+                continue;
+            }
+            // SAFETY: non-null group pointers stay valid while `self` lives.
+            let chunks = unsafe { &(*g).chunks };
+            for (ci, slot) in chunks.iter().enumerate() {
+                let c = slot.load(Ordering::Acquire);
+                if c.is_null() {
+                    continue;
+                }
+                // SAFETY: as above, for chunks.
+                let sum = unsafe { &*c }.read(&mut counts);
+                f(gi * GROUP_BUCKETS + ci * CHUNK_BUCKETS, &counts, sum);
+            }
+        }
+        // Relaxed: after the Acquire loads of the chunks' `seq` above, these
+        // see at least the min/max of every observation those chunks counted.
+        (
+            self.min.load(Ordering::Relaxed),
+            self.max.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Heap bytes owned by these cells, including `self`.
+    pub(crate) fn allocated_bytes(&self) -> usize {
+        let mut bytes = std::mem::size_of::<Self>()
+            + self.groups.len() * std::mem::size_of::<AtomicPtr<Group>>();
+        for group in self.groups.iter() {
+            let g = group.load(Ordering::Acquire);
+            if g.is_null() {
+                continue;
+            }
+            bytes += std::mem::size_of::<Group>();
+            // SAFETY: non-null group pointers stay valid while `self` lives.
+            for c in unsafe { &(*g).chunks } {
+                if !c.load(Ordering::Acquire).is_null() {
+                    bytes += std::mem::size_of::<Chunk>();
+                }
+            }
+        }
+        bytes
+    }
+}
+
+/// Allocates a `T` from `make` and installs it in the empty `slot`.
+#[cold]
+#[inline(never)]
+fn install<T>(slot: &AtomicPtr<T>, make: impl FnOnce() -> T) -> *mut T {
+    let fresh = Box::into_raw(Box::new(make()));
+    // Release on success: publishes the zeroed contents to readers. A CAS,
+    // although only the owner installs, so that a broken invariant would
+    // leak nothing and corrupt nothing (cold path, no cost that matters).
+    match slot.compare_exchange(ptr::null_mut(), fresh, Ordering::Release, Ordering::Acquire) {
+        Ok(_) => fresh,
+        Err(existing) => {
+            // SAFETY: `fresh` came from `Box::into_raw` above and was never shared.
+            drop(unsafe { Box::from_raw(fresh) });
+            existing
+        }
+    }
+}
+
+impl Drop for HistogramCells {
+    fn drop(&mut self) {
+        for group in self.groups.iter() {
+            // `&mut self`: nobody else can reach the directory now.
+            let g = group.load(Ordering::Acquire);
+            if g.is_null() {
+                continue;
+            }
+            // SAFETY: installed by `install` from a `Box`, freed exactly once here.
+            let g = unsafe { Box::from_raw(g) };
+            for c in &g.chunks {
+                let c = c.load(Ordering::Acquire);
+                if !c.is_null() {
+                    // SAFETY: as above, for chunks.
+                    drop(unsafe { Box::from_raw(c) });
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Debug for HistogramCells {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HistogramCells")
+            .field("allocated_bytes", &self.allocated_bytes())
+            .finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn totals(cells: &HistogramCells) -> (u64, u64, u64, u64) {
+        let mut count = 0;
+        let mut sum = 0u64;
+        let (min, max) = cells.read(|_, counts, s| {
+            count += counts.iter().sum::<u64>();
+            sum = sum.wrapping_add(s);
+        });
+        (count, sum, min, max)
+    }
+
+    #[test]
+    fn records_land_in_their_buckets() {
+        let p = Precision::DEFAULT;
+        let cells = HistogramCells::new(p);
+        for v in [0, 5, 5, 1_000, 1_000_000, u64::MAX] {
+            cells.record(p, v);
+        }
+        let mut seen = Vec::new();
+        cells.read(|first, counts, _| {
+            for (i, &c) in counts.iter().enumerate() {
+                if c > 0 {
+                    seen.push((first + i, c));
+                }
+            }
+        });
+        let mut want = vec![
+            (p.index(0), 1),
+            (p.index(5), 2),
+            (p.index(1_000), 1),
+            (p.index(1_000_000), 1),
+            (p.index(u64::MAX), 1),
+        ];
+        want.sort();
+        assert_eq!(seen, want);
+        let (count, sum, min, max) = totals(&cells);
+        assert_eq!(count, 6);
+        assert_eq!(sum, 1_001_010u64.wrapping_add(u64::MAX));
+        assert_eq!((min, max), (0, u64::MAX));
+    }
+
+    #[test]
+    fn few_dozen_buckets_cost_well_under_a_kib() {
+        let p = Precision::DEFAULT;
+        let cells = HistogramCells::new(p);
+        // 40 adjacent buckets around 1 ms in nanoseconds.
+        let first = p.index(1_000_000);
+        for i in first..first + 40 {
+            cells.record(p, p.lower_bound(i));
+        }
+        let bytes = cells.allocated_bytes();
+        assert!(bytes < 1024, "{bytes} bytes");
+    }
+}

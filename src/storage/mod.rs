@@ -1,0 +1,57 @@
+//! Per-thread storage: single-writer atomic cells, read by the collector.
+//!
+//! Each registry owns one [`Storage`]: a [`PerThread`] set of [`Shard`]s.
+//! A thread's shard holds its cells of every metric of the registry, densely
+//! (8 bytes per counter) in segments that never move, and lazily allocated
+//! histogram chunks. This layer knows slots and buckets, not names.
+
+mod histogram_cells;
+mod per_thread;
+mod segments;
+mod shard;
+
+pub(crate) use histogram_cells::{HistogramCells, CHUNK_BUCKETS};
+pub(crate) use per_thread::PerThread;
+pub(crate) use segments::SlotIndex;
+pub(crate) use shard::{add_owned, Shard};
+
+use std::fmt;
+
+/// All threads' cells of one registry.
+pub(crate) struct Storage {
+    shards: PerThread<Shard>,
+}
+
+impl Storage {
+    pub(crate) fn new() -> Storage {
+        Storage {
+            shards: PerThread::new(),
+        }
+    }
+
+    /// The calling thread's shard, created on its first record.
+    #[inline(always)]
+    pub(crate) fn shard(&self) -> &Shard {
+        self.shards.get_or(Shard::new)
+    }
+
+    /// Every shard, including those of threads that have exited.
+    pub(crate) fn for_each_shard(&self, f: impl FnMut(&Shard)) {
+        self.shards.for_each(f);
+    }
+
+    /// Heap bytes held by all shards.
+    pub(crate) fn allocated_bytes(&self) -> usize {
+        let mut bytes = 0;
+        self.for_each_shard(|s| bytes += s.allocated_bytes());
+        bytes
+    }
+}
+
+impl fmt::Debug for Storage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Storage")
+            .field("allocated_bytes", &self.allocated_bytes())
+            .finish()
+    }
+}

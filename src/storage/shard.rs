@@ -1,0 +1,135 @@
+//! `Shard`: everything one thread records into one registry.
+
+use super::histogram_cells::HistogramCells;
+use super::segments::{Segments, SlotIndex};
+use crate::buckets::Precision;
+use crate::sync::{AtomicPtr, AtomicU64, Ordering};
+use std::fmt;
+use std::ptr;
+
+/// One thread's cells for every metric of a registry: counters densely, 8
+/// bytes each, and a pointer per histogram to its lazily created cells.
+pub(crate) struct Shard {
+    counters: Segments<AtomicU64>,
+    histograms: Segments<AtomicPtr<HistogramCells>>,
+}
+
+/// Adds `n` to a cell that only the calling thread writes.
+///
+/// A plain load and store, not `fetch_add`: with a single writer no update
+/// can slip in between, so the `lock`-prefixed read-modify-write (and the
+/// full barrier it implies on x86) buys nothing. Relaxed is enough: readers
+/// only need to see some recent value, and synchronise with the writer
+/// through whatever made them read (a join, a channel, the collector lock).
+#[inline(always)]
+pub(crate) fn add_owned(cell: &AtomicU64, n: u64) {
+    cell.store(
+        cell.load(Ordering::Relaxed).wrapping_add(n),
+        Ordering::Relaxed,
+    );
+}
+
+impl Shard {
+    pub(crate) fn new() -> Shard {
+        Shard {
+            counters: Segments::new(),
+            histograms: Segments::new(),
+        }
+    }
+
+    /// This thread's cell of counter slot `at`. Owner only.
+    #[inline(always)]
+    pub(crate) fn counter(&self, at: SlotIndex) -> &AtomicU64 {
+        self.counters.get_or_grow(at)
+    }
+
+    /// This thread's cells of histogram slot `at`. Owner only.
+    #[inline(always)]
+    pub(crate) fn histogram(&self, at: SlotIndex, precision: Precision) -> &HistogramCells {
+        let slot = self.histograms.get_or_grow(at);
+        // Relaxed: only the owner installs cells (see `Segments::get_or_grow`).
+        let cells = slot.load(Ordering::Relaxed);
+        let cells = if cells.is_null() {
+            install_cells(slot, precision)
+        } else {
+            cells
+        };
+        // SAFETY: non-null cell pointers come from `install_cells` and live
+        // until this shard is dropped.
+        unsafe { &*cells }
+    }
+
+    /// Calls `f(counter_slot, value)` for every allocated counter cell.
+    pub(crate) fn read_counters(&self, mut f: impl FnMut(usize, u64)) {
+        self.counters.for_each_segment(|first, cells| {
+            for (i, c) in cells.iter().enumerate() {
+                // Relaxed: see `add_owned`.
+                f(first + i, c.load(Ordering::Relaxed));
+            }
+        });
+    }
+
+    /// This thread's cells of histogram slot `at`, if it ever recorded there.
+    pub(crate) fn read_histogram(&self, at: SlotIndex) -> Option<&HistogramCells> {
+        // Acquire: pairs with the Release in `install_cells`.
+        let cells = self.histograms.get(at)?.load(Ordering::Acquire);
+        // SAFETY: as in `histogram`.
+        (!cells.is_null()).then(|| unsafe { &*cells })
+    }
+
+    /// Heap bytes owned by this shard, including itself.
+    pub(crate) fn allocated_bytes(&self) -> usize {
+        let mut bytes = std::mem::size_of::<Self>()
+            + self.counters.allocated_bytes()
+            + self.histograms.allocated_bytes();
+        self.histograms.for_each_segment(|_, slots| {
+            for s in slots {
+                let cells = s.load(Ordering::Acquire);
+                if !cells.is_null() {
+                    // SAFETY: as in `histogram`.
+                    bytes += unsafe { &*cells }.allocated_bytes();
+                }
+            }
+        });
+        bytes
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn install_cells(slot: &AtomicPtr<HistogramCells>, precision: Precision) -> *mut HistogramCells {
+    let fresh = Box::into_raw(Box::new(HistogramCells::new(precision)));
+    // Release: publishes the new cells to readers. CAS for robustness, as in
+    // `Segments::grow`.
+    match slot.compare_exchange(ptr::null_mut(), fresh, Ordering::Release, Ordering::Acquire) {
+        Ok(_) => fresh,
+        Err(existing) => {
+            // SAFETY: `fresh` came from `Box::into_raw` above, never shared.
+            drop(unsafe { Box::from_raw(fresh) });
+            existing
+        }
+    }
+}
+
+impl Drop for Shard {
+    fn drop(&mut self) {
+        self.histograms.for_each_segment(|_, slots| {
+            for s in slots {
+                let cells = s.load(Ordering::Acquire);
+                if !cells.is_null() {
+                    // SAFETY: from `install_cells`, freed once, while no other
+                    // thread can reach this shard (`&mut self`).
+                    drop(unsafe { Box::from_raw(cells) });
+                }
+            }
+        });
+    }
+}
+
+impl fmt::Debug for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shard")
+            .field("allocated_bytes", &self.allocated_bytes())
+            .finish()
+    }
+}
