@@ -58,3 +58,8 @@ pub use metrics::{Counter, FloatGauge, Gauge, Histogram, LocalCounter, LocalHist
 pub use registry::global;
 pub use registry::{Options, Registry, RegistryError};
 pub use snapshot::{Bucket, HistogramSnapshot, MetricSnapshot, MetricValue, Snapshot};
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -371,7 +371,7 @@ impl Collector {
                 for (b, &c) in buckets[first..first + CHUNK_BUCKETS].iter_mut().zip(counts) {
                     *b = b.wrapping_add(c);
                 }
-                sum += u128::from(chunk_sum);
+                sum += chunk_sum;
             });
             min = min.min(lo);
             max = max.max(hi);

@@ -80,8 +80,7 @@ impl HistogramSnapshot {
         self.count == 0
     }
 
-    /// Sum of the observations (exact while each thread's sum within one
-    /// 16-bucket chunk stays below 2^64).
+    /// Exact sum of the observations.
     pub fn sum(&self) -> u128 {
         self.sum
     }

@@ -34,13 +34,16 @@ const GROUP_CHUNKS: usize = 16;
 /// Buckets covered by one directory group.
 const GROUP_BUCKETS: usize = CHUNK_BUCKETS * GROUP_CHUNKS;
 
-/// 16 buckets with their sequence counter and sum (144 bytes).
+/// 16 buckets with their sequence counter and sum (152 bytes).
 #[repr(C)]
 pub(crate) struct Chunk {
     /// Odd while the owner is writing this chunk.
     seq: AtomicU64,
-    /// Wrapping sum of the values recorded into this chunk.
-    sum: AtomicU64,
+    /// Low 64 bits of the sum of the values recorded into this chunk.
+    sum_lo: AtomicU64,
+    /// High 64 bits of that sum: the sum is an exact `u128`, so even values
+    /// near `u64::MAX` add up without overflow.
+    sum_hi: AtomicU64,
     buckets: [AtomicU64; CHUNK_BUCKETS],
 }
 
@@ -48,7 +51,8 @@ impl Chunk {
     fn new() -> Chunk {
         Chunk {
             seq: AtomicU64::new(0),
-            sum: AtomicU64::new(0),
+            sum_lo: AtomicU64::new(0),
+            sum_hi: AtomicU64::new(0),
             buckets: std::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
@@ -70,17 +74,19 @@ impl Chunk {
             bucket.load(Ordering::Relaxed).wrapping_add(1),
             Ordering::Relaxed,
         );
-        self.sum.store(
-            self.sum.load(Ordering::Relaxed).wrapping_add(value),
-            Ordering::Relaxed,
-        );
+        let (lo, carry) = self.sum_lo.load(Ordering::Relaxed).overflowing_add(value);
+        self.sum_lo.store(lo, Ordering::Relaxed);
+        if carry {
+            let hi = self.sum_hi.load(Ordering::Relaxed);
+            self.sum_hi.store(hi.wrapping_add(1), Ordering::Relaxed);
+        }
         // Release: a reader that Acquire-loads this even value sees the
         // bucket and sum above, and the min/max stores made before them.
         self.seq.store(seq.wrapping_add(2), Ordering::Release);
     }
 
     /// A consistent copy of the buckets; returns the chunk's sum.
-    fn read(&self, out: &mut [u64; CHUNK_BUCKETS]) -> u64 {
+    fn read(&self, out: &mut [u64; CHUNK_BUCKETS]) -> u128 {
         let mut attempt = 0;
         loop {
             // Acquire: pairs with the writer's final Release store.
@@ -89,7 +95,8 @@ impl Chunk {
                 for (o, b) in out.iter_mut().zip(&self.buckets) {
                     *o = b.load(Ordering::Relaxed);
                 }
-                let sum = self.sum.load(Ordering::Relaxed);
+                let sum = u128::from(self.sum_hi.load(Ordering::Relaxed)) << 64
+                    | u128::from(self.sum_lo.load(Ordering::Relaxed));
                 // Acquire fence: pairs with the writer's Release fence (see
                 // `write`), and keeps the loads above before the re-check.
                 fence(Ordering::Acquire);
@@ -175,7 +182,7 @@ impl HistogramCells {
     /// Every observation counted by `f` has `min <= value <= max`; `min` and
     /// `max` may also reflect observations recorded after their chunk was
     /// read (callers clamp them into the range of the buckets they saw).
-    pub(crate) fn read(&self, mut f: impl FnMut(usize, &[u64; CHUNK_BUCKETS], u64)) -> (u64, u64) {
+    pub(crate) fn read(&self, mut f: impl FnMut(usize, &[u64; CHUNK_BUCKETS], u128)) -> (u64, u64) {
         let mut counts = [0u64; CHUNK_BUCKETS];
         for (gi, group) in self.groups.iter().enumerate() {
             // Acquire: pairs with the Release in `install`.
@@ -275,12 +282,12 @@ impl fmt::Debug for HistogramCells {
 mod tests {
     use super::*;
 
-    fn totals(cells: &HistogramCells) -> (u64, u64, u64, u64) {
+    fn totals(cells: &HistogramCells) -> (u64, u128, u64, u64) {
         let mut count = 0;
-        let mut sum = 0u64;
+        let mut sum = 0u128;
         let (min, max) = cells.read(|_, counts, s| {
             count += counts.iter().sum::<u64>();
-            sum = sum.wrapping_add(s);
+            sum += s;
         });
         (count, sum, min, max)
     }
@@ -311,8 +318,15 @@ mod tests {
         assert_eq!(seen, want);
         let (count, sum, min, max) = totals(&cells);
         assert_eq!(count, 6);
-        assert_eq!(sum, 1_001_010u64.wrapping_add(u64::MAX));
+        assert_eq!(sum, 1_001_010 + u128::from(u64::MAX));
         assert_eq!((min, max), (0, u64::MAX));
+        // The chunk sum carries into its high word instead of wrapping.
+        for _ in 0..3 {
+            cells.record(p, u64::MAX);
+        }
+        let (count, sum, _, _) = totals(&cells);
+        assert_eq!(count, 9);
+        assert_eq!(sum, 1_001_010 + 4 * u128::from(u64::MAX));
     }
 
     #[test]

@@ -1,0 +1,122 @@
+//! Guarantee 3: recording allocates nothing after a thread's first touch of
+//! a series, and memory follows series × threads, not operations.
+
+use hotmetrics::{Registry, Unit};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+/// Counts allocations made by the current thread.
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator unchanged; the counter is a
+// const-initialised thread-local `Cell`, which never allocates.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCS.try_with(|a| a.set(a.get() + 1));
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCS.try_with(|a| a.set(a.get() + 1));
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocs() -> u64 {
+    ALLOCS.with(Cell::get)
+}
+
+/// What first touch means for a histogram: a thread allocates a bucket chunk
+/// the first time it records into that chunk's 16 buckets, then never again.
+#[test]
+fn recording_allocates_nothing_after_first_touch() {
+    let reg = Registry::new();
+    let c = reg.counter("c", "c").unwrap();
+    let h = reg.histogram("h", "h", Unit::Nanoseconds).unwrap();
+    let values: Vec<u64> = (0..64).map(|i| 1u64 << i).chain(0..1_000).collect();
+
+    // First touch: this thread's shard, its segments, and the bucket chunks
+    // (16 buckets each) that these values fall in.
+    c.inc();
+    for &v in &values {
+        h.record(v);
+    }
+    h.record_f64(f64::NAN);
+    h.record(3_000);
+
+    let before = allocs();
+    for _ in 0..100 {
+        c.inc();
+        c.add(5);
+        c.local().inc();
+        let local = h.local();
+        for &v in &values {
+            h.record(v);
+            local.record(v);
+        }
+        h.record_f64(12.5);
+        h.record_f64(-1.0);
+        h.record_duration(std::time::Duration::from_micros(3));
+    }
+    assert_eq!(allocs() - before, 0, "allocations on the recording path");
+
+    // Reading the published snapshot does not allocate either.
+    reg.collect();
+    let before = allocs();
+    for _ in 0..100 {
+        let snap = reg.snapshot();
+        assert!(snap.counter("c").unwrap() > 0);
+    }
+    assert_eq!(allocs() - before, 0, "allocations reading the snapshot");
+}
+
+#[test]
+fn memory_follows_series_not_operations() {
+    let reg = Registry::new();
+    let h = reg.histogram("h", "h", Unit::Nanoseconds).unwrap();
+    let c = reg.counter("c", "c").unwrap();
+    for v in 0..1_000u64 {
+        h.record(1_000_000 + v * 37);
+        c.inc();
+    }
+    let after_first = reg.cell_bytes();
+    for _ in 0..100 {
+        for v in 0..1_000u64 {
+            h.record(1_000_000 + v * 37);
+            c.inc();
+        }
+    }
+    assert_eq!(reg.cell_bytes(), after_first);
+}
+
+#[test]
+fn a_histogram_touching_a_few_dozen_buckets_costs_under_a_kib_per_thread() {
+    let reg = Registry::new();
+    let h = reg.histogram("h", "h", Unit::Nanoseconds).unwrap();
+    let base = reg.cell_bytes();
+    // ~40 buckets around 1 ms: a narrow latency distribution.
+    let p = h.precision();
+    let first = p.index(1_000_000);
+    for i in first..first + 40 {
+        h.record(p.lower_bound(i));
+    }
+    let shard_overhead = {
+        let reg2 = Registry::new();
+        reg2.counter("x", "x").unwrap().inc();
+        reg2.cell_bytes()
+    };
+    let bytes = reg.cell_bytes() - base - shard_overhead;
+    assert!(bytes < 1024, "{bytes} bytes for ~40 buckets");
+}
