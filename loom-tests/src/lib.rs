@@ -1,1 +1,90 @@
-//! loom models live in `tests/`; this crate has no library code.
+//! loom models of hotmetrics' synchronisation, in `tests/`; this library
+//! holds what they share. `README.md` says what each model proves.
+//!
+//! Run them with `scripts/loom.sh`, which sets `RUSTFLAGS="--cfg loom"`.
+//! Without `--cfg loom` the models and these helpers compile to nothing, so a
+//! plain `cargo test --workspace` skips them.
+#![cfg(loom)]
+
+use hotmetrics::{Histogram, HistogramSnapshot, Options, Precision, Registry};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Runs `f` under loom with the preemption bound from `LOOM_MAX_PREEMPTIONS`
+/// (default 2), and prints how many executions were explored.
+pub fn run_model<F>(name: &str, f: F)
+where
+    F: Fn() + Sync + Send + 'static,
+{
+    let preemptions = std::env::var("LOOM_MAX_PREEMPTIONS")
+        .ok()
+        .map(|v| v.parse().expect("LOOM_MAX_PREEMPTIONS must be a number"))
+        .unwrap_or(2);
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(preemptions);
+    // A collection loads every slot of every allocated segment, so even a
+    // small model takes more than loom's default 1,000 branches.
+    builder.max_branches = 20_000;
+
+    let executions = Arc::new(AtomicUsize::new(0));
+    let counted = executions.clone();
+    let started = Instant::now();
+    builder.check(move || {
+        counted.fetch_add(1, Ordering::Relaxed);
+        f();
+    });
+    eprintln!(
+        "{name}: {} executions in {:.1?} (preemption bound {preemptions})",
+        executions.load(Ordering::Relaxed),
+        started.elapsed(),
+    );
+}
+
+/// A histogram with 2 sub-bucket bits (252 buckets, one directory group),
+/// so that the modelled state stays small.
+pub fn small_histogram(reg: &Registry, name: &str) -> Histogram {
+    let options = Options::new(name, "loom model").precision(Precision::new(2).unwrap());
+    reg.histogram_with(options).unwrap()
+}
+
+/// Checks what any snapshot of a histogram into which each of `recorded` was
+/// recorded once (each into a bucket of its own) must satisfy, whatever
+/// raced the collection. Returns the values it counted.
+pub fn check_histogram(h: &HistogramSnapshot, recorded: &[u64]) -> Vec<u64> {
+    let mut seen = Vec::new();
+    let mut count = 0;
+    let mut sum = 0u128;
+    for b in h.buckets() {
+        let mut values = recorded.iter().filter(|&&v| b.lower <= v && v <= b.upper);
+        let v = *values.next().expect("a bucket nobody recorded into");
+        assert!(values.next().is_none(), "model values share a bucket");
+        assert_eq!(b.count, 1, "{b:?} counted more than was recorded");
+        count += b.count;
+        sum += u128::from(v) * u128::from(b.count);
+        seen.push(v);
+    }
+    // `count` is the sum of the bucket counts, and `sum` the sum of exactly
+    // the observations those buckets counted: never a bucket without its
+    // share of the sum, or a share of the sum without its bucket.
+    assert_eq!(h.count(), count, "{h:?}");
+    assert_eq!(h.sum(), sum, "{h:?}: sum does not match the buckets");
+    if count == 0 {
+        assert_eq!((h.min(), h.max()), (None, None), "{h:?}");
+    } else {
+        let (min, max) = (h.min().unwrap(), h.max().unwrap());
+        let first = h.buckets().next().unwrap();
+        let last = h.buckets().last().unwrap();
+        assert!(min <= max, "{h:?}");
+        // Within the outer buckets (the snapshot clamps them into those) ...
+        assert!(first.lower <= min && min <= first.upper, "{h:?}");
+        assert!(last.lower <= max && max <= last.upper, "{h:?}");
+        // ... and enclosing every counted observation: a recorder's min/max
+        // stores are published by the same Release store as its bucket.
+        assert!(
+            seen.iter().all(|&v| min <= v && v <= max),
+            "{h:?} counted {seen:?}"
+        );
+    }
+    seen
+}

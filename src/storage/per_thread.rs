@@ -9,9 +9,11 @@
 //! after it stops running), so a value still has a single writer at a time.
 //!
 //! `thread_local` does not know loom, so under loom a small stand-in keeps the
-//! same contract: values live as long as the `PerThread`, owner lookups go
-//! through loom's own thread-locals (invisible to the model, like the real
-//! crate's), and creation and iteration go through a loom mutex.
+//! same contract: values live as long as the `PerThread`, thread ids are
+//! handed out and recycled like the crate's (through a loom mutex, so the
+//! model sees the ordering the recycling relies on), owner lookups go through
+//! loom's own thread-locals (invisible to the model, like the real crate's),
+//! and creation and iteration go through a loom mutex.
 
 #[cfg(not(all(loom, feature = "loom")))]
 mod imp {
@@ -52,28 +54,77 @@ mod imp {
 
 #[cfg(all(loom, feature = "loom"))]
 mod imp {
-    use crate::sync::{lock, Mutex};
+    use crate::sync::{lock, Arc, Mutex};
     use std::cell::RefCell;
     use std::fmt;
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
-    /// Ids of `PerThread` instances, so one thread-local map serves them all.
-    static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
+    /// Thread ids of one `PerThread`: the smallest free one is handed out,
+    /// and a thread's id is freed when it exits, as `thread_local` does.
+    #[derive(Default)]
+    struct Ids {
+        next: usize,
+        free: Vec<usize>,
+    }
+
+    impl Ids {
+        fn alloc(&mut self) -> usize {
+            match self.free.iter().enumerate().min_by_key(|&(_, id)| *id) {
+                Some((i, _)) => self.free.swap_remove(i),
+                None => {
+                    self.next += 1;
+                    self.next - 1
+                }
+            }
+        }
+    }
+
+    /// This thread's id and value in one `PerThread`.
+    struct Mine {
+        /// The instance's id allocator, which also names the instance: this
+        /// reference keeps its address from being reused by another one.
+        ids: Arc<Mutex<Ids>>,
+        id: usize,
+        /// Address of the value, in a `Box` owned by the instance.
+        addr: usize,
+    }
+
+    /// This thread's entries; frees their ids when the thread exits.
+    struct Registered(Vec<Mine>);
+
+    impl Drop for Registered {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                // A failed model is being torn down outside loom's execution,
+                // where loom objects cannot be touched: leak them instead of
+                // turning the failure into an abort.
+                std::mem::forget(std::mem::take(&mut self.0));
+                return;
+            }
+            for m in self.0.drain(..) {
+                // The lock, like `thread_local`'s id allocator mutex, makes
+                // everything this thread did happen-before the next thread
+                // that is handed its id (and with it, its value).
+                lock(&m.ids).free.push(m.id);
+            }
+        }
+    }
 
     loom::thread_local! {
-        /// (instance id, address of this thread's value in that instance).
-        static MINE: RefCell<Vec<(usize, usize)>> = RefCell::new(Vec::new());
+        /// One thread-local map serves every instance.
+        static MINE: RefCell<Registered> = RefCell::new(Registered(Vec::new()));
     }
 
     pub(crate) struct PerThread<T: Send> {
-        id: usize,
-        all: Mutex<Vec<Box<T>>>,
+        ids: Arc<Mutex<Ids>>,
+        /// Values by thread id; a value is never removed or moved while
+        /// `self` lives.
+        all: Mutex<Vec<Option<Box<T>>>>,
     }
 
     impl<T: Send> PerThread<T> {
         pub(crate) fn new() -> Self {
             PerThread {
-                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                ids: Arc::new(Mutex::new(Ids::default())),
                 all: Mutex::new(Vec::new()),
             }
         }
@@ -81,9 +132,10 @@ mod imp {
         fn get(&self) -> Option<&T> {
             let addr = MINE.with(|m| {
                 m.borrow()
+                    .0
                     .iter()
-                    .find(|(id, _)| *id == self.id)
-                    .map(|&(_, a)| a)
+                    .find(|m| Arc::ptr_eq(&m.ids, &self.ids))
+                    .map(|m| m.addr)
             })?;
             // SAFETY: `addr` points into a `Box<T>` owned by `self.all`, which
             // never removes or moves its boxes while `self` lives.
@@ -94,18 +146,34 @@ mod imp {
             if let Some(v) = self.get() {
                 return v;
             }
-            let boxed = Box::new(create());
-            let addr = &*boxed as *const T as usize;
-            lock(&self.all).push(boxed);
-            MINE.with(|m| m.borrow_mut().push((self.id, addr)));
-            // SAFETY: as in `get`; the box was just pushed to `self.all`.
+            // As in `thread_local`: take the smallest free id, then the value
+            // a thread that exited left under it, or a new one. The `all`
+            // lock stands for the crate's Release/Acquire publication of a
+            // new value; the allocator's lock is not held past `alloc`.
+            let id = lock(&self.ids).alloc();
+            let addr = {
+                let mut all = lock(&self.all);
+                if all.len() <= id {
+                    all.resize_with(id + 1, || None);
+                }
+                let value = all[id].get_or_insert_with(|| Box::new(create()));
+                &**value as *const T as usize
+            };
+            MINE.with(|m| {
+                m.borrow_mut().0.push(Mine {
+                    ids: self.ids.clone(),
+                    id,
+                    addr,
+                })
+            });
+            // SAFETY: as in `get`; the box is owned by `self.all`.
             unsafe { &*(addr as *const T) }
         }
     }
 
     impl<T: Send + Sync> PerThread<T> {
         pub(crate) fn for_each(&self, mut f: impl FnMut(&T)) {
-            for v in lock(&self.all).iter() {
+            for v in lock(&self.all).iter().flatten() {
                 f(v);
             }
         }

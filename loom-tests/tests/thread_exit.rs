@@ -1,0 +1,104 @@
+//! Model 3: the cells of threads that exited.
+//!
+//! Values of exited threads are kept, and a later thread may be handed them
+//! (thread ids are recycled, as by the `thread_local` crate; the loom
+//! stand-in in `src/storage/per_thread.rs` recycles them the same way).
+#![cfg(loom)]
+
+use hotmetrics::Registry;
+use hotmetrics_loom_tests::{check_histogram, run_model, small_histogram};
+use loom::thread;
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+/// A thread records and exits (joined); a second thread records while the
+/// main thread collects. Proves the exited thread's records are always
+/// collected in full, the running one's partially or not at all, and the
+/// final collection has everything.
+#[test]
+fn exited_thread_values_are_kept() {
+    run_model("exited_thread_values_are_kept", || {
+        let reg = Registry::new();
+        let jobs = reg.counter("jobs", "loom model").unwrap();
+        let sizes = small_histogram(&reg, "sizes");
+
+        let first = {
+            let (jobs, sizes) = (jobs.clone(), sizes.clone());
+            thread::spawn(move || {
+                jobs.add(2);
+                sizes.record(5);
+            })
+        };
+        first.join().unwrap();
+
+        let second = {
+            let (jobs, sizes) = (jobs.clone(), sizes.clone());
+            thread::spawn(move || {
+                jobs.inc();
+                sizes.record(1000);
+            })
+        };
+
+        let snap = reg.collect();
+        let n = snap.counter("jobs").unwrap();
+        assert!((2..=3).contains(&n), "jobs = {n}");
+        let seen = check_histogram(snap.histogram("sizes").unwrap(), &[5, 1000]);
+        assert!(seen.contains(&5), "exited thread's record lost: {seen:?}");
+
+        second.join().unwrap();
+        let snap = reg.collect();
+        assert_eq!(snap.counter("jobs"), Some(3));
+        let h = snap.histogram("sizes").unwrap();
+        check_histogram(h, &[5, 1000]);
+        assert_eq!((h.count(), h.sum()), (2, 1005));
+        assert_eq!((h.min(), h.max()), (Some(5), Some(1000)));
+    });
+}
+
+/// Two threads record, neither joined, while the main thread collects. When
+/// the first has exited before the second records, the second is handed the
+/// first one's cells and goes on writing them with plain loads and stores.
+/// Proves nothing is lost either way: the exit happens-before the hand-over,
+/// so the new owner sees its predecessor's directory and values. Both
+/// outcomes are checked to have been explored.
+#[test]
+fn exited_thread_cells_are_reused() {
+    // `cell_bytes()` at the end of each execution: one value when the two
+    // threads shared one shard, another when they had one each.
+    static SHAPES: Mutex<BTreeSet<usize>> = Mutex::new(BTreeSet::new());
+
+    run_model("exited_thread_cells_are_reused", || {
+        let reg = Registry::new();
+        let jobs = reg.counter("jobs", "loom model").unwrap();
+        let sizes = small_histogram(&reg, "sizes");
+        let threads: Vec<_> = [(2, 5), (1, 1000)]
+            .into_iter()
+            .map(|(n, v)| {
+                let (jobs, sizes) = (jobs.clone(), sizes.clone());
+                thread::spawn(move || {
+                    jobs.add(n);
+                    sizes.record(v);
+                })
+            })
+            .collect();
+
+        let snap = reg.collect();
+        let n = snap.counter("jobs").unwrap();
+        assert!(n <= 3, "jobs = {n}");
+        check_histogram(snap.histogram("sizes").unwrap(), &[5, 1000]);
+
+        for t in threads {
+            t.join().unwrap();
+        }
+        let snap = reg.collect();
+        assert_eq!(snap.counter("jobs"), Some(3));
+        let h = snap.histogram("sizes").unwrap();
+        check_histogram(h, &[5, 1000]);
+        assert_eq!((h.count(), h.sum()), (2, 1005));
+        assert_eq!((h.min(), h.max()), (Some(5), Some(1000)));
+        SHAPES.lock().unwrap().insert(reg.cell_bytes());
+    });
+
+    let shapes = SHAPES.lock().unwrap();
+    assert_eq!(shapes.len(), 2, "hand-over not explored: {shapes:?}");
+}
