@@ -44,6 +44,7 @@
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
 mod buckets;
+mod clock;
 mod descriptor;
 mod metrics;
 mod registry;
@@ -52,10 +53,13 @@ mod storage;
 mod sync;
 
 pub use buckets::{Precision, PrecisionError};
+pub use clock::Clock;
 pub use descriptor::{Descriptor, MetricKind, Unit};
-pub use metrics::{Counter, FloatGauge, Gauge, Histogram, LocalCounter, LocalHistogram};
+pub use metrics::{
+    Counter, FloatGauge, Gauge, Histogram, LocalCounter, LocalHistogram, TimedFuture, Timer,
+};
 #[cfg(not(all(loom, feature = "loom")))]
-pub use registry::global;
+pub use registry::{global, is_enabled, set_enabled};
 pub use registry::{Options, Registry, RegistryError};
 pub use snapshot::{Bucket, HistogramSnapshot, MetricSnapshot, MetricValue, Snapshot};
 
