@@ -1,0 +1,2 @@
+//! Peer comparison.
+fn main() {}
