@@ -587,15 +587,15 @@ fn throughput(cfg: &Config) -> (Section, Vec<Figure>) {
         let mut v = Vec::new();
         let mut busy = Vec::new();
         for _ in 0..cfg.runs {
-            let (cpu0, w0) = (cpu_seconds(), Instant::now());
-            v.push(peers::throughput(t, window, || {
+            let r = peers::throughput(t, window, || {
                 let (c, h) = (&c, &h);
                 move |i| {
                     c.inc();
                     h.record(value_of(i));
                 }
-            }));
-            busy.push((cpu_seconds() - cpu0) / w0.elapsed().as_secs_f64());
+            });
+            v.push(r.ops_per_s);
+            busy.push(r.busy);
         }
         let snap = reg.collect();
         let counted = snap.counter("tput_ops").unwrap_or(0);
@@ -879,6 +879,7 @@ fn peers_section(cfg: &Config) -> (Section, Vec<PeerRow>) {
     let mut c: Vec<Vec<f64>> = vec![vec![]; n];
     let mut h: Vec<Vec<f64>> = vec![vec![]; n];
     let mut t: Vec<Vec<f64>> = vec![vec![]; n];
+    let mut busy = Vec::new();
     for r in 0..cfg.runs {
         eprintln!("[7/7] peers run {}/{}...", r + 1, cfg.runs);
         for k in 0..n {
@@ -889,7 +890,8 @@ fn peers_section(cfg: &Config) -> (Section, Vec<PeerRow>) {
             if let Some(v) = x.hist_ns {
                 h[k].push(v);
             }
-            t[k].push(x.tput2);
+            t[k].push(x.tput2.ops_per_s);
+            busy.push(x.tput2.busy);
         }
     }
     let mut rows = Vec::new();
@@ -915,6 +917,17 @@ fn peers_section(cfg: &Config) -> (Section, Vec<PeerRow>) {
             tput,
         });
     }
+    s.fig(Figure::of(
+        "2-thread windows, all peers: CPU busy (process CPU time / wall time)",
+        "cores",
+        &busy,
+    ));
+    s.notes.push(
+        "\"CPU busy\" below 2 cores means the two threads did not run in parallel for the \
+         whole window (the machine is shared), so they contended less for shared cache lines \
+         and locks than on 2 free cores."
+            .into(),
+    );
     let ours = &rows[0];
     let (oc, oh, ot) = (
         ours.counter.as_ref().unwrap().median,
@@ -950,19 +963,6 @@ fn peers_section(cfg: &Config) -> (Section, Vec<PeerRow>) {
 
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-/// User + system CPU seconds of this process (from `/proc/self/stat`).
-fn cpu_seconds() -> f64 {
-    std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|s| {
-            let rest = &s[s.rfind(')')? + 2..];
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
-            Some(ticks / 100.0)
-        })
-        .unwrap_or(0.0)
 }
 
 fn cpu_model() -> String {
@@ -1247,17 +1247,7 @@ fn write_plots(
             }],
         ),
     )?;
-    let cats: Vec<String> = peers
-        .iter()
-        .map(|r| r.name.split(" (").next().unwrap_or(r.name).to_string())
-        .enumerate()
-        .map(|(i, n)| match i {
-            0 => "hotmetrics shared".into(),
-            1 => "hotmetrics local".into(),
-            6 => "Mutex<Vec<f64>>".into(),
-            _ => n,
-        })
-        .collect();
+    let cats: Vec<String> = peers::SHORT.iter().map(|n| n.to_string()).collect();
     let ns = [
         Series {
             name: "counter inc".into(),

@@ -2,7 +2,7 @@
 //! counter increment and a histogram record, and 2-thread throughput of
 //! histogram records, each measured the same way for every peer.
 
-use crate::stats::{batch_ns, percentile, sorted, value_of};
+use crate::stats::{batch_ns, cpu_seconds, percentile, sorted, value_of};
 use hotmetrics::{Registry, Unit};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Barrier, Mutex};
@@ -19,6 +19,17 @@ pub const NAMES: [&str; 7] = [
     "Mutex<Vec<f64>> (replaced design)",
 ];
 
+/// Short peer names for plot labels, same order as [`NAMES`].
+pub const SHORT: [&str; 7] = [
+    "hotmetrics shared",
+    "hotmetrics local",
+    "prometheus",
+    "prometheus-client",
+    "metrics-util",
+    "hdrhistogram",
+    "Mutex<Vec<f64>>",
+];
+
 /// How long each measurement runs.
 pub struct Params {
     pub batches: usize,
@@ -30,7 +41,16 @@ pub struct Params {
 pub struct Sample {
     pub counter_ns: Option<f64>,
     pub hist_ns: Option<f64>,
-    pub tput2: f64,
+    pub tput2: Tput,
+}
+
+/// A throughput measurement.
+#[derive(Clone, Copy, Debug)]
+pub struct Tput {
+    /// Operations per second, all threads together.
+    pub ops_per_s: f64,
+    /// Process CPU time over wall time: how many cores the threads got.
+    pub busy: f64,
 }
 
 /// Values past this many per thread are dropped, as a periodic drain would
@@ -52,7 +72,7 @@ fn secs(i: u64) -> f64 {
 
 /// Operations per second of `threads` threads, each running the closure
 /// `make` returns in a loop for `window`.
-pub fn throughput<W, G>(threads: usize, window: Duration, make: W) -> f64
+pub fn throughput<W, G>(threads: usize, window: Duration, make: W) -> Tput
 where
     W: Fn() -> G + Sync,
     G: FnMut(u64),
@@ -61,6 +81,7 @@ where
     let total = AtomicU64::new(0);
     let barrier = Barrier::new(threads + 1);
     let mut start = Instant::now();
+    let mut cpu0 = 0.0;
     std::thread::scope(|s| {
         for t in 0..threads {
             let (stop, total, barrier, make) = (&stop, &total, &barrier, &make);
@@ -81,10 +102,15 @@ where
         }
         barrier.wait();
         start = Instant::now();
+        cpu0 = cpu_seconds();
         std::thread::sleep(window);
         stop.store(true, Ordering::Relaxed);
     });
-    total.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
+    let wall = start.elapsed().as_secs_f64();
+    Tput {
+        ops_per_s: total.load(Ordering::Relaxed) as f64 / wall,
+        busy: (cpu_seconds() - cpu0) / wall,
+    }
 }
 
 /// Measures peer number `peer` (an index into [`NAMES`]) once.

@@ -68,6 +68,20 @@ pub fn rss_bytes() -> f64 {
         .map_or(0.0, |kb| kb * 1024.0)
 }
 
+/// User + system CPU seconds of this process (from `/proc/self/stat`, 10 ms
+/// ticks; 0 where unavailable).
+pub fn cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = &s[s.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+            Some(ticks / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
 /// One measured figure: the median over runs and its min–max.
 #[derive(Clone, Debug, Serialize)]
 pub struct Figure {

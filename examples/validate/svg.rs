@@ -4,11 +4,11 @@
 use std::fmt::Write;
 
 const W: f64 = 760.0;
-const H: f64 = 420.0;
+const H: f64 = 460.0;
 const LEFT: f64 = 80.0;
 const RIGHT: f64 = 170.0;
 const TOP: f64 = 40.0;
-const BOTTOM: f64 = 90.0;
+const BOTTOM: f64 = 110.0;
 const COLORS: [&str; 6] = [
     "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#b07aa1",
 ];
@@ -42,8 +42,9 @@ fn fmt_tick(v: f64) -> String {
         format!("{:.3}M", v / 1e6)
     } else if a >= 1e3 {
         format!("{:.3}k", v / 1e3)
-    } else if a >= 1.0 || a == 0.0 {
-        format!("{v:.3}")
+    } else if a >= 0.001 || a == 0.0 {
+        let s = format!("{v:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
     } else {
         format!("{v:.3e}")
     }
