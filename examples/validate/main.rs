@@ -559,8 +559,8 @@ fn throughput(cfg: &Config) -> (Section, Vec<Figure>) {
             "{} s per thread count (`--duration`), split into {} runs of {:.2} s; \
              thread counts {:?}. Every thread loops on `counter.inc(); hist.record(v)` through \
              shared handles of one counter and one histogram, checking a stop flag every 256 \
-             operations; ops/s = all threads' operations / wall time from the start barrier \
-             to the last join. \"CPU busy\" is the process's CPU time (utime + stime from \
+             operations; ops/s = all threads' operations / wall time from just before the \
+             start barrier releases them to the last join. \"CPU busy\" is the process's CPU time (utime + stime from \
              /proc/self/stat, 10 ms ticks) over the wall time of the run: how many cores the \
              threads actually got on this shared machine. The machine has {} cores, so thread counts above that \
              time-share them. Figures are the median and min–max over runs.",
@@ -579,6 +579,7 @@ fn throughput(cfg: &Config) -> (Section, Vec<Figure>) {
             k + 1,
             cfg.threads.len()
         );
+        let th = if t == 1 { "thread" } else { "threads" };
         let reg = Registry::new();
         let c = reg.counter("tput_ops", "Operations").unwrap();
         let h = reg
@@ -601,22 +602,22 @@ fn throughput(cfg: &Config) -> (Section, Vec<Figure>) {
         let counted = snap.counter("tput_ops").unwrap_or(0);
         let hcount = snap.histogram("tput_latency").map_or(0, |h| h.count());
         s.check(
-            format!("{t} threads: counter total equals histogram count ({counted})"),
+            format!("{t} {th}: counter total equals histogram count ({counted})"),
             counted == hcount,
         );
-        let f = s.fig(Figure::of(format!("{t} threads"), "ops/s", &v));
+        let f = s.fig(Figure::of(format!("{t} {th}"), "ops/s", &v));
         s.fig(Figure::of(
-            format!("{t} threads per minute"),
+            format!("{t} {th} per minute"),
             "ops/min",
             &v.iter().map(|x| x * 60.0).collect::<Vec<_>>(),
         ));
         s.fig(Figure::of(
-            format!("{t} threads: CPU busy (process CPU time / wall time)"),
+            format!("{t} {th}: CPU busy (process CPU time / wall time)"),
             "cores",
             &busy,
         ));
         s.check(
-            format!("{t} threads: median ≥ 1,000,000 ops/s"),
+            format!("{t} {th}: median ≥ 1,000,000 ops/s"),
             f.median >= 1e6,
         );
         per_t.push(f);

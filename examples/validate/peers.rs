@@ -100,9 +100,13 @@ where
                 total.fetch_add(n, Ordering::Relaxed);
             });
         }
-        barrier.wait();
-        start = Instant::now();
+        // The clock starts before the workers are released: on a busy
+        // machine this thread may be descheduled at the barrier while the
+        // workers already run, and their operations must not count against
+        // a late start.
         cpu0 = cpu_seconds();
+        start = Instant::now();
+        barrier.wait();
         std::thread::sleep(window);
         stop.store(true, Ordering::Relaxed);
     });
