@@ -817,14 +817,16 @@ fn export(cfg: &Config) -> Section {
         }
     });
     let (mut p50, mut p99, mut bytes) = (vec![], vec![], vec![]);
+    let mut size = 0.0;
     for _ in 0..cfg.runs {
         let mut t = Vec::new();
         for _ in 0..iters {
             let t0 = Instant::now();
             let out = export_json(&reg.collect());
             t.push(t0.elapsed().as_secs_f64() * 1e3);
-            bytes.push(out.len() as f64 / 1024.0);
+            size = out.len() as f64 / 1024.0;
         }
+        bytes.push(size);
         let t = sorted(&t);
         p50.push(percentile(&t, 0.5));
         p99.push(percentile(&t, 0.99));
@@ -854,8 +856,8 @@ fn peers_section(cfg: &Config) -> (Section, Vec<PeerRow>) {
     let mut s = section(
         "Peers side by side",
         "hotmetrics (shared handle) single-thread ns/op ≤ every peer's for the same \
-         operation, and its 2-thread histogram-record throughput ≥ every peer's (all measured \
-         in this run) (threshold set for this report)",
+         operation, and its 2-thread histogram-record throughput ≥ every peer's — all measured \
+         in this run (threshold set for this report)",
         format!(
             "Single thread: median over {} batches of 1,000 operations (after a warm-up) of \
              the ns per operation, per run. 2 threads: histogram records only, each thread \
@@ -871,7 +873,7 @@ fn peers_section(cfg: &Config) -> (Section, Vec<PeerRow>) {
              replaced design (no counter). The metrics bucket and the Vec are cleared every \
              2^20 operations per thread, as a periodic drain would. Peers are interleaved \
              within each run; {} runs; figures are the median and min–max over runs.",
-            p.batches,
+            num(p.batches as f64),
             p.window.as_millis(),
             cfg.runs
         ),
