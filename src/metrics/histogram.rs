@@ -74,7 +74,7 @@ impl Histogram {
 
     /// Records one observation of `value` (in the histogram's unit). Does
     /// nothing while recording is switched off.
-    #[inline]
+    #[inline(always)]
     pub fn record(&self, value: u64) {
         if self.core.enabled() {
             self.cells().record(self.precision, value);
@@ -162,7 +162,7 @@ pub struct LocalHistogram<'a> {
 impl LocalHistogram<'_> {
     /// Records one observation of `value`. Does nothing while recording is
     /// switched off.
-    #[inline]
+    #[inline(always)]
     pub fn record(&self, value: u64) {
         if self.core.enabled() {
             self.cells.record(self.precision, value);
