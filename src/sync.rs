@@ -7,8 +7,8 @@
 //! [`crate::storage::PerThread`] and [`crate::snapshot::Publish`], which have a
 //! loom-visible variant of their own.
 //!
-//! `clippy.toml` forbids `std::sync::atomic` types elsewhere in the crate.
-#![allow(clippy::disallowed_types)]
+//! `.ci/run` fails if `std::sync::atomic`, `std::sync::Mutex` or `std::sync::Arc`
+//! is named anywhere else under `src/`.
 
 #[cfg(not(all(loom, feature = "loom")))]
 mod imp {
