@@ -73,7 +73,7 @@ pub(crate) mod global {
     use super::{Core, GLOBAL_OFF};
     // The switch list is touched only when a registry is created and when
     // the switch is flipped, never when recording; it is not modelled.
-    use std::sync::{Arc, Mutex, Weak}; // shim-exempt: switch list, not on the hot path
+    use std::sync::{Arc, Mutex, MutexGuard, Weak}; // shim-exempt: switch list, not on the hot path
 
     struct Switch {
         off: bool,
@@ -85,7 +85,7 @@ pub(crate) mod global {
         cores: Vec::new(),
     });
 
-    fn switch() -> std::sync::MutexGuard<'static, Switch> {
+    fn switch() -> MutexGuard<'static, Switch> {
         // A panic cannot leave `Switch` half-updated (single field writes).
         SWITCH.lock().unwrap_or_else(|p| p.into_inner())
     }
