@@ -12,6 +12,10 @@
 //! - [`Snapshot`] and [`HistogramSnapshot`] read: totals, quantiles, buckets,
 //!   deltas between snapshots.
 //! - [`Precision`] sets a histogram's bucket resolution and error bound.
+//! - [`Histogram::start_timer`], [`Histogram::time`] and
+//!   [`Histogram::time_future`] time a scope, a closure or a future;
+//!   [`#[track_latency]`][`track_latency`] times every call of a function
+//!   (feature `macros`, on by default).
 //!
 //! ```
 //! use hotmetrics::{Registry, Unit};
@@ -40,10 +44,29 @@
 //!
 //! The design, every memory ordering and what the loom models prove are in
 //! `docs/design.md`.
+//!
+//! # Features
+//!
+//! - `macros` (default): the [`track_latency`] attribute, from the
+//!   `hotmetrics-macros` crate (syn, quote, proc-macro2). Turn default
+//!   features off to build without a proc-macro dependency.
+//! - `loom`: the loom model of the synchronisation layer, only together
+//!   with `RUSTFLAGS="--cfg loom"` (see `loom-tests/`).
+//!
+#![cfg_attr(feature = "macros", doc = "[`track_latency`]: crate::track_latency")]
+#![cfg_attr(
+    not(feature = "macros"),
+    doc = "[`track_latency`]: https://docs.rs/hotmetrics/latest/hotmetrics/attr.track_latency.html"
+)]
 #![deny(unsafe_op_in_unsafe_fn, missing_docs)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
+#[cfg(not(all(loom, feature = "loom")))]
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 mod buckets;
+mod clock;
 mod descriptor;
 mod metrics;
 mod registry;
@@ -52,14 +75,122 @@ mod storage;
 mod sync;
 
 pub use buckets::{Precision, PrecisionError};
+pub use clock::Clock;
 pub use descriptor::{Descriptor, MetricKind, Unit};
-pub use metrics::{Counter, FloatGauge, Gauge, Histogram, LocalCounter, LocalHistogram};
+pub use metrics::{
+    Counter, FloatGauge, Gauge, Histogram, LocalCounter, LocalHistogram, TimedFuture, Timer,
+};
 #[cfg(not(all(loom, feature = "loom")))]
-pub use registry::global;
+pub use registry::{global, is_enabled, set_enabled};
 pub use registry::{Options, Registry, RegistryError};
 pub use snapshot::{Bucket, HistogramSnapshot, MetricSnapshot, MetricValue, Snapshot};
 
+/// Records the latency of every call of a function in a histogram of the
+/// [`global()`] registry.
+///
+/// ```
+/// use hotmetrics::track_latency;
+///
+/// #[derive(Debug)]
+/// struct BadKey;
+///
+/// // Histogram `lookup_duration`, help "Latency of `lookup`".
+/// #[track_latency]
+/// fn lookup(key: &str) -> Result<u32, BadKey> {
+///     let n: u32 = key.parse().map_err(|_| BadKey)?; // an early exit is timed too
+///     Ok(n * 2)
+/// }
+///
+/// struct Db;
+///
+/// impl Db {
+///     #[track_latency(name = "db_query_duration", help = "Database query latency")]
+///     async fn query(&self, sql: &str) -> usize {
+///         sql.len()
+///     }
+/// }
+///
+/// assert_eq!(lookup("21").unwrap(), 42);
+/// assert!(lookup("twenty-one").is_err());
+/// assert_eq!(block_on(Db.query("SELECT 1")), 8);
+///
+/// let snap = hotmetrics::global().collect();
+/// assert_eq!(snap.histogram("lookup_duration").unwrap().count(), 2);
+/// assert_eq!(snap.histogram("db_query_duration").unwrap().count(), 1);
+/// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     use std::task::{Context, Poll, Waker};
+/// #     let mut f = std::pin::pin!(f);
+/// #     let mut cx = Context::from_waker(Waker::noop());
+/// #     loop { if let Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+/// # }
+/// ```
+///
+/// # Arguments
+///
+/// Both optional, both string literals:
+///
+/// - `name`: the metric name; by default the function's name followed by
+///   `_duration` (`lookup` → `lookup_duration`). Checked at compile time
+///   against the Prometheus rules (`[a-zA-Z_:][a-zA-Z0-9_:]*`, not starting
+///   with `__`).
+/// - `help`: the help text; by default ``"Latency of `lookup`"``.
+///
+/// The histogram records nanoseconds ([`Unit::Nanoseconds`]) with the
+/// default [`Precision`].
+///
+/// # What is timed
+///
+/// - **Sync `fn`** (free functions, methods taking `self`, `&self`,
+///   `&mut self` or no receiver, generic and `unsafe` functions): from the
+///   start of the body to the moment it is left, whichever way: the end of
+///   the body, `return`, `?`, or a panic (the guard records while
+///   unwinding). The body's own locals are dropped inside the timed span;
+///   the arguments are dropped after it.
+/// - **`async fn`**: the body runs inside the future, so timing starts at
+///   the future's **first poll** and ends when it completes: wall time,
+///   including the time it waits at `.await` points, excluding the time
+///   before its first poll. A future dropped before completing (cancelled)
+///   records the time until the drop. The guard is `Send`, so the future
+///   stays `Send` if it was.
+/// - A plain `fn` that *returns* a future (`fn f() -> impl Future`) only
+///   times the creation of that future; wrap the future in
+///   [`Histogram::time_future`] instead.
+///
+/// # Registration
+///
+/// The signature is kept as written; the body gets a `static` holding the
+/// histogram (registered on [`global()`] on the first call, never again)
+/// and a [`Timer`] guard started before the original statements (see
+/// *Expansion* below). A call costs a check that the static is initialised,
+/// two clock reads and one record; while recording is switched off (see
+/// [`set_enabled`] and [`Registry::set_enabled`]) the clock is not read.
+///
+/// - All instantiations of a **generic** function share one histogram:
+///   statics in generic functions are not per instantiation.
+/// - Functions with the same name share the default metric name, and so
+///   one histogram: two methods `get` of two types both record into
+///   `get_duration`. Give them distinct `name`s to tell them apart.
+/// - If the name is already registered as a metric of another kind, or as
+///   a histogram with another unit or precision, the function runs
+///   **untimed** rather than panicking.
+///
+/// # Not supported (yet)
+///
+/// - Labels: `labels(...)` is rejected at compile time, as labeled metric
+///   families do not exist yet. So calls are not split by outcome: a call
+///   returning `Err` (or panicking) is recorded in the same histogram as
+///   one returning `Ok`. Time the two paths into two histograms by hand if
+///   that matters.
+/// - `const fn` (no clock in const evaluation), and items that are not
+///   functions, are compile errors; so are unknown arguments and values
+///   that are not string literals.
+/// - The generated code names the crate `::hotmetrics`: the crate using the
+///   attribute must depend on `hotmetrics` under that name.
+#[cfg(feature = "macros")]
+#[doc(inline)]
+pub use hotmetrics_macros::track_latency;
+
 /// The README's examples, compiled and run as doc tests.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "macros"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

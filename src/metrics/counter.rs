@@ -1,6 +1,7 @@
 //! [`Counter`] and its thread-bound [`LocalCounter`].
 
-use crate::storage::{add_owned, SlotIndex, Storage};
+use super::core::Core;
+use crate::storage::{add_owned, SlotIndex};
 use crate::sync::{Arc, AtomicU64};
 use std::fmt;
 use std::marker::PhantomData;
@@ -20,13 +21,13 @@ use std::marker::PhantomData;
 /// ```
 #[derive(Clone)]
 pub struct Counter {
-    storage: Arc<Storage>,
+    core: Arc<Core>,
     slot: SlotIndex,
 }
 
 impl Counter {
-    pub(crate) fn new(storage: Arc<Storage>, slot: SlotIndex) -> Counter {
-        Counter { storage, slot }
+    pub(crate) fn new(core: Arc<Core>, slot: SlotIndex) -> Counter {
+        Counter { core, slot }
     }
 
     pub(crate) fn slot(&self) -> SlotIndex {
@@ -39,10 +40,13 @@ impl Counter {
         self.add(1);
     }
 
-    /// Adds `n` (wrapping at `u64::MAX`).
+    /// Adds `n` (wrapping at `u64::MAX`). Does nothing while recording is
+    /// switched off.
     #[inline]
     pub fn add(&self, n: u64) {
-        add_owned(self.storage.shard().counter(self.slot), n);
+        if self.core.enabled() {
+            add_owned(self.core.storage.shard().counter(self.slot), n);
+        }
     }
 
     /// A handle bound to this thread's cell: skips the per-thread lookup.
@@ -59,7 +63,8 @@ impl Counter {
     /// ```
     pub fn local(&self) -> LocalCounter<'_> {
         LocalCounter {
-            cell: self.storage.shard().counter(self.slot),
+            core: &self.core,
+            cell: self.core.storage.shard().counter(self.slot),
             _not_send: PhantomData,
         }
     }
@@ -76,6 +81,7 @@ impl fmt::Debug for Counter {
 /// A [`Counter`] handle bound to the current thread's cell (see
 /// [`Counter::local`]).
 pub struct LocalCounter<'a> {
+    core: &'a Core,
     cell: &'a AtomicU64,
     /// `!Send` and `!Sync`: the cell must only be written by its thread.
     _not_send: PhantomData<*const ()>,
@@ -88,10 +94,13 @@ impl LocalCounter<'_> {
         self.add(1);
     }
 
-    /// Adds `n` (wrapping at `u64::MAX`).
+    /// Adds `n` (wrapping at `u64::MAX`). Does nothing while recording is
+    /// switched off.
     #[inline]
     pub fn add(&self, n: u64) {
-        add_owned(self.cell, n);
+        if self.core.enabled() {
+            add_owned(self.cell, n);
+        }
     }
 }
 

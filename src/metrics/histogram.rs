@@ -1,8 +1,9 @@
 //! [`Histogram`] and its thread-bound [`LocalHistogram`].
 
+use super::core::Core;
 use crate::buckets::Precision;
 use crate::descriptor::Unit;
-use crate::storage::{add_owned, HistogramCells, SlotIndex, Storage};
+use crate::storage::{add_owned, HistogramCells, SlotIndex};
 use crate::sync::{Arc, AtomicU64};
 use std::fmt;
 use std::marker::PhantomData;
@@ -30,7 +31,7 @@ use std::time::Duration;
 /// ```
 #[derive(Clone)]
 pub struct Histogram {
-    storage: Arc<Storage>,
+    pub(crate) core: Arc<Core>,
     slot: SlotIndex,
     /// Counter slot for rejected `f64` observations.
     invalid: SlotIndex,
@@ -40,14 +41,14 @@ pub struct Histogram {
 
 impl Histogram {
     pub(crate) fn new(
-        storage: Arc<Storage>,
+        core: Arc<Core>,
         slot: SlotIndex,
         invalid: SlotIndex,
         precision: Precision,
         unit: Unit,
     ) -> Histogram {
         Histogram {
-            storage,
+            core,
             slot,
             invalid,
             precision,
@@ -65,13 +66,19 @@ impl Histogram {
 
     #[inline(always)]
     fn cells(&self) -> &HistogramCells {
-        self.storage.shard().histogram(self.slot, self.precision)
+        self.core
+            .storage
+            .shard()
+            .histogram(self.slot, self.precision)
     }
 
-    /// Records one observation of `value` (in the histogram's unit).
-    #[inline]
+    /// Records one observation of `value` (in the histogram's unit). Does
+    /// nothing while recording is switched off.
+    #[inline(always)]
     pub fn record(&self, value: u64) {
-        self.cells().record(self.precision, value);
+        if self.core.enabled() {
+            self.cells().record(self.precision, value);
+        }
     }
 
     /// Records `value` rounded to the nearest integer, saturating at
@@ -81,7 +88,10 @@ impl Histogram {
     pub fn record_f64(&self, value: f64) {
         match checked_f64(value) {
             Some(v) => self.record(v),
-            None => add_owned(self.storage.shard().counter(self.invalid), 1),
+            None if self.core.enabled() => {
+                add_owned(self.core.storage.shard().counter(self.invalid), 1)
+            }
+            None => {}
         }
     }
 
@@ -106,8 +116,9 @@ impl Histogram {
     /// `!Send`; the collector sees its records without any flush.
     pub fn local(&self) -> LocalHistogram<'_> {
         LocalHistogram {
+            core: &self.core,
             cells: self.cells(),
-            invalid: self.storage.shard().counter(self.invalid),
+            invalid: self.core.storage.shard().counter(self.invalid),
             precision: self.precision,
             unit: self.unit,
             _not_send: PhantomData,
@@ -139,6 +150,7 @@ impl fmt::Debug for Histogram {
 /// A [`Histogram`] handle bound to the current thread's cells (see
 /// [`Histogram::local`]).
 pub struct LocalHistogram<'a> {
+    core: &'a Core,
     cells: &'a HistogramCells,
     invalid: &'a AtomicU64,
     precision: Precision,
@@ -148,10 +160,13 @@ pub struct LocalHistogram<'a> {
 }
 
 impl LocalHistogram<'_> {
-    /// Records one observation of `value`.
-    #[inline]
+    /// Records one observation of `value`. Does nothing while recording is
+    /// switched off.
+    #[inline(always)]
     pub fn record(&self, value: u64) {
-        self.cells.record(self.precision, value);
+        if self.core.enabled() {
+            self.cells.record(self.precision, value);
+        }
     }
 
     /// As [`Histogram::record_f64`].
@@ -159,7 +174,8 @@ impl LocalHistogram<'_> {
     pub fn record_f64(&self, value: f64) {
         match checked_f64(value) {
             Some(v) => self.record(v),
-            None => add_owned(self.invalid, 1),
+            None if self.core.enabled() => add_owned(self.invalid, 1),
+            None => {}
         }
     }
 

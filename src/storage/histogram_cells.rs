@@ -158,7 +158,11 @@ impl HistogramCells {
         // Relaxed loads: the directory is only ever extended by the owner
         // (this thread, or a predecessor that exited before we started), so
         // program order makes our own allocations visible.
-        let group = &self.groups[index / GROUP_BUCKETS];
+        debug_assert!(index / GROUP_BUCKETS < self.groups.len());
+        // SAFETY: `index` comes from the `Precision` these cells were made
+        // with, so it is below `bucket_count()`, and `groups` has
+        // `bucket_count().div_ceil(GROUP_BUCKETS)` entries.
+        let group = unsafe { self.groups.get_unchecked(index / GROUP_BUCKETS) };
         let mut g = group.load(Ordering::Relaxed);
         if g.is_null() {
             g = install(group, || Group {

@@ -1,0 +1,316 @@
+//! The `#[track_latency]` attribute of [hotmetrics](https://docs.rs/hotmetrics).
+//!
+//! Use it through `hotmetrics::track_latency` (the `macros` feature of
+//! `hotmetrics`, on by default), which documents it. The code it generates
+//! calls into `::hotmetrics::__private`, so this crate is of no use without
+//! `hotmetrics` as a direct dependency of the crate using the attribute.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(rust_2018_idioms, unreachable_pub)]
+
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as TokenStream2};
+use quote::{quote, ToTokens};
+use syn::ext::IdentExt;
+use syn::meta::ParseNestedMeta;
+use syn::parse::Parser;
+use syn::spanned::Spanned;
+use syn::{parse_quote, Expr, ExprLit, Ident, Item, ItemFn, Lit, LitStr, Stmt};
+
+/// # Expansion
+///
+/// The signature is kept as written, and the body becomes
+///
+/// ```text
+/// {
+///     static __HOTMETRICS_HISTOGRAM: LazyLock<Option<Histogram>> =
+///         LazyLock::new(|| latency_histogram("<name>", "<help>"));
+///     let __hotmetrics_timer = __HOTMETRICS_HISTOGRAM.as_ref().map(Histogram::start_timer);
+///     <the original statements>
+/// }
+/// ```
+///
+/// with every path spelled out in full (`::hotmetrics::__private::LazyLock`,
+/// `::hotmetrics::__private::latency_histogram`, `::hotmetrics::Histogram`).
+/// The timer binding is hygienic: the body can neither name nor shadow it.
+/// On invalid arguments or items, the item is emitted unchanged next to the
+/// `compile_error!`, so the only errors are the attribute's.
+#[proc_macro_attribute]
+pub fn track_latency(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand(attr.into(), item.into()).into()
+}
+
+/// `name` and `help`, as written in the attribute.
+#[derive(Default)]
+struct Args {
+    name: Option<LitStr>,
+    help: Option<LitStr>,
+}
+
+fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
+    let args = parse_args(attr);
+    let func = parse_fn(item.clone());
+    let result = match (args, func) {
+        (Ok(args), Ok(func)) => instrument(args, func),
+        (Err(mut e), Err(e2)) => {
+            e.combine(e2);
+            Err(e)
+        }
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
+    match result {
+        Ok(tokens) => tokens,
+        // Keep the item as written, so the only errors are ours (and not,
+        // say, "cannot find function" wherever it is called).
+        Err(e) => {
+            let mut tokens = e.to_compile_error();
+            tokens.extend(item);
+            tokens
+        }
+    }
+}
+
+fn parse_args(attr: TokenStream2) -> syn::Result<Args> {
+    let mut args = Args::default();
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("name") {
+            let lit = string_value(&meta, "name", &args.name)?;
+            if let Err(reason) = check_metric_name(&lit.value()) {
+                return Err(syn::Error::new(
+                    lit.span(),
+                    format!(
+                        "invalid metric name {:?}: {reason} (Prometheus metric names match \
+                         `[a-zA-Z_:][a-zA-Z0-9_:]*` and must not start with `__`)",
+                        lit.value()
+                    ),
+                ));
+            }
+            args.name = Some(lit);
+            Ok(())
+        } else if meta.path.is_ident("help") {
+            args.help = Some(string_value(&meta, "help", &args.help)?);
+            Ok(())
+        } else if meta.path.is_ident("labels") {
+            Err(meta.error(
+                "labels are not supported yet: `#[track_latency]` records into a single \
+                 unlabeled histogram (labeled metric families do not exist yet)",
+            ))
+        } else {
+            let key = meta.path.to_token_stream().to_string().replace(' ', "");
+            Err(meta.error(format!(
+                "unknown argument `{key}`; expected `name = \"...\"` or `help = \"...\"`"
+            )))
+        }
+    });
+    parser.parse2(attr)?;
+    Ok(args)
+}
+
+/// The string literal after `key =`; an error if `key` was given already or
+/// the value is anything but a string literal.
+fn string_value(
+    meta: &ParseNestedMeta<'_>,
+    key: &str,
+    previous: &Option<LitStr>,
+) -> syn::Result<LitStr> {
+    if previous.is_some() {
+        return Err(meta.error(format!("`{key}` is given more than once")));
+    }
+    match meta.value()?.parse::<Expr>()? {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => Ok(lit),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!(
+                "`{key}` must be a string literal, e.g. `{key} = \"{}\"` \
+                 (constants and macros are not expanded here)",
+                if key == "name" {
+                    "db_query_duration"
+                } else {
+                    "Latency of database queries"
+                }
+            ),
+        )),
+    }
+}
+
+/// Checks `name` against the Prometheus data model, as the registry does at
+/// run time: `[a-zA-Z_:][a-zA-Z0-9_:]*`, not starting with `__`.
+fn check_metric_name(name: &str) -> Result<(), &'static str> {
+    let mut bytes = name.bytes();
+    match bytes.next() {
+        None => return Err("it is empty"),
+        Some(b) if !(b.is_ascii_alphabetic() || b == b'_' || b == b':') => {
+            return Err("it must start with a letter, '_' or ':'")
+        }
+        Some(_) => {}
+    }
+    if !bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':') {
+        return Err("only ASCII letters, digits, '_' and ':' are allowed");
+    }
+    if name.starts_with("__") {
+        return Err("names starting with '__' are reserved");
+    }
+    Ok(())
+}
+
+/// The item as a function with a body that can be timed.
+fn parse_fn(item: TokenStream2) -> syn::Result<ItemFn> {
+    match syn::parse2::<Item>(item.clone()) {
+        Ok(Item::Fn(f)) => match f.sig.constness {
+            Some(c) => Err(syn::Error::new(
+                c.span,
+                "`#[track_latency]` cannot be applied to a `const fn`: reading the clock and \
+                 recording are not possible in const evaluation",
+            )),
+            None => Ok(f),
+        },
+        Ok(Item::Verbatim(_)) | Err(_) => match syn::parse2::<syn::TraitItemFn>(item) {
+            // `fn f(&self);` in a trait (or `fn f();` in an extern block).
+            Ok(f) if f.default.is_none() => Err(syn::Error::new_spanned(
+                &f.sig,
+                "`#[track_latency]` needs a function body to time; put it on the \
+                 implementations of this method instead",
+            )),
+            _ => Err(syn::Error::new(
+                Span::call_site(),
+                "`#[track_latency]` can only be applied to a `fn` or `async fn`",
+            )),
+        },
+        Ok(other) => Err(not_a_function(&other)),
+    }
+}
+
+fn not_a_function(item: &Item) -> syn::Error {
+    let (span, what) = match item {
+        Item::Struct(i) => (i.struct_token.span, "a struct"),
+        Item::Enum(i) => (i.enum_token.span, "an enum"),
+        Item::Union(i) => (i.union_token.span, "a union"),
+        Item::Const(i) => (i.const_token.span, "a constant"),
+        Item::Static(i) => (i.static_token.span, "a static"),
+        Item::Impl(i) => (i.impl_token.span, "an impl block (put it on its methods)"),
+        Item::Trait(i) => (i.trait_token.span, "a trait"),
+        Item::TraitAlias(i) => (i.trait_token.span, "a trait alias"),
+        Item::Mod(i) => (i.mod_token.span, "a module"),
+        Item::Type(i) => (i.type_token.span, "a type alias"),
+        Item::Use(i) => (i.use_token.span, "a use declaration"),
+        Item::ExternCrate(i) => (i.extern_token.span, "an extern crate declaration"),
+        Item::ForeignMod(i) => (i.abi.extern_token.span, "an extern block"),
+        Item::Macro(i) => (i.mac.path.span(), "a macro invocation"),
+        _ => (item.span(), "this item"),
+    };
+    syn::Error::new(
+        span,
+        format!("`#[track_latency]` can only be applied to a `fn` or `async fn`, not to {what}"),
+    )
+}
+
+fn instrument(args: Args, mut func: ItemFn) -> syn::Result<TokenStream2> {
+    let fn_name = func.sig.ident.unraw().to_string();
+    let name = match args.name {
+        Some(lit) => lit,
+        None => {
+            let name = format!("{fn_name}_duration");
+            if let Err(reason) = check_metric_name(&name) {
+                return Err(syn::Error::new(
+                    func.sig.ident.span(),
+                    format!(
+                        "the default metric name {name:?} (the function's name followed by \
+                         `_duration`) is not a valid Prometheus metric name: {reason}; \
+                         give one with `#[track_latency(name = \"...\")]`"
+                    ),
+                ));
+            }
+            LitStr::new(&name, func.sig.ident.span())
+        }
+    };
+    let help = args
+        .help
+        .unwrap_or_else(|| LitStr::new(&format!("Latency of `{fn_name}`"), Span::call_site()));
+
+    // Mixed-site hygiene: the body can neither name nor shadow the guard.
+    let timer = Ident::new("__hotmetrics_timer", Span::mixed_site());
+    let prologue: [Stmt; 2] = [
+        // One registration per function, on its first call, shared by all
+        // instantiations of a generic function (statics in generic
+        // functions are not per instantiation).
+        parse_quote! {
+            static __HOTMETRICS_HISTOGRAM: ::hotmetrics::__private::LazyLock<
+                ::core::option::Option<::hotmetrics::Histogram>,
+            > = ::hotmetrics::__private::LazyLock::new(|| {
+                ::hotmetrics::__private::latency_histogram(#name, #help)
+            });
+        },
+        // Bound first, so dropped last: records on every way out of the
+        // body (return, `?`, unwinding), after the body's own locals.
+        parse_quote! {
+            let #timer = ::core::option::Option::map(
+                ::core::option::Option::as_ref(&*__HOTMETRICS_HISTOGRAM),
+                ::hotmetrics::Histogram::start_timer,
+            );
+        },
+    ];
+    let body = std::mem::take(&mut func.block.stmts);
+    func.block.stmts = prologue.into_iter().chain(body).collect();
+    Ok(quote!(#func))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand_str(attr: &str, item: &str) -> String {
+        expand(attr.parse().unwrap(), item.parse().unwrap()).to_string()
+    }
+
+    #[test]
+    fn metric_names() {
+        for ok in ["a", "_x", ":x", "db_query_duration", "a:b_c9"] {
+            assert_eq!(check_metric_name(ok), Ok(()), "{ok}");
+        }
+        for bad in ["", "9bad", "a-b", "a b", "é", "__x"] {
+            assert!(check_metric_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn default_name_and_help() {
+        let out = expand_str("", "fn r#query(x: u32) -> u32 { x }");
+        assert!(out.contains("\"query_duration\""), "{out}");
+        assert!(out.contains("\"Latency of `query`\""), "{out}");
+        assert!(!out.contains("compile_error"), "{out}");
+    }
+
+    #[test]
+    fn custom_name_and_help() {
+        let out = expand_str(
+            r#"name = "db_query_duration", help = "Query latency""#,
+            "async fn query(&self) {}",
+        );
+        assert!(out.contains("\"db_query_duration\""), "{out}");
+        assert!(out.contains("\"Query latency\""), "{out}");
+        assert!(out.contains("async fn query (& self)"), "{out}");
+    }
+
+    #[test]
+    fn errors_keep_the_item() {
+        for (attr, item) in [
+            ("name = \"9bad\"", "fn f() {}"),
+            ("nmae = \"x\"", "fn f() {}"),
+            ("name = 42", "fn f() {}"),
+            ("labels(method)", "fn f() {}"),
+            ("name = \"a\", name = \"b\"", "fn f() {}"),
+            ("", "const fn f() {}"),
+            ("", "struct S;"),
+            ("", "fn __hidden() {}"),
+        ] {
+            let out = expand_str(attr, item);
+            assert!(out.contains("compile_error"), "{attr} {item}: {out}");
+            assert!(
+                !out.contains("__HOTMETRICS_HISTOGRAM"),
+                "{attr} {item}: {out}"
+            );
+        }
+    }
+}

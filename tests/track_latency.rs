@@ -1,0 +1,330 @@
+//! `#[track_latency]` on every kind of function it supports.
+//!
+//! All tests share the global registry (one per test binary), so each uses
+//! metric names of its own.
+// `Waker::noop` (1.85) is newer than the crate's MSRV; the tests need a
+// current toolchain anyway.
+#![allow(clippy::incompatible_msrv)]
+
+use hotmetrics::{track_latency, HistogramSnapshot};
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+fn histogram(name: &str) -> Option<HistogramSnapshot> {
+    hotmetrics::global().collect().histogram(name).cloned()
+}
+
+fn count(name: &str) -> u64 {
+    histogram(name).map_or(0, |h| h.count())
+}
+
+fn block_on<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
+/// Pending once (waking itself), then ready.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+#[track_latency]
+fn sync_add(a: u32, b: u32) -> u32 {
+    a + b
+}
+
+#[test]
+fn sync_fn_default_name_and_help() {
+    assert_eq!(sync_add(2, 3), 5);
+    assert_eq!(sync_add(4, 5), 9);
+    let snap = hotmetrics::global().collect();
+    let d = snap
+        .get("sync_add_duration")
+        .expect("registered under the default name")
+        .descriptor();
+    assert_eq!(d.help(), "Latency of `sync_add`");
+    assert_eq!(d.unit(), hotmetrics::Unit::Nanoseconds);
+    assert_eq!(d.kind(), hotmetrics::MetricKind::Histogram);
+    assert_eq!(count("sync_add_duration"), 2);
+}
+
+#[track_latency]
+fn sleeper() {
+    std::thread::sleep(Duration::from_millis(2));
+}
+
+#[test]
+fn records_the_elapsed_time_in_nanoseconds() {
+    sleeper();
+    let h = histogram("sleeper_duration").unwrap();
+    assert_eq!(h.count(), 1);
+    // Within the histogram's relative error of at least 2 ms.
+    assert!(h.min().unwrap() >= 1_980_000, "{:?}", h.min());
+    assert!(h.max().unwrap() < 2_000_000_000, "{:?}", h.max());
+}
+
+#[track_latency]
+async fn async_double(x: u32) -> u32 {
+    YieldOnce(false).await;
+    x * 2
+}
+
+#[track_latency]
+async fn async_first_poll(x: u32) -> u32 {
+    YieldOnce(false).await;
+    x + 1
+}
+
+#[test]
+fn async_fn_is_timed_from_first_poll_to_completion() {
+    let mut fut = Box::pin(async_first_poll(1));
+    // Time before the first poll is not counted.
+    std::thread::sleep(Duration::from_millis(50));
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(fut.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(count("async_first_poll_duration"), 0, "not complete yet");
+    assert_eq!(fut.as_mut().poll(&mut cx), Poll::Ready(2));
+    let h = histogram("async_first_poll_duration").unwrap();
+    assert_eq!(h.count(), 1);
+    assert!(h.max().unwrap() < 50_000_000, "{:?} ns", h.max());
+    assert_eq!(block_on(async_double(21)), 42);
+    assert_eq!(count("async_double_duration"), 1);
+}
+
+#[test]
+fn async_fn_dropped_before_completion_still_records() {
+    let mut fut = Box::pin(async_cancelled());
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(fut.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(count("async_cancelled_duration"), 0);
+    drop(fut);
+    assert_eq!(count("async_cancelled_duration"), 1);
+}
+
+#[track_latency]
+async fn async_cancelled() {
+    std::future::pending::<()>().await;
+}
+
+#[track_latency]
+async fn async_send(x: u32) -> u32 {
+    YieldOnce(false).await;
+    x + 1
+}
+
+#[test]
+fn async_fn_future_stays_send() {
+    fn assert_send<T: Send>(t: T) -> T {
+        t
+    }
+    assert_eq!(block_on(assert_send(async_send(1))), 2);
+    assert_eq!(count("async_send_duration"), 1);
+}
+
+#[track_latency]
+fn generic_len<T: AsRef<[u8]> + ?Sized>(v: &T) -> usize {
+    v.as_ref().len()
+}
+
+#[test]
+fn generic_fn_shares_one_histogram_across_instantiations() {
+    assert_eq!(generic_len("abc"), 3);
+    assert_eq!(generic_len(&[1u8, 2][..]), 2);
+    assert_eq!(generic_len(&vec![0u8; 5]), 5);
+    assert_eq!(count("generic_len_duration"), 3);
+}
+
+#[track_latency]
+fn parse_sum(a: &str, b: &str) -> Result<u64, std::num::ParseIntError> {
+    let a: u64 = a.parse()?;
+    let b: u64 = b.parse()?;
+    if a == 0 {
+        return Ok(b);
+    }
+    Ok(a + b)
+}
+
+#[test]
+fn result_fn_records_on_question_mark_and_early_return() {
+    assert_eq!(parse_sum("1", "2"), Ok(3));
+    assert!(parse_sum("x", "2").is_err()); // first `?`
+    assert!(parse_sum("1", "y").is_err()); // second `?`
+    assert_eq!(parse_sum("0", "7"), Ok(7)); // early `return`
+    assert_eq!(count("parse_sum_duration"), 4);
+}
+
+struct Account {
+    balance: u64,
+}
+
+impl Account {
+    #[track_latency]
+    fn account_balance(&self) -> u64 {
+        self.balance
+    }
+
+    #[track_latency]
+    fn account_deposit(&mut self, amount: u64) {
+        self.balance += amount;
+    }
+
+    #[track_latency]
+    fn account_close(self) -> u64 {
+        self.balance
+    }
+
+    #[track_latency]
+    fn account_new() -> Account {
+        Account { balance: 0 }
+    }
+}
+
+#[test]
+fn methods_with_every_receiver() {
+    let mut acc = Account::account_new();
+    acc.account_deposit(10);
+    acc.account_deposit(5);
+    assert_eq!(acc.account_balance(), 15);
+    assert_eq!(acc.account_close(), 15);
+    assert_eq!(count("account_new_duration"), 1);
+    assert_eq!(count("account_deposit_duration"), 2);
+    assert_eq!(count("account_balance_duration"), 1);
+    assert_eq!(count("account_close_duration"), 1);
+}
+
+struct Counter;
+
+impl Counter {
+    #[track_latency]
+    async fn counter_async_method(&self, n: u32) -> u32 {
+        YieldOnce(false).await;
+        n + 1
+    }
+}
+
+#[test]
+fn async_method() {
+    assert_eq!(block_on(Counter.counter_async_method(1)), 2);
+    assert_eq!(count("counter_async_method_duration"), 1);
+}
+
+#[track_latency]
+fn panicking(fail: bool) -> u32 {
+    if fail {
+        panic!("boom");
+    }
+    1
+}
+
+#[test]
+fn panic_still_records() {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {})); // keep the test output quiet
+    let caught = std::panic::catch_unwind(|| panicking(true));
+    std::panic::set_hook(hook);
+    assert!(caught.is_err());
+    assert_eq!(count("panicking_duration"), 1);
+    assert_eq!(panicking(false), 1);
+    assert_eq!(count("panicking_duration"), 2);
+}
+
+#[track_latency(name = "custom_db_query_duration", help = "Database query latency")]
+fn query_with_custom_name() -> &'static str {
+    "row"
+}
+
+#[test]
+fn custom_name_and_help() {
+    assert_eq!(query_with_custom_name(), "row");
+    let snap = hotmetrics::global().collect();
+    assert_eq!(
+        snap.histogram("custom_db_query_duration").unwrap().count(),
+        1
+    );
+    assert!(snap.histogram("query_with_custom_name_duration").is_none());
+    let d = snap.get("custom_db_query_duration").unwrap().descriptor();
+    assert_eq!(d.help(), "Database query latency");
+}
+
+#[track_latency(help = "Only the help is custom")]
+fn r#type() -> u8 {
+    7
+}
+
+#[test]
+fn raw_identifier_and_custom_help_only() {
+    assert_eq!(r#type(), 7);
+    let snap = hotmetrics::global().collect();
+    let d = snap.get("type_duration").unwrap().descriptor();
+    assert_eq!(d.help(), "Only the help is custom");
+}
+
+#[track_latency]
+fn conflicting_name() -> u32 {
+    5
+}
+
+#[test]
+fn name_taken_by_another_kind_runs_untimed() {
+    let c = hotmetrics::global()
+        .counter("conflicting_name_duration", "Already a counter")
+        .unwrap();
+    assert_eq!(conflicting_name(), 5); // no panic
+    c.inc();
+    let snap = hotmetrics::global().collect();
+    assert!(snap.histogram("conflicting_name_duration").is_none());
+    assert_eq!(snap.counter("conflicting_name_duration"), Some(1));
+}
+
+#[track_latency]
+fn from_many_threads(i: u64) -> u64 {
+    i * 2
+}
+
+#[test]
+fn registers_once_under_concurrent_first_calls() {
+    let barrier = Arc::new(std::sync::Barrier::new(8));
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let barrier = barrier.clone();
+            s.spawn(move || {
+                barrier.wait();
+                for i in 0..100 {
+                    assert_eq!(from_many_threads(t * 100 + i), (t * 100 + i) * 2);
+                }
+            });
+        }
+    });
+    assert_eq!(count("from_many_threads_duration"), 800);
+}
+
+#[track_latency]
+fn shadowing_body() -> u32 {
+    // The body may use any local name, including the guard's.
+    let __hotmetrics_timer = 3;
+    __hotmetrics_timer * 2
+}
+
+#[test]
+fn guard_is_hygienic() {
+    assert_eq!(shadowing_body(), 6);
+    assert_eq!(count("shadowing_body_duration"), 1);
+}

@@ -1,0 +1,6 @@
+#[hotmetrics::track_latency(name = "9bad")]
+fn query() {}
+
+fn main() {
+    query();
+}

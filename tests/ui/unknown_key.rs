@@ -1,0 +1,6 @@
+#[hotmetrics::track_latency(nmae = "db_query_duration")]
+fn query() {}
+
+fn main() {
+    query();
+}
