@@ -11,6 +11,9 @@ const REGISTRY_OFF: u8 = 1;
 /// Set while recording is switched off process-wide.
 const GLOBAL_OFF: u8 = 2;
 
+// repr(C), flags first: the flag shares a cache line with the head of the
+// per-thread lookup table that every record reads next.
+#[repr(C)]
 pub(crate) struct Core {
     /// `REGISTRY_OFF | GLOBAL_OFF`; recording happens only when zero, so the
     /// switch costs one load and one branch on every record path.

@@ -32,6 +32,17 @@ impl Storage {
     /// The calling thread's shard, created on its first record.
     #[inline(always)]
     pub(crate) fn shard(&self) -> &Shard {
+        match self.shards.get() {
+            Some(shard) => shard,
+            None => self.first_shard(),
+        }
+    }
+
+    /// Creation kept out of line: inlined, the 400-byte `Shard` built on the
+    /// stack would give every record a large stack frame and register spills.
+    #[cold]
+    #[inline(never)]
+    fn first_shard(&self) -> &Shard {
         self.shards.get_or(Shard::new)
     }
 

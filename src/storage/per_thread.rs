@@ -31,6 +31,12 @@ mod imp {
             }
         }
 
+        /// This thread's value, if it has one already.
+        #[inline(always)]
+        pub(crate) fn get(&self) -> Option<&T> {
+            self.inner.get()
+        }
+
         /// This thread's value, created by `create` on first use.
         #[inline]
         pub(crate) fn get_or(&self, create: impl FnOnce() -> T) -> &T {
@@ -129,7 +135,7 @@ mod imp {
             }
         }
 
-        fn get(&self) -> Option<&T> {
+        pub(crate) fn get(&self) -> Option<&T> {
             let addr = MINE.with(|m| {
                 m.borrow()
                     .0

@@ -104,7 +104,10 @@ impl<T: Slot> Segments<T> {
         // thread that owned this value before it exited, which
         // happens-before us through the thread id allocator), so program
         // order already makes the segment's contents visible.
-        let mut line = self.segments[at.segment as usize].load(Ordering::Relaxed);
+        debug_assert!((at.segment as usize) < MAX_SEGMENTS);
+        // SAFETY: `SlotIndex::new` only makes segments below MAX_SEGMENTS.
+        let segment = unsafe { self.segments.get_unchecked(at.segment as usize) };
+        let mut line = segment.load(Ordering::Relaxed);
         if line.is_null() {
             line = self.grow(at.segment as usize);
         }
