@@ -5,7 +5,6 @@
 //! thread collects in a loop.
 //!
 //! Run with `cargo bench --bench core`.
-#![allow(clippy::disallowed_types)]
 
 use criterion::measurement::WallTime;
 use criterion::{
