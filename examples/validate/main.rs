@@ -6,7 +6,7 @@
 //! cargo run --release --example validate [-- OPTIONS]
 //!   --quick            a few seconds in all (fewer runs, shorter windows)
 //!   --threads LIST     thread counts for the throughput section (default 1,2,4,10)
-//!   --duration SECS    throughput seconds per thread count (default 2)
+//!   --duration SECS    throughput seconds per thread count (default 10)
 //!   --out DIR          output directory (default target/hotmetrics-report)
 //!   --json-only        write report.json only (no report.md, no SVG)
 //! ```
@@ -31,7 +31,7 @@ static ALLOC: stats::CountingAlloc = stats::CountingAlloc;
 const USAGE: &str = "usage: cargo run --release --example validate [-- OPTIONS]
   --quick            a few seconds in all (fewer runs, shorter windows)
   --threads LIST     thread counts for the throughput section, e.g. 1,2,4,10 (default)
-  --duration SECS    throughput seconds per thread count (default 2; 0.25 with --quick)
+  --duration SECS    throughput seconds per thread count (default 10; 0.25 with --quick)
   --out DIR          output directory (default target/hotmetrics-report)
   --json-only        write report.json only (no report.md, no SVG plots)
   --help             this text";
@@ -97,7 +97,7 @@ fn parse_args(args: Vec<String>) -> Result<Option<Config>, String> {
     Ok(Some(Config {
         quick,
         threads: threads.unwrap_or_else(|| vec![1, 2, 4, 10]),
-        duration: duration.unwrap_or(if quick { 0.25 } else { 2.0 }),
+        duration: duration.unwrap_or(if quick { 0.25 } else { 10.0 }),
         out: out.unwrap_or_else(|| {
             PathBuf::from(concat!(
                 env!("CARGO_MANIFEST_DIR"),
