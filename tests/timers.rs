@@ -3,9 +3,10 @@
 // current toolchain anyway.
 #![allow(clippy::incompatible_msrv)]
 
+mod common;
+use common::block_on;
 use hotmetrics::{Clock, Registry, Unit};
 use std::future::Future;
-use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -31,16 +32,6 @@ impl TestClock {
     }
     fn reads(&self) -> u64 {
         self.reads.load(Ordering::Relaxed)
-    }
-}
-
-fn block_on<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
     }
 }
 

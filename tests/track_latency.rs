@@ -6,9 +6,10 @@
 // current toolchain anyway.
 #![allow(clippy::incompatible_msrv)]
 
+mod common;
+use common::block_on;
 use hotmetrics::{track_latency, HistogramSnapshot};
 use std::future::Future;
-use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -19,16 +20,6 @@ fn histogram(name: &str) -> Option<HistogramSnapshot> {
 
 fn count(name: &str) -> u64 {
     histogram(name).map_or(0, |h| h.count())
-}
-
-fn block_on<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
 }
 
 /// Pending once (waking itself), then ready.
