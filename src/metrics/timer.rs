@@ -98,7 +98,11 @@ impl Histogram {
     }
 
     /// Records the time since raw clock reading `start`; returns it.
-    #[inline]
+    ///
+    /// Out of line so that callers inline only the on/off check: inlined,
+    /// this body made a disabled timer pay for a stack frame and register
+    /// saves (3 ns instead of one load and a branch).
+    #[inline(never)]
     fn record_since(&self, start: u64) -> Duration {
         let clock = &self.core.clock;
         let nanos = clock.nanos_between(start, clock.raw());
