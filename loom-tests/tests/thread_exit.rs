@@ -46,12 +46,7 @@ fn exited_thread_values_are_kept() {
         assert!(seen.contains(&5), "exited thread's record lost: {seen:?}");
 
         second.join().unwrap();
-        let snap = reg.collect();
-        assert_eq!(snap.counter("jobs"), Some(3));
-        let h = snap.histogram("sizes").unwrap();
-        check_histogram(h, &[5, 1000]);
-        assert_eq!((h.count(), h.sum()), (2, 1005));
-        assert_eq!((h.min(), h.max()), (Some(5), Some(1000)));
+        assert_everything_collected(&reg);
     });
 }
 
@@ -90,15 +85,20 @@ fn exited_thread_cells_are_reused() {
         for t in threads {
             t.join().unwrap();
         }
-        let snap = reg.collect();
-        assert_eq!(snap.counter("jobs"), Some(3));
-        let h = snap.histogram("sizes").unwrap();
-        check_histogram(h, &[5, 1000]);
-        assert_eq!((h.count(), h.sum()), (2, 1005));
-        assert_eq!((h.min(), h.max()), (Some(5), Some(1000)));
+        assert_everything_collected(&reg);
         SHAPES.lock().unwrap().insert(reg.cell_bytes());
     });
 
     let shapes = SHAPES.lock().unwrap();
     assert_eq!(shapes.len(), 2, "hand-over not explored: {shapes:?}");
+}
+
+/// After every thread has been joined: both threads' records, exactly.
+fn assert_everything_collected(reg: &Registry) {
+    let snap = reg.collect();
+    assert_eq!(snap.counter("jobs"), Some(3));
+    let h = snap.histogram("sizes").unwrap();
+    check_histogram(h, &[5, 1000]);
+    assert_eq!((h.count(), h.sum()), (2, 1005));
+    assert_eq!((h.min(), h.max()), (Some(5), Some(1000)));
 }

@@ -9,6 +9,8 @@ use std::fmt;
 /// Set when this registry is switched off.
 const REGISTRY_OFF: u8 = 1;
 /// Set while recording is switched off process-wide.
+// (The process-wide switch is not built under loom.)
+#[cfg_attr(all(loom, feature = "loom"), allow(dead_code))]
 const GLOBAL_OFF: u8 = 2;
 
 // repr(C), flags first: the flag shares a cache line with the head of the
