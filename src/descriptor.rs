@@ -18,6 +18,9 @@ pub enum MetricKind {
     FloatGauge,
     /// A distribution of `u64` observations in log-linear buckets.
     Histogram,
+    /// A set of named boolean states (for example a circuit breaker's
+    /// closed/open/half-open), exported as an OpenMetrics `stateset`.
+    StateSet,
 }
 
 impl MetricKind {
@@ -27,6 +30,7 @@ impl MetricKind {
             MetricKind::Counter => "counter",
             MetricKind::Gauge | MetricKind::FloatGauge => "gauge",
             MetricKind::Histogram => "histogram",
+            MetricKind::StateSet => "stateset",
         }
     }
 }

@@ -83,7 +83,7 @@ pub use metrics::{
 #[cfg(not(all(loom, feature = "loom")))]
 pub use registry::{global, is_enabled, set_enabled};
 pub use registry::{Options, Registry, RegistryError};
-pub use snapshot::{Bucket, HistogramSnapshot, MetricSnapshot, MetricValue, Snapshot};
+pub use snapshot::{Bucket, HistogramSnapshot, LabelSet, MetricSnapshot, MetricValue, Snapshot};
 
 /// Records the latency of every call of a function in a histogram of the
 /// [`global()`] registry.

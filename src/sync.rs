@@ -44,6 +44,11 @@ mod imp {
 pub(crate) use imp::*;
 pub(crate) use std::sync::atomic::Ordering;
 
+/// `std`'s `Arc` under every cfg, for immutable values (label sets, names)
+/// that are built once and only read: nothing about them needs modelling, and
+/// unlike loom's `Arc` it holds unsized slices and implements `Hash`/`Ord`.
+pub(crate) use std::sync::Arc as FrozenArc;
+
 /// Locks `m`, recovering the data if a previous holder panicked.
 ///
 /// Only registration and collection take locks; none of the state they guard

@@ -5,7 +5,9 @@ use crate::buckets::Precision;
 use crate::clock::Clock;
 use crate::descriptor::{Descriptor, MetricKind, Unit};
 use crate::metrics::{Core, Counter, FloatGauge, Gauge, Histogram};
-use crate::snapshot::{HistogramSnapshot, MetricSnapshot, MetricValue, Publish, Snapshot};
+use crate::snapshot::{
+    HistogramSnapshot, LabelSet, MetricSnapshot, MetricValue, Publish, Snapshot,
+};
 use crate::storage::{SlotIndex, Storage, CHUNK_BUCKETS};
 use crate::sync::{lock, Arc, Mutex};
 use std::collections::HashMap;
@@ -256,6 +258,8 @@ impl Registry {
                     options.unit,
                 ))
             }
+            // Only the four typed constructors above call `register`.
+            MetricKind::StateSet => unreachable!("state sets are not registered here"),
         };
         let descriptor = Arc::new(Descriptor {
             name: options.name,
@@ -377,6 +381,7 @@ impl Collector {
             .iter()
             .map(|e| MetricSnapshot {
                 descriptor: e.descriptor.clone(),
+                labels: LabelSet::empty(),
                 value: match &e.handle {
                     Handle::Counter(c) => MetricValue::Counter(self.counter_totals[c.slot().get()]),
                     Handle::Gauge(g) => MetricValue::Gauge(g.get()),

@@ -1,7 +1,7 @@
 //! [`Snapshot`]: every metric of a registry as of one collection.
 #![forbid(unsafe_code)]
 
-use super::HistogramSnapshot;
+use super::{HistogramSnapshot, LabelSet};
 use crate::descriptor::Descriptor;
 use crate::sync::Arc;
 use std::fmt;
@@ -18,12 +18,16 @@ pub enum MetricValue {
     FloatGauge(f64),
     /// A histogram's merged state.
     Histogram(HistogramSnapshot),
+    /// A state set: every state's name, in declared order, and whether it
+    /// is set.
+    StateSet(Vec<(String, bool)>),
 }
 
 /// One metric of a [`Snapshot`]: what it is and its value.
 #[derive(Clone, Debug)]
 pub struct MetricSnapshot {
     pub(crate) descriptor: Arc<Descriptor>,
+    pub(crate) labels: LabelSet,
     pub(crate) value: MetricValue,
 }
 
@@ -36,6 +40,10 @@ impl MetricSnapshot {
     pub fn name(&self) -> &str {
         &self.descriptor.name
     }
+    /// The series' labels (empty for a plain metric).
+    pub fn labels(&self) -> &LabelSet {
+        &self.labels
+    }
     /// The value.
     pub fn value(&self) -> &MetricValue {
         &self.value
@@ -43,7 +51,11 @@ impl MetricSnapshot {
 }
 
 /// An immutable view of every metric of a registry, as folded by one
-/// [`Registry::collect`](crate::Registry::collect). Metrics are ordered by name.
+/// [`Registry::collect`](crate::Registry::collect).
+///
+/// Each entry is one series: a metric name plus a [`LabelSet`] (empty for a
+/// plain metric). Entries are ordered by name, then labels, so the series of
+/// one family are contiguous ([`Snapshot::families`]).
 ///
 /// ```
 /// use hotmetrics::{Registry, Unit};
@@ -64,9 +76,11 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Builds a snapshot; `metrics` are sorted by name here.
+    /// Builds a snapshot; `metrics` are sorted by name, then labels, here.
     pub(crate) fn new(generation: u64, mut metrics: Vec<MetricSnapshot>) -> Snapshot {
-        metrics.sort_unstable_by(|a, b| a.descriptor.name.cmp(&b.descriptor.name));
+        metrics.sort_unstable_by(|a, b| {
+            (a.descriptor.name.as_str(), &a.labels).cmp(&(b.descriptor.name.as_str(), &b.labels))
+        });
         Snapshot {
             generation,
             metrics,
@@ -78,9 +92,64 @@ impl Snapshot {
         self.generation
     }
 
-    /// Every metric, ordered by name.
+    /// Every series, ordered by name, then labels.
     pub fn metrics(&self) -> &[MetricSnapshot] {
         &self.metrics
+    }
+
+    /// The series grouped by metric name: each item is one metric's
+    /// descriptor and all its series (one, unlabeled, for a plain metric).
+    /// Exporters write one `# HELP`/`# TYPE` block per item.
+    pub fn families(&self) -> impl Iterator<Item = (&Descriptor, &[MetricSnapshot])> + '_ {
+        let mut rest = self.metrics.as_slice();
+        std::iter::from_fn(move || {
+            let first = rest.first()?;
+            let n = rest
+                .iter()
+                .position(|m| m.descriptor.name != first.descriptor.name)
+                .unwrap_or(rest.len());
+            let (family, tail) = rest.split_at(n);
+            rest = tail;
+            Some((&*first.descriptor, family))
+        })
+    }
+
+    /// Every series of metric `name` (empty if there is none).
+    pub fn series(&self, name: &str) -> &[MetricSnapshot] {
+        let start = self
+            .metrics
+            .partition_point(|m| m.descriptor.name.as_str() < name);
+        let len = self.metrics[start..]
+            .iter()
+            .take_while(|m| m.descriptor.name == name)
+            .count();
+        &self.metrics[start..start + len]
+    }
+
+    /// The series of metric `name` whose labels are exactly `labels`, in
+    /// the family's declared order.
+    pub fn get_with(&self, name: &str, labels: &[(&str, &str)]) -> Option<&MetricSnapshot> {
+        self.series(name).iter().find(|m| m.labels.matches(labels))
+    }
+
+    /// The total of counter `name` with exactly `labels`.
+    pub fn counter_with(&self, name: &str, labels: &[(&str, &str)]) -> Option<u64> {
+        match self.get_with(name, labels)?.value {
+            MetricValue::Counter(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Histogram `name` with exactly `labels`.
+    pub fn histogram_with(
+        &self,
+        name: &str,
+        labels: &[(&str, &str)],
+    ) -> Option<&HistogramSnapshot> {
+        match &self.get_with(name, labels)?.value {
+            MetricValue::Histogram(h) => Some(h),
+            _ => None,
+        }
     }
 
     /// Whether the snapshot holds no metric.
@@ -88,12 +157,10 @@ impl Snapshot {
         self.metrics.is_empty()
     }
 
-    /// The metric called `name`.
+    /// The unlabeled metric called `name` (for a labeled family, see
+    /// [`Snapshot::get_with`] and [`Snapshot::series`]).
     pub fn get(&self, name: &str) -> Option<&MetricSnapshot> {
-        self.metrics
-            .binary_search_by(|m| m.descriptor.name.as_str().cmp(name))
-            .ok()
-            .map(|i| &self.metrics[i])
+        self.series(name).first().filter(|m| m.labels.is_empty())
     }
 
     /// The total of counter `name`.
@@ -137,7 +204,9 @@ impl Snapshot {
             .iter()
             .map(|m| {
                 let before = earlier
-                    .get(&m.descriptor.name)
+                    .series(&m.descriptor.name)
+                    .iter()
+                    .find(|e| e.labels == m.labels)
                     .filter(|e| e.descriptor.kind == m.descriptor.kind);
                 let value = match (&m.value, before.map(|b| &b.value)) {
                     (MetricValue::Counter(now), Some(MetricValue::Counter(then))) => {
@@ -150,6 +219,7 @@ impl Snapshot {
                 };
                 MetricSnapshot {
                     descriptor: m.descriptor.clone(),
+                    labels: m.labels.clone(),
                     value,
                 }
             })
@@ -171,7 +241,7 @@ impl fmt::Debug for Snapshot {
 }
 
 impl fmt::Display for Snapshot {
-    /// A plain-text summary, one metric per line.
+    /// A plain-text summary, one series per line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for m in &self.metrics {
             let d = &m.descriptor;
@@ -179,12 +249,20 @@ impl fmt::Display for Snapshot {
                 "" => String::new(),
                 u => format!(" {u}"),
             };
+            let (name, labels) = (&d.name, &m.labels);
             match &m.value {
-                MetricValue::Counter(v) => writeln!(f, "{} counter {v}{unit}", d.name)?,
-                MetricValue::Gauge(v) => writeln!(f, "{} gauge {v}{unit}", d.name)?,
-                MetricValue::FloatGauge(v) => writeln!(f, "{} gauge {v}{unit}", d.name)?,
+                MetricValue::Counter(v) => writeln!(f, "{name}{labels} counter {v}{unit}")?,
+                MetricValue::Gauge(v) => writeln!(f, "{name}{labels} gauge {v}{unit}")?,
+                MetricValue::FloatGauge(v) => writeln!(f, "{name}{labels} gauge {v}{unit}")?,
+                MetricValue::StateSet(states) => {
+                    write!(f, "{name}{labels} stateset")?;
+                    for (state, on) in states {
+                        write!(f, " {state}={}", u8::from(*on))?;
+                    }
+                    writeln!(f)?;
+                }
                 MetricValue::Histogram(h) => {
-                    write!(f, "{} histogram count={}", d.name, h.count())?;
+                    write!(f, "{name}{labels} histogram count={}", h.count())?;
                     if let (Some(min), Some(max), Some(mean)) = (h.min(), h.max(), h.mean()) {
                         let q = |q| h.quantile(q).unwrap_or(0);
                         write!(
@@ -204,5 +282,78 @@ impl fmt::Display for Snapshot {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::descriptor::{MetricKind, Unit};
+
+    fn series(name: &str, labels: &[(&str, &str)], value: MetricValue) -> MetricSnapshot {
+        let kind = match value {
+            MetricValue::Counter(_) => MetricKind::Counter,
+            MetricValue::StateSet(_) => MetricKind::StateSet,
+            _ => MetricKind::Gauge,
+        };
+        MetricSnapshot {
+            descriptor: Arc::new(Descriptor {
+                name: name.into(),
+                help: String::new(),
+                unit: Unit::None,
+                kind,
+                precision: None,
+            }),
+            labels: LabelSet::new(labels.iter().copied()),
+            value,
+        }
+    }
+
+    #[test]
+    fn series_group_by_name_and_sort_by_labels() {
+        let snap = Snapshot::new(
+            1,
+            vec![
+                series("req", &[("route", "b")], MetricValue::Counter(2)),
+                series("alone", &[], MetricValue::Gauge(-1)),
+                series("req", &[("route", "a")], MetricValue::Counter(1)),
+                series(
+                    "zz",
+                    &[],
+                    MetricValue::StateSet(vec![("open".into(), true)]),
+                ),
+            ],
+        );
+        let families: Vec<_> = snap
+            .families()
+            .map(|(d, s)| (d.name().to_string(), s.len()))
+            .collect();
+        assert_eq!(
+            families,
+            [("alone".into(), 1), ("req".into(), 2), ("zz".into(), 1)]
+        );
+        assert_eq!(snap.series("req")[0].labels().get("route"), Some("a"));
+        assert_eq!(snap.counter_with("req", &[("route", "b")]), Some(2));
+        assert_eq!(snap.counter_with("req", &[("route", "c")]), None);
+        assert_eq!(
+            snap.counter("req"),
+            None,
+            "a labeled family has no plain series"
+        );
+        assert_eq!(snap.gauge("alone"), Some(-1));
+        assert!(snap.series("nope").is_empty());
+        assert!(snap.to_string().contains("req{route=\"b\"} counter 2"));
+        assert!(snap.to_string().contains("zz stateset open=1"));
+
+        let later = Snapshot::new(
+            2,
+            vec![
+                series("req", &[("route", "a")], MetricValue::Counter(5)),
+                series("req", &[("route", "new")], MetricValue::Counter(3)),
+            ],
+        );
+        let d = later.delta(&snap);
+        assert_eq!(d.counter_with("req", &[("route", "a")]), Some(4));
+        assert_eq!(d.counter_with("req", &[("route", "new")]), Some(3));
     }
 }
