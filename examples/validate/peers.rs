@@ -9,23 +9,27 @@ use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 /// Peer names, in report order.
-pub const NAMES: [&str; 7] = [
+pub const NAMES: [&str; 9] = [
     "hotmetrics (shared handle)",
     "hotmetrics (local handle)",
     "prometheus 0.13",
     "prometheus-client 0.22",
     "metrics 0.24 + metrics-util 0.19 (AtomicStorage)",
+    "fastmetrics 0.7",
+    "opentelemetry_sdk 0.33 (ManualReader)",
     "hdrhistogram 7 in a Mutex",
     "Mutex<Vec<f64>> (replaced design)",
 ];
 
 /// Short peer names for plot labels, same order as [`NAMES`].
-pub const SHORT: [&str; 7] = [
+pub const SHORT: [&str; 9] = [
     "hotmetrics shared",
     "hotmetrics local",
     "prometheus",
     "prometheus-client",
     "metrics-util",
+    "fastmetrics",
+    "opentelemetry",
     "hdrhistogram",
     "Mutex<Vec<f64>>",
 ];
@@ -222,6 +226,45 @@ pub fn sample(peer: usize, p: &Params) -> Sample {
             }
         }
         5 => {
+            let c = <fastmetrics::metrics::counter::Counter>::default();
+            let h = fastmetrics::metrics::histogram::Histogram::new(
+                prometheus::DEFAULT_BUCKETS.iter().copied(),
+            );
+            Sample {
+                counter_ns: Some(bn!(|_| c.inc())),
+                hist_ns: Some(bn!(|i| h.observe(secs(i)))),
+                tput2: throughput(2, p.window, || {
+                    let h = &h;
+                    move |i| h.observe(secs(i))
+                }),
+            }
+        }
+        6 => {
+            use opentelemetry::metrics::MeterProvider as _;
+            // A provider with a pull reader and nothing exporting: what is
+            // measured is the SDK's recording path alone (no attributes).
+            let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+                .with_reader(opentelemetry_sdk::metrics::ManualReader::builder().build())
+                .build();
+            let meter = provider.meter("validate");
+            let c = meter.u64_counter("peer_counter").build();
+            let h = meter
+                .f64_histogram("peer_histogram")
+                .with_unit("s")
+                .with_boundaries(prometheus::DEFAULT_BUCKETS.to_vec())
+                .build();
+            let sample = Sample {
+                counter_ns: Some(bn!(|_| c.add(1, &[]))),
+                hist_ns: Some(bn!(|i| h.record(secs(i), &[]))),
+                tput2: throughput(2, p.window, || {
+                    let h = &h;
+                    move |i| h.record(secs(i), &[])
+                }),
+            };
+            let _ = provider.shutdown();
+            sample
+        }
+        7 => {
             let h = Mutex::new(
                 hdrhistogram::Histogram::<u64>::new_with_max(3_600_000_000_000, 3).unwrap(),
             );
