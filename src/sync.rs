@@ -12,7 +12,9 @@
 
 #[cfg(not(all(loom, feature = "loom")))]
 mod imp {
-    pub(crate) use std::sync::atomic::{fence, AtomicI64, AtomicPtr, AtomicU64, AtomicU8};
+    pub(crate) use std::sync::atomic::{
+        fence, AtomicI64, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize,
+    };
     pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
 
     /// Called in a spin-retry loop; lets the other party make progress.
@@ -30,7 +32,9 @@ mod imp {
 
 #[cfg(all(loom, feature = "loom"))]
 mod imp {
-    pub(crate) use loom::sync::atomic::{fence, AtomicI64, AtomicPtr, AtomicU64, AtomicU8};
+    pub(crate) use loom::sync::atomic::{
+        fence, AtomicI64, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize,
+    };
     pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
 
     /// Under loom a spin loop must yield, or the model never schedules the

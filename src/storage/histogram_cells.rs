@@ -23,7 +23,7 @@
 //! and the writer itself never waits.
 
 use crate::buckets::Precision;
-use crate::sync::{fence, spin_hint, AtomicPtr, AtomicU64, Ordering};
+use crate::sync::{fence, spin_hint, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::fmt;
 use std::ptr;
 
@@ -121,6 +121,11 @@ pub(crate) struct HistogramCells {
     min: AtomicU64,
     /// Largest value recorded.
     max: AtomicU64,
+    /// Owner-only cache for [`record_clustered`](Self::record_clustered):
+    /// the number of the chunk it last wrote (`usize::MAX`: none) and that
+    /// chunk. Relaxed throughout: only the owner reads or writes them.
+    hot_index: AtomicUsize,
+    hot_chunk: AtomicPtr<Chunk>,
     groups: Box<[AtomicPtr<Group>]>,
 }
 
@@ -130,6 +135,8 @@ impl HistogramCells {
         HistogramCells {
             min: AtomicU64::new(u64::MAX),
             max: AtomicU64::new(0),
+            hot_index: AtomicUsize::new(usize::MAX),
+            hot_chunk: AtomicPtr::new(ptr::null_mut()),
             groups: (0..groups)
                 .map(|_| AtomicPtr::new(ptr::null_mut()))
                 .collect(),
@@ -141,7 +148,47 @@ impl HistogramCells {
     #[inline(always)]
     pub(crate) fn record(&self, precision: Precision, value: u64) {
         let index = precision.index(value);
+        self.record_at(self.chunk_or_grow(index), index, value);
+    }
+
+    /// As [`record`](Self::record), for values that tend to fall in the
+    /// chunk of the previous one (the durations of one timed call site).
+    ///
+    /// It first tries the chunk this path last wrote: its address is loaded
+    /// independently of `value`, so on a hit the bucket's address is known
+    /// as soon as the index is, two dependent loads sooner than through the
+    /// directory. That latency is what a timer pays after its second clock
+    /// read. Spread values would mispredict the check half the time, which
+    /// is why plain records do not use it.
+    #[inline(always)]
+    pub(crate) fn record_clustered(&self, precision: Precision, value: u64) {
+        let index = precision.index(value);
+        let hot = self.hot_chunk.load(Ordering::Relaxed);
+        let chunk = if index / CHUNK_BUCKETS == self.hot_index.load(Ordering::Relaxed) {
+            // SAFETY: `hot` was stored below together with `hot_index` (same
+            // thread, program order) and points to a chunk installed in this
+            // directory, which lives until `self` is dropped.
+            unsafe { &*hot }
+        } else {
+            self.chunk_for_hot(index)
+        };
+        self.record_at(chunk, index, value);
+    }
+
+    /// The directory walk of `record_clustered`'s miss, remembered.
+    #[cold]
+    #[inline(never)]
+    fn chunk_for_hot(&self, index: usize) -> &Chunk {
         let chunk = self.chunk_or_grow(index);
+        self.hot_chunk
+            .store(chunk as *const Chunk as *mut Chunk, Ordering::Relaxed);
+        self.hot_index
+            .store(index / CHUNK_BUCKETS, Ordering::Relaxed);
+        chunk
+    }
+
+    #[inline(always)]
+    fn record_at(&self, chunk: &Chunk, index: usize, value: u64) {
         // min/max before the chunk: the chunk's Release store then publishes
         // them together with the bucket (readers load them after the chunks).
         if value < self.min.load(Ordering::Relaxed) {
@@ -331,6 +378,28 @@ mod tests {
         let (count, sum, _, _) = totals(&cells);
         assert_eq!(count, 9);
         assert_eq!(sum, 1_001_010 + 4 * u128::from(u64::MAX));
+    }
+
+    #[test]
+    fn clustered_records_match_plain_records() {
+        let p = Precision::DEFAULT;
+        let (plain, clustered) = (HistogramCells::new(p), HistogramCells::new(p));
+        // Runs within one chunk, jumps between chunks and groups, returns to
+        // an earlier chunk, the first and last buckets.
+        let mut values = vec![1_000_000, 1_000_100, 1_000_200, 5, 1_000_000, 0, u64::MAX];
+        values.extend((0..200u64).map(|i| 900_000 + i * 997));
+        values.extend([1_000_000, 40, 40, 2_000_000_000]);
+        for &v in &values {
+            plain.record(p, v);
+            clustered.record_clustered(p, v);
+        }
+        let copy = |cells: &HistogramCells| {
+            let mut chunks = Vec::new();
+            let bounds = cells.read(|first, counts, sum| chunks.push((first, *counts, sum)));
+            (chunks, bounds)
+        };
+        assert_eq!(copy(&plain), copy(&clustered));
+        assert_eq!(totals(&clustered).0, values.len() as u64);
     }
 
     #[test]
