@@ -12,9 +12,7 @@
 
 #[cfg(not(all(loom, feature = "loom")))]
 mod imp {
-    pub(crate) use std::sync::atomic::{
-        fence, AtomicI64, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize,
-    };
+    pub(crate) use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize};
     pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
 
     /// Called in a spin-retry loop; lets the other party make progress.
@@ -32,9 +30,7 @@ mod imp {
 
 #[cfg(all(loom, feature = "loom"))]
 mod imp {
-    pub(crate) use loom::sync::atomic::{
-        fence, AtomicI64, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize,
-    };
+    pub(crate) use loom::sync::atomic::{AtomicI64, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize};
     pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
 
     /// Under loom a spin loop must yield, or the model never schedules the

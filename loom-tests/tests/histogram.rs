@@ -1,7 +1,7 @@
 //! Model 2: histogram records racing collections.
 //!
 //! A writer records three values, two into one 16-bucket chunk and one into
-//! another, while the main thread collects twice. Proves the chunk seqlock
+//! another, while the main thread collects twice. Proves the chunk protocol
 //! and the min/max publication: every snapshot is internally consistent
 //! (count is the sum of the buckets, sum is the sum of exactly the
 //! observations they counted, min and max enclose them), a chunk is seen as

@@ -1,7 +1,7 @@
 //! `HistogramCells`: one thread's buckets of one histogram.
 //!
-//! Buckets are grouped in [`Chunk`]s of 16, each guarded by its own sequence
-//! counter and carrying the sum of the values recorded into it. Chunks are
+//! Buckets are grouped in [`Chunk`]s of 16, each carrying the number and the
+//! sum of the values recorded into it. Chunks are
 //! reached through a two-level directory (16 chunks per group) and allocated
 //! by the owning thread the first time it records into them, so a series that
 //! touches a few dozen buckets costs a few hundred bytes per thread, not the
@@ -10,20 +10,20 @@
 //! # Protocol (see `docs/design.md` for the full argument)
 //!
 //! The owner records with plain loads and stores (it is the only writer, so
-//! no read-modify-write needs a `lock` prefix): update `min`/`max`, make the
-//! chunk's `seq` odd, bump the bucket and the chunk's sum, make `seq` even
-//! again with a Release store. A reader copies a chunk between two loads of
-//! `seq` and retries if they differ or are odd: each chunk it reports has a
-//! bucket count and a sum that belong to the same observations. The count of
-//! a histogram is derived from its buckets, so `count == Σ buckets` holds by
-//! construction, and the sum is the sum of those very observations.
+//! no read-modify-write needs a `lock` prefix): update `min`/`max`, bump the
+//! bucket, then the chunk's sum, then the chunk's count, the last two with
+//! Release stores. A reader loads the count, then the sum, then the buckets,
+//! and retries unless the buckets add up to the count: each chunk it reports
+//! has bucket counts and a sum that belong to the same observations. The
+//! count of a histogram is derived from its buckets, so `count == Σ buckets`
+//! holds by construction, and the sum is the sum of those very observations.
 //!
 //! A chunk is two cache lines read together, so a reader's window is a few
 //! nanoseconds: a retry is rare even against a writer recording in a loop,
 //! and the writer itself never waits.
 
 use crate::buckets::Precision;
-use crate::sync::{fence, spin_hint, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{spin_hint, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::fmt;
 use std::ptr;
 
@@ -34,11 +34,13 @@ const GROUP_CHUNKS: usize = 16;
 /// Buckets covered by one directory group.
 const GROUP_BUCKETS: usize = CHUNK_BUCKETS * GROUP_CHUNKS;
 
-/// 16 buckets with their sequence counter and sum (152 bytes).
+/// 16 buckets with their record count and sum (152 bytes).
 #[repr(C)]
 pub(crate) struct Chunk {
-    /// Odd while the owner is writing this chunk.
-    seq: AtomicU64,
+    /// Records completed into this chunk: bumped last by each record, so a
+    /// reader can tell a finished copy from one that caught a record midway
+    /// (see [`Chunk::read`]).
+    count: AtomicU64,
     /// Low 64 bits of the sum of the values recorded into this chunk.
     sum_lo: AtomicU64,
     /// High 64 bits of that sum: the sum is an exact `u128`, so even values
@@ -50,7 +52,7 @@ pub(crate) struct Chunk {
 impl Chunk {
     fn new() -> Chunk {
         Chunk {
-            seq: AtomicU64::new(0),
+            count: AtomicU64::new(0),
             sum_lo: AtomicU64::new(0),
             sum_hi: AtomicU64::new(0),
             buckets: std::array::from_fn(|_| AtomicU64::new(0)),
@@ -58,51 +60,55 @@ impl Chunk {
     }
 
     /// Records `value` into bucket `slot`. Owner only.
+    ///
+    /// Bucket first, then the sum, then the count; each later store is a
+    /// Release, so whoever sees one of them sees the stores before it.
     #[inline(always)]
     fn write(&self, slot: usize, value: u64) {
         // All loads are Relaxed: this thread is the only writer, so it reads
         // back its own latest stores.
-        let seq = self.seq.load(Ordering::Relaxed);
-        self.seq.store(seq.wrapping_add(1), Ordering::Relaxed);
-        // Release fence: a reader that sees any of the stores below and then
-        // issues its Acquire fence also sees the odd `seq` (fence-fence
-        // synchronisation), so its validation fails instead of accepting a
-        // half-written chunk.
-        fence(Ordering::Release);
         let bucket = &self.buckets[slot];
         bucket.store(
             bucket.load(Ordering::Relaxed).wrapping_add(1),
             Ordering::Relaxed,
         );
         let (lo, carry) = self.sum_lo.load(Ordering::Relaxed).overflowing_add(value);
-        self.sum_lo.store(lo, Ordering::Relaxed);
         if carry {
             let hi = self.sum_hi.load(Ordering::Relaxed);
-            self.sum_hi.store(hi.wrapping_add(1), Ordering::Relaxed);
+            // Release: a reader that sees this carry sees the bucket above.
+            self.sum_hi.store(hi.wrapping_add(1), Ordering::Release);
         }
-        // Release: a reader that Acquire-loads this even value sees the
-        // bucket and sum above, and the min/max stores made before them.
-        self.seq.store(seq.wrapping_add(2), Ordering::Release);
+        // Release: a reader that sees this sum sees the bucket (and carry).
+        self.sum_lo.store(lo, Ordering::Release);
+        let count = self.count.load(Ordering::Relaxed);
+        // Release: a reader that Acquire-loads this count sees the bucket,
+        // the sum, and the min/max stores made before them.
+        self.count.store(count.wrapping_add(1), Ordering::Release);
     }
 
     /// A consistent copy of the buckets; returns the chunk's sum.
+    ///
+    /// Load the count `c`, then the sum, then the buckets, and accept the
+    /// copy only if the buckets add up to `c`: they then hold exactly the
+    /// first `c` records, and the sum is theirs (the argument is in
+    /// `docs/design.md`). Otherwise a record was caught midway: retry.
     fn read(&self, out: &mut [u64; CHUNK_BUCKETS]) -> u128 {
         let mut attempt = 0;
         loop {
-            // Acquire: pairs with the writer's final Release store.
-            let before = self.seq.load(Ordering::Acquire);
-            if before & 1 == 0 {
-                for (o, b) in out.iter_mut().zip(&self.buckets) {
-                    *o = b.load(Ordering::Relaxed);
-                }
-                let sum = u128::from(self.sum_hi.load(Ordering::Relaxed)) << 64
-                    | u128::from(self.sum_lo.load(Ordering::Relaxed));
-                // Acquire fence: pairs with the writer's Release fence (see
-                // `write`), and keeps the loads above before the re-check.
-                fence(Ordering::Acquire);
-                if self.seq.load(Ordering::Relaxed) == before {
-                    return sum;
-                }
+            // Acquire (all three): each pairs with the writer's Release store
+            // of the same field, making the stores before it visible to the
+            // loads below.
+            let count = self.count.load(Ordering::Acquire);
+            let hi = self.sum_hi.load(Ordering::Acquire);
+            let lo = self.sum_lo.load(Ordering::Acquire);
+            let mut seen = 0u64;
+            for (o, b) in out.iter_mut().zip(&self.buckets) {
+                // Relaxed: validated by the sum below.
+                *o = b.load(Ordering::Relaxed);
+                seen = seen.wrapping_add(*o);
+            }
+            if seen == count {
+                return u128::from(hi) << 64 | u128::from(lo);
             }
             spin_hint(attempt);
             attempt = attempt.saturating_add(1);
@@ -253,7 +259,7 @@ impl HistogramCells {
                 f(gi * GROUP_BUCKETS + ci * CHUNK_BUCKETS, &counts, sum);
             }
         }
-        // Relaxed: after the Acquire loads of the chunks' `seq` above, these
+        // Relaxed: after the Acquire loads of the chunks' `count` above, these
         // see at least the min/max of every observation those chunks counted.
         (
             self.min.load(Ordering::Relaxed),
