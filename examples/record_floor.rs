@@ -1,0 +1,112 @@
+//! The cheapest each record path has been seen to run: for every case, the
+//! minimum over many short runs of the mean ns per operation.
+//!
+//! Criterion reports a central estimate, which on a shared machine moves with
+//! whatever else runs (±40 % between runs here). The minimum of many short
+//! runs is what the code costs when it has a core to itself, so two builds
+//! can be compared on a busy machine by running their binaries alternately:
+//!
+//! ```text
+//! cargo build --release --example record_floor
+//! cp target/release/examples/record_floor /tmp/floor-new
+//! git checkout <older commit> && cargo build --release --example record_floor
+//! for i in 1 2 3; do target/release/examples/record_floor; /tmp/floor-new; done
+//! ```
+//!
+//! It is not a substitute for `benches/`: it has no warm-up statistics and
+//! no confidence interval, only a floor.
+
+use hotmetrics::{Precision, Registry, Unit};
+use std::hint::black_box;
+use std::time::Instant;
+
+/// Runs `f(n)` `runs` times; returns the smallest mean ns per operation.
+fn floor_ns(runs: usize, n: usize, mut f: impl FnMut(usize)) -> f64 {
+    let mut best = f64::MAX;
+    for _ in 0..runs {
+        let t = Instant::now();
+        f(n);
+        best = best.min(t.elapsed().as_nanos() as f64 / n as f64);
+    }
+    best
+}
+
+fn main() {
+    let (runs, n) = (300, 200_000);
+    let reg = Registry::new();
+    let hist = reg
+        .histogram("floor_hist", "Record floor", Unit::Nanoseconds)
+        .unwrap();
+    let counter = reg.counter("floor_counter", "Record floor").unwrap();
+    // 1,024 values spread over 20–220 µs (about 14 bucket chunks), from a
+    // fixed xorshift sequence.
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let values: Vec<u64> = (0..1024)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            20_000 + x % 200_000
+        })
+        .collect();
+    let value = |i: usize| black_box(values[i & 1023]);
+    let mut plain = vec![0u64; Precision::DEFAULT.bucket_count()];
+    let clock = quanta::Clock::new();
+    hist.record(1); // first touch: cells allocated before timing
+
+    let local = hist.local();
+    let cases: [(&str, f64); 8] = [
+        (
+            "loop overhead",
+            floor_ns(runs, n, |n| {
+                (0..n).for_each(|i| {
+                    value(i);
+                })
+            }),
+        ),
+        (
+            "plain array (limit)",
+            floor_ns(runs, n, |n| {
+                for i in 0..n {
+                    plain[Precision::DEFAULT.index(value(i))] += 1;
+                    black_box(&mut plain);
+                }
+            }),
+        ),
+        (
+            "histogram shared",
+            floor_ns(runs, n, |n| (0..n).for_each(|i| hist.record(value(i)))),
+        ),
+        (
+            "histogram local",
+            floor_ns(runs, n, |n| (0..n).for_each(|i| local.record(value(i)))),
+        ),
+        (
+            "histogram local, one value",
+            floor_ns(runs, n, |n| {
+                (0..n).for_each(|_| local.record(black_box(50_000)))
+            }),
+        ),
+        (
+            "counter shared",
+            floor_ns(runs, n, |n| (0..n).for_each(|_| counter.inc())),
+        ),
+        (
+            "timer start+stop+record",
+            floor_ns(runs, n, |n| (0..n).for_each(|_| drop(hist.start_timer()))),
+        ),
+        (
+            "quanta raw pair",
+            floor_ns(runs, n, |n| {
+                for _ in 0..n {
+                    let start = clock.raw();
+                    black_box(clock.delta_as_nanos(start, clock.raw()));
+                }
+            }),
+        ),
+    ];
+    for (name, ns) in cases {
+        println!("{name:<28} {ns:6.2} ns/op");
+    }
+    black_box(reg.collect());
+}
