@@ -11,6 +11,11 @@
 //!   [`LocalCounter`] / [`LocalHistogram`] forms skip the per-thread lookup.
 //! - [`Snapshot`] and [`HistogramSnapshot`] read: totals, quantiles, buckets,
 //!   deltas between snapshots.
+//! - [`Family`] ([`CounterFamily`], [`GaugeFamily`], [`HistogramFamily`])
+//!   splits a metric into series by [`Labels`], with a cardinality limit and
+//!   an overflow series; [`ResponseTracker`] records request latency,
+//!   outcome, error category and cache use per route in one call;
+//!   [`StateSet`] holds a component's state (closed / open / half-open).
 //! - [`Precision`] sets a histogram's bucket resolution and error bound.
 //! - [`Histogram::start_timer`], [`Histogram::time`] and
 //!   [`Histogram::time_future`] time a scope, a closure or a future;
@@ -68,6 +73,7 @@ pub mod __private;
 mod buckets;
 mod clock;
 mod descriptor;
+mod family;
 mod metrics;
 mod registry;
 mod snapshot;
@@ -77,6 +83,11 @@ mod sync;
 pub use buckets::{Precision, PrecisionError};
 pub use clock::Clock;
 pub use descriptor::{Descriptor, MetricKind, Unit};
+pub use family::{
+    default_classifier, CacheStatus, CounterFamily, ErrorCategory, Family, GaugeFamily,
+    HistogramFamily, LabelValue, Labels, Outcome, ResponseOutcome, ResponseTracker, StateSet,
+    DEFAULT_MAX_SERIES, MAX_STATES,
+};
 pub use metrics::{
     Counter, FloatGauge, Gauge, Histogram, LocalCounter, LocalHistogram, TimedFuture, Timer,
 };

@@ -195,6 +195,15 @@ impl Snapshot {
         }
     }
 
+    /// The states of state set `name`, in declared order, with whether
+    /// each is set.
+    pub fn state_set(&self, name: &str) -> Option<&[(String, bool)]> {
+        match &self.get(name)?.value {
+            MetricValue::StateSet(s) => Some(s),
+            _ => None,
+        }
+    }
+
     /// What happened between `earlier` and `self`, for interval exporters:
     /// counters and histograms as differences (a metric absent from
     /// `earlier` counts from zero), gauges at their value in `self`.
