@@ -6,14 +6,15 @@
 //! per-thread storage, found through a lock-free table (`map.rs`) and
 //! bounded by a per-family cardinality limit.
 
+#[allow(clippy::module_inception)]
 mod family;
 mod labels;
 mod map;
 mod response;
 mod state_set;
 
-pub use family::{CounterFamily, Family, GaugeFamily, HistogramFamily, DEFAULT_MAX_SERIES};
 pub(crate) use family::{overflow_labels, SeriesCtx};
+pub use family::{CounterFamily, Family, GaugeFamily, HistogramFamily, DEFAULT_MAX_SERIES};
 pub use labels::{LabelValue, Labels};
 pub use response::{
     default_classifier, CacheStatus, ErrorCategory, Outcome, ResponseOutcome, ResponseTracker,

@@ -142,7 +142,13 @@ pub fn default_classifier(error: &(dyn Error + 'static)) -> ErrorCategory {
         if any(&["timed out", "timeout", "deadline"]) {
             return ErrorCategory::Timeout;
         }
-        if any(&["connect", "broken pipe", "reset by peer", "unreachable", "dns"]) {
+        if any(&[
+            "connect",
+            "broken pipe",
+            "reset by peer",
+            "unreachable",
+            "dns",
+        ]) {
             return ErrorCategory::Connection;
         }
         if any(&[
@@ -248,9 +254,12 @@ impl Registry {
                 &["route", "intent", "outcome"],
             )?,
             duration: self.histogram_family_with(
-                Options::new(name("request_duration"), "Request latency by route and outcome")
-                    .unit(Unit::Nanoseconds)
-                    .labels(&["route", "outcome"]),
+                Options::new(
+                    name("request_duration"),
+                    "Request latency by route and outcome",
+                )
+                .unit(Unit::Nanoseconds)
+                .labels(&["route", "outcome"]),
             )?,
             errors: self.counter_family(
                 &name("errors"),

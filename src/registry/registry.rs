@@ -446,11 +446,16 @@ impl Registry {
                         options.name
                     ),
                 );
-                let overflowed =
-                    match self.register_locked(catalog, overflowed, MetricKind::Counter, Shape::Plain, None)? {
-                        Handle::Counter(c) => c,
-                        _ => unreachable!("register returns the kind asked for"),
-                    };
+                let overflowed = match self.register_locked(
+                    catalog,
+                    overflowed,
+                    MetricKind::Counter,
+                    Shape::Plain,
+                    None,
+                )? {
+                    Handle::Counter(c) => c,
+                    _ => unreachable!("register returns the kind asked for"),
+                };
                 let ctx = SeriesCtx {
                     core: core.clone(),
                     slots: self.inner.slots.clone(),
@@ -602,18 +607,16 @@ impl Collector {
                     }
                 }
                 Handle::Gauge(g) => push(LabelSet::empty(), MetricValue::Gauge(g.get())),
-                Handle::FloatGauge(g) => {
-                    push(LabelSet::empty(), MetricValue::FloatGauge(g.get()))
-                }
+                Handle::FloatGauge(g) => push(LabelSet::empty(), MetricValue::FloatGauge(g.get())),
                 Handle::Histogram(h) => {
                     if let Some(h) = self.fold_histogram(storage, h) {
                         push(LabelSet::empty(), MetricValue::Histogram(h));
                     }
                 }
                 Handle::StateSet(s) => push(LabelSet::empty(), MetricValue::StateSet(s.read())),
-                Handle::CounterFamily(f) => {
-                    self.fold_family(f, &mut push, |c, c2| c.counter(c2).map(MetricValue::Counter))
-                }
+                Handle::CounterFamily(f) => self.fold_family(f, &mut push, |c, c2| {
+                    c.counter(c2).map(MetricValue::Counter)
+                }),
                 Handle::GaugeFamily(f) => {
                     self.fold_family(f, &mut push, |_, g| Some(MetricValue::Gauge(g.get())))
                 }
