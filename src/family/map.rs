@@ -18,13 +18,26 @@
 
 use super::labels::{hash_labels, same_values, Labels};
 use crate::snapshot::LabelSet;
-use crate::sync::{lock, AtomicPtr, AtomicU8, FrozenArc, Mutex, Ordering};
+use crate::sync::{lock, AtomicPtr, AtomicU64, AtomicU8, FrozenArc, Mutex, Ordering};
 use std::fmt;
 use std::ptr;
 
+/// The table's hasher: seeded per family in production, so label values
+/// chosen by an adversary cannot be aimed at one probe chain in advance.
+/// Under loom a fixed seed keeps every execution of a model identical, as
+/// loom requires.
+#[cfg(not(all(loom, feature = "loom")))]
+type Hasher = foldhash::fast::RandomState;
+#[cfg(all(loom, feature = "loom"))]
+type Hasher = foldhash::fast::FixedState;
+
 /// One series: its label set and the metric handle its records go to.
 pub(crate) struct Series<M> {
-    hash: u64,
+    /// The label values' hash. An atomic only so that loom sees the
+    /// series' initialisation: a reader reaching a series whose creation it
+    /// is not ordered after fails the model. A Relaxed load compiles to the
+    /// plain load a `u64` field would.
+    hash: AtomicU64,
     pub(crate) labels: LabelSet,
     pub(crate) metric: M,
 }
@@ -43,7 +56,7 @@ pub(crate) struct SeriesMap<M> {
     /// Pointers into the `FrozenArc`s owned by `owned`; null when empty.
     table: Box<[AtomicPtr<Series<M>>]>,
     mask: usize,
-    hasher: foldhash::fast::RandomState,
+    hasher: Hasher,
     names: FrozenArc<[String]>,
     limit: usize,
     /// Non-zero once `limit` series exist: a lookup that misses then goes
@@ -62,7 +75,7 @@ impl<M> SeriesMap<M> {
                 .map(|_| AtomicPtr::new(ptr::null_mut()))
                 .collect(),
             mask: capacity - 1,
-            hasher: foldhash::fast::RandomState::default(),
+            hasher: Hasher::default(),
             names,
             limit,
             full: AtomicU8::new(0),
@@ -91,7 +104,9 @@ impl<M> SeriesMap<M> {
             // series held in `owned`, which never removes one while `self`
             // lives; the returned borrow is tied to `&self`.
             let s = unsafe { &*p };
-            if s.hash == hash && same_values(labels, s.labels.pairs()) {
+            // Relaxed: written once before the series was published, and
+            // made visible by the Acquire load above.
+            if s.hash.load(Ordering::Relaxed) == hash && same_values(labels, s.labels.pairs()) {
                 return Some(s);
             }
             // The table is at most half full (`new`), so the probe ends.
@@ -138,7 +153,7 @@ impl<M> SeriesMap<M> {
                 .map(|(i, n)| (n.as_str(), labels.label_value(i))),
         );
         let series = FrozenArc::new(Series {
-            hash,
+            hash: AtomicU64::new(hash),
             labels,
             metric,
         });
