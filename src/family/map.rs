@@ -16,7 +16,7 @@
 //! past the limit is not inserted (the family records it into its overflow
 //! series instead).
 
-use super::labels::{hash_labels, same_values, Labels};
+use super::labels::{hash_labels, key_matches, Labels};
 use crate::snapshot::LabelSet;
 use crate::sync::{lock, AtomicPtr, AtomicU64, AtomicU8, FrozenArc, Mutex, Ordering};
 use std::fmt;
@@ -38,6 +38,10 @@ pub(crate) struct Series<M> {
     /// is not ordered after fails the model. A Relaxed load compiles to the
     /// plain load a `u64` field would.
     hash: AtomicU64,
+    /// The label values, each followed by `0xff` (a byte UTF-8 never
+    /// contains), in one allocation: a lookup compares against it with one
+    /// pointer to follow, not one per value.
+    key: Box<[u8]>,
     pub(crate) labels: LabelSet,
     pub(crate) metric: M,
 }
@@ -106,7 +110,7 @@ impl<M> SeriesMap<M> {
             let s = unsafe { &*p };
             // Relaxed: written once before the series was published, and
             // made visible by the Acquire load above.
-            if s.hash.load(Ordering::Relaxed) == hash && same_values(labels, s.labels.pairs()) {
+            if s.hash.load(Ordering::Relaxed) == hash && key_matches(labels, &s.key) {
                 return Some(s);
             }
             // The table is at most half full (`new`), so the probe ends.
@@ -146,6 +150,11 @@ impl<M> SeriesMap<M> {
             return Err(Refused::Full);
         }
         let metric = make().ok_or(Refused::Invalid)?;
+        let mut key = Vec::new();
+        for i in 0..labels.label_count() {
+            key.extend_from_slice(labels.label_value(i).as_bytes());
+            key.push(0xff);
+        }
         let labels = LabelSet::new(
             self.names
                 .iter()
@@ -154,6 +163,7 @@ impl<M> SeriesMap<M> {
         );
         let series = FrozenArc::new(Series {
             hash: AtomicU64::new(hash),
+            key: key.into(),
             labels,
             metric,
         });
@@ -200,6 +210,7 @@ impl<M> SeriesMap<M> {
             .map(|s| {
                 std::mem::size_of::<Series<M>>()
                     + 2 * std::mem::size_of::<usize>()
+                    + s.key.len()
                     + s.labels
                         .pairs()
                         .iter()
