@@ -85,8 +85,8 @@ pub use clock::Clock;
 pub use descriptor::{Descriptor, MetricKind, Unit};
 pub use family::{
     default_classifier, CacheStatus, CounterFamily, ErrorCategory, Family, GaugeFamily,
-    HistogramFamily, LabelValue, Labels, Outcome, ResponseOutcome, ResponseTracker, StateSet,
-    DEFAULT_MAX_SERIES, MAX_STATES,
+    HistogramFamily, LabelValue, Labels, Outcome, ResponseOutcome, ResponseTracker, SeriesRef,
+    StateSet, DEFAULT_MAX_SERIES, MAX_STATES,
 };
 pub use metrics::{
     Counter, FloatGauge, Gauge, Histogram, LocalCounter, LocalHistogram, TimedFuture, Timer,

@@ -2,7 +2,8 @@
 #![forbid(unsafe_code)]
 
 use super::labels::Labels;
-use super::map::SeriesMap;
+use super::map::{Baseline, Refused, Series, SeriesMap};
+use super::reclaim::{Guard, Reclaim};
 use crate::buckets::Precision;
 use crate::descriptor::Unit;
 use crate::metrics::{Core, Counter, Gauge, Histogram};
@@ -72,8 +73,18 @@ impl SeriesCtx {
 /// label set records into one **overflow series** labeled
 /// `{overflow="true"}`, and every such lookup is counted by the counter
 /// `<name>_overflow`: totals stay exact and memory stays bounded. A label
-/// set with the wrong number of values goes there too. Series are never
-/// removed while the family lives.
+/// set with the wrong number of values goes there too.
+///
+/// **Eviction** is off by default. With
+/// [`Options::evict_idle_after`](crate::Options::evict_idle_after)`(n)`, a
+/// series whose value has not changed for `n` collections is removed (its
+/// last value is in the snapshot of that collection), its place and cells
+/// are recycled, and its final value is added to the counter
+/// `<name>_evicted` (see there). A series bound with [`with`](Self::with)
+/// is never evicted. A record racing the eviction lands either in the
+/// evicted series (and so in `<name>_evicted`) or in a new series for the
+/// same labels: never lost, never counted twice, never in another label
+/// set's series (`docs/design.md`).
 ///
 /// ```
 /// use hotmetrics::{Registry, Unit};
@@ -109,6 +120,23 @@ struct Inner<M> {
     overflowed: Counter,
     ctx: SeriesCtx,
     make: fn(&SeriesCtx) -> Option<M>,
+    /// Collections without change before a series is evicted; 0: never.
+    evict_after: u64,
+    /// `<name>_evicted`, when evicting.
+    evicted: Option<Counter>,
+    /// Evicted series until no reader can reach them.
+    reclaim: Reclaim<FrozenArc<Series<M>>>,
+    /// Reclaimed series taken by the collector before it read the cells.
+    reclaimed: Mutex<Vec<FrozenArc<Series<M>>>>,
+    /// Metric handles of reclaimed series, with what their cells hold, for
+    /// new series to reuse.
+    free: Mutex<Vec<(M, Baseline)>>,
+}
+
+/// Eviction settings of a new family.
+pub(crate) struct Eviction {
+    pub(crate) after: u64,
+    pub(crate) counter: Option<Counter>,
 }
 
 /// A family of [`Counter`]s.
@@ -132,6 +160,7 @@ impl<M: Clone> Family<M> {
         names: FrozenArc<[String]>,
         limit: usize,
         overflowed: Counter,
+        eviction: Eviction,
         ctx: SeriesCtx,
         make: fn(&SeriesCtx) -> Option<M>,
     ) -> Option<Family<M>> {
@@ -144,6 +173,11 @@ impl<M: Clone> Family<M> {
                 overflowed,
                 ctx,
                 make,
+                evict_after: eviction.after,
+                evicted: eviction.counter,
+                reclaim: Reclaim::new(),
+                reclaimed: Mutex::new(Vec::new()),
+                free: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -155,6 +189,10 @@ impl<M: Clone> Family<M> {
     /// first use of a label set takes the family's insertion lock and
     /// allocates its label strings.
     ///
+    /// The returned [`SeriesRef`] records into the series; it is meant to
+    /// be used at once (in a family that evicts, it holds the epoch guard
+    /// that keeps the series from being reclaimed under it).
+    ///
     /// ```
     /// let reg = hotmetrics::Registry::new();
     /// let hits = reg.counter_family("cache_hits", "Hits", &["cache"]).unwrap();
@@ -162,10 +200,20 @@ impl<M: Clone> Family<M> {
     /// assert_eq!(reg.collect().counter_with("cache_hits", &[("cache", "users")]), Some(3));
     /// ```
     #[inline]
-    pub fn get<L: Labels + ?Sized>(&self, labels: &L) -> &M {
-        match self.inner.map.find(labels) {
+    pub fn get<L: Labels + ?Sized>(&self, labels: &L) -> SeriesRef<'_, M> {
+        let inner = &*self.inner;
+        let guard = if inner.evict_after != 0 {
+            Some(inner.reclaim.pin())
+        } else {
+            None
+        };
+        let metric = match inner.map.find(labels) {
             Some(s) => &s.metric,
             None => self.miss(labels),
+        };
+        SeriesRef {
+            metric,
+            _guard: guard,
         }
     }
 
@@ -174,7 +222,7 @@ impl<M: Clone> Family<M> {
     fn miss<L: Labels + ?Sized>(&self, labels: &L) -> &M {
         let inner = &*self.inner;
         if !inner.map.is_full() {
-            if let Ok(s) = inner.map.insert(labels, || (inner.make)(&inner.ctx)) {
+            if let Ok(s) = inner.map.insert(labels, || inner.make_series()) {
                 return &s.metric;
             }
         }
@@ -192,8 +240,21 @@ impl<M: Clone> Family<M> {
     /// for _ in 0..10 { search.inc(); }
     /// assert_eq!(reg.collect().counter_with("requests", &[("route", "search")]), Some(10));
     /// ```
+    ///
+    /// In a family that evicts, the series of a handle obtained here is
+    /// never evicted (binding takes the family's insertion lock).
     pub fn with<L: Labels + ?Sized>(&self, labels: &L) -> M {
-        self.get(labels).clone()
+        let inner = &*self.inner;
+        if inner.evict_after == 0 {
+            return self.get(labels).metric.clone();
+        }
+        match inner.map.bind(labels, || inner.make_series()) {
+            Ok(m) => m,
+            Err(Refused::Full | Refused::Invalid) => {
+                inner.overflowed.inc();
+                inner.overflow.clone()
+            }
+        }
     }
 
     /// The metric name.
@@ -228,17 +289,139 @@ impl<M: Clone> Family<M> {
         self.inner.map.allocated_bytes()
     }
 
-    /// Every series as `(labels, metric)`, then the overflow series and the
-    /// overflowed-lookups counter (for the collector).
-    pub(crate) fn parts(&self) -> (Vec<(LabelSet, M)>, &M, &Counter) {
-        let series = self
-            .inner
-            .map
-            .series()
-            .iter()
-            .map(|s| (s.labels.clone(), s.metric.clone()))
-            .collect();
-        (series, &self.inner.overflow, &self.inner.overflowed)
+    /// Every live series, the overflow series and the overflowed-lookups
+    /// counter (for the collector).
+    pub(crate) fn parts(&self) -> (Vec<FrozenArc<Series<M>>>, &M, &Counter) {
+        (
+            self.inner.map.series(),
+            &self.inner.overflow,
+            &self.inner.overflowed,
+        )
+    }
+
+    /// Collections without change before eviction (0: never).
+    pub(crate) fn evict_after(&self) -> u64 {
+        self.inner.evict_after
+    }
+
+    /// Collector, before it reads any cell: takes the evicted series that
+    /// no reader can reach any more, so that the cells it then reads hold
+    /// every record ever made into them.
+    pub(crate) fn prepare(&self) {
+        if self.inner.evict_after != 0 {
+            let ready = self.inner.reclaim.take_ready();
+            lock(&self.inner.reclaimed).extend(ready);
+        }
+    }
+
+    /// Collector: the series `prepare` took.
+    pub(crate) fn take_reclaimed(&self) -> Vec<FrozenArc<Series<M>>> {
+        std::mem::take(&mut *lock(&self.inner.reclaimed))
+    }
+
+    /// Collector: unlinks `series` (unless bound) and retires it.
+    pub(crate) fn evict(&self, series: &FrozenArc<Series<M>>) -> bool {
+        match self.inner.map.evict(series) {
+            Some(s) => {
+                self.inner.reclaim.retire(s);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Collector: a reclaimed series' metric, whose cells hold `baseline`,
+    /// for a new series to reuse.
+    pub(crate) fn recycle(&self, metric: M, baseline: Baseline) {
+        lock(&self.inner.free).push((metric, baseline));
+    }
+
+    /// Collector: adds `n` to `<name>_evicted`.
+    pub(crate) fn add_evicted(&self, n: u64) {
+        if let Some(c) = &self.inner.evicted {
+            c.add_always(n);
+        }
+    }
+
+    /// Number of evicted series whose memory is not reclaimed yet (some
+    /// thread may still be in a lookup that found them).
+    pub fn pending_evictions(&self) -> usize {
+        self.inner.reclaim.pending()
+    }
+}
+
+impl<M> Inner<M> {
+    /// A recycled metric if there is one, else a fresh one.
+    fn make_series(&self) -> Option<(M, Baseline)> {
+        if let Some(recycled) = lock(&self.free).pop() {
+            return Some(recycled);
+        }
+        (self.make)(&self.ctx).map(|m| (m, Baseline::Zero))
+    }
+}
+
+/// The series a dynamic lookup found ([`Family::get`]), to record into at
+/// once. It derefs to nothing on purpose: a metric handle kept beyond the
+/// lookup must come from [`Family::with`], which keeps its series from
+/// being evicted.
+#[must_use = "a series reference does nothing until recorded into"]
+pub struct SeriesRef<'a, M> {
+    metric: &'a M,
+    _guard: Option<Guard<'a>>,
+}
+
+impl<M> fmt::Debug for SeriesRef<'_, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SeriesRef { .. }")
+    }
+}
+
+impl SeriesRef<'_, Counter> {
+    /// Adds one.
+    #[inline]
+    pub fn inc(&self) {
+        self.metric.inc();
+    }
+    /// Adds `n`.
+    #[inline]
+    pub fn add(&self, n: u64) {
+        self.metric.add(n);
+    }
+}
+
+impl SeriesRef<'_, Histogram> {
+    /// As [`Histogram::record`].
+    #[inline]
+    pub fn record(&self, value: u64) {
+        self.metric.record(value);
+    }
+    /// As [`Histogram::record_duration`].
+    #[inline]
+    pub fn record_duration(&self, d: Duration) {
+        self.metric.record_duration(d);
+    }
+    /// As [`Histogram::record_f64`].
+    #[inline]
+    pub fn record_f64(&self, value: f64) {
+        self.metric.record_f64(value);
+    }
+}
+
+impl SeriesRef<'_, Gauge> {
+    /// As [`Gauge::set`].
+    #[inline]
+    pub fn set(&self, v: i64) {
+        self.metric.set(v);
+    }
+    /// As [`Gauge::add`].
+    #[inline]
+    pub fn add(&self, n: i64) {
+        self.metric.add(n);
+    }
+    /// As [`Gauge::get`].
+    #[inline]
+    pub fn get(&self) -> i64 {
+        self.metric.get()
     }
 }
 

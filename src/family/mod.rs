@@ -10,12 +10,16 @@
 mod family;
 mod labels;
 mod map;
+mod reclaim;
 mod response;
 mod state_set;
 
-pub(crate) use family::{overflow_labels, SeriesCtx};
-pub use family::{CounterFamily, Family, GaugeFamily, HistogramFamily, DEFAULT_MAX_SERIES};
+pub(crate) use family::{overflow_labels, Eviction, SeriesCtx};
+pub use family::{
+    CounterFamily, Family, GaugeFamily, HistogramFamily, SeriesRef, DEFAULT_MAX_SERIES,
+};
 pub use labels::{LabelValue, Labels};
+pub(crate) use map::Baseline;
 pub use response::{
     default_classifier, CacheStatus, ErrorCategory, Outcome, ResponseOutcome, ResponseTracker,
 };

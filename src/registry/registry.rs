@@ -5,15 +5,15 @@ use crate::buckets::Precision;
 use crate::clock::Clock;
 use crate::descriptor::{Descriptor, MetricKind, Unit};
 use crate::family::{
-    overflow_labels, CounterFamily, Family, GaugeFamily, HistogramFamily, SeriesCtx, StateSet,
-    DEFAULT_MAX_SERIES, MAX_STATES,
+    overflow_labels, Baseline, CounterFamily, Eviction, Family, GaugeFamily, HistogramFamily,
+    SeriesCtx, StateSet, DEFAULT_MAX_SERIES, MAX_STATES,
 };
 use crate::metrics::{Core, Counter, FloatGauge, Gauge, Histogram};
 use crate::snapshot::{
     HistogramSnapshot, LabelSet, MetricSnapshot, MetricValue, Publish, Snapshot,
 };
 use crate::storage::{SlotAllocator, Storage, CHUNK_BUCKETS};
-use crate::sync::{lock, Arc, FrozenArc, Mutex};
+use crate::sync::{lock, Arc, FrozenArc, Mutex, Ordering};
 use std::collections::HashMap;
 use std::fmt;
 
@@ -49,6 +49,7 @@ pub struct Options {
     precision: Precision,
     labels: Vec<String>,
     max_series: usize,
+    evict_after: u32,
 }
 
 impl Options {
@@ -61,7 +62,39 @@ impl Options {
             precision: Precision::DEFAULT,
             labels: Vec::new(),
             max_series: DEFAULT_MAX_SERIES,
+            evict_after: 0,
         }
+    }
+
+    /// For families: evict a series once its value has not changed for
+    /// `collections` consecutive collections (0, the default: never).
+    ///
+    /// An evicted series leaves the snapshots, so a cumulative exporter
+    /// sees its counter disappear (and restart from zero if the label set
+    /// comes back): leave eviction off for counters exported cumulatively
+    /// unless memory matters more. Its final value is added to the counter
+    /// `<name>_evicted`: for a counter family the evicted series' totals,
+    /// for a histogram family their observation counts, for a gauge family
+    /// the number of series evicted. Dynamic lookups into a family that
+    /// evicts also pin an epoch (`crossbeam-epoch`), a few nanoseconds.
+    ///
+    /// ```
+    /// use hotmetrics::{Options, Registry};
+    /// let reg = Registry::new();
+    /// let fam = reg
+    ///     .counter_family_with(Options::new("jobs", "Jobs").labels(&["queue"]).evict_idle_after(2))
+    ///     .unwrap();
+    /// fam.add(&["q1"], 5);
+    /// for _ in 0..6 {
+    ///     reg.collect(); // unchanged for 2 collections: evicted, then reclaimed
+    /// }
+    /// let snap = reg.collect();
+    /// assert_eq!(snap.counter_with("jobs", &[("queue", "q1")]), None);
+    /// assert_eq!(snap.counter("jobs_evicted"), Some(5));
+    /// ```
+    pub fn evict_idle_after(mut self, collections: u32) -> Options {
+        self.evict_after = collections;
+        self
     }
 
     /// Label names, for families (`*_family_with`): each valid in the
@@ -456,6 +489,30 @@ impl Registry {
                     Handle::Counter(c) => c,
                     _ => unreachable!("register returns the kind asked for"),
                 };
+                let eviction = Eviction {
+                    after: u64::from(options.evict_after),
+                    counter: if options.evict_after == 0 {
+                        None
+                    } else {
+                        let evicted = Options::new(
+                            format!("{}_evicted", options.name),
+                            format!(
+                                "Final values of evicted `{}` series (for a gauge family: how many were evicted)",
+                                options.name
+                            ),
+                        );
+                        match self.register_locked(
+                            catalog,
+                            evicted,
+                            MetricKind::Counter,
+                            Shape::Plain,
+                            None,
+                        )? {
+                            Handle::Counter(c) => Some(c),
+                            _ => unreachable!("register returns the kind asked for"),
+                        }
+                    },
+                };
                 let ctx = SeriesCtx {
                     core: core.clone(),
                     slots: self.inner.slots.clone(),
@@ -466,16 +523,40 @@ impl Registry {
                 let limit = options.max_series;
                 match kind {
                     MetricKind::Counter => Handle::CounterFamily(
-                        Family::new(name, names, limit, overflowed, ctx, SeriesCtx::counter)
-                            .ok_or_else(full)?,
+                        Family::new(
+                            name,
+                            names,
+                            limit,
+                            overflowed,
+                            eviction,
+                            ctx,
+                            SeriesCtx::counter,
+                        )
+                        .ok_or_else(full)?,
                     ),
                     MetricKind::Gauge => Handle::GaugeFamily(
-                        Family::new(name, names, limit, overflowed, ctx, SeriesCtx::gauge)
-                            .ok_or_else(full)?,
+                        Family::new(
+                            name,
+                            names,
+                            limit,
+                            overflowed,
+                            eviction,
+                            ctx,
+                            SeriesCtx::gauge,
+                        )
+                        .ok_or_else(full)?,
                     ),
                     MetricKind::Histogram => Handle::HistogramFamily(
-                        Family::new(name, names, limit, overflowed, ctx, SeriesCtx::histogram)
-                            .ok_or_else(full)?,
+                        Family::new(
+                            name,
+                            names,
+                            limit,
+                            overflowed,
+                            eviction,
+                            ctx,
+                            SeriesCtx::histogram,
+                        )
+                        .ok_or_else(full)?,
                     ),
                     _ => unreachable!("only counter, gauge and histogram families exist"),
                 }
@@ -578,6 +659,17 @@ impl Registry {
 impl Collector {
     fn fold(&mut self, storage: &Storage, entries: &[Entry], counter_slots: usize) -> Snapshot {
         self.generation += 1;
+        // Evicted series that no reader can reach any more, taken before
+        // any cell is read: the cells read below then hold their final
+        // values.
+        for e in entries {
+            match &e.handle {
+                Handle::CounterFamily(f) => f.prepare(),
+                Handle::GaugeFamily(f) => f.prepare(),
+                Handle::HistogramFamily(f) => f.prepare(),
+                _ => {}
+            }
+        }
         // Counters: one pass over each thread's dense cells.
         let totals = &mut self.counter_totals;
         totals.clear();
@@ -635,7 +727,12 @@ impl Collector {
     }
 
     /// One series per label set of `family`, then its overflow series if
-    /// anything was recorded into it.
+    /// anything was recorded into it; then, for a family that evicts, the
+    /// idle series are evicted and the reclaimed ones accounted for.
+    ///
+    /// `value` gives a metric's absolute value (its cells' totals); a
+    /// series reports that minus its baseline (non-zero when its metric was
+    /// recycled from an evicted series).
     fn fold_family<M>(
         &mut self,
         family: &Family<M>,
@@ -645,14 +742,63 @@ impl Collector {
         M: Clone,
     {
         let (series, overflow, overflowed) = family.parts();
-        for (labels, m) in &series {
-            if let Some(v) = value(self, m) {
-                push(labels.clone(), v);
+        let evict_after = family.evict_after();
+        let mut idle = Vec::new();
+        for s in &series {
+            let Some(v) = value(self, &s.metric) else {
+                continue;
+            };
+            let v = minus(v, &s.baseline);
+            if evict_after != 0 {
+                // Relaxed: only the collector touches these, under its lock.
+                let a = activity(&v);
+                if a == s.last.load(Ordering::Relaxed) {
+                    let n = s.idle.load(Ordering::Relaxed) + 1;
+                    s.idle.store(n, Ordering::Relaxed);
+                    if n >= evict_after {
+                        idle.push(s.clone());
+                    }
+                } else {
+                    s.last.store(a, Ordering::Relaxed);
+                    s.idle.store(0, Ordering::Relaxed);
+                }
             }
+            push(s.labels.clone(), v);
         }
         if self.counter(overflowed).is_some_and(|n| n > 0) {
             if let Some(v) = value(self, overflow) {
                 push(overflow_labels(), v);
+            }
+        }
+        if evict_after == 0 {
+            return;
+        }
+        // Evicted now: their values are in this snapshot, their last
+        // appearance. A record racing the eviction is in their final value.
+        for s in &idle {
+            family.evict(s);
+        }
+        // Evicted earlier and unreachable since: their final values (read
+        // after `prepare`, so complete) go to `<name>_evicted`, their
+        // metrics to the free list with what their cells hold.
+        for s in family.take_reclaimed() {
+            let Some(abs) = value(self, &s.metric) else {
+                continue;
+            };
+            let n = match minus(abs.clone(), &s.baseline) {
+                MetricValue::Counter(v) => v,
+                MetricValue::Histogram(h) => h.count(),
+                _ => 1,
+            };
+            family.add_evicted(n);
+            match abs {
+                MetricValue::Counter(v) => family.recycle(s.metric.clone(), Baseline::Counter(v)),
+                MetricValue::Histogram(h) => {
+                    family.recycle(s.metric.clone(), Baseline::Histogram(Box::new(h)))
+                }
+                // A gauge is one shared cell holding its last value: not
+                // recycled, a new series gets a new gauge.
+                _ => {}
             }
         }
     }
@@ -699,6 +845,25 @@ impl Collector {
         Some(HistogramSnapshot::from_parts(
             precision, nonzero, sum, min, max, invalid,
         ))
+    }
+}
+
+/// `v` minus what the metric's cells already held when its series got them.
+fn minus(v: MetricValue, baseline: &Baseline) -> MetricValue {
+    match (v, baseline) {
+        (MetricValue::Counter(v), Baseline::Counter(b)) => MetricValue::Counter(v.wrapping_sub(*b)),
+        (MetricValue::Histogram(h), Baseline::Histogram(b)) => MetricValue::Histogram(h.delta(b)),
+        (v, _) => v,
+    }
+}
+
+/// A figure that changes whenever a series is recorded into (for idleness).
+fn activity(v: &MetricValue) -> u64 {
+    match v {
+        MetricValue::Counter(v) => *v,
+        MetricValue::Histogram(h) => h.count().wrapping_add(h.invalid()),
+        MetricValue::Gauge(g) => *g as u64,
+        _ => 0,
     }
 }
 
