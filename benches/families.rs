@@ -3,6 +3,9 @@
 //! call against `prometheus`' `with_label_values` and a `metrics`
 //! `counter!` with 3 labels over a `metrics-util` registry, in one run.
 //!
+//! `hotmetrics_*_evicting` cases use a family with idle eviction on, whose
+//! dynamic lookups also pin a `crossbeam-epoch` epoch.
+//!
 //! `cargo bench --bench families` (about a minute).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -91,6 +94,13 @@ fn dynamic(c: &mut Criterion) {
     let fam = reg
         .counter_family("requests", "Requests", &["route", "method", "status"])
         .unwrap();
+    let evicting = reg
+        .counter_family_with(
+            hotmetrics::Options::new("requests_evicting", "Requests")
+                .labels(&["route", "method", "status"])
+                .evict_idle_after(1_000),
+        )
+        .unwrap();
     let prom = prometheus::IntCounterVec::new(
         prometheus::Opts::new("requests", "Requests"),
         &["route", "method", "status"],
@@ -107,6 +117,10 @@ fn dynamic(c: &mut Criterion) {
     // One label set, every call.
     g.bench_function("hotmetrics_one_set", |b| {
         b.iter(|| fam.inc(black_box(&one)))
+    });
+    // The same in a family that evicts: each lookup also pins an epoch.
+    g.bench_function("hotmetrics_one_set_evicting", |b| {
+        b.iter(|| evicting.inc(black_box(&one)))
     });
     g.bench_function("prometheus_one_set", |b| {
         b.iter(|| prom.with_label_values(black_box(&one)).inc())
