@@ -138,13 +138,32 @@ pub use snapshot::{Bucket, HistogramSnapshot, LabelSet, MetricSnapshot, MetricVa
 ///
 /// # Arguments
 ///
-/// Both optional, both string literals:
+/// All optional, all string literals:
 ///
 /// - `name`: the metric name; by default the function's name followed by
 ///   `_duration` (`lookup` → `lookup_duration`). Checked at compile time
 ///   against the Prometheus rules (`[a-zA-Z_:][a-zA-Z0-9_:]*`, not starting
 ///   with `__`).
 /// - `help`: the help text; by default ``"Latency of `lookup`"``.
+/// - `labels(key = "value", ...)`: fixed labels; the metric becomes a
+///   histogram family with these label names and the function records into
+///   the series of these values (a pre-bound handle: the same cost as
+///   without labels). Label names are checked at compile time (Prometheus
+///   rules; `le` and `overflow` are reserved).
+///
+/// ```
+/// #[hotmetrics::track_latency(name = "store_op_duration", labels(table = "users", op = "read"))]
+/// fn read_user() {}
+///
+/// #[hotmetrics::track_latency(name = "store_op_duration", labels(table = "users", op = "write"))]
+/// fn write_user() {}
+///
+/// read_user();
+/// write_user();
+/// let snap = hotmetrics::global().collect();
+/// let reads = snap.histogram_with("store_op_duration", &[("table", "users"), ("op", "read")]);
+/// assert_eq!(reads.unwrap().count(), 1);
+/// ```
 ///
 /// The histogram records nanoseconds ([`Unit::Nanoseconds`]) with the
 /// default [`Precision`].
@@ -182,16 +201,20 @@ pub use snapshot::{Bucket, HistogramSnapshot, LabelSet, MetricSnapshot, MetricVa
 ///   one histogram: two methods `get` of two types both record into
 ///   `get_duration`. Give them distinct `name`s to tell them apart.
 /// - If the name is already registered as a metric of another kind, or as
-///   a histogram with another unit or precision, the function runs
-///   **untimed** rather than panicking.
+///   a histogram with another unit or precision (or other label names), the
+///   function runs **untimed** rather than panicking.
+/// - With `labels(...)`, the function records into its own series of the
+///   histogram family `name`, bound once on the first call: functions that
+///   share a `name` with the same label names, each with its own values,
+///   split one family into series.
 ///
 /// # Not supported (yet)
 ///
-/// - Labels: `labels(...)` is rejected at compile time, as labeled metric
-///   families do not exist yet. So calls are not split by outcome: a call
-///   returning `Err` (or panicking) is recorded in the same histogram as
-///   one returning `Ok`. Time the two paths into two histograms by hand if
-///   that matters.
+/// - An outcome label: calls are not split by result (`outcome` is a
+///   compile error): a call returning `Err` (or panicking) is recorded in
+///   the same series as one returning `Ok`, since the guard does not see
+///   the return value. Time the two paths into a
+///   [`Registry::histogram_family`] by hand, or use a [`ResponseTracker`].
 /// - `const fn` (no clock in const evaluation), and items that are not
 ///   functions, are compile errors; so are unknown arguments and values
 ///   that are not string literals.
