@@ -86,7 +86,7 @@ pub use descriptor::{Descriptor, MetricKind, Unit};
 pub use family::{
     default_classifier, CacheStatus, CounterFamily, ErrorCategory, Family, GaugeFamily,
     HistogramFamily, LabelValue, Labels, Outcome, ResponseOutcome, ResponseTracker, SeriesRef,
-    StateSet, DEFAULT_MAX_SERIES, MAX_STATES,
+    StateSet, DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT, MAX_STATES,
 };
 pub use metrics::{
     Counter, FloatGauge, Gauge, Histogram, LocalCounter, LocalHistogram, TimedFuture, Timer,

@@ -358,6 +358,19 @@ fn registration_rules() {
         reg.counter_family("bad-name", "f", &["a"]),
         Err(RegistryError::InvalidName { .. })
     ));
+    // Absurd limits are clamped, not a panic or a huge allocation.
+    let huge = reg
+        .counter_family_with(
+            Options::new("huge", "h")
+                .labels(&["a"])
+                .max_series(usize::MAX),
+        )
+        .unwrap();
+    assert_eq!(huge.max_series(), hotmetrics::MAX_SERIES_LIMIT);
+    let tiny = reg
+        .counter_family_with(Options::new("tiny", "t").labels(&["a"]).max_series(0))
+        .unwrap();
+    assert_eq!(tiny.max_series(), 1);
     // The overflow counter's name is taken.
     reg.gauge("busy_overflow", "g").unwrap();
     assert!(reg.counter_family("busy", "b", &["a"]).is_err());

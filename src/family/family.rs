@@ -17,6 +17,10 @@ use std::time::Duration;
 /// says otherwise.
 pub const DEFAULT_MAX_SERIES: usize = 1_000;
 
+/// The largest series limit a family accepts (2^20); larger requests are
+/// clamped to it, so a family's lookup table stays at most 16 MiB.
+pub const MAX_SERIES_LIMIT: usize = 1 << 20;
+
 /// What a family needs to make the metric handle of a new series: the
 /// registry's storage and slot allocator, and the histogram settings.
 pub(crate) struct SeriesCtx {

@@ -6,7 +6,7 @@ use crate::clock::Clock;
 use crate::descriptor::{Descriptor, MetricKind, Unit};
 use crate::family::{
     overflow_labels, Baseline, CounterFamily, Eviction, Family, GaugeFamily, HistogramFamily,
-    SeriesCtx, StateSet, DEFAULT_MAX_SERIES, MAX_STATES,
+    SeriesCtx, StateSet, DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT, MAX_STATES,
 };
 use crate::metrics::{Core, Counter, FloatGauge, Gauge, Histogram};
 use crate::snapshot::{
@@ -106,10 +106,12 @@ impl Options {
     }
 
     /// The most series a family creates (default
-    /// [`DEFAULT_MAX_SERIES`](crate::DEFAULT_MAX_SERIES), at least 1); past
-    /// it, new label sets record into the overflow series.
+    /// [`DEFAULT_MAX_SERIES`](crate::DEFAULT_MAX_SERIES)), clamped to
+    /// `1..=`[`MAX_SERIES_LIMIT`](crate::MAX_SERIES_LIMIT); past it, new
+    /// label sets record into the overflow series. A family allocates its
+    /// lookup table for this many series up front (16 bytes per series).
     pub fn max_series(mut self, limit: usize) -> Options {
-        self.max_series = limit.max(1);
+        self.max_series = limit.clamp(1, MAX_SERIES_LIMIT);
         self
     }
 
