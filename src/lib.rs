@@ -16,6 +16,8 @@
 //!   an overflow series; [`ResponseTracker`] records request latency,
 //!   outcome, error category and cache use per route in one call;
 //!   [`StateSet`] holds a component's state (closed / open / half-open).
+//!   With feature `macros`, `#[derive(LabelValue)]` and `#[derive(Labels)]`
+//!   turn enums and structs into label values and label sets.
 //! - [`Precision`] sets a histogram's bucket resolution and error bound.
 //! - [`Histogram::start_timer`], [`Histogram::time`] and
 //!   [`Histogram::time_future`] time a scope, a closure or a future;
@@ -223,6 +225,61 @@ pub use snapshot::{Bucket, HistogramSnapshot, LabelSet, MetricSnapshot, MetricVa
 #[cfg(feature = "macros")]
 #[doc(inline)]
 pub use hotmetrics_macros::track_latency;
+
+/// Derives [`LabelValue`](trait@LabelValue) for an enum whose variants have
+/// no fields (feature `macros`): each variant's value is its name in snake
+/// case, or the string given with `#[label = "..."]`.
+///
+/// ```
+/// use hotmetrics::{LabelValue, Registry};
+///
+/// #[derive(LabelValue, Clone, Copy)]
+/// enum Route {
+///     Search,
+///     CheckoutCart,
+///     #[label = "me"]
+///     Profile,
+/// }
+///
+/// assert_eq!(Route::CheckoutCart.label_value(), "checkout_cart");
+/// let reg = Registry::new();
+/// let hits = reg.counter_family("hits", "Hits", &["route"]).unwrap();
+/// hits.inc(&(Route::Profile,));
+/// assert_eq!(reg.collect().counter_with("hits", &[("route", "me")]), Some(1));
+/// ```
+#[cfg(feature = "macros")]
+pub use hotmetrics_macros::LabelValue;
+
+/// Derives [`Labels`](trait@Labels) for a struct with named fields, each a
+/// [`LabelValue`](trait@LabelValue) (feature `macros`): the label values
+/// are the fields in order; the label names (field names, or
+/// `#[label = "..."]`) are the associated constant `LABEL_NAMES`, checked
+/// at compile time. A lookup borrows the fields: no allocation.
+///
+/// ```
+/// use hotmetrics::{LabelValue, Labels, Registry, Unit};
+///
+/// #[derive(LabelValue)]
+/// enum Outcome { Ok, Error }
+///
+/// #[derive(Labels)]
+/// struct Request<'a> {
+///     route: &'a str,
+///     #[label = "result"]
+///     outcome: Outcome,
+/// }
+///
+/// let reg = Registry::new();
+/// let latency = reg
+///     .histogram_family("req_duration", "Latency", Unit::Nanoseconds, Request::LABEL_NAMES)
+///     .unwrap();
+/// latency.record(&Request { route: "search", outcome: Outcome::Ok }, 1_200);
+/// let snap = reg.collect();
+/// let h = snap.histogram_with("req_duration", &[("route", "search"), ("result", "ok")]);
+/// assert_eq!(h.unwrap().count(), 1);
+/// ```
+#[cfg(feature = "macros")]
+pub use hotmetrics_macros::Labels;
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(all(doctest, feature = "macros"))]

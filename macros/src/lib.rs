@@ -8,6 +8,8 @@
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
+mod derive;
+
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::{quote, ToTokens};
@@ -41,6 +43,30 @@ pub fn track_latency(attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// `name` and `help`, as written in the attribute.
+/// Implements `hotmetrics::LabelValue` for an enum whose variants have no
+/// fields: each variant's label value is its name in snake case
+/// (`CacheHit` → `"cache_hit"`), or the string given with
+/// `#[label = "..."]`. Use it through `hotmetrics::LabelValue`.
+#[proc_macro_derive(LabelValue, attributes(label))]
+pub fn derive_label_value(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    derive::label_value(input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Implements `hotmetrics::Labels` for a struct with named fields, each a
+/// `hotmetrics::LabelValue`: the values are the fields in order, the label
+/// names the field names (or `#[label = "..."]`), given as the associated
+/// constant `LABEL_NAMES`. Use it through `hotmetrics::Labels`.
+#[proc_macro_derive(Labels, attributes(label))]
+pub fn derive_labels(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    derive::labels(input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
 #[derive(Default)]
 struct Args {
     name: Option<LitStr>,
