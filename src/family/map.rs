@@ -104,7 +104,8 @@ fn tombstone<M>() -> *mut Series<M> {
 
 impl<M> SeriesMap<M> {
     pub(crate) fn new(names: FrozenArc<[String]>, limit: usize) -> SeriesMap<M> {
-        // At most half full: short probes, and always an empty slot to stop at.
+        // At most half full of live series: short probes; and an insert
+        // always finds an empty slot or a tombstone.
         let capacity = (limit.saturating_mul(2)).max(4).next_power_of_two();
         SeriesMap {
             table: (0..capacity)
