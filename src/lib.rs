@@ -11,6 +11,13 @@
 //!   [`LocalCounter`] / [`LocalHistogram`] forms skip the per-thread lookup.
 //! - [`Snapshot`] and [`HistogramSnapshot`] read: totals, quantiles, buckets,
 //!   deltas between snapshots.
+//! - [`Family`] ([`CounterFamily`], [`GaugeFamily`], [`HistogramFamily`])
+//!   splits a metric into series by [`Labels`], with a cardinality limit and
+//!   an overflow series; [`ResponseTracker`] records request latency,
+//!   outcome, error category and cache use per route in one call;
+//!   [`StateSet`] holds a component's state (closed / open / half-open).
+//!   With feature `macros`, `#[derive(LabelValue)]` and `#[derive(Labels)]`
+//!   turn enums and structs into label values and label sets.
 //! - [`Precision`] sets a histogram's bucket resolution and error bound.
 //! - [`Histogram::start_timer`], [`Histogram::time`] and
 //!   [`Histogram::time_future`] time a scope, a closure or a future;
@@ -68,6 +75,7 @@ pub mod __private;
 mod buckets;
 mod clock;
 mod descriptor;
+mod family;
 mod metrics;
 mod registry;
 mod snapshot;
@@ -77,6 +85,11 @@ mod sync;
 pub use buckets::{Precision, PrecisionError};
 pub use clock::Clock;
 pub use descriptor::{Descriptor, MetricKind, Unit};
+pub use family::{
+    default_classifier, CacheStatus, CounterFamily, ErrorCategory, Family, GaugeFamily,
+    HistogramFamily, LabelValue, Labels, Outcome, ResponseOutcome, ResponseTracker, SeriesRef,
+    StateSet, DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT, MAX_STATES,
+};
 pub use metrics::{
     Counter, FloatGauge, Gauge, Histogram, LocalCounter, LocalHistogram, TimedFuture, Timer,
 };
@@ -127,13 +140,32 @@ pub use snapshot::{Bucket, HistogramSnapshot, LabelSet, MetricSnapshot, MetricVa
 ///
 /// # Arguments
 ///
-/// Both optional, both string literals:
+/// All optional, all string literals:
 ///
 /// - `name`: the metric name; by default the function's name followed by
 ///   `_duration` (`lookup` → `lookup_duration`). Checked at compile time
 ///   against the Prometheus rules (`[a-zA-Z_:][a-zA-Z0-9_:]*`, not starting
 ///   with `__`).
 /// - `help`: the help text; by default ``"Latency of `lookup`"``.
+/// - `labels(key = "value", ...)`: fixed labels; the metric becomes a
+///   histogram family with these label names and the function records into
+///   the series of these values (a pre-bound handle: the same cost as
+///   without labels). Label names are checked at compile time (Prometheus
+///   rules; `le` and `overflow` are reserved).
+///
+/// ```
+/// #[hotmetrics::track_latency(name = "store_op_duration", labels(table = "users", op = "read"))]
+/// fn read_user() {}
+///
+/// #[hotmetrics::track_latency(name = "store_op_duration", labels(table = "users", op = "write"))]
+/// fn write_user() {}
+///
+/// read_user();
+/// write_user();
+/// let snap = hotmetrics::global().collect();
+/// let reads = snap.histogram_with("store_op_duration", &[("table", "users"), ("op", "read")]);
+/// assert_eq!(reads.unwrap().count(), 1);
+/// ```
 ///
 /// The histogram records nanoseconds ([`Unit::Nanoseconds`]) with the
 /// default [`Precision`].
@@ -171,16 +203,20 @@ pub use snapshot::{Bucket, HistogramSnapshot, LabelSet, MetricSnapshot, MetricVa
 ///   one histogram: two methods `get` of two types both record into
 ///   `get_duration`. Give them distinct `name`s to tell them apart.
 /// - If the name is already registered as a metric of another kind, or as
-///   a histogram with another unit or precision, the function runs
-///   **untimed** rather than panicking.
+///   a histogram with another unit or precision (or other label names), the
+///   function runs **untimed** rather than panicking.
+/// - With `labels(...)`, the function records into its own series of the
+///   histogram family `name`, bound once on the first call: functions that
+///   share a `name` with the same label names, each with its own values,
+///   split one family into series.
 ///
 /// # Not supported (yet)
 ///
-/// - Labels: `labels(...)` is rejected at compile time, as labeled metric
-///   families do not exist yet. So calls are not split by outcome: a call
-///   returning `Err` (or panicking) is recorded in the same histogram as
-///   one returning `Ok`. Time the two paths into two histograms by hand if
-///   that matters.
+/// - An outcome label: calls are not split by result (`outcome` is a
+///   compile error): a call returning `Err` (or panicking) is recorded in
+///   the same series as one returning `Ok`, since the guard does not see
+///   the return value. Time the two paths into a
+///   [`Registry::histogram_family`] by hand, or use a [`ResponseTracker`].
 /// - `const fn` (no clock in const evaluation), and items that are not
 ///   functions, are compile errors; so are unknown arguments and values
 ///   that are not string literals.
@@ -189,6 +225,61 @@ pub use snapshot::{Bucket, HistogramSnapshot, LabelSet, MetricSnapshot, MetricVa
 #[cfg(feature = "macros")]
 #[doc(inline)]
 pub use hotmetrics_macros::track_latency;
+
+/// Derives [`LabelValue`](trait@LabelValue) for an enum whose variants have
+/// no fields (feature `macros`): each variant's value is its name in snake
+/// case, or the string given with `#[label = "..."]`.
+///
+/// ```
+/// use hotmetrics::{LabelValue, Registry};
+///
+/// #[derive(LabelValue, Clone, Copy)]
+/// enum Route {
+///     Search,
+///     CheckoutCart,
+///     #[label = "me"]
+///     Profile,
+/// }
+///
+/// assert_eq!(Route::CheckoutCart.label_value(), "checkout_cart");
+/// let reg = Registry::new();
+/// let hits = reg.counter_family("hits", "Hits", &["route"]).unwrap();
+/// hits.inc(&(Route::Profile,));
+/// assert_eq!(reg.collect().counter_with("hits", &[("route", "me")]), Some(1));
+/// ```
+#[cfg(feature = "macros")]
+pub use hotmetrics_macros::LabelValue;
+
+/// Derives [`Labels`](trait@Labels) for a struct with named fields, each a
+/// [`LabelValue`](trait@LabelValue) (feature `macros`): the label values
+/// are the fields in order; the label names (field names, or
+/// `#[label = "..."]`) are the associated constant `LABEL_NAMES`, checked
+/// at compile time. A lookup borrows the fields: no allocation.
+///
+/// ```
+/// use hotmetrics::{LabelValue, Labels, Registry, Unit};
+///
+/// #[derive(LabelValue)]
+/// enum Outcome { Ok, Error }
+///
+/// #[derive(Labels)]
+/// struct Request<'a> {
+///     route: &'a str,
+///     #[label = "result"]
+///     outcome: Outcome,
+/// }
+///
+/// let reg = Registry::new();
+/// let latency = reg
+///     .histogram_family("req_duration", "Latency", Unit::Nanoseconds, Request::LABEL_NAMES)
+///     .unwrap();
+/// latency.record(&Request { route: "search", outcome: Outcome::Ok }, 1_200);
+/// let snap = reg.collect();
+/// let h = snap.histogram_with("req_duration", &[("route", "search"), ("result", "ok")]);
+/// assert_eq!(h.unwrap().count(), 1);
+/// ```
+#[cfg(feature = "macros")]
+pub use hotmetrics_macros::Labels;
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(all(doctest, feature = "macros"))]

@@ -17,3 +17,22 @@ pub use std::sync::LazyLock;
 pub fn latency_histogram(name: &'static str, help: &'static str) -> Option<Histogram> {
     global().histogram(name, help, Unit::Nanoseconds).ok()
 }
+
+/// Registers (or finds) the nanosecond histogram family `name` with label
+/// names `keys` on [`global()`], and returns the series of `values`
+/// (bound: a plain histogram handle, never evicted).
+///
+/// `None` if the name is taken by a metric of another kind or with other
+/// label names (the function is then not timed). Names have been checked at
+/// compile time.
+pub fn labeled_latency_histogram(
+    name: &'static str,
+    help: &'static str,
+    keys: &[&'static str],
+    values: &[&'static str],
+) -> Option<Histogram> {
+    let family = global()
+        .histogram_family(name, help, Unit::Nanoseconds, keys)
+        .ok()?;
+    Some(family.with(values))
+}

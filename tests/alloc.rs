@@ -120,3 +120,71 @@ fn a_histogram_touching_a_few_dozen_buckets_costs_under_a_kib_per_thread() {
     let bytes = reg.cell_bytes() - base - shard_overhead;
     assert!(bytes < 1024, "{bytes} bytes for ~40 buckets");
 }
+
+/// A dynamic lookup of an existing series allocates nothing, whatever the
+/// label values are made of; neither does recording through a pre-bound
+/// handle, the overflow series, a state set or the response tracker.
+#[test]
+fn labeled_recording_allocates_nothing_once_the_series_exist() {
+    let reg = Registry::new();
+    let fam = reg
+        .counter_family_with(
+            hotmetrics::Options::new("req", "r")
+                .labels(&["route", "method", "status"])
+                .max_series(2),
+        )
+        .unwrap();
+    let lat = reg
+        .histogram_family("lat", "l", Unit::Nanoseconds, &["route"])
+        .unwrap();
+    let states = reg.state_set("s", "s", &["a", "b"]).unwrap();
+    // A family that evicts pins an epoch per lookup: no allocation either.
+    let evicting = reg
+        .counter_family_with(
+            hotmetrics::Options::new("ev", "e")
+                .labels(&["k"])
+                .evict_idle_after(1_000),
+        )
+        .unwrap();
+    let rt = reg.response_tracker("api").unwrap();
+    let owned = (
+        String::from("search"),
+        String::from("GET"),
+        String::from("200"),
+    );
+    let ok: Result<(), std::io::Error> = Ok(());
+    let record = || {
+        fam.inc(&("search", "GET", "200"));
+        fam.inc(&owned);
+        fam.add(&["search", "GET", "200"], 2);
+        fam.inc(&("checkout", "GET", "200"));
+        fam.inc(&("full", "so", "overflow")); // past the limit of 2
+        lat.record(&["search"], 1_000);
+        states.set(1);
+        evicting.inc(&["x"]);
+        rt.record_response(
+            "search",
+            "lookup",
+            std::time::Duration::from_micros(3),
+            &ok,
+            hotmetrics::CacheStatus::Hit,
+        );
+    };
+    record(); // first touch: series, label strings, cells
+    let bound = fam.with(&("search", "GET", "200"));
+    let before = allocs();
+    // More than 128 epoch pins, so the evicting family's lookups also run
+    // crossbeam-epoch's periodic collection.
+    for _ in 0..300 {
+        record();
+        bound.inc();
+    }
+    assert_eq!(allocs() - before, 0, "allocations on the labeled path");
+    assert_eq!(
+        reg.collect().counter_with(
+            "req",
+            &[("route", "search"), ("method", "GET"), ("status", "200")]
+        ),
+        Some(301 * 4 + 300)
+    );
+}

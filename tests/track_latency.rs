@@ -319,3 +319,25 @@ fn guard_is_hygienic() {
     assert_eq!(shadowing_body(), 6);
     assert_eq!(count("shadowing_body_duration"), 1);
 }
+
+#[hotmetrics::track_latency(name = "labeled_query_duration", labels(table = "users", op = "read"))]
+fn labeled_read() {}
+
+#[hotmetrics::track_latency(name = "labeled_query_duration", labels(table = "users", op = "write"))]
+fn labeled_write() {}
+
+#[test]
+fn static_labels_split_one_histogram_into_series() {
+    let series = |op| {
+        hotmetrics::global()
+            .collect()
+            .histogram_with("labeled_query_duration", &[("table", "users"), ("op", op)])
+            .map_or(0, |h| h.count())
+    };
+    let (r, w) = (series("read"), series("write"));
+    labeled_read();
+    labeled_read();
+    labeled_write();
+    assert_eq!(series("read") - r, 2);
+    assert_eq!(series("write") - w, 1);
+}

@@ -17,10 +17,21 @@ pub fn run_model<F>(name: &str, f: F)
 where
     F: Fn() + Sync + Send + 'static,
 {
+    run_model_at_least(name, 0, f);
+}
+
+/// As [`run_model`], exploring at least `min_preemptions` preemptions: for
+/// small models whose interesting interleavings need more than the default
+/// bound.
+pub fn run_model_at_least<F>(name: &str, min_preemptions: usize, f: F)
+where
+    F: Fn() + Sync + Send + 'static,
+{
     let preemptions = std::env::var("LOOM_MAX_PREEMPTIONS")
         .ok()
         .map(|v| v.parse().expect("LOOM_MAX_PREEMPTIONS must be a number"))
-        .unwrap_or(2);
+        .unwrap_or(2)
+        .max(min_preemptions);
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = Some(preemptions);
     // A collection loads every slot of every allocated segment, so even a

@@ -8,6 +8,8 @@
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
+mod derive;
+
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::{quote, ToTokens};
@@ -41,10 +43,36 @@ pub fn track_latency(attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// `name` and `help`, as written in the attribute.
+/// Implements `hotmetrics::LabelValue` for an enum whose variants have no
+/// fields: each variant's label value is its name in snake case
+/// (`CacheHit` → `"cache_hit"`), or the string given with
+/// `#[label = "..."]`. Use it through `hotmetrics::LabelValue`.
+#[proc_macro_derive(LabelValue, attributes(label))]
+pub fn derive_label_value(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    derive::label_value(input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Implements `hotmetrics::Labels` for a struct with named fields, each a
+/// `hotmetrics::LabelValue`: the values are the fields in order, the label
+/// names the field names (or `#[label = "..."]`), given as the associated
+/// constant `LABEL_NAMES`. Use it through `hotmetrics::Labels`.
+#[proc_macro_derive(Labels, attributes(label))]
+pub fn derive_labels(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    derive::labels(input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
 #[derive(Default)]
 struct Args {
     name: Option<LitStr>,
     help: Option<LitStr>,
+    /// `labels(key = "value", ...)`: fixed labels of the function's series.
+    labels: Option<Vec<(Ident, LitStr)>>,
 }
 
 fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
@@ -91,14 +119,54 @@ fn parse_args(attr: TokenStream2) -> syn::Result<Args> {
             args.help = Some(string_value(&meta, "help", &args.help)?);
             Ok(())
         } else if meta.path.is_ident("labels") {
+            if args.labels.is_some() {
+                return Err(meta.error("`labels` is given more than once"));
+            }
+            let mut labels: Vec<(Ident, LitStr)> = Vec::new();
+            meta.parse_nested_meta(|label| {
+                let key = label.path.get_ident().cloned().ok_or_else(|| {
+                    label.error("a label name is a plain identifier, e.g. `table = \"users\"`")
+                })?;
+                let name = key.unraw().to_string();
+                if let Err(reason) = check_label_name(&name) {
+                    return Err(syn::Error::new(
+                        key.span(),
+                        format!("invalid label name {name:?}: {reason}"),
+                    ));
+                }
+                if labels.iter().any(|(k, _)| k.unraw() == name) {
+                    return Err(label.error(format!("label `{name}` is given more than once")));
+                }
+                let value = match label.value()?.parse::<Expr>()? {
+                    Expr::Lit(ExprLit {
+                        lit: Lit::Str(lit), ..
+                    }) => lit,
+                    other => {
+                        return Err(syn::Error::new_spanned(
+                            other,
+                            format!("the value of label `{name}` must be a string literal"),
+                        ))
+                    }
+                };
+                labels.push((key, value));
+                Ok(())
+            })?;
+            if labels.is_empty() {
+                return Err(meta.error("`labels(...)` needs at least one `key = \"value\"`"));
+            }
+            args.labels = Some(labels);
+            Ok(())
+        } else if meta.path.is_ident("outcome") {
             Err(meta.error(
-                "labels are not supported yet: `#[track_latency]` records into a single \
-                 unlabeled histogram (labeled metric families do not exist yet)",
+                "an ok/err outcome label is not supported: the timer records when the \
+                 function is left and does not see its result; time the two paths into \
+                 a histogram family by hand (`Registry::histogram_family`)",
             ))
         } else {
             let key = meta.path.to_token_stream().to_string().replace(' ', "");
             Err(meta.error(format!(
-                "unknown argument `{key}`; expected `name = \"...\"` or `help = \"...\"`"
+                "unknown argument `{key}`; expected `name = \"...\"`, `help = \"...\"` or \
+                 `labels(key = \"value\", ...)`"
             )))
         }
     });
@@ -156,6 +224,33 @@ fn check_metric_name(name: &str) -> Result<(), &'static str> {
 }
 
 /// The item as a function with a body that can be timed.
+/// Label names as the registry checks them: `[a-zA-Z_][a-zA-Z0-9_]*`, not
+/// starting with `__`, not `le` (histogram buckets) or `overflow` (the
+/// overflow series).
+fn check_label_name(name: &str) -> Result<(), &'static str> {
+    let mut bytes = name.bytes();
+    match bytes.next() {
+        None => return Err("it is empty"),
+        Some(b) if !(b.is_ascii_alphabetic() || b == b'_') => {
+            return Err("it must start with a letter or '_'")
+        }
+        Some(_) => {}
+    }
+    if !bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err("only ASCII letters, digits and '_' are allowed");
+    }
+    if name.starts_with("__") {
+        return Err("label names starting with '__' are reserved");
+    }
+    if name == "le" {
+        return Err("`le` is reserved for histogram buckets");
+    }
+    if name == "overflow" {
+        return Err("`overflow` is reserved for a family's overflow series");
+    }
+    Ok(())
+}
+
 fn parse_fn(item: TokenStream2) -> syn::Result<ItemFn> {
     match syn::parse2::<Item>(item.clone()) {
         Ok(Item::Fn(f)) => match f.sig.constness {
@@ -231,6 +326,24 @@ fn instrument(args: Args, mut func: ItemFn) -> syn::Result<TokenStream2> {
 
     // Mixed-site hygiene: the body can neither name nor shadow the guard.
     let timer = Ident::new("__hotmetrics_timer", Span::mixed_site());
+    // With labels: a histogram family, and the function's series bound once.
+    let register: Expr = match &args.labels {
+        None => parse_quote! { ::hotmetrics::__private::latency_histogram(#name, #help) },
+        Some(labels) => {
+            let keys = labels
+                .iter()
+                .map(|(k, _)| LitStr::new(&k.unraw().to_string(), k.span()));
+            let values = labels.iter().map(|(_, v)| v);
+            parse_quote! {
+                ::hotmetrics::__private::labeled_latency_histogram(
+                    #name,
+                    #help,
+                    &[#(#keys),*],
+                    &[#(#values),*],
+                )
+            }
+        }
+    };
     let prologue: [Stmt; 2] = [
         // One registration per function, on its first call, shared by all
         // instantiations of a generic function (statics in generic
@@ -238,9 +351,7 @@ fn instrument(args: Args, mut func: ItemFn) -> syn::Result<TokenStream2> {
         parse_quote! {
             static __HOTMETRICS_HISTOGRAM: ::hotmetrics::__private::LazyLock<
                 ::core::option::Option<::hotmetrics::Histogram>,
-            > = ::hotmetrics::__private::LazyLock::new(|| {
-                ::hotmetrics::__private::latency_histogram(#name, #help)
-            });
+            > = ::hotmetrics::__private::LazyLock::new(|| #register);
         },
         // Bound first, so dropped last: records on every way out of the
         // body (return, `?`, unwinding), after the body's own locals.
@@ -294,12 +405,30 @@ mod tests {
     }
 
     #[test]
+    fn labels_register_a_bound_series() {
+        let out = expand_str(
+            r#"name = "db_query_duration", labels(table = "users", r#type = "read")"#,
+            "fn query() {}",
+        );
+        assert!(out.contains("labeled_latency_histogram"), "{out}");
+        assert!(out.contains("[\"table\" , \"type\"]"), "{out}");
+        assert!(out.contains("[\"users\" , \"read\"]"), "{out}");
+        assert!(!out.contains("compile_error"), "{out}");
+    }
+
+    #[test]
     fn errors_keep_the_item() {
         for (attr, item) in [
             ("name = \"9bad\"", "fn f() {}"),
             ("nmae = \"x\"", "fn f() {}"),
             ("name = 42", "fn f() {}"),
             ("labels(method)", "fn f() {}"),
+            ("labels()", "fn f() {}"),
+            ("labels(le = \"1\")", "fn f() {}"),
+            ("labels(a = \"1\", a = \"2\")", "fn f() {}"),
+            ("labels(a = 1)", "fn f() {}"),
+            ("labels(a::b = \"1\")", "fn f() {}"),
+            ("outcome", "fn f() {}"),
             ("name = \"a\", name = \"b\"", "fn f() {}"),
             ("", "const fn f() {}"),
             ("", "struct S;"),

@@ -49,6 +49,12 @@ impl Counter {
         }
     }
 
+    /// Adds `n` even while recording is switched off: for tallies the
+    /// collector keeps (an evicted series' final value must not be lost).
+    pub(crate) fn add_always(&self, n: u64) {
+        add_owned(self.core.storage.shard().counter(self.slot), n);
+    }
+
     /// A handle bound to this thread's cell: skips the per-thread lookup.
     ///
     /// It is `!Send`, so it can only ever write from the thread that made it,

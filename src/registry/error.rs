@@ -33,6 +33,15 @@ pub enum RegistryError {
         /// Which property differs.
         what: &'static str,
     },
+    /// A family's label name (or a state set's state) is not valid.
+    InvalidLabel {
+        /// The metric being registered.
+        name: String,
+        /// The rejected label name or state (empty if none was given).
+        label: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// The registry has no room for more metrics (about two billion).
     Full,
 }
@@ -57,6 +66,11 @@ impl fmt::Display for RegistryError {
                     "metric {name:?} is already registered with another {what}"
                 )
             }
+            RegistryError::InvalidLabel {
+                name,
+                label,
+                reason,
+            } => write!(f, "invalid label {label:?} for metric {name:?}: {reason}"),
             RegistryError::Full => f.write_str("the registry has no room for more metrics"),
         }
     }

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 use super::RegistryError;
+use crate::descriptor::MetricKind;
 
 /// Checks `name` against `[a-zA-Z_:][a-zA-Z0-9_:]*`; names starting with
 /// `__` are reserved for Prometheus' internal use.
@@ -29,6 +30,84 @@ pub(crate) fn validate(name: &str) -> Result<(), RegistryError> {
     Ok(())
 }
 
+/// Checks a family's label names: at least one; each matching
+/// `[a-zA-Z_][a-zA-Z0-9_]*`, not starting with `__` (reserved), not
+/// `overflow` (the overflow series' label), not `le` for a histogram (its
+/// bucket label on export); no duplicates.
+pub(crate) fn validate_labels(
+    metric: &str,
+    labels: &[String],
+    kind: MetricKind,
+) -> Result<(), RegistryError> {
+    let fail = |label: &str, reason| {
+        Err(RegistryError::InvalidLabel {
+            name: metric.to_owned(),
+            label: label.to_owned(),
+            reason,
+        })
+    };
+    if labels.is_empty() {
+        return fail("", "a family needs at least one label name");
+    }
+    for (i, label) in labels.iter().enumerate() {
+        let mut bytes = label.bytes();
+        match bytes.next() {
+            None => return fail(label, "it is empty"),
+            Some(b) if !(b.is_ascii_alphabetic() || b == b'_') => {
+                return fail(label, "it must start with a letter or '_'")
+            }
+            Some(_) => {}
+        }
+        if !bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return fail(label, "only ASCII letters, digits and '_' are allowed");
+        }
+        if label.starts_with("__") {
+            return fail(label, "label names starting with '__' are reserved");
+        }
+        if label == "overflow" {
+            return fail(label, "`overflow` is reserved for the overflow series");
+        }
+        if label == "le" && kind == MetricKind::Histogram {
+            return fail(label, "`le` is reserved for histogram buckets");
+        }
+        if labels[..i].contains(label) {
+            return fail(label, "it is given twice");
+        }
+    }
+    Ok(())
+}
+
+/// Checks a state set's states: 1 to `max`, each non-empty, no duplicates
+/// (any other UTF-8 is fine: states are exported as label values).
+pub(crate) fn validate_states(
+    metric: &str,
+    states: &[String],
+    max: usize,
+) -> Result<(), RegistryError> {
+    let fail = |label: &str, reason| {
+        Err(RegistryError::InvalidLabel {
+            name: metric.to_owned(),
+            label: label.to_owned(),
+            reason,
+        })
+    };
+    if states.is_empty() {
+        return fail("", "a state set needs at least one state");
+    }
+    if states.len() > max {
+        return fail("", "a state set has at most 64 states");
+    }
+    for (i, s) in states.iter().enumerate() {
+        if s.is_empty() {
+            return fail(s, "a state name must not be empty");
+        }
+        if states[..i].contains(s) {
+            return fail(s, "it is given twice");
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,6 +122,37 @@ mod tests {
             let err = validate(bad).unwrap_err();
             assert!(err.to_string().contains("invalid metric name"), "{bad}");
         }
+    }
+
+    #[test]
+    fn label_names() {
+        let v = |l: &[&str], k| {
+            let l: Vec<String> = l.iter().map(|s| s.to_string()).collect();
+            validate_labels("m", &l, k)
+        };
+        assert!(v(&["route", "_x", "a9", "le"], MetricKind::Counter).is_ok());
+        for bad in [
+            &[][..],
+            &["9a"],
+            &["a:b"],
+            &["a-b"],
+            &[""],
+            &["__x"],
+            &["overflow"],
+            &["a", "a"],
+            &["é"],
+        ] {
+            let err = v(bad, MetricKind::Counter).unwrap_err();
+            assert!(err.to_string().contains("label"), "{bad:?}: {err}");
+        }
+        assert!(v(&["le"], MetricKind::Histogram).is_err());
+        let s = |l: &[&str]| {
+            let l: Vec<String> = l.iter().map(|s| s.to_string()).collect();
+            validate_states("m", &l, 3)
+        };
+        assert!(s(&["closed", "open", "half open"]).is_ok());
+        assert!(s(&[]).is_err() && s(&[""]).is_err() && s(&["a", "a"]).is_err());
+        assert!(s(&["a", "b", "c", "d"]).is_err());
     }
 
     proptest! {

@@ -4,17 +4,22 @@ use super::{name, RegistryError};
 use crate::buckets::Precision;
 use crate::clock::Clock;
 use crate::descriptor::{Descriptor, MetricKind, Unit};
+use crate::family::{
+    overflow_labels, Baseline, CounterFamily, Eviction, Family, GaugeFamily, HistogramFamily,
+    SeriesCtx, StateSet, DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT, MAX_STATES,
+};
 use crate::metrics::{Core, Counter, FloatGauge, Gauge, Histogram};
 use crate::snapshot::{
     HistogramSnapshot, LabelSet, MetricSnapshot, MetricValue, Publish, Snapshot,
 };
-use crate::storage::{SlotIndex, Storage, CHUNK_BUCKETS};
-use crate::sync::{lock, Arc, Mutex};
+use crate::storage::{SlotAllocator, Storage, CHUNK_BUCKETS};
+use crate::sync::{lock, Arc, FrozenArc, Mutex, Ordering};
 use std::collections::HashMap;
 use std::fmt;
 
-/// How to register a metric: name and help, plus an optional unit and, for
-/// histograms, bucket precision.
+/// How to register a metric: name and help, plus an optional unit, for
+/// histograms bucket precision, and for families label names and a
+/// cardinality limit.
 ///
 /// ```
 /// use hotmetrics::{Options, Precision, Registry, Unit};
@@ -27,6 +32,14 @@ use std::fmt;
 ///     )
 ///     .unwrap();
 /// sizes.record(1500);
+///
+/// let by_route = reg
+///     .counter_family_with(
+///         Options::new("requests", "Requests").labels(&["route", "method"]).max_series(50),
+///     )
+///     .unwrap();
+/// by_route.inc(&("search", "GET"));
+/// assert_eq!(by_route.max_series(), 50);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
@@ -34,6 +47,9 @@ pub struct Options {
     help: String,
     unit: Unit,
     precision: Precision,
+    labels: Vec<String>,
+    max_series: usize,
+    evict_after: u32,
 }
 
 impl Options {
@@ -44,7 +60,59 @@ impl Options {
             help: help.into(),
             unit: Unit::None,
             precision: Precision::DEFAULT,
+            labels: Vec::new(),
+            max_series: DEFAULT_MAX_SERIES,
+            evict_after: 0,
         }
+    }
+
+    /// For families: evict a series once its value has not changed for
+    /// `collections` consecutive collections (0, the default: never).
+    ///
+    /// An evicted series leaves the snapshots, so a cumulative exporter
+    /// sees its counter disappear (and restart from zero if the label set
+    /// comes back): leave eviction off for counters exported cumulatively
+    /// unless memory matters more. Its final value is added to the counter
+    /// `<name>_evicted`: for a counter family the evicted series' totals,
+    /// for a histogram family their observation counts, for a gauge family
+    /// the number of series evicted. Dynamic lookups into a family that
+    /// evicts also pin an epoch (`crossbeam-epoch`), a few nanoseconds.
+    ///
+    /// ```
+    /// use hotmetrics::{Options, Registry};
+    /// let reg = Registry::new();
+    /// let fam = reg
+    ///     .counter_family_with(Options::new("jobs", "Jobs").labels(&["queue"]).evict_idle_after(2))
+    ///     .unwrap();
+    /// fam.add(&["q1"], 5);
+    /// for _ in 0..6 {
+    ///     reg.collect(); // unchanged for 2 collections: evicted, then reclaimed
+    /// }
+    /// let snap = reg.collect();
+    /// assert_eq!(snap.counter_with("jobs", &[("queue", "q1")]), None);
+    /// assert_eq!(snap.counter("jobs_evicted"), Some(5));
+    /// ```
+    pub fn evict_idle_after(mut self, collections: u32) -> Options {
+        self.evict_after = collections;
+        self
+    }
+
+    /// Label names, for families (`*_family_with`): each valid in the
+    /// Prometheus data model (`[a-zA-Z_][a-zA-Z0-9_]*`, not starting with
+    /// `__`), distinct, and not `overflow` (the overflow series' label).
+    pub fn labels<S: AsRef<str>>(mut self, names: &[S]) -> Options {
+        self.labels = names.iter().map(|n| n.as_ref().to_owned()).collect();
+        self
+    }
+
+    /// The most series a family creates (default
+    /// [`DEFAULT_MAX_SERIES`](crate::DEFAULT_MAX_SERIES)), clamped to
+    /// `1..=`[`MAX_SERIES_LIMIT`](crate::MAX_SERIES_LIMIT); past it, new
+    /// label sets record into the overflow series. A family allocates its
+    /// lookup table for this many series up front (16 bytes per series).
+    pub fn max_series(mut self, limit: usize) -> Options {
+        self.max_series = limit.clamp(1, MAX_SERIES_LIMIT);
+        self
     }
 
     /// The unit values are recorded in (default: none).
@@ -90,6 +158,9 @@ pub struct Registry {
 
 struct Inner {
     core: Arc<Core>,
+    /// Slot numbers, shared with the families (which allocate a series'
+    /// slots on its first use). Lock order: catalog, then slots.
+    slots: Arc<Mutex<SlotAllocator>>,
     /// Registration lock: never taken when recording or reading a snapshot.
     catalog: Mutex<Catalog>,
     /// Serialises collections so snapshots are published in order; also
@@ -102,13 +173,14 @@ struct Inner {
 struct Catalog {
     entries: Vec<Entry>,
     by_name: HashMap<String, usize>,
-    counter_slots: usize,
-    histogram_slots: usize,
 }
 
 #[derive(Clone)]
 struct Entry {
     descriptor: Arc<Descriptor>,
+    /// A family's label names or a state set's states; `None` for a plain
+    /// metric. A re-registration must ask for the same.
+    shape: Option<FrozenArc<[String]>>,
     handle: Handle,
 }
 
@@ -118,6 +190,18 @@ enum Handle {
     Gauge(Gauge),
     FloatGauge(FloatGauge),
     Histogram(Histogram),
+    CounterFamily(CounterFamily),
+    GaugeFamily(GaugeFamily),
+    HistogramFamily(HistogramFamily),
+    StateSet(StateSet),
+}
+
+/// What is being registered besides name, kind and unit.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Plain,
+    Family,
+    States,
 }
 
 #[derive(Default)]
@@ -142,6 +226,7 @@ impl Registry {
         Registry {
             inner: Arc::new(Inner {
                 core: Core::new(clock),
+                slots: Arc::new(Mutex::new(SlotAllocator::default())),
                 catalog: Mutex::new(Catalog::default()),
                 collector: Mutex::new(Collector::default()),
                 published: Publish::new(Arc::new(Snapshot::default())),
@@ -156,7 +241,7 @@ impl Registry {
 
     /// Registers (or finds) a counter described by `options`.
     pub fn counter_with(&self, options: Options) -> Result<Counter, RegistryError> {
-        match self.register(options, MetricKind::Counter)? {
+        match self.register(options, MetricKind::Counter, Shape::Plain)? {
             Handle::Counter(c) => Ok(c),
             _ => unreachable!("register returns the kind asked for"),
         }
@@ -169,7 +254,7 @@ impl Registry {
 
     /// Registers (or finds) an integer gauge described by `options`.
     pub fn gauge_with(&self, options: Options) -> Result<Gauge, RegistryError> {
-        match self.register(options, MetricKind::Gauge)? {
+        match self.register(options, MetricKind::Gauge, Shape::Plain)? {
             Handle::Gauge(g) => Ok(g),
             _ => unreachable!("register returns the kind asked for"),
         }
@@ -182,7 +267,7 @@ impl Registry {
 
     /// Registers (or finds) a float gauge described by `options`.
     pub fn float_gauge_with(&self, options: Options) -> Result<FloatGauge, RegistryError> {
-        match self.register(options, MetricKind::FloatGauge)? {
+        match self.register(options, MetricKind::FloatGauge, Shape::Plain)? {
             Handle::FloatGauge(g) => Ok(g),
             _ => unreachable!("register returns the kind asked for"),
         }
@@ -201,22 +286,135 @@ impl Registry {
 
     /// Registers (or finds) a histogram described by `options`.
     pub fn histogram_with(&self, options: Options) -> Result<Histogram, RegistryError> {
-        match self.register(options, MetricKind::Histogram)? {
+        match self.register(options, MetricKind::Histogram, Shape::Plain)? {
             Handle::Histogram(h) => Ok(h),
             _ => unreachable!("register returns the kind asked for"),
         }
     }
 
-    /// Registers `options` as a `kind`, or returns the metric already
-    /// registered under that name if it matches.
+    /// Registers (or finds) counter family `name`, one series per value of
+    /// the label names `labels` (see [`Family`]).
+    ///
+    /// ```
+    /// let reg = hotmetrics::Registry::new();
+    /// let requests = reg.counter_family("http_requests", "Requests", &["route", "status"]).unwrap();
+    /// requests.inc(&("search", "200"));
+    /// requests.add(&["search", "200"], 2);
+    /// let snap = reg.collect();
+    /// assert_eq!(snap.counter_with("http_requests", &[("route", "search"), ("status", "200")]), Some(3));
+    /// assert!(reg.counter_family("http_requests", "Requests", &["route"]).is_err()); // other labels
+    /// ```
+    pub fn counter_family<S: AsRef<str>>(
+        &self,
+        name: &str,
+        help: &str,
+        labels: &[S],
+    ) -> Result<CounterFamily, RegistryError> {
+        self.counter_family_with(Options::new(name, help).labels(labels))
+    }
+
+    /// Registers (or finds) a counter family described by `options`
+    /// (label names from [`Options::labels`]).
+    pub fn counter_family_with(&self, options: Options) -> Result<CounterFamily, RegistryError> {
+        match self.register(options, MetricKind::Counter, Shape::Family)? {
+            Handle::CounterFamily(f) => Ok(f),
+            _ => unreachable!("register returns the kind asked for"),
+        }
+    }
+
+    /// Registers (or finds) gauge family `name` with label names `labels`.
+    pub fn gauge_family<S: AsRef<str>>(
+        &self,
+        name: &str,
+        help: &str,
+        labels: &[S],
+    ) -> Result<GaugeFamily, RegistryError> {
+        self.gauge_family_with(Options::new(name, help).labels(labels))
+    }
+
+    /// Registers (or finds) a gauge family described by `options`.
+    pub fn gauge_family_with(&self, options: Options) -> Result<GaugeFamily, RegistryError> {
+        match self.register(options, MetricKind::Gauge, Shape::Family)? {
+            Handle::GaugeFamily(f) => Ok(f),
+            _ => unreachable!("register returns the kind asked for"),
+        }
+    }
+
+    /// Registers (or finds) histogram family `name`, recording in `unit`,
+    /// with label names `labels` (`le` is reserved for histogram buckets).
+    pub fn histogram_family<S: AsRef<str>>(
+        &self,
+        name: &str,
+        help: &str,
+        unit: Unit,
+        labels: &[S],
+    ) -> Result<HistogramFamily, RegistryError> {
+        self.histogram_family_with(Options::new(name, help).unit(unit).labels(labels))
+    }
+
+    /// Registers (or finds) a histogram family described by `options`.
+    pub fn histogram_family_with(
+        &self,
+        options: Options,
+    ) -> Result<HistogramFamily, RegistryError> {
+        match self.register(options, MetricKind::Histogram, Shape::Family)? {
+            Handle::HistogramFamily(f) => Ok(f),
+            _ => unreachable!("register returns the kind asked for"),
+        }
+    }
+
+    /// Registers (or finds) state set `name` with the given states (1 to
+    /// 64 distinct, non-empty names; see [`StateSet`]).
+    pub fn state_set<S: AsRef<str>>(
+        &self,
+        name: &str,
+        help: &str,
+        states: &[S],
+    ) -> Result<StateSet, RegistryError> {
+        let options = Options::new(name, help).labels(states);
+        match self.register(options, MetricKind::StateSet, Shape::States)? {
+            Handle::StateSet(s) => Ok(s),
+            _ => unreachable!("register returns the kind asked for"),
+        }
+    }
+
+    /// Registers `options` as a `kind` of `shape`, or returns the metric
+    /// already registered under that name if it matches.
     ///
     /// A second registration with another help text returns the existing
-    /// metric (the first help text is kept); another kind, unit or precision
-    /// is an error.
-    fn register(&self, options: Options, kind: MetricKind) -> Result<Handle, RegistryError> {
+    /// metric (the first help text is kept); another kind, unit, precision,
+    /// label names or states is an error.
+    fn register(
+        &self,
+        options: Options,
+        kind: MetricKind,
+        shape: Shape,
+    ) -> Result<Handle, RegistryError> {
         name::validate(&options.name)?;
-        let precision = (kind == MetricKind::Histogram).then_some(options.precision);
+        let names: Option<FrozenArc<[String]>> = match shape {
+            Shape::Plain => None,
+            Shape::Family => {
+                name::validate_labels(&options.name, &options.labels, kind)?;
+                Some(options.labels.clone().into())
+            }
+            Shape::States => {
+                name::validate_states(&options.name, &options.labels, MAX_STATES)?;
+                Some(options.labels.clone().into())
+            }
+        };
         let mut catalog = lock(&self.inner.catalog);
+        self.register_locked(&mut catalog, options, kind, shape, names)
+    }
+
+    fn register_locked(
+        &self,
+        catalog: &mut Catalog,
+        options: Options,
+        kind: MetricKind,
+        shape: Shape,
+        names: Option<FrozenArc<[String]>>,
+    ) -> Result<Handle, RegistryError> {
+        let precision = (kind == MetricKind::Histogram).then_some(options.precision);
         if let Some(&i) = catalog.by_name.get(&options.name) {
             let e = &catalog.entries[i];
             let d = &e.descriptor;
@@ -236,20 +434,32 @@ impl Registry {
                     name: options.name,
                     what: "precision",
                 })
+            } else if e.shape != names {
+                Err(RegistryError::Conflict {
+                    name: options.name,
+                    what: match (&e.shape, kind) {
+                        (None, _) => "shape (it is an unlabeled metric)",
+                        (Some(_), MetricKind::StateSet) => "list of states",
+                        (Some(_), _) => "label names",
+                    },
+                })
             } else {
                 Ok(e.handle.clone())
             };
         }
         let core = &self.inner.core;
-        let handle = match kind {
-            MetricKind::Counter => {
-                Handle::Counter(Counter::new(core.clone(), catalog.next_counter_slot()?))
+        let full = || RegistryError::Full;
+        let handle = match (shape, kind) {
+            (Shape::Plain, MetricKind::Counter) => {
+                let slot = lock(&self.inner.slots).counter().ok_or_else(full)?;
+                Handle::Counter(Counter::new(core.clone(), slot))
             }
-            MetricKind::Gauge => Handle::Gauge(Gauge::new()),
-            MetricKind::FloatGauge => Handle::FloatGauge(FloatGauge::new()),
-            MetricKind::Histogram => {
-                let slot = catalog.next_histogram_slot()?;
-                let invalid = catalog.next_counter_slot()?;
+            (Shape::Plain, MetricKind::Gauge) => Handle::Gauge(Gauge::new()),
+            (Shape::Plain, MetricKind::FloatGauge) => Handle::FloatGauge(FloatGauge::new()),
+            (Shape::Plain, MetricKind::Histogram) => {
+                let mut slots = lock(&self.inner.slots);
+                let slot = slots.histogram().ok_or_else(full)?;
+                let invalid = slots.counter().ok_or_else(full)?;
                 Handle::Histogram(Histogram::new(
                     core.clone(),
                     slot,
@@ -258,8 +468,104 @@ impl Registry {
                     options.unit,
                 ))
             }
-            // Only the four typed constructors above call `register`.
-            MetricKind::StateSet => unreachable!("state sets are not registered here"),
+            (Shape::States, _) => {
+                Handle::StateSet(StateSet::new(names.clone().unwrap_or_default()))
+            }
+            (Shape::Family, _) => {
+                // The family's overflowed-lookups counter, a plain counter
+                // registered beside it.
+                let overflowed = Options::new(
+                    format!("{}_overflow", options.name),
+                    format!(
+                        "Lookups of `{}` that found its series limit reached (recorded into its overflow=\"true\" series)",
+                        options.name
+                    ),
+                );
+                let overflowed = match self.register_locked(
+                    catalog,
+                    overflowed,
+                    MetricKind::Counter,
+                    Shape::Plain,
+                    None,
+                )? {
+                    Handle::Counter(c) => c,
+                    _ => unreachable!("register returns the kind asked for"),
+                };
+                let eviction = Eviction {
+                    after: u64::from(options.evict_after),
+                    counter: if options.evict_after == 0 {
+                        None
+                    } else {
+                        let evicted = Options::new(
+                            format!("{}_evicted", options.name),
+                            format!(
+                                "Final values of evicted `{}` series (for a gauge family: how many were evicted)",
+                                options.name
+                            ),
+                        );
+                        match self.register_locked(
+                            catalog,
+                            evicted,
+                            MetricKind::Counter,
+                            Shape::Plain,
+                            None,
+                        )? {
+                            Handle::Counter(c) => Some(c),
+                            _ => unreachable!("register returns the kind asked for"),
+                        }
+                    },
+                };
+                let ctx = SeriesCtx {
+                    core: core.clone(),
+                    slots: self.inner.slots.clone(),
+                    precision: options.precision,
+                    unit: options.unit,
+                };
+                let (name, names) = (options.name.clone(), names.clone().unwrap_or_default());
+                let limit = options.max_series;
+                match kind {
+                    MetricKind::Counter => Handle::CounterFamily(
+                        Family::new(
+                            name,
+                            names,
+                            limit,
+                            overflowed,
+                            eviction,
+                            ctx,
+                            SeriesCtx::counter,
+                        )
+                        .ok_or_else(full)?,
+                    ),
+                    MetricKind::Gauge => Handle::GaugeFamily(
+                        Family::new(
+                            name,
+                            names,
+                            limit,
+                            overflowed,
+                            eviction,
+                            ctx,
+                            SeriesCtx::gauge,
+                        )
+                        .ok_or_else(full)?,
+                    ),
+                    MetricKind::Histogram => Handle::HistogramFamily(
+                        Family::new(
+                            name,
+                            names,
+                            limit,
+                            overflowed,
+                            eviction,
+                            ctx,
+                            SeriesCtx::histogram,
+                        )
+                        .ok_or_else(full)?,
+                    ),
+                    _ => unreachable!("only counter, gauge and histogram families exist"),
+                }
+            }
+            (Shape::Plain, MetricKind::StateSet) => {
+                unreachable!("state sets are registered with Shape::States")
+            }
         };
         let descriptor = Arc::new(Descriptor {
             name: options.name,
@@ -272,6 +578,7 @@ impl Registry {
         catalog.by_name.insert(descriptor.name.clone(), index);
         catalog.entries.push(Entry {
             descriptor,
+            shape: names,
             handle: handle.clone(),
         });
         Ok(handle)
@@ -297,8 +604,12 @@ impl Registry {
     pub fn collect(&self) -> Arc<Snapshot> {
         let mut collector = lock(&self.inner.collector);
         let (entries, counter_slots) = {
-            let catalog = lock(&self.inner.catalog);
-            (catalog.entries.clone(), catalog.counter_slots)
+            let entries = lock(&self.inner.catalog).entries.clone();
+            // Read after the entries: every series they can reach has a
+            // slot below this count (slots are allocated before a series is
+            // published). Cells of later series are ignored by this fold.
+            let counter_slots = lock(&self.inner.slots).counters();
+            (entries, counter_slots)
         };
         let snapshot = Arc::new(collector.fold(&self.inner.core.storage, &entries, counter_slots));
         self.inner.published.store(snapshot.clone());
@@ -347,23 +658,20 @@ impl Registry {
     }
 }
 
-impl Catalog {
-    fn next_counter_slot(&mut self) -> Result<SlotIndex, RegistryError> {
-        let at = SlotIndex::new(self.counter_slots).ok_or(RegistryError::Full)?;
-        self.counter_slots += 1;
-        Ok(at)
-    }
-
-    fn next_histogram_slot(&mut self) -> Result<SlotIndex, RegistryError> {
-        let at = SlotIndex::new(self.histogram_slots).ok_or(RegistryError::Full)?;
-        self.histogram_slots += 1;
-        Ok(at)
-    }
-}
-
 impl Collector {
     fn fold(&mut self, storage: &Storage, entries: &[Entry], counter_slots: usize) -> Snapshot {
         self.generation += 1;
+        // Evicted series that no reader can reach any more, taken before
+        // any cell is read: the cells read below then hold their final
+        // values.
+        for e in entries {
+            match &e.handle {
+                Handle::CounterFamily(f) => f.prepare(),
+                Handle::GaugeFamily(f) => f.prepare(),
+                Handle::HistogramFamily(f) => f.prepare(),
+                _ => {}
+            }
+        }
         // Counters: one pass over each thread's dense cells.
         let totals = &mut self.counter_totals;
         totals.clear();
@@ -377,23 +685,130 @@ impl Collector {
                 }
             })
         });
-        let metrics = entries
-            .iter()
-            .map(|e| MetricSnapshot {
-                descriptor: e.descriptor.clone(),
-                labels: LabelSet::empty(),
-                value: match &e.handle {
-                    Handle::Counter(c) => MetricValue::Counter(self.counter_totals[c.slot().get()]),
-                    Handle::Gauge(g) => MetricValue::Gauge(g.get()),
-                    Handle::FloatGauge(g) => MetricValue::FloatGauge(g.get()),
-                    Handle::Histogram(h) => MetricValue::Histogram(self.fold_histogram(storage, h)),
-                },
-            })
-            .collect();
+        let mut metrics = Vec::with_capacity(entries.len());
+        for e in entries {
+            let mut push = |labels: LabelSet, value: MetricValue| {
+                metrics.push(MetricSnapshot {
+                    descriptor: e.descriptor.clone(),
+                    labels,
+                    value,
+                })
+            };
+            match &e.handle {
+                Handle::Counter(c) => {
+                    if let Some(v) = self.counter(c) {
+                        push(LabelSet::empty(), MetricValue::Counter(v));
+                    }
+                }
+                Handle::Gauge(g) => push(LabelSet::empty(), MetricValue::Gauge(g.get())),
+                Handle::FloatGauge(g) => push(LabelSet::empty(), MetricValue::FloatGauge(g.get())),
+                Handle::Histogram(h) => {
+                    if let Some(h) = self.fold_histogram(storage, h) {
+                        push(LabelSet::empty(), MetricValue::Histogram(h));
+                    }
+                }
+                Handle::StateSet(s) => push(LabelSet::empty(), MetricValue::StateSet(s.read())),
+                Handle::CounterFamily(f) => self.fold_family(f, &mut push, |c, c2| {
+                    c.counter(c2).map(MetricValue::Counter)
+                }),
+                Handle::GaugeFamily(f) => {
+                    self.fold_family(f, &mut push, |_, g| Some(MetricValue::Gauge(g.get())))
+                }
+                Handle::HistogramFamily(f) => self.fold_family(f, &mut push, |c, h| {
+                    c.fold_histogram(storage, h).map(MetricValue::Histogram)
+                }),
+            }
+        }
         Snapshot::new(self.generation, metrics)
     }
 
-    fn fold_histogram(&mut self, storage: &Storage, h: &Histogram) -> HistogramSnapshot {
+    /// The total of counter `c`; `None` if it was registered after this
+    /// collection read the slot count.
+    fn counter(&self, c: &Counter) -> Option<u64> {
+        self.counter_totals.get(c.slot().get()).copied()
+    }
+
+    /// One series per label set of `family`, then its overflow series if
+    /// anything was recorded into it; then, for a family that evicts, the
+    /// idle series are evicted and the reclaimed ones accounted for.
+    ///
+    /// `value` gives a metric's absolute value (its cells' totals); a
+    /// series reports that minus its baseline (non-zero when its metric was
+    /// recycled from an evicted series).
+    fn fold_family<M>(
+        &mut self,
+        family: &Family<M>,
+        push: &mut impl FnMut(LabelSet, MetricValue),
+        mut value: impl FnMut(&mut Self, &M) -> Option<MetricValue>,
+    ) where
+        M: Clone,
+    {
+        let (series, overflow, overflowed) = family.parts();
+        let evict_after = family.evict_after();
+        let mut idle = Vec::new();
+        for s in &series {
+            let Some(v) = value(self, &s.metric) else {
+                continue;
+            };
+            let v = minus(v, &s.baseline);
+            if evict_after != 0 {
+                // Relaxed: only the collector touches these, under its lock.
+                let a = activity(&v);
+                if a == s.last.load(Ordering::Relaxed) {
+                    let n = s.idle.load(Ordering::Relaxed) + 1;
+                    s.idle.store(n, Ordering::Relaxed);
+                    if n >= evict_after {
+                        idle.push(s.clone());
+                    }
+                } else {
+                    s.last.store(a, Ordering::Relaxed);
+                    s.idle.store(0, Ordering::Relaxed);
+                }
+            }
+            push(s.labels.clone(), v);
+        }
+        if self.counter(overflowed).is_some_and(|n| n > 0) {
+            if let Some(v) = value(self, overflow) {
+                push(overflow_labels(), v);
+            }
+        }
+        if evict_after == 0 {
+            return;
+        }
+        // Evicted now: their values are in this snapshot, their last
+        // appearance. A record racing the eviction is in their final value.
+        for s in &idle {
+            family.evict(s);
+        }
+        // Evicted earlier and unreachable since: their final values (read
+        // after `prepare`, so complete) go to `<name>_evicted`, their
+        // metrics to the free list with what their cells hold.
+        for s in family.take_reclaimed() {
+            let Some(abs) = value(self, &s.metric) else {
+                continue;
+            };
+            let n = match minus(abs.clone(), &s.baseline) {
+                MetricValue::Counter(v) => v,
+                MetricValue::Histogram(h) => h.count(),
+                _ => 1,
+            };
+            family.add_evicted(n);
+            match abs {
+                MetricValue::Counter(v) => family.recycle(s.metric.clone(), Baseline::Counter(v)),
+                MetricValue::Histogram(h) => {
+                    family.recycle(s.metric.clone(), Baseline::Histogram(Box::new(h)))
+                }
+                // A gauge is one shared cell holding its last value: not
+                // recycled, a new series gets a new gauge.
+                _ => {}
+            }
+        }
+    }
+
+    /// Histogram `h` merged over all threads; `None` if it was registered
+    /// after this collection read the slot count.
+    fn fold_histogram(&mut self, storage: &Storage, h: &Histogram) -> Option<HistogramSnapshot> {
+        let invalid = self.counter_totals.get(h.invalid_slot().get()).copied()?;
         let precision = h.precision();
         let chunks = precision.bucket_count().div_ceil(CHUNK_BUCKETS);
         if self.buckets.len() < chunks * CHUNK_BUCKETS {
@@ -429,8 +844,28 @@ impl Collector {
                 }
             }
         }
-        let invalid = self.counter_totals[h.invalid_slot().get()];
-        HistogramSnapshot::from_parts(precision, nonzero, sum, min, max, invalid)
+        Some(HistogramSnapshot::from_parts(
+            precision, nonzero, sum, min, max, invalid,
+        ))
+    }
+}
+
+/// `v` minus what the metric's cells already held when its series got them.
+fn minus(v: MetricValue, baseline: &Baseline) -> MetricValue {
+    match (v, baseline) {
+        (MetricValue::Counter(v), Baseline::Counter(b)) => MetricValue::Counter(v.wrapping_sub(*b)),
+        (MetricValue::Histogram(h), Baseline::Histogram(b)) => MetricValue::Histogram(h.delta(b)),
+        (v, _) => v,
+    }
+}
+
+/// A figure that changes whenever a series is recorded into (for idleness).
+fn activity(v: &MetricValue) -> u64 {
+    match v {
+        MetricValue::Counter(v) => *v,
+        MetricValue::Histogram(h) => h.count().wrapping_add(h.invalid()),
+        MetricValue::Gauge(g) => *g as u64,
+        _ => 0,
     }
 }
 

@@ -195,9 +195,20 @@ impl Snapshot {
         }
     }
 
+    /// The states of state set `name`, in declared order, with whether
+    /// each is set.
+    pub fn state_set(&self, name: &str) -> Option<&[(String, bool)]> {
+        match &self.get(name)?.value {
+            MetricValue::StateSet(s) => Some(s),
+            _ => None,
+        }
+    }
+
     /// What happened between `earlier` and `self`, for interval exporters:
     /// counters and histograms as differences (a metric absent from
-    /// `earlier` counts from zero), gauges at their value in `self`.
+    /// `earlier` counts from zero, and so does one that went down: a series
+    /// evicted and created again restarts at zero), gauges at their value
+    /// in `self`.
     pub fn delta(&self, earlier: &Snapshot) -> Snapshot {
         let metrics = self
             .metrics
@@ -209,8 +220,10 @@ impl Snapshot {
                     .find(|e| e.labels == m.labels)
                     .filter(|e| e.descriptor.kind == m.descriptor.kind);
                 let value = match (&m.value, before.map(|b| &b.value)) {
+                    // A counter that went down was reset (its series evicted
+                    // and created again): count from zero, as Prometheus does.
                     (MetricValue::Counter(now), Some(MetricValue::Counter(then))) => {
-                        MetricValue::Counter(now.wrapping_sub(*then))
+                        MetricValue::Counter(if now >= then { now - then } else { *now })
                     }
                     (MetricValue::Histogram(now), Some(MetricValue::Histogram(then))) => {
                         MetricValue::Histogram(now.delta(then))
@@ -354,6 +367,15 @@ mod tests {
         );
         let d = later.delta(&snap);
         assert_eq!(d.counter_with("req", &[("route", "a")]), Some(4));
+        // A reset (the series was evicted and came back) counts from zero.
+        let reset = Snapshot::new(
+            3,
+            vec![series("req", &[("route", "a")], MetricValue::Counter(2))],
+        );
+        assert_eq!(
+            reset.delta(&later).counter_with("req", &[("route", "a")]),
+            Some(2)
+        );
         assert_eq!(d.counter_with("req", &[("route", "new")]), Some(3));
     }
 }

@@ -9,11 +9,13 @@ mod histogram_cells;
 mod per_thread;
 mod segments;
 mod shard;
+mod slots;
 
 pub(crate) use histogram_cells::{HistogramCells, CHUNK_BUCKETS};
 pub(crate) use per_thread::PerThread;
 pub(crate) use segments::SlotIndex;
 pub(crate) use shard::{add_owned, Shard};
+pub(crate) use slots::SlotAllocator;
 
 use std::fmt;
 

@@ -1,4 +1,4 @@
-#[hotmetrics::track_latency(name = "db_query_duration", labels(table = "users"))]
+#[hotmetrics::track_latency(name = "db_query_duration", labels(le = "users"))]
 fn query() {}
 
 fn main() {

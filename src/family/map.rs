@@ -1,0 +1,418 @@
+//! `SeriesMap`: the series of one family, found without a lock.
+//!
+//! An open-addressing table of `AtomicPtr<Series>` with linear probing,
+//! sized once for the family's cardinality limit (at least twice the limit,
+//! so it is never more than half full of live series). Series are added and
+//! removed only under the map's mutex; readers never lock:
+//!
+//! - a lookup is a hash, a few Acquire loads and byte comparisons: no lock,
+//!   no allocation, no read-modify-write;
+//! - two threads inserting the same label set serialise on the mutex, and
+//!   the second finds the first one's series when it re-probes under it: a
+//!   label set never gets two series (loom model `same_label_set_one_series`);
+//! - an evicted series leaves a tombstone (probes go on past it; an insert
+//!   may reuse it) and is freed only once no reader can reach it (the
+//!   family's `Reclaim`). A probe visits at most every slot once, so it ends
+//!   even when tombstones have used up every empty slot.
+//!
+//! The table never grows: the cardinality limit bounds it, and a label set
+//! past the limit is not inserted (the family records it into its overflow
+//! series instead).
+
+use super::labels::{hash_labels, key_matches, Labels};
+use crate::snapshot::{HistogramSnapshot, LabelSet};
+use crate::sync::{lock, AtomicPtr, AtomicU64, AtomicU8, FrozenArc, Mutex, MutexGuard, Ordering};
+use std::fmt;
+use std::ptr::{self, NonNull};
+
+/// The table's hasher: seeded per family in production, so label values
+/// chosen by an adversary cannot be aimed at one probe chain in advance.
+/// Under loom a fixed seed keeps every execution of a model identical, as
+/// loom requires.
+#[cfg(not(all(loom, feature = "loom")))]
+type Hasher = foldhash::fast::RandomState;
+#[cfg(all(loom, feature = "loom"))]
+type Hasher = foldhash::fast::FixedState;
+
+/// One series: its label set and the metric handle its records go to.
+pub(crate) struct Series<M> {
+    /// The label values' hash. An atomic only so that loom sees the
+    /// series' initialisation: a reader reaching a series whose creation it
+    /// is not ordered after fails the model. A Relaxed load compiles to the
+    /// plain load a `u64` field would.
+    hash: AtomicU64,
+    /// The label values, each followed by `0xff` (a byte UTF-8 never
+    /// contains), in one allocation: a lookup compares against it with one
+    /// pointer to follow, not one per value.
+    key: Box<[u8]>,
+    pub(crate) labels: LabelSet,
+    pub(crate) metric: M,
+    /// What the metric's cells held when this series got them (non-zero
+    /// when they were recycled from an evicted series); the collector
+    /// reports the cells' totals minus this.
+    pub(crate) baseline: Baseline,
+    /// Non-zero once `bind` handed out a handle: never evicted then.
+    /// Written and read under the map's lock.
+    pinned: AtomicU8,
+    /// The collector's bookkeeping (only the collector, under its lock,
+    /// touches these; Relaxed): the last activity figure seen, and for how
+    /// many collections in a row it has not changed.
+    pub(crate) last: AtomicU64,
+    pub(crate) idle: AtomicU64,
+}
+
+/// What a recycled metric's cells already hold.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum Baseline {
+    /// Fresh cells.
+    #[default]
+    Zero,
+    /// A counter's total.
+    Counter(u64),
+    /// A histogram's merged state.
+    Histogram(Box<HistogramSnapshot>),
+}
+
+/// Why a label set got no series of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// The family holds as many series as its limit allows.
+    Full,
+    /// The label set has another number of values than the family has
+    /// names, or the registry ran out of slots.
+    Invalid,
+}
+
+pub(crate) struct SeriesMap<M> {
+    /// Pointers into the `FrozenArc`s owned by `owned`; null when empty.
+    table: Box<[AtomicPtr<Series<M>>]>,
+    mask: usize,
+    hasher: Hasher,
+    names: FrozenArc<[String]>,
+    limit: usize,
+    /// Non-zero once `limit` series exist: a lookup that misses then goes
+    /// straight to the overflow series without taking the lock.
+    full: AtomicU8,
+    /// Every live series, in insertion order; the insertion lock.
+    owned: Mutex<Vec<FrozenArc<Series<M>>>>,
+}
+
+/// Marks a slot whose series was evicted: never a valid `Series` address.
+fn tombstone<M>() -> *mut Series<M> {
+    NonNull::dangling().as_ptr()
+}
+
+impl<M> SeriesMap<M> {
+    pub(crate) fn new(names: FrozenArc<[String]>, limit: usize) -> SeriesMap<M> {
+        // At most half full of live series: short probes; and an insert
+        // always finds an empty slot or a tombstone.
+        let capacity = (limit.saturating_mul(2)).max(4).next_power_of_two();
+        SeriesMap {
+            table: (0..capacity)
+                .map(|_| AtomicPtr::new(ptr::null_mut()))
+                .collect(),
+            mask: capacity - 1,
+            hasher: Hasher::default(),
+            names,
+            limit,
+            full: AtomicU8::new(0),
+            owned: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The series of `labels`, if it exists. Lock-free, allocation-free.
+    #[inline]
+    pub(crate) fn find<L: Labels + ?Sized>(&self, labels: &L) -> Option<&Series<M>> {
+        self.find_hashed(hash_labels(&self.hasher, labels), labels)
+    }
+
+    #[inline]
+    fn find_hashed<L: Labels + ?Sized>(&self, hash: u64, labels: &L) -> Option<&Series<M>> {
+        let mut i = hash as usize & self.mask;
+        for _ in 0..self.table.len() {
+            // Acquire: pairs with the Release store in `insert`, so the
+            // series' labels and metric handle are visible before we use them.
+            let p = self.table[i].load(Ordering::Acquire);
+            if p.is_null() {
+                return None;
+            }
+            if p == tombstone() {
+                i = (i + 1) & self.mask;
+                continue;
+            }
+            // SAFETY: other pointers come from `FrozenArc::as_ptr` of a
+            // series that `owned` held when it was stored. A series that has
+            // since been evicted is kept alive by the family's `Reclaim`
+            // until no reader can reach it: for a family that evicts, every
+            // caller holds a `Guard` while it uses the result; for one that
+            // does not, `owned` keeps every series while `self` lives.
+            let s = unsafe { &*p };
+            // Relaxed: written once before the series was published, and
+            // made visible by the Acquire load above.
+            if s.hash.load(Ordering::Relaxed) == hash && key_matches(labels, &s.key) {
+                return Some(s);
+            }
+            i = (i + 1) & self.mask;
+        }
+        None
+    }
+
+    /// Whether a lookup that misses should give up without the lock.
+    #[inline]
+    pub(crate) fn is_full(&self) -> bool {
+        // Relaxed: the flag publishes nothing; a stale `false` only sends the
+        // caller to `insert`, which re-checks under the lock.
+        self.full.load(Ordering::Relaxed) != 0
+    }
+
+    /// The series of `labels`, created with `make` if it does not exist and
+    /// the limit allows it. Takes the insertion lock (the first use of a
+    /// label set, which allocates anyway). For a family that evicts, the
+    /// caller holds a `Guard` while it uses the result.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn insert<L: Labels + ?Sized>(
+        &self,
+        labels: &L,
+        make: impl FnOnce() -> Option<(M, Baseline)>,
+    ) -> Result<&Series<M>, Refused> {
+        let mut owned = lock(&self.owned);
+        self.insert_locked(&mut owned, labels, make)
+    }
+
+    /// As `insert`, and marks the series as never to be evicted: for
+    /// handles that live outside any guard. Returns the metric handle.
+    pub(crate) fn bind<L: Labels + ?Sized>(
+        &self,
+        labels: &L,
+        make: impl FnOnce() -> Option<(M, Baseline)>,
+    ) -> Result<M, Refused>
+    where
+        M: Clone,
+    {
+        let mut owned = lock(&self.owned);
+        let s = self.insert_locked(&mut owned, labels, make)?;
+        // Relaxed: read only by `evict`, under the same lock.
+        s.pinned.store(1, Ordering::Relaxed);
+        Ok(s.metric.clone())
+    }
+
+    fn insert_locked<L: Labels + ?Sized>(
+        &self,
+        owned: &mut MutexGuard<'_, Vec<FrozenArc<Series<M>>>>,
+        labels: &L,
+        make: impl FnOnce() -> Option<(M, Baseline)>,
+    ) -> Result<&Series<M>, Refused> {
+        if labels.label_count() != self.names.len() {
+            return Err(Refused::Invalid);
+        }
+        let hash = hash_labels(&self.hasher, labels);
+        // Re-probe under the lock: another thread may have inserted this
+        // label set since our lock-free lookup missed.
+        if let Some(s) = self.find_hashed(hash, labels) {
+            return Ok(s);
+        }
+        if owned.len() >= self.limit {
+            return Err(Refused::Full);
+        }
+        let (metric, baseline) = make().ok_or(Refused::Invalid)?;
+        let mut key = Vec::new();
+        for i in 0..labels.label_count() {
+            key.extend_from_slice(labels.label_value(i).as_bytes());
+            key.push(0xff);
+        }
+        let labels = LabelSet::new(
+            self.names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.as_str(), labels.label_value(i))),
+        );
+        let series = FrozenArc::new(Series {
+            hash: AtomicU64::new(hash),
+            key: key.into(),
+            labels,
+            metric,
+            baseline,
+            pinned: AtomicU8::new(0),
+            last: AtomicU64::new(0),
+            idle: AtomicU64::new(0),
+        });
+        let p = FrozenArc::as_ptr(&series).cast_mut();
+        // The first empty slot or tombstone on the probe path; there is one,
+        // as fewer than `limit` series are live and the table holds more.
+        let mut i = hash as usize & self.mask;
+        loop {
+            // Relaxed: only inserters and `evict` write the table, and they
+            // hold the lock.
+            let q = self.table[i].load(Ordering::Relaxed);
+            if q.is_null() || q == tombstone() {
+                break;
+            }
+            i = (i + 1) & self.mask;
+        }
+        owned.push(series);
+        // Release: publishes the series' contents to lock-free readers.
+        self.table[i].store(p, Ordering::Release);
+        if owned.len() >= self.limit {
+            // Relaxed: see `is_full`.
+            self.full.store(1, Ordering::Relaxed);
+        }
+        // SAFETY: `p` points into the `FrozenArc` just pushed to `owned`;
+        // see `find_hashed` for how long it stays valid.
+        Ok(unsafe { &*p })
+    }
+
+    /// Unlinks `series` unless a handle to it was handed out by `bind`.
+    /// Returns the map's reference to it, which the caller keeps until no
+    /// reader can reach the series any more.
+    pub(crate) fn evict(&self, series: &FrozenArc<Series<M>>) -> Option<FrozenArc<Series<M>>> {
+        let mut owned = lock(&self.owned);
+        // Relaxed: written under this lock (`bind`).
+        if series.pinned.load(Ordering::Relaxed) != 0 {
+            return None;
+        }
+        let at = owned.iter().position(|s| FrozenArc::ptr_eq(s, series))?;
+        let p = FrozenArc::as_ptr(series).cast_mut();
+        let mut i = series.hash.load(Ordering::Relaxed) as usize & self.mask;
+        for _ in 0..self.table.len() {
+            // Relaxed: as in `insert_locked`.
+            if self.table[i].load(Ordering::Relaxed) == p {
+                // Release: a reader that sees the tombstone skips it; no
+                // data is published through it, but Release keeps the
+                // unlink ordered before the retirement that follows.
+                self.table[i].store(tombstone(), Ordering::Release);
+                // Relaxed: see `is_full`.
+                self.full.store(0, Ordering::Relaxed);
+                return Some(owned.swap_remove(at));
+            }
+            i = (i + 1) & self.mask;
+        }
+        debug_assert!(false, "a live series is missing from the table");
+        None
+    }
+
+    /// Every live series (for the collector).
+    pub(crate) fn series(&self) -> Vec<FrozenArc<Series<M>>> {
+        lock(&self.owned).clone()
+    }
+
+    /// Number of live series.
+    pub(crate) fn len(&self) -> usize {
+        lock(&self.owned).len()
+    }
+
+    pub(crate) fn names(&self) -> &FrozenArc<[String]> {
+        &self.names
+    }
+
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Bytes of the table and of the series' label sets (not their cells).
+    pub(crate) fn allocated_bytes(&self) -> usize {
+        let series: usize = lock(&self.owned)
+            .iter()
+            .map(|s| {
+                std::mem::size_of::<Series<M>>()
+                    + 2 * std::mem::size_of::<usize>()
+                    + s.key.len()
+                    + s.labels
+                        .pairs()
+                        .iter()
+                        .map(|(k, v)| std::mem::size_of::<(String, String)>() + k.len() + v.len())
+                        .sum::<usize>()
+            })
+            .sum();
+        self.table.len() * std::mem::size_of::<AtomicPtr<Series<M>>>() + series
+    }
+}
+
+impl<M> fmt::Debug for SeriesMap<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SeriesMap")
+            .field("names", &self.names)
+            .field("limit", &self.limit)
+            .field("series", &self.len())
+            .finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn some(v: u32) -> impl FnOnce() -> Option<(u32, Baseline)> {
+        move || Some((v, Baseline::Zero))
+    }
+
+    fn map(limit: usize) -> SeriesMap<u32> {
+        SeriesMap::new(vec!["a".to_string(), "b".into()].into(), limit)
+    }
+
+    #[test]
+    fn finds_what_was_inserted_and_stops_at_the_limit() {
+        let m = map(3);
+        assert!(m.find(&("x", "y")).is_none());
+        let s = m.insert(&("x", "y"), some(1)).unwrap();
+        assert!(s.labels.matches(&[("a", "x"), ("b", "y")]));
+        assert_eq!(m.find(&("x", "y")).unwrap().metric, 1);
+        // Same label set again: the existing series, `make` not called.
+        assert_eq!(m.insert(&("x", "y"), some(9)).unwrap().metric, 1);
+        m.insert(&("x", "z"), some(2)).unwrap();
+        assert!(!m.is_full());
+        m.insert(&("z", "z"), some(3)).unwrap();
+        assert!(m.is_full());
+        assert_eq!(m.insert(&("q", "q"), some(4)).err(), Some(Refused::Full));
+        assert_eq!(m.insert(&("q",), some(4)).err(), Some(Refused::Invalid));
+        assert_eq!(m.insert(&("q", "r"), || None).err(), Some(Refused::Full));
+        // Evicting frees a place; a bound series is never evicted.
+        let all = m.series();
+        assert_eq!(m.bind(&("x", "z"), some(7)), Ok(2));
+        assert!(m.evict(&all[1]).is_none(), "bound series evicted");
+        let gone = m.evict(&all[0]).unwrap();
+        assert_eq!(gone.metric, 1);
+        assert!(m.evict(&all[0]).is_none(), "evicted twice");
+        assert!(!m.is_full());
+        assert!(m.find(&("x", "y")).is_none());
+        assert_eq!(m.find(&("z", "z")).unwrap().metric, 3);
+        assert_eq!(m.insert(&("x", "y"), some(8)).unwrap().metric, 8);
+        assert_eq!(m.len(), 3);
+        for (labels, v) in [(("x", "y"), 8), (("x", "z"), 2), (("z", "z"), 3)] {
+            assert_eq!(m.find(&labels).unwrap().metric, v);
+        }
+        let mut values: Vec<u32> = m.series().iter().map(|s| s.metric).collect();
+        values.sort();
+        assert_eq!(values, [2, 3, 8]);
+    }
+
+    #[test]
+    fn tombstones_never_hang_a_probe() {
+        // Limit 2: 4 slots. Churn until every slot has held a series.
+        let m = map(2);
+        for i in 0..50u32 {
+            let v = i.to_string();
+            let s = m.insert(&[v.as_str(), "k"], some(i)).unwrap();
+            assert_eq!(s.metric, i);
+            let arc = m.series().into_iter().find(|s| s.metric == i).unwrap();
+            assert!(m.evict(&arc).is_some());
+            assert!(m.find(&[v.as_str(), "k"]).is_none());
+        }
+        assert_eq!(m.len(), 0);
+        assert!(m.find(&["nope", "k"]).is_none());
+    }
+
+    #[test]
+    fn many_colliding_probes_stay_correct() {
+        let m = map(500);
+        for i in 0..500 {
+            let v = i.to_string();
+            m.insert(&[v.as_str(), "k"], some(i)).unwrap();
+        }
+        for i in 0..500 {
+            let v = i.to_string();
+            assert_eq!(m.find(&[v.as_str(), "k"]).unwrap().metric, i);
+            assert!(m.find(&[v.as_str(), "j"]).is_none());
+        }
+    }
+}

@@ -1,0 +1,7 @@
+#[derive(hotmetrics::LabelValue)]
+enum Route {
+    Search,
+    Item(u32),
+}
+
+fn main() {}
