@@ -29,6 +29,8 @@
 //! described in `docs/exposition.md`.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "http")]
+pub mod http;
 #[cfg(feature = "json")]
 pub mod json;
 pub mod openmetrics;
