@@ -10,13 +10,14 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 8] = [
     "overhead",
     "memory",
     "latency",
     "throughput",
     "integrity",
     "export",
+    "render",
     "peers",
 ];
 const PLOTS: [&str; 4] = [
@@ -54,7 +55,7 @@ fn quick_report_is_complete() {
     let out = validate(&["--quick", "--out", dir.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "validate failed: {stderr}");
-    assert!(stderr.contains("[1/7]"), "no progress lines: {stderr}");
+    assert!(stderr.contains("[1/8]"), "no progress lines: {stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("section"), "no summary table: {stdout}");
 
