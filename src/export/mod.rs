@@ -26,7 +26,9 @@
 )]
 //!
 //! Formats, names, units, the `le` rule and the HTTP server's limits are
-//! described in `docs/exposition.md`.
+//! described below (from `docs/exposition.md`).
+//!
+#![cfg_attr(feature = "json", doc = include_str!("../../docs/exposition.md"))]
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "http")]
