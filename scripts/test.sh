@@ -20,8 +20,9 @@ if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2
     if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
     export DEBIAN_FRONTEND=noninteractive
     $sudo apt-get update -qq && $sudo apt-get install -y -qq prometheus python3-prometheus-client >/dev/null \
-        || echo "warning: could not install prometheus / python3-prometheus-client; their tests will be skipped" >&2
+        || echo "warning: could not install prometheus / python3-prometheus-client; their tests will be skipped (and fail under CI)" >&2
 fi
+echo "== real tools: $(promtool --version 2>&1 | head -1 || echo 'promtool missing')"
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -10,7 +10,8 @@
 //!
 //! `scripts/test.sh` installs both (`apt-get install -y prometheus
 //! python3-prometheus-client`); where they are missing these tests print
-//! why and pass without checking.
+//! why and pass without checking, except under CI (`CI` set), where a
+//! missing tool fails them so that a broken install cannot pass unnoticed.
 
 use hotmetrics::export::{openmetrics, prometheus, TextOptions};
 use hotmetrics::{Registry, Unit};
@@ -41,13 +42,20 @@ fn run(cmd: &str, args: &[&str], input: &str) -> Option<(bool, String)> {
     Some((out.status.success(), text))
 }
 
+/// Reports a missing tool: a failure under CI, a skip elsewhere.
+fn missing(what: &str) {
+    let msg = format!("SKIPPED: {what} (scripts/test.sh installs it)");
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{msg}, and CI must run this test"
+    );
+    eprintln!("{msg}");
+}
+
 fn promtool(input: &str) -> Option<(bool, String)> {
     let r = run("promtool", &["check", "metrics"], input);
     if r.is_none() {
-        eprintln!(
-            "SKIPPED: `promtool` is not installed (apt-get install -y prometheus; \
-             scripts/test.sh does it)"
-        );
+        missing("`promtool` is not installed (apt-get install -y prometheus)");
     }
     r
 }
@@ -72,9 +80,9 @@ fn om_parser(input: &str) -> Option<(bool, String)> {
             return run(py, &["-c", PY_PARSE], input);
         }
     }
-    eprintln!(
-        "SKIPPED: python3 with prometheus_client is not installed \
-         (apt-get install -y python3-prometheus-client; scripts/test.sh does it)"
+    missing(
+        "python3 with prometheus_client is not installed \
+         (apt-get install -y python3-prometheus-client)",
     );
     None
 }

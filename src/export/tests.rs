@@ -3,6 +3,7 @@
 //! against the format specifications; `UPDATE_GOLDEN=1` rewrites them, and
 //! a rewrite needs the same review again). `tests/promtool.rs` has
 //! `promtool` check the same files.
+#![forbid(unsafe_code)]
 
 use super::{json, openmetrics, prometheus, TextOptions};
 use crate::buckets::Precision;
