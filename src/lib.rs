@@ -23,6 +23,8 @@
 //!   [`Histogram::time_future`] time a scope, a closure or a future;
 //!   [`#[track_latency]`][`track_latency`] times every call of a function
 //!   (feature `macros`, on by default).
+//! - [`export`] writes a snapshot as a JSON summary, Prometheus or
+//!   OpenMetrics text, and serves it over HTTP (feature `http`).
 //!
 //! ```
 //! use hotmetrics::{Registry, Unit};
@@ -57,6 +59,10 @@
 //! - `macros` (default): the [`track_latency`] attribute, from the
 //!   `hotmetrics-macros` crate (syn, quote, proc-macro2). Turn default
 //!   features off to build without a proc-macro dependency.
+//! - `json` (default): `export::json`, the JSON summary (serde,
+//!   serde_json).
+//! - `http`: `export::http`, a `/metrics` endpoint (hyper 1 on a
+//!   one-thread tokio runtime, flate2 for gzip). Off by default.
 //! - `loom`: the loom model of the synchronisation layer, only together
 //!   with `RUSTFLAGS="--cfg loom"` (see `loom-tests/`).
 //!
@@ -75,6 +81,7 @@ pub mod __private;
 mod buckets;
 mod clock;
 mod descriptor;
+pub mod export;
 mod family;
 mod metrics;
 mod registry;
