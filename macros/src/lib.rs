@@ -223,10 +223,9 @@ fn check_metric_name(name: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// The item as a function with a body that can be timed.
-/// Label names as the registry checks them: `[a-zA-Z_][a-zA-Z0-9_]*`, not
-/// starting with `__`, not `le` (histogram buckets) or `overflow` (the
-/// overflow series).
+/// Label names as the registry checks them for a histogram family:
+/// `[a-zA-Z_][a-zA-Z0-9_]*`, not starting with `__`, not `le` or `quantile`
+/// (bucket and summary labels) or `overflow` (the overflow series).
 fn check_label_name(name: &str) -> Result<(), &'static str> {
     let mut bytes = name.bytes();
     match bytes.next() {
@@ -245,12 +244,16 @@ fn check_label_name(name: &str) -> Result<(), &'static str> {
     if name == "le" {
         return Err("`le` is reserved for histogram buckets");
     }
+    if name == "quantile" {
+        return Err("`quantile` is reserved for summary quantiles");
+    }
     if name == "overflow" {
         return Err("`overflow` is reserved for a family's overflow series");
     }
     Ok(())
 }
 
+/// The item as a function with a body that can be timed.
 fn parse_fn(item: TokenStream2) -> syn::Result<ItemFn> {
     match syn::parse2::<Item>(item.clone()) {
         Ok(Item::Fn(f)) => match f.sig.constness {

@@ -32,8 +32,8 @@ pub(crate) fn validate(name: &str) -> Result<(), RegistryError> {
 
 /// Checks a family's label names: at least one; each matching
 /// `[a-zA-Z_][a-zA-Z0-9_]*`, not starting with `__` (reserved), not
-/// `overflow` (the overflow series' label), not `le` for a histogram (its
-/// bucket label on export); no duplicates.
+/// `overflow` (the overflow series' label), not `le` or `quantile` for a
+/// histogram (its bucket and summary labels on export); no duplicates.
 pub(crate) fn validate_labels(
     metric: &str,
     labels: &[String],
@@ -69,6 +69,9 @@ pub(crate) fn validate_labels(
         }
         if label == "le" && kind == MetricKind::Histogram {
             return fail(label, "`le` is reserved for histogram buckets");
+        }
+        if label == "quantile" && kind == MetricKind::Histogram {
+            return fail(label, "`quantile` is reserved for summary quantiles");
         }
         if labels[..i].contains(label) {
             return fail(label, "it is given twice");
@@ -146,6 +149,8 @@ mod tests {
             assert!(err.to_string().contains("label"), "{bad:?}: {err}");
         }
         assert!(v(&["le"], MetricKind::Histogram).is_err());
+        assert!(v(&["route", "quantile"], MetricKind::Histogram).is_err());
+        assert!(v(&["quantile"], MetricKind::Counter).is_ok());
         let s = |l: &[&str]| {
             let l: Vec<String> = l.iter().map(|s| s.to_string()).collect();
             validate_states("m", &l, 3)
