@@ -39,13 +39,7 @@ pub(crate) fn validate_labels(
     labels: &[String],
     kind: MetricKind,
 ) -> Result<(), RegistryError> {
-    let fail = |label: &str, reason| {
-        Err(RegistryError::InvalidLabel {
-            name: metric.to_owned(),
-            label: label.to_owned(),
-            reason,
-        })
-    };
+    let fail = |label: &str, reason| invalid_label(metric, label, reason);
     if labels.is_empty() {
         return fail("", "a family needs at least one label name");
     }
@@ -80,6 +74,15 @@ pub(crate) fn validate_labels(
     Ok(())
 }
 
+/// The error for label (or state) `label` of metric `metric`.
+fn invalid_label(metric: &str, label: &str, reason: &'static str) -> Result<(), RegistryError> {
+    Err(RegistryError::InvalidLabel {
+        name: metric.to_owned(),
+        label: label.to_owned(),
+        reason,
+    })
+}
+
 /// Checks a state set's states: 1 to `max`, each non-empty, no duplicates
 /// (any other UTF-8 is fine: states are exported as label values).
 pub(crate) fn validate_states(
@@ -87,13 +90,7 @@ pub(crate) fn validate_states(
     states: &[String],
     max: usize,
 ) -> Result<(), RegistryError> {
-    let fail = |label: &str, reason| {
-        Err(RegistryError::InvalidLabel {
-            name: metric.to_owned(),
-            label: label.to_owned(),
-            reason,
-        })
-    };
+    let fail = |label: &str, reason| invalid_label(metric, label, reason);
     if states.is_empty() {
         return fail("", "a state set needs at least one state");
     }
