@@ -11,7 +11,8 @@
 //!   [`LocalCounter`] / [`LocalHistogram`] forms skip the per-thread lookup.
 //! - [`Snapshot`] and [`HistogramSnapshot`] read: totals, quantiles, buckets,
 //!   deltas between snapshots.
-//! - [`Family`] ([`CounterFamily`], [`GaugeFamily`], [`HistogramFamily`])
+//! - [`Family`] ([`CounterFamily`], [`GaugeFamily`], [`FloatGaugeFamily`],
+//!   [`HistogramFamily`])
 //!   splits a metric into series by [`Labels`], with a cardinality limit and
 //!   an overflow series; [`ResponseTracker`] records request latency,
 //!   outcome, error category and cache use per route in one call;
@@ -23,6 +24,8 @@
 //!   [`Histogram::time_future`] time a scope, a closure or a future;
 //!   [`#[track_latency]`][`track_latency`] times every call of a function
 //!   (feature `macros`, on by default).
+//! - [`facade`] (feature `metrics-facade`) records every `metrics::counter!`,
+//!   `gauge!` and `histogram!` of a program into a registry.
 //!
 //! ```
 //! use hotmetrics::{Registry, Unit};
@@ -57,6 +60,9 @@
 //! - `macros` (default): the [`track_latency`] attribute, from the
 //!   `hotmetrics-macros` crate (syn, quote, proc-macro2). Turn default
 //!   features off to build without a proc-macro dependency.
+//! - `metrics-facade`: [`facade`], a `metrics::Recorder` so that code
+//!   instrumented with the `metrics` crate's macros records into
+//!   hotmetrics (depends on `metrics`). Off by default.
 //! - `loom`: the loom model of the synchronisation layer, only together
 //!   with `RUSTFLAGS="--cfg loom"` (see `loom-tests/`).
 //!
@@ -64,6 +70,11 @@
 #![cfg_attr(
     not(feature = "macros"),
     doc = "[`track_latency`]: https://docs.rs/hotmetrics/latest/hotmetrics/attr.track_latency.html"
+)]
+#![cfg_attr(feature = "metrics-facade", doc = "[`facade`]: crate::facade")]
+#![cfg_attr(
+    not(feature = "metrics-facade"),
+    doc = "[`facade`]: https://docs.rs/hotmetrics/latest/hotmetrics/facade/index.html"
 )]
 #![deny(unsafe_op_in_unsafe_fn, missing_docs)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
@@ -75,6 +86,8 @@ pub mod __private;
 mod buckets;
 mod clock;
 mod descriptor;
+#[cfg(all(feature = "metrics-facade", not(all(loom, feature = "loom"))))]
+pub mod facade;
 mod family;
 mod metrics;
 mod registry;
@@ -86,9 +99,9 @@ pub use buckets::{Precision, PrecisionError};
 pub use clock::Clock;
 pub use descriptor::{Descriptor, MetricKind, Unit};
 pub use family::{
-    default_classifier, CacheStatus, CounterFamily, ErrorCategory, Family, GaugeFamily,
-    HistogramFamily, LabelValue, Labels, Outcome, ResponseOutcome, ResponseTracker, SeriesRef,
-    StateSet, DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT, MAX_STATES,
+    default_classifier, CacheStatus, CounterFamily, ErrorCategory, Family, FloatGaugeFamily,
+    GaugeFamily, HistogramFamily, LabelValue, Labels, Outcome, ResponseOutcome, ResponseTracker,
+    SeriesRef, StateSet, DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT, MAX_STATES,
 };
 pub use metrics::{
     Counter, FloatGauge, Gauge, Histogram, LocalCounter, LocalHistogram, TimedFuture, Timer,
