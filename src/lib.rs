@@ -24,6 +24,8 @@
 //!   [`Histogram::time_future`] time a scope, a closure or a future;
 //!   [`#[track_latency]`][`track_latency`] times every call of a function
 //!   (feature `macros`, on by default).
+//! - [`export`] writes a snapshot as a JSON summary, Prometheus or
+//!   OpenMetrics text, and serves it over HTTP (feature `http`).
 //! - [`facade`] (feature `metrics-facade`) records every `metrics::counter!`,
 //!   `gauge!` and `histogram!` of a program into a registry.
 //!
@@ -60,6 +62,10 @@
 //! - `macros` (default): the [`track_latency`] attribute, from the
 //!   `hotmetrics-macros` crate (syn, quote, proc-macro2). Turn default
 //!   features off to build without a proc-macro dependency.
+//! - `json` (default): `export::json`, the JSON summary (serde,
+//!   serde_json).
+//! - `http`: `export::http`, a `/metrics` endpoint (hyper 1 on a
+//!   one-thread tokio runtime, flate2 for gzip). Off by default.
 //! - `metrics-facade`: [`facade`], a `metrics::Recorder` so that code
 //!   instrumented with the `metrics` crate's macros records into
 //!   hotmetrics (depends on `metrics`). Off by default.
@@ -86,6 +92,7 @@ pub mod __private;
 mod buckets;
 mod clock;
 mod descriptor;
+pub mod export;
 #[cfg(all(feature = "metrics-facade", not(all(loom, feature = "loom"))))]
 pub mod facade;
 mod family;

@@ -10,13 +10,14 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const SECTIONS: [&str; 8] = [
+const SECTIONS: [&str; 9] = [
     "overhead",
     "memory",
     "latency",
     "throughput",
     "integrity",
     "export",
+    "render",
     "peers",
     "labeled",
 ];

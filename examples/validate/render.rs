@@ -1,0 +1,186 @@
+//! The exposition-render section's contenders: the same 1,000 counters and
+//! 100 histograms (1,000 observations each, 11 `le` bounds + `+Inf`) in
+//! hotmetrics and in each peer, and one call that renders a scrape.
+
+use hotmetrics::export::{openmetrics, prometheus as hm_prom, TextOptions};
+use hotmetrics::{Registry, Snapshot, Unit};
+use measured::metric::group::Encoding;
+use measured::metric::name::MetricName;
+use measured::metric::MetricFamilyEncoding;
+
+/// Contender names, in the order [`Renderers::render`] takes them.
+pub const NAMES: [&str; 7] = [
+    "hotmetrics Prometheus text",
+    "hotmetrics OpenMetrics text",
+    "prometheus 0.13 TextEncoder",
+    "prometheus-client 0.22",
+    "metrics-exporter-prometheus 0.18",
+    "fastmetrics 0.7",
+    "measured 0.0.25",
+];
+
+/// Prometheus' default buckets, in seconds.
+const LE: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+pub struct Renderers {
+    snap: std::sync::Arc<Snapshot>,
+    opts: TextOptions,
+    prom: prometheus::Registry,
+    pc: prometheus_client::registry::Registry,
+    mep: metrics_exporter_prometheus::PrometheusHandle,
+    fm: fastmetrics::registry::Registry,
+    m_counters: Vec<(&'static MetricName, measured::Counter)>,
+    m_hists: Vec<(&'static MetricName, measured::Histogram<11>)>,
+    m_enc: measured::text::BufferedTextEncoder,
+    buf: String,
+}
+
+impl Renderers {
+    pub fn new(counters: usize, histograms: usize) -> Renderers {
+        let obs: Vec<u64> = (0..1000)
+            .map(|k| (100_000.0 * 1.0101f64.powi(k)) as u64)
+            .collect();
+        let secs: Vec<f64> = obs.iter().map(|&v| v as f64 * 1e-9).collect();
+        let value = |i: usize| i as u64 * 7 + 1;
+        let cname = |i: usize| format!("render_counter_{i}");
+        let hname = |i: usize| format!("render_latency_{i}");
+
+        let reg = Registry::new();
+        for i in 0..counters {
+            reg.counter(&cname(i), "A counter").unwrap().add(value(i));
+        }
+        for i in 0..histograms {
+            let h = reg
+                .histogram(&hname(i), "A latency", Unit::Nanoseconds)
+                .unwrap();
+            obs.iter().for_each(|&v| h.record(v));
+        }
+
+        let prom = prometheus::Registry::new();
+        for i in 0..counters {
+            let c = prometheus::IntCounter::new(cname(i) + "_total", "A counter").unwrap();
+            c.inc_by(value(i));
+            prom.register(Box::new(c)).unwrap();
+        }
+        for i in 0..histograms {
+            let h = prometheus::Histogram::with_opts(
+                prometheus::HistogramOpts::new(hname(i) + "_seconds", "A latency")
+                    .buckets(LE.to_vec()),
+            )
+            .unwrap();
+            secs.iter().for_each(|&v| h.observe(v));
+            prom.register(Box::new(h)).unwrap();
+        }
+
+        let mut pc = prometheus_client::registry::Registry::default();
+        for i in 0..counters {
+            let c: prometheus_client::metrics::counter::Counter = Default::default();
+            c.inc_by(value(i));
+            pc.register(cname(i), "A counter", c);
+        }
+        for i in 0..histograms {
+            let h = prometheus_client::metrics::histogram::Histogram::new(LE.iter().copied());
+            secs.iter().for_each(|&v| h.observe(v));
+            pc.register(hname(i) + "_seconds", "A latency", h);
+        }
+
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
+            .set_buckets(&LE)
+            .unwrap()
+            .build_recorder();
+        metrics::with_local_recorder(&recorder, || {
+            for i in 0..counters {
+                metrics::describe_counter!(cname(i) + "_total", "A counter");
+                metrics::counter!(cname(i) + "_total").increment(value(i));
+            }
+            for i in 0..histograms {
+                metrics::describe_histogram!(hname(i) + "_seconds", "A latency");
+                let h = metrics::histogram!(hname(i) + "_seconds");
+                secs.iter().for_each(|&v| h.record(v));
+            }
+        });
+        let mep = recorder.handle();
+
+        let mut fm = fastmetrics::registry::Registry::default();
+        for i in 0..counters {
+            let c = <fastmetrics::metrics::counter::Counter>::default();
+            c.inc_by(value(i));
+            fm.register(cname(i), "A counter", c).unwrap();
+        }
+        for i in 0..histograms {
+            let h = fastmetrics::metrics::histogram::Histogram::new(LE);
+            secs.iter().for_each(|&v| h.observe(v));
+            fm.register(hname(i) + "_seconds", "A latency", h).unwrap();
+        }
+
+        // measured names are 'static; these live as long as the process.
+        let leak = |s: String| -> &'static MetricName {
+            MetricName::from_str(Box::leak(s.into_boxed_str()))
+        };
+        let m_counters = (0..counters)
+            .map(|i| {
+                let c = measured::Counter::new();
+                c.inc_by(value(i));
+                (leak(cname(i)), c)
+            })
+            .collect();
+        let m_hists = (0..histograms)
+            .map(|i| {
+                let h = measured::Histogram::with_metadata(
+                    measured::metric::histogram::Thresholds::with_buckets(LE),
+                );
+                secs.iter().for_each(|&v| h.observe(v));
+                (leak(hname(i) + "_seconds"), h)
+            })
+            .collect();
+
+        Renderers {
+            snap: reg.collect(),
+            opts: TextOptions::new().buckets(&LE),
+            prom,
+            pc,
+            mep,
+            fm,
+            m_counters,
+            m_hists,
+            m_enc: measured::text::BufferedTextEncoder::new(),
+            buf: String::new(),
+        }
+    }
+
+    /// Renders one scrape with contender `k` (an index into [`NAMES`]);
+    /// returns its size in bytes.
+    pub fn render(&mut self, k: usize) -> usize {
+        let buf = &mut self.buf;
+        buf.clear();
+        match k {
+            0 => hm_prom::render_into(&self.snap, buf, &self.opts),
+            1 => openmetrics::render_into(&self.snap, buf, &self.opts),
+            2 => prometheus::TextEncoder::new()
+                .encode_utf8(&self.prom.gather(), buf)
+                .unwrap(),
+            3 => prometheus_client::encoding::text::encode(buf, &self.pc).unwrap(),
+            4 => return self.mep.render().len(),
+            5 => fastmetrics::format::text::encode(
+                buf,
+                &self.fm,
+                fastmetrics::format::text::TextProfile::PrometheusV0_0_4,
+            )
+            .unwrap(),
+            _ => {
+                for (name, c) in &self.m_counters {
+                    self.m_enc.write_help(*name, "A counter").unwrap();
+                    c.collect_family_into(*name, &mut self.m_enc).unwrap();
+                }
+                for (name, h) in &self.m_hists {
+                    self.m_enc.write_help(*name, "A latency").unwrap();
+                    h.collect_family_into(*name, &mut self.m_enc).unwrap();
+                }
+                return self.m_enc.finish().len();
+            }
+        }
+        buf.len()
+    }
+}

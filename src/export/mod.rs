@@ -1,0 +1,46 @@
+//! Exposition: the snapshot as a JSON summary, as Prometheus 0.0.4 and
+//! OpenMetrics 1.0 text, and over HTTP.
+//!
+//! Exporters read an immutable [`Snapshot`](crate::Snapshot) only: they
+//! never touch the cells writers record into, so rendering never blocks a
+//! writer.
+//!
+//! - [`prometheus`] and [`openmetrics`]: the text formats, always built
+//!   (their only dependencies are `itoa` and `ryu`), shaped by
+//!   [`TextOptions`].
+#![cfg_attr(
+    feature = "json",
+    doc = "- [`json`]: a versioned JSON summary (feature `json`, on by default)."
+)]
+#![cfg_attr(
+    not(feature = "json"),
+    doc = "- `json`: a versioned JSON summary (feature `json`, on by default)."
+)]
+#![cfg_attr(
+    feature = "http",
+    doc = "- [`http`]: a `/metrics` endpoint (feature `http`, off by default)."
+)]
+#![cfg_attr(
+    not(feature = "http"),
+    doc = "- `http`: a `/metrics` endpoint (feature `http`, off by default)."
+)]
+//!
+//! Formats, names, units, the `le` rule and the HTTP server's limits are
+//! described below (from `docs/exposition.md`).
+//!
+#![cfg_attr(feature = "json", doc = include_str!("../../docs/exposition.md"))]
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "http")]
+pub mod http;
+#[cfg(feature = "json")]
+pub mod json;
+pub mod openmetrics;
+mod options;
+pub mod prometheus;
+mod text;
+
+pub use options::TextOptions;
+
+#[cfg(test)]
+mod tests;
