@@ -28,6 +28,10 @@
 //!   OpenMetrics text, and serves it over HTTP (feature `http`).
 //! - [`facade`] (feature `metrics-facade`) records every `metrics::counter!`,
 //!   `gauge!` and `histogram!` of a program into a registry.
+//! - `guide`: the user guide (`docs/guide.md`: quick start, concepts,
+//!   precision, labels and cardinality, exporting, the on/off switch,
+//!   performance tips, what loom proves), in the documentation built with
+//!   features `macros`, `http` and `metrics-facade` (its examples use them).
 //!
 //! ```
 //! use hotmetrics::{Registry, Unit};
@@ -300,6 +304,18 @@ pub use hotmetrics_macros::LabelValue;
 /// ```
 #[cfg(feature = "macros")]
 pub use hotmetrics_macros::Labels;
+
+/// The user guide (`docs/guide.md`); its examples are compiled and run as
+/// doc tests.
+#[cfg(all(
+    feature = "macros",
+    feature = "http",
+    feature = "metrics-facade",
+    not(all(loom, feature = "loom"))
+))]
+pub mod guide {
+    #![doc = include_str!("../docs/guide.md")]
+}
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(all(doctest, feature = "macros"))]
