@@ -138,6 +138,17 @@ impl Reason {
     }
 }
 
+/// Whether `stored` (a clone of an earlier key) equals `key`. A clone of a
+/// key built from literals shares its name and labels with the macro's
+/// `static` key, so pointer equality answers without comparing strings;
+/// otherwise `Key`'s own comparison (label order ignored).
+#[inline]
+fn same_key(stored: &Key, key: &Key) -> bool {
+    (std::ptr::eq(stored.name(), key.name())
+        && std::ptr::eq(stored.labels().as_slice(), key.labels().as_slice()))
+        || stored == key
+}
+
 /// Label values of one key in family order, on the stack for up to 8.
 const INLINE_LABELS: usize = 8;
 
@@ -214,7 +225,7 @@ impl Inner {
     /// The handle of `key` in `table`; `None`: refused (a no-op handle).
     #[inline]
     fn handle<K: FacadeKind>(&self, table: &Table<K>, key: &Key) -> Option<FrozenArc<K::Handle>> {
-        match table.keys.find(key.get_hash(), |k| k == key) {
+        match table.keys.find(key.get_hash(), |k| same_key(k, key)) {
             Some(h) => Some(h.clone()),
             None => self.miss(table, key),
         }
