@@ -175,7 +175,11 @@ pub use snapshot::{Bucket, HistogramSnapshot, LabelSet, MetricSnapshot, MetricVa
 ///   histogram family with these label names and the function records into
 ///   the series of these values (a pre-bound handle: the same cost as
 ///   without labels). Label names are checked at compile time (Prometheus
-///   rules; `le` and `overflow` are reserved).
+///   rules; `le`, `quantile`, `overflow` and `outcome` are reserved).
+/// - `outcome` (a bare flag): for a function returning a `Result`, adds the
+///   label `outcome` with the value `ok` or `err` as returned, or `panic` if
+///   the body unwinds. The three series are bound on the first call, so
+///   choosing one costs a branch on `is_ok()`.
 ///
 /// ```
 /// #[hotmetrics::track_latency(name = "store_op_duration", labels(table = "users", op = "read"))]
@@ -234,13 +238,31 @@ pub use snapshot::{Bucket, HistogramSnapshot, LabelSet, MetricSnapshot, MetricVa
 ///   share a `name` with the same label names, each with its own values,
 ///   split one family into series.
 ///
-/// # Not supported (yet)
+/// # With `outcome`
 ///
-/// - An outcome label: calls are not split by result (`outcome` is a
-///   compile error): a call returning `Err` (or panicking) is recorded in
-///   the same series as one returning `Ok`, since the guard does not see
-///   the return value. Time the two paths into a
-///   [`Registry::histogram_family`] by hand, or use a [`ResponseTracker`].
+/// ```
+/// #[hotmetrics::track_latency(name = "parse_duration", outcome)]
+/// fn parse(s: &str) -> Result<u32, std::num::ParseIntError> {
+///     let n: u32 = s.parse()?; // an early exit is recorded as `err`
+///     Ok(n)
+/// }
+///
+/// assert!(parse("12").is_ok());
+/// assert!(parse("x").is_err());
+/// let snap = hotmetrics::global().collect();
+/// let ok = snap.histogram_with("parse_duration", &[("outcome", "ok")]);
+/// assert_eq!(ok.unwrap().count(), 1);
+/// ```
+///
+/// To see the result however the body is left, the body runs in a `move`
+/// closure (for an `async fn`, an `async move` block awaited in place)
+/// whose value is typed as the function's return type, so `return` and `?`
+/// keep their meaning. The return type must be a `Result` (or an alias of
+/// one) and may not contain `impl Trait`; anything else is a compile error
+/// that says so.
+///
+/// # Not supported
+///
 /// - `const fn` (no clock in const evaluation), and items that are not
 ///   functions, are compile errors; so are unknown arguments and values
 ///   that are not string literals.

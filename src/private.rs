@@ -36,3 +36,101 @@ pub fn labeled_latency_histogram(
         .ok()?;
     Some(family.with(values))
 }
+
+/// The three series of a function timed with `#[track_latency(outcome)]`:
+/// `outcome="ok"`, `"err"` and `"panic"`.
+#[derive(Debug)]
+pub struct OutcomeSeries {
+    ok: Histogram,
+    err: Histogram,
+    panic: Histogram,
+}
+
+/// Registers (or finds) the nanosecond histogram family `name` with label
+/// names `keys` and `outcome` on [`global()`], and binds its three series
+/// for `values`.
+///
+/// `None` if the name is taken by a metric of another kind or with other
+/// label names (the function is then not timed).
+pub fn outcome_latency_histograms(
+    name: &'static str,
+    help: &'static str,
+    keys: &[&'static str],
+    values: &[&'static str],
+) -> Option<OutcomeSeries> {
+    let mut names = keys.to_vec();
+    names.push("outcome");
+    let family = global()
+        .histogram_family(name, help, Unit::Nanoseconds, &names)
+        .ok()?;
+    let series = |outcome: &'static str| {
+        let mut labels = values.to_vec();
+        labels.push(outcome);
+        family.with(&labels)
+    };
+    Some(OutcomeSeries {
+        ok: series("ok"),
+        err: series("err"),
+        panic: series("panic"),
+    })
+}
+
+/// What `#[track_latency(outcome)]` can tell ok from err.
+#[diagnostic::on_unimplemented(
+    message = "`#[track_latency(outcome)]` needs a function returning a `Result`, not `{Self}`",
+    label = "not a `Result`"
+)]
+pub trait Outcome {
+    /// Whether this is a success.
+    fn is_ok(&self) -> bool;
+}
+
+impl<T, E> Outcome for Result<T, E> {
+    fn is_ok(&self) -> bool {
+        Result::is_ok(self)
+    }
+}
+
+/// The guard of `#[track_latency(outcome)]`: [`finish`](Self::finish) records
+/// into the ok or err series; dropped unfinished (the body unwound), it
+/// records into the panic series.
+#[must_use]
+#[derive(Debug)]
+pub struct OutcomeTimer<'a> {
+    series: Option<&'a OutcomeSeries>,
+    /// Raw clock reading; `None` if recording was off when it started.
+    start: Option<u64>,
+}
+
+impl<'a> OutcomeTimer<'a> {
+    /// Starts timing (reads no clock if recording is off or `series` is
+    /// `None`).
+    #[inline]
+    pub fn start(series: Option<&'a OutcomeSeries>) -> OutcomeTimer<'a> {
+        OutcomeTimer {
+            series,
+            start: series.and_then(|s| s.ok.start_raw()),
+        }
+    }
+
+    /// Records the time since `start` as `ok` or `err` by `result`.
+    #[inline]
+    pub fn finish<R: Outcome>(mut self, result: &R) {
+        if let (Some(series), Some(start)) = (self.series, self.start.take()) {
+            let h = if result.is_ok() {
+                &series.ok
+            } else {
+                &series.err
+            };
+            h.record_since(start);
+        }
+    }
+}
+
+impl Drop for OutcomeTimer<'_> {
+    fn drop(&mut self) {
+        if let (Some(series), Some(start)) = (self.series, self.start.take()) {
+            series.panic.record_since(start);
+        }
+    }
+}

@@ -56,7 +56,11 @@ fn quick_report_is_complete() {
     let out = validate(&["--quick", "--out", dir.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "validate failed: {stderr}");
-    assert!(stderr.contains("[1/8]"), "no progress lines: {stderr}");
+    let n = SECTIONS.len();
+    for step in [1, n] {
+        let line = format!("[{step}/{n}]");
+        assert!(stderr.contains(&line), "no progress line {line}: {stderr}");
+    }
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("section"), "no summary table: {stdout}");
 

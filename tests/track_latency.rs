@@ -341,3 +341,84 @@ fn static_labels_split_one_histogram_into_series() {
     assert_eq!(series("read") - r, 2);
     assert_eq!(series("write") - w, 1);
 }
+
+#[track_latency(name = "outcome_parse", outcome, labels(source = "test"))]
+fn outcome_parse(s: &str, early: bool) -> Result<u64, std::num::ParseIntError> {
+    if early {
+        return Ok(0);
+    }
+    let n: u64 = s.parse()?;
+    Ok(n * 2)
+}
+
+struct Table {
+    rows: Vec<String>,
+}
+
+impl Table {
+    /// A method borrowing from `self` through the `Result`.
+    #[track_latency(name = "outcome_row", outcome)]
+    fn row(&self, i: usize) -> Result<&str, String> {
+        self.rows
+            .get(i)
+            .map(String::as_str)
+            .ok_or(format!("no row {i}"))
+    }
+}
+
+#[track_latency(name = "outcome_async", outcome)]
+async fn outcome_async(x: u32) -> Result<u32, String> {
+    YieldOnce(false).await;
+    if x == 0 {
+        return Err("zero".into());
+    }
+    Ok(x)
+}
+
+#[track_latency(name = "outcome_panics", outcome)]
+fn outcome_panics(fail: bool) -> Result<(), ()> {
+    if fail {
+        panic!("on purpose");
+    }
+    Ok(())
+}
+
+fn outcome_counts(name: &str, extra: &[(&str, &str)]) -> [u64; 3] {
+    let snap = hotmetrics::global().collect();
+    ["ok", "err", "panic"].map(|o| {
+        let mut labels = extra.to_vec();
+        labels.push(("outcome", o));
+        snap.histogram_with(name, &labels).map_or(0, |h| h.count())
+    })
+}
+
+#[test]
+fn outcome_labels_ok_err_and_panic() {
+    assert_eq!(outcome_parse("21", false), Ok(42));
+    assert_eq!(outcome_parse("", true), Ok(0)); // early return
+    assert!(outcome_parse("x", false).is_err()); // `?`
+    assert!(outcome_parse("", false).is_err());
+    assert_eq!(
+        outcome_counts("outcome_parse", &[("source", "test")]),
+        [2, 2, 0]
+    );
+
+    let t = Table {
+        rows: vec!["a".into()],
+    };
+    assert_eq!(t.row(0), Ok("a"));
+    assert!(t.row(5).is_err());
+    assert!(t.row(6).is_err());
+    assert_eq!(outcome_counts("outcome_row", &[]), [1, 2, 0]);
+
+    assert_eq!(block_on(outcome_async(3)), Ok(3));
+    assert!(block_on(outcome_async(0)).is_err());
+    assert_eq!(outcome_counts("outcome_async", &[]), [1, 1, 0]);
+    fn assert_send<T: Send>(_: &T) {}
+    assert_send(&outcome_async(1));
+
+    assert_eq!(outcome_panics(false), Ok(()));
+    let caught = std::panic::catch_unwind(|| outcome_panics(true));
+    assert!(caught.is_err());
+    assert_eq!(outcome_counts("outcome_panics", &[]), [1, 0, 1]);
+}

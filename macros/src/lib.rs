@@ -73,6 +73,9 @@ struct Args {
     help: Option<LitStr>,
     /// `labels(key = "value", ...)`: fixed labels of the function's series.
     labels: Option<Vec<(Ident, LitStr)>>,
+    /// `outcome`: an `outcome` label, `ok`/`err` from the returned `Result`
+    /// (`panic` when the function unwinds).
+    outcome: bool,
 }
 
 fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
@@ -134,6 +137,12 @@ fn parse_args(attr: TokenStream2) -> syn::Result<Args> {
                         format!("invalid label name {name:?}: {reason}"),
                     ));
                 }
+                if name == "outcome" {
+                    return Err(syn::Error::new(
+                        key.span(),
+                        "`outcome` is the label the `outcome` flag adds; choose another name",
+                    ));
+                }
                 if labels.iter().any(|(k, _)| k.unraw() == name) {
                     return Err(label.error(format!("label `{name}` is given more than once")));
                 }
@@ -157,16 +166,19 @@ fn parse_args(attr: TokenStream2) -> syn::Result<Args> {
             args.labels = Some(labels);
             Ok(())
         } else if meta.path.is_ident("outcome") {
-            Err(meta.error(
-                "an ok/err outcome label is not supported: the timer records when the \
-                 function is left and does not see its result; time the two paths into \
-                 a histogram family by hand (`Registry::histogram_family`)",
-            ))
+            if args.outcome {
+                return Err(meta.error("`outcome` is given more than once"));
+            }
+            if !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
+                return Err(meta.error("`outcome` takes no value"));
+            }
+            args.outcome = true;
+            Ok(())
         } else {
             let key = meta.path.to_token_stream().to_string().replace(' ', "");
             Err(meta.error(format!(
-                "unknown argument `{key}`; expected `name = \"...\"`, `help = \"...\"` or \
-                 `labels(key = \"value\", ...)`"
+                "unknown argument `{key}`; expected `name = \"...\"`, `help = \"...\"`, \
+                 `labels(key = \"value\", ...)` or `outcome`"
             )))
         }
     });
@@ -223,10 +235,9 @@ fn check_metric_name(name: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// The item as a function with a body that can be timed.
-/// Label names as the registry checks them: `[a-zA-Z_][a-zA-Z0-9_]*`, not
-/// starting with `__`, not `le` (histogram buckets) or `overflow` (the
-/// overflow series).
+/// Label names as the registry checks them for a histogram family:
+/// `[a-zA-Z_][a-zA-Z0-9_]*`, not starting with `__`, not `le` or `quantile`
+/// (bucket and summary labels) or `overflow` (the overflow series).
 fn check_label_name(name: &str) -> Result<(), &'static str> {
     let mut bytes = name.bytes();
     match bytes.next() {
@@ -245,12 +256,16 @@ fn check_label_name(name: &str) -> Result<(), &'static str> {
     if name == "le" {
         return Err("`le` is reserved for histogram buckets");
     }
+    if name == "quantile" {
+        return Err("`quantile` is reserved for summary quantiles");
+    }
     if name == "overflow" {
         return Err("`overflow` is reserved for a family's overflow series");
     }
     Ok(())
 }
 
+/// The item as a function with a body that can be timed.
 fn parse_fn(item: TokenStream2) -> syn::Result<ItemFn> {
     match syn::parse2::<Item>(item.clone()) {
         Ok(Item::Fn(f)) => match f.sig.constness {
@@ -326,22 +341,26 @@ fn instrument(args: Args, mut func: ItemFn) -> syn::Result<TokenStream2> {
 
     // Mixed-site hygiene: the body can neither name nor shadow the guard.
     let timer = Ident::new("__hotmetrics_timer", Span::mixed_site());
+    let (keys, values): (Vec<LitStr>, Vec<&LitStr>) = args
+        .labels
+        .iter()
+        .flatten()
+        .map(|(k, v)| (LitStr::new(&k.unraw().to_string(), k.span()), v))
+        .unzip();
+    if args.outcome {
+        return instrument_outcome(func, &name, &help, &keys, &values, &timer);
+    }
     // With labels: a histogram family, and the function's series bound once.
-    let register: Expr = match &args.labels {
-        None => parse_quote! { ::hotmetrics::__private::latency_histogram(#name, #help) },
-        Some(labels) => {
-            let keys = labels
-                .iter()
-                .map(|(k, _)| LitStr::new(&k.unraw().to_string(), k.span()));
-            let values = labels.iter().map(|(_, v)| v);
-            parse_quote! {
-                ::hotmetrics::__private::labeled_latency_histogram(
-                    #name,
-                    #help,
-                    &[#(#keys),*],
-                    &[#(#values),*],
-                )
-            }
+    let register: Expr = if args.labels.is_none() {
+        parse_quote! { ::hotmetrics::__private::latency_histogram(#name, #help) }
+    } else {
+        parse_quote! {
+            ::hotmetrics::__private::labeled_latency_histogram(
+                #name,
+                #help,
+                &[#(#keys),*],
+                &[#(#values),*],
+            )
         }
     };
     let prologue: [Stmt; 2] = [
@@ -364,6 +383,74 @@ fn instrument(args: Args, mut func: ItemFn) -> syn::Result<TokenStream2> {
     ];
     let body = std::mem::take(&mut func.block.stmts);
     func.block.stmts = prologue.into_iter().chain(body).collect();
+    Ok(quote!(#func))
+}
+
+/// `#[track_latency(outcome)]`: the body runs in a closure (an `async`
+/// block for an `async fn`) so that its result, however it is left
+/// (`return`, `?`, the tail expression), can be looked at before it is
+/// returned; the guard records it as `ok` or `err`, or as `panic` if the
+/// body unwinds.
+fn instrument_outcome(
+    mut func: ItemFn,
+    name: &LitStr,
+    help: &LitStr,
+    keys: &[LitStr],
+    values: &[&LitStr],
+    timer: &Ident,
+) -> syn::Result<TokenStream2> {
+    let ret = match &func.sig.output {
+        syn::ReturnType::Type(_, ty) => ty.clone(),
+        syn::ReturnType::Default => {
+            return Err(syn::Error::new(
+                func.sig.ident.span(),
+                "`outcome` labels a function's `Result` as ok or err, but this function \
+                 returns `()`",
+            ))
+        }
+    };
+    if ret
+        .to_token_stream()
+        .into_iter()
+        .any(|t| t.to_string() == "impl")
+    {
+        return Err(syn::Error::new_spanned(
+            &ret,
+            "`outcome` cannot name a return type containing `impl Trait`; return a \
+             concrete type or drop `outcome`",
+        ));
+    }
+    let result = Ident::new("__hotmetrics_result", Span::mixed_site());
+    let body = std::mem::take(&mut func.block.stmts);
+    // The `let` gives the closure's (or block's) returns the function's
+    // return type, so `?` and `return` inside the body mean what they meant.
+    let run: Expr = if func.sig.asyncness.is_some() {
+        parse_quote! { async move { let #result: #ret = { #(#body)* }; #result }.await }
+    } else {
+        parse_quote! { (move || { let #result: #ret = { #(#body)* }; #result })() }
+    };
+    func.block.stmts = vec![
+        parse_quote! {
+            static __HOTMETRICS_OUTCOMES: ::hotmetrics::__private::LazyLock<
+                ::core::option::Option<::hotmetrics::__private::OutcomeSeries>,
+            > = ::hotmetrics::__private::LazyLock::new(|| {
+                ::hotmetrics::__private::outcome_latency_histograms(
+                    #name,
+                    #help,
+                    &[#(#keys),*],
+                    &[#(#values),*],
+                )
+            });
+        },
+        parse_quote! {
+            let #timer = ::hotmetrics::__private::OutcomeTimer::start(
+                ::core::option::Option::as_ref(&*__HOTMETRICS_OUTCOMES),
+            );
+        },
+        parse_quote! { let #result: #ret = #run; },
+        parse_quote! { #timer.finish(&#result); },
+        Stmt::Expr(parse_quote! { #result }, None),
+    ];
     Ok(quote!(#func))
 }
 
@@ -428,7 +515,11 @@ mod tests {
             ("labels(a = \"1\", a = \"2\")", "fn f() {}"),
             ("labels(a = 1)", "fn f() {}"),
             ("labels(a::b = \"1\")", "fn f() {}"),
+            ("outcome = \"x\"", "fn f() -> Result<(), ()> { Ok(()) }"),
             ("outcome", "fn f() {}"),
+            ("outcome, outcome", "fn f() -> Result<(), ()> { Ok(()) }"),
+            ("outcome", "fn f() -> Result<impl Clone, ()> { Ok(1) }"),
+            ("labels(outcome = \"x\")", "fn f() {}"),
             ("name = \"a\", name = \"b\"", "fn f() {}"),
             ("", "const fn f() {}"),
             ("", "struct S;"),
@@ -437,7 +528,7 @@ mod tests {
             let out = expand_str(attr, item);
             assert!(out.contains("compile_error"), "{attr} {item}: {out}");
             assert!(
-                !out.contains("__HOTMETRICS_HISTOGRAM"),
+                !out.contains("__HOTMETRICS_HISTOGRAM") && !out.contains("__HOTMETRICS_OUTCOMES"),
                 "{attr} {item}: {out}"
             );
         }

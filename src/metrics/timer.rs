@@ -35,8 +35,15 @@ impl Histogram {
     pub fn start_timer(&self) -> Timer<'_> {
         Timer {
             histogram: self,
-            start: self.core.enabled().then(|| self.core.clock.raw()),
+            start: self.start_raw(),
         }
+    }
+
+    /// A raw clock reading to time from, or `None` (and no clock read) while
+    /// recording is off.
+    #[inline(always)]
+    pub(crate) fn start_raw(&self) -> Option<u64> {
+        self.core.enabled().then(|| self.core.clock.raw())
     }
 
     /// Runs `f`, records how long it took (also if it panics), and returns
@@ -104,7 +111,7 @@ impl Histogram {
     /// this body made a disabled timer pay for a stack frame and register
     /// saves (3 ns instead of one load and a branch).
     #[inline(never)]
-    fn record_since(&self, start: u64) -> u64 {
+    pub(crate) fn record_since(&self, start: u64) -> u64 {
         let clock = &self.core.clock;
         let nanos = clock.nanos_between(start, clock.raw());
         self.record_clustered(self.unit().from_nanos(nanos));

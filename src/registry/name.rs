@@ -32,20 +32,14 @@ pub(crate) fn validate(name: &str) -> Result<(), RegistryError> {
 
 /// Checks a family's label names: at least one; each matching
 /// `[a-zA-Z_][a-zA-Z0-9_]*`, not starting with `__` (reserved), not
-/// `overflow` (the overflow series' label), not `le` for a histogram (its
-/// bucket label on export); no duplicates.
+/// `overflow` (the overflow series' label), not `le` or `quantile` for a
+/// histogram (its bucket and summary labels on export); no duplicates.
 pub(crate) fn validate_labels(
     metric: &str,
     labels: &[String],
     kind: MetricKind,
 ) -> Result<(), RegistryError> {
-    let fail = |label: &str, reason| {
-        Err(RegistryError::InvalidLabel {
-            name: metric.to_owned(),
-            label: label.to_owned(),
-            reason,
-        })
-    };
+    let fail = |label: &str, reason| invalid_label(metric, label, reason);
     if labels.is_empty() {
         return fail("", "a family needs at least one label name");
     }
@@ -70,11 +64,23 @@ pub(crate) fn validate_labels(
         if label == "le" && kind == MetricKind::Histogram {
             return fail(label, "`le` is reserved for histogram buckets");
         }
+        if label == "quantile" && kind == MetricKind::Histogram {
+            return fail(label, "`quantile` is reserved for summary quantiles");
+        }
         if labels[..i].contains(label) {
             return fail(label, "it is given twice");
         }
     }
     Ok(())
+}
+
+/// The error for label (or state) `label` of metric `metric`.
+fn invalid_label(metric: &str, label: &str, reason: &'static str) -> Result<(), RegistryError> {
+    Err(RegistryError::InvalidLabel {
+        name: metric.to_owned(),
+        label: label.to_owned(),
+        reason,
+    })
 }
 
 /// Checks a state set's states: 1 to `max`, each non-empty, no duplicates
@@ -84,13 +90,7 @@ pub(crate) fn validate_states(
     states: &[String],
     max: usize,
 ) -> Result<(), RegistryError> {
-    let fail = |label: &str, reason| {
-        Err(RegistryError::InvalidLabel {
-            name: metric.to_owned(),
-            label: label.to_owned(),
-            reason,
-        })
-    };
+    let fail = |label: &str, reason| invalid_label(metric, label, reason);
     if states.is_empty() {
         return fail("", "a state set needs at least one state");
     }
@@ -146,6 +146,8 @@ mod tests {
             assert!(err.to_string().contains("label"), "{bad:?}: {err}");
         }
         assert!(v(&["le"], MetricKind::Histogram).is_err());
+        assert!(v(&["route", "quantile"], MetricKind::Histogram).is_err());
+        assert!(v(&["quantile"], MetricKind::Counter).is_ok());
         let s = |l: &[&str]| {
             let l: Vec<String> = l.iter().map(|s| s.to_string()).collect();
             validate_states("m", &l, 3)

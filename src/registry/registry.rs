@@ -372,7 +372,7 @@ impl Registry {
     }
 
     /// Registers (or finds) histogram family `name`, recording in `unit`,
-    /// with label names `labels` (`le` is reserved for histogram buckets).
+    /// with label names `labels` (`le` and `quantile` are reserved for histograms).
     pub fn histogram_family<S: AsRef<str>>(
         &self,
         name: &str,
