@@ -47,8 +47,8 @@
 //! `[a-zA-Z0-9_:]` becomes `_` (`http.requests` → `http_requests`), a
 //! leading digit gets a `_` before it, and leading underscores are cut to
 //! one (`__x` → `_x`: `__` is reserved). Label keys follow the same rule
-//! without `:`; `overflow` (and `le` for histograms), which hotmetrics
-//! reserves, get a `_` appended. Two `metrics` names that sanitize to the
+//! without `:`; `overflow` (and `le` and `quantile` for histograms), which
+//! hotmetrics reserves, get a `_` appended. Two `metrics` names that sanitize to the
 //! same name share its metric.
 //!
 //! **Histogram values.** hotmetrics histograms hold integers, so a value

@@ -14,11 +14,11 @@ pub(crate) fn metric_name(name: &str) -> Option<Cow<'_, str>> {
 
 /// `key` as a valid label name (`[a-zA-Z_][a-zA-Z0-9_]*`, not starting with
 /// `__`), by the rules of [`metric_name`] (`:` is replaced too); the names
-/// hotmetrics reserves (`overflow`, and `le` in a histogram) get a `_`
-/// appended.
+/// hotmetrics reserves (`overflow`, and `le` and `quantile` in a histogram)
+/// get a `_` appended.
 pub(crate) fn label_name(key: &str, histogram: bool) -> Option<String> {
     let mut s = sanitize(key, false)?.into_owned();
-    if s == "overflow" || (histogram && s == "le") {
+    if s == "overflow" || (histogram && (s == "le" || s == "quantile")) {
         s.push('_');
     }
     Some(s)
@@ -130,6 +130,8 @@ mod tests {
         assert_eq!(label_name("a:b", false).as_deref(), Some("a_b"));
         assert_eq!(label_name("le", true).as_deref(), Some("le_"));
         assert_eq!(label_name("le", false).as_deref(), Some("le"));
+        assert_eq!(label_name("quantile", true).as_deref(), Some("quantile_"));
+        assert_eq!(label_name("quantile", false).as_deref(), Some("quantile"));
         assert_eq!(label_name("overflow", false).as_deref(), Some("overflow_"));
         assert_eq!(label_name("", false), None);
     }
