@@ -11,7 +11,8 @@
 //!   [`LocalCounter`] / [`LocalHistogram`] forms skip the per-thread lookup.
 //! - [`Snapshot`] and [`HistogramSnapshot`] read: totals, quantiles, buckets,
 //!   deltas between snapshots.
-//! - [`Family`] ([`CounterFamily`], [`GaugeFamily`], [`HistogramFamily`])
+//! - [`Family`] ([`CounterFamily`], [`GaugeFamily`], [`FloatGaugeFamily`],
+//!   [`HistogramFamily`])
 //!   splits a metric into series by [`Labels`], with a cardinality limit and
 //!   an overflow series; [`ResponseTracker`] records request latency,
 //!   outcome, error category and cache use per route in one call;
@@ -25,6 +26,12 @@
 //!   (feature `macros`, on by default).
 //! - [`export`] writes a snapshot as a JSON summary, Prometheus or
 //!   OpenMetrics text, and serves it over HTTP (feature `http`).
+//! - [`facade`] (feature `metrics-facade`) records every `metrics::counter!`,
+//!   `gauge!` and `histogram!` of a program into a registry.
+//! - `guide`: the user guide (`docs/guide.md`: quick start, concepts,
+//!   precision, labels and cardinality, exporting, the on/off switch,
+//!   performance tips, what loom proves), in the documentation built with
+//!   features `macros`, `http` and `metrics-facade` (its examples use them).
 //!
 //! ```
 //! use hotmetrics::{Registry, Unit};
@@ -63,6 +70,9 @@
 //!   serde_json).
 //! - `http`: `export::http`, a `/metrics` endpoint (hyper 1 on a
 //!   one-thread tokio runtime, flate2 for gzip). Off by default.
+//! - `metrics-facade`: [`facade`], a `metrics::Recorder` so that code
+//!   instrumented with the `metrics` crate's macros records into
+//!   hotmetrics (depends on `metrics`). Off by default.
 //! - `loom`: the loom model of the synchronisation layer, only together
 //!   with `RUSTFLAGS="--cfg loom"` (see `loom-tests/`).
 //!
@@ -70,6 +80,11 @@
 #![cfg_attr(
     not(feature = "macros"),
     doc = "[`track_latency`]: https://docs.rs/hotmetrics/latest/hotmetrics/attr.track_latency.html"
+)]
+#![cfg_attr(feature = "metrics-facade", doc = "[`facade`]: crate::facade")]
+#![cfg_attr(
+    not(feature = "metrics-facade"),
+    doc = "[`facade`]: https://docs.rs/hotmetrics/latest/hotmetrics/facade/index.html"
 )]
 #![deny(unsafe_op_in_unsafe_fn, missing_docs)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
@@ -82,6 +97,8 @@ mod buckets;
 mod clock;
 mod descriptor;
 pub mod export;
+#[cfg(all(feature = "metrics-facade", not(all(loom, feature = "loom"))))]
+pub mod facade;
 mod family;
 mod metrics;
 mod registry;
@@ -93,9 +110,9 @@ pub use buckets::{Precision, PrecisionError};
 pub use clock::Clock;
 pub use descriptor::{Descriptor, MetricKind, Unit};
 pub use family::{
-    default_classifier, CacheStatus, CounterFamily, ErrorCategory, Family, GaugeFamily,
-    HistogramFamily, LabelValue, Labels, Outcome, ResponseOutcome, ResponseTracker, SeriesRef,
-    StateSet, DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT, MAX_STATES,
+    default_classifier, CacheStatus, CounterFamily, ErrorCategory, Family, FloatGaugeFamily,
+    GaugeFamily, HistogramFamily, LabelValue, Labels, Outcome, ResponseOutcome, ResponseTracker,
+    SeriesRef, StateSet, DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT, MAX_STATES,
 };
 pub use metrics::{
     Counter, FloatGauge, Gauge, Histogram, LocalCounter, LocalHistogram, TimedFuture, Timer,
@@ -309,6 +326,18 @@ pub use hotmetrics_macros::LabelValue;
 /// ```
 #[cfg(feature = "macros")]
 pub use hotmetrics_macros::Labels;
+
+/// The user guide (`docs/guide.md`); its examples are compiled and run as
+/// doc tests.
+#[cfg(all(
+    feature = "macros",
+    feature = "http",
+    feature = "metrics-facade",
+    not(all(loom, feature = "loom"))
+))]
+pub mod guide {
+    #![doc = include_str!("../docs/guide.md")]
+}
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(all(doctest, feature = "macros"))]

@@ -188,3 +188,38 @@ fn labeled_recording_allocates_nothing_once_the_series_exist() {
         Some(301 * 4 + 300)
     );
 }
+
+/// The `metrics` facade: after the first call with a key, `counter!`,
+/// `gauge!` and `histogram!` find its cached handle and record without
+/// allocating (keys with literal labels, which the macros build without
+/// allocating either).
+#[cfg(feature = "metrics-facade")]
+#[test]
+fn facade_macros_allocate_nothing_after_the_first_call() {
+    let reg = Registry::new();
+    let recorder = hotmetrics::facade::FacadeRecorder::new(&reg);
+    let record = |i: u64| {
+        metrics::counter!("requests", "route" => "search").increment(1);
+        metrics::counter!("requests", "route" => "checkout").increment(1);
+        metrics::counter!("plain").increment(1);
+        metrics::gauge!("in_flight", "pool" => "db").set(i as f64);
+        metrics::histogram!("request_duration_seconds", "route" => "search")
+            .record(0.000_1 * (i % 50) as f64);
+        metrics::histogram!("request_duration_seconds", "route" => "checkout").record(0.002);
+    };
+    metrics::with_local_recorder(&recorder, || {
+        for i in 0..64 {
+            record(i); // first touch: registration, series, cells, chunks
+        }
+        let before = allocs();
+        for i in 0..1_000 {
+            record(i);
+        }
+        assert_eq!(allocs() - before, 0, "allocations through the facade");
+    });
+    let snap = reg.collect();
+    assert_eq!(
+        snap.counter_with("requests", &[("route", "search")]),
+        Some(1_064)
+    );
+}

@@ -6,7 +6,7 @@ use super::map::{Baseline, Refused, Series, SeriesMap};
 use super::reclaim::{Guard, Reclaim};
 use crate::buckets::Precision;
 use crate::descriptor::Unit;
-use crate::metrics::{Core, Counter, Gauge, Histogram};
+use crate::metrics::{Core, Counter, FloatGauge, Gauge, Histogram};
 use crate::snapshot::LabelSet;
 use crate::storage::SlotAllocator;
 use crate::sync::{lock, Arc, FrozenArc, Mutex};
@@ -51,6 +51,10 @@ impl SeriesCtx {
 
     pub(crate) fn gauge(&self) -> Option<Gauge> {
         Some(Gauge::new())
+    }
+
+    pub(crate) fn float_gauge(&self) -> Option<FloatGauge> {
+        Some(FloatGauge::new())
     }
 }
 
@@ -147,6 +151,8 @@ pub(crate) struct Eviction {
 pub type CounterFamily = Family<Counter>;
 /// A family of [`Gauge`]s.
 pub type GaugeFamily = Family<Gauge>;
+/// A family of [`FloatGauge`]s.
+pub type FloatGaugeFamily = Family<FloatGauge>;
 /// A family of [`Histogram`]s.
 pub type HistogramFamily = Family<Histogram>;
 
@@ -259,6 +265,37 @@ impl<M: Clone> Family<M> {
                 inner.overflow.clone()
             }
         }
+    }
+
+    /// As [`with`](Self::with), but `None` (after counting the lookup in
+    /// `<name>_overflow`) where `with` would return the overflow series.
+    #[cfg_attr(not(feature = "metrics-facade"), allow(dead_code))]
+    pub(crate) fn try_with<L: Labels + ?Sized>(&self, labels: &L) -> Option<M> {
+        let inner = &*self.inner;
+        if inner.evict_after == 0 {
+            // As in `get`: lock-free for an existing series, and for a
+            // new label set once the family is full.
+            if let Some(s) = inner.map.find(labels) {
+                return Some(s.metric.clone());
+            }
+            if inner.map.is_full() {
+                inner.overflowed.inc();
+                return None;
+            }
+        }
+        match inner.map.bind(labels, || inner.make_series()) {
+            Ok(m) => Some(m),
+            Err(Refused::Full | Refused::Invalid) => {
+                inner.overflowed.inc();
+                None
+            }
+        }
+    }
+
+    /// The overflow series' metric.
+    #[cfg_attr(not(feature = "metrics-facade"), allow(dead_code))]
+    pub(crate) fn overflow(&self) -> &M {
+        &self.inner.overflow
     }
 
     /// The metric name.
@@ -429,6 +466,24 @@ impl SeriesRef<'_, Gauge> {
     }
 }
 
+impl SeriesRef<'_, FloatGauge> {
+    /// As [`FloatGauge::set`].
+    #[inline]
+    pub fn set(&self, v: f64) {
+        self.metric.set(v);
+    }
+    /// As [`FloatGauge::add`].
+    #[inline]
+    pub fn add(&self, d: f64) {
+        self.metric.add(d);
+    }
+    /// As [`FloatGauge::get`].
+    #[inline]
+    pub fn get(&self) -> f64 {
+        self.metric.get()
+    }
+}
+
 /// The labels of the overflow series.
 pub(crate) fn overflow_labels() -> LabelSet {
     LabelSet::new([("overflow", "true")])
@@ -481,6 +536,20 @@ impl Family<Gauge> {
     #[inline]
     pub fn add<L: Labels + ?Sized>(&self, labels: &L, n: i64) {
         self.get(labels).add(n);
+    }
+}
+
+impl Family<FloatGauge> {
+    /// Sets the series of `labels` to `v`.
+    #[inline]
+    pub fn set<L: Labels + ?Sized>(&self, labels: &L, v: f64) {
+        self.get(labels).set(v);
+    }
+
+    /// Adds `d` to the series of `labels`.
+    #[inline]
+    pub fn add<L: Labels + ?Sized>(&self, labels: &L, d: f64) {
+        self.get(labels).add(d);
     }
 }
 

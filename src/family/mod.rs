@@ -16,8 +16,8 @@ mod state_set;
 
 pub(crate) use family::{overflow_labels, Eviction, SeriesCtx};
 pub use family::{
-    CounterFamily, Family, GaugeFamily, HistogramFamily, SeriesRef, DEFAULT_MAX_SERIES,
-    MAX_SERIES_LIMIT,
+    CounterFamily, Family, FloatGaugeFamily, GaugeFamily, HistogramFamily, SeriesRef,
+    DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT,
 };
 pub use labels::{LabelValue, Labels};
 pub(crate) use map::Baseline;

@@ -5,8 +5,8 @@ use crate::buckets::Precision;
 use crate::clock::Clock;
 use crate::descriptor::{Descriptor, MetricKind, Unit};
 use crate::family::{
-    overflow_labels, Baseline, CounterFamily, Eviction, Family, GaugeFamily, HistogramFamily,
-    SeriesCtx, StateSet, DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT, MAX_STATES,
+    overflow_labels, Baseline, CounterFamily, Eviction, Family, FloatGaugeFamily, GaugeFamily,
+    HistogramFamily, SeriesCtx, StateSet, DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT, MAX_STATES,
 };
 use crate::metrics::{Core, Counter, FloatGauge, Gauge, Histogram};
 use crate::snapshot::{
@@ -192,6 +192,7 @@ enum Handle {
     Histogram(Histogram),
     CounterFamily(CounterFamily),
     GaugeFamily(GaugeFamily),
+    FloatGaugeFamily(FloatGaugeFamily),
     HistogramFamily(HistogramFamily),
     StateSet(StateSet),
 }
@@ -336,6 +337,36 @@ impl Registry {
     pub fn gauge_family_with(&self, options: Options) -> Result<GaugeFamily, RegistryError> {
         match self.register(options, MetricKind::Gauge, Shape::Family)? {
             Handle::GaugeFamily(f) => Ok(f),
+            _ => unreachable!("register returns the kind asked for"),
+        }
+    }
+
+    /// Registers (or finds) float gauge family `name` with label names
+    /// `labels`: one [`FloatGauge`] per label set.
+    ///
+    /// ```
+    /// let reg = hotmetrics::Registry::new();
+    /// let load = reg.float_gauge_family("pool_load", "Busy fraction", &["pool"]).unwrap();
+    /// load.set(&["db"], 0.25);
+    /// load.add(&["db"], 0.5);
+    /// assert_eq!(reg.collect().float_gauge_with("pool_load", &[("pool", "db")]), Some(0.75));
+    /// ```
+    pub fn float_gauge_family<S: AsRef<str>>(
+        &self,
+        name: &str,
+        help: &str,
+        labels: &[S],
+    ) -> Result<FloatGaugeFamily, RegistryError> {
+        self.float_gauge_family_with(Options::new(name, help).labels(labels))
+    }
+
+    /// Registers (or finds) a float gauge family described by `options`.
+    pub fn float_gauge_family_with(
+        &self,
+        options: Options,
+    ) -> Result<FloatGaugeFamily, RegistryError> {
+        match self.register(options, MetricKind::FloatGauge, Shape::Family)? {
+            Handle::FloatGaugeFamily(f) => Ok(f),
             _ => unreachable!("register returns the kind asked for"),
         }
     }
@@ -548,6 +579,18 @@ impl Registry {
                         )
                         .ok_or_else(full)?,
                     ),
+                    MetricKind::FloatGauge => Handle::FloatGaugeFamily(
+                        Family::new(
+                            name,
+                            names,
+                            limit,
+                            overflowed,
+                            eviction,
+                            ctx,
+                            SeriesCtx::float_gauge,
+                        )
+                        .ok_or_else(full)?,
+                    ),
                     MetricKind::Histogram => Handle::HistogramFamily(
                         Family::new(
                             name,
@@ -560,7 +603,9 @@ impl Registry {
                         )
                         .ok_or_else(full)?,
                     ),
-                    _ => unreachable!("only counter, gauge and histogram families exist"),
+                    MetricKind::StateSet => {
+                        unreachable!("state sets are registered with Shape::States")
+                    }
                 }
             }
             (Shape::Plain, MetricKind::StateSet) => {
@@ -582,6 +627,27 @@ impl Registry {
             handle: handle.clone(),
         });
         Ok(handle)
+    }
+
+    /// Replaces the help text of the `kind` metric `name`, for the
+    /// snapshots collected from now on; `false` (and no change) if there is
+    /// no such metric.
+    #[cfg_attr(not(feature = "metrics-facade"), allow(dead_code))]
+    pub(crate) fn set_help(&self, name: &str, kind: MetricKind, help: &str) -> bool {
+        let mut catalog = lock(&self.inner.catalog);
+        let Some(&i) = catalog.by_name.get(name) else {
+            return false;
+        };
+        let e = &mut catalog.entries[i];
+        if e.descriptor.kind != kind {
+            return false;
+        }
+        if e.descriptor.help != help {
+            let mut d = (*e.descriptor).clone();
+            d.help = help.to_owned();
+            e.descriptor = Arc::new(d);
+        }
+        true
     }
 
     /// Number of registered metrics.
@@ -668,6 +734,7 @@ impl Collector {
             match &e.handle {
                 Handle::CounterFamily(f) => f.prepare(),
                 Handle::GaugeFamily(f) => f.prepare(),
+                Handle::FloatGaugeFamily(f) => f.prepare(),
                 Handle::HistogramFamily(f) => f.prepare(),
                 _ => {}
             }
@@ -713,6 +780,9 @@ impl Collector {
                 }),
                 Handle::GaugeFamily(f) => {
                     self.fold_family(f, &mut push, |_, g| Some(MetricValue::Gauge(g.get())))
+                }
+                Handle::FloatGaugeFamily(f) => {
+                    self.fold_family(f, &mut push, |_, g| Some(MetricValue::FloatGauge(g.get())))
                 }
                 Handle::HistogramFamily(f) => self.fold_family(f, &mut push, |c, h| {
                     c.fold_histogram(storage, h).map(MetricValue::Histogram)
@@ -865,6 +935,7 @@ fn activity(v: &MetricValue) -> u64 {
         MetricValue::Counter(v) => *v,
         MetricValue::Histogram(h) => h.count().wrapping_add(h.invalid()),
         MetricValue::Gauge(g) => *g as u64,
+        MetricValue::FloatGauge(g) => g.to_bits(),
         _ => 0,
     }
 }

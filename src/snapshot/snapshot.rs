@@ -140,6 +140,22 @@ impl Snapshot {
         }
     }
 
+    /// The value of integer gauge `name` with exactly `labels`.
+    pub fn gauge_with(&self, name: &str, labels: &[(&str, &str)]) -> Option<i64> {
+        match self.get_with(name, labels)?.value {
+            MetricValue::Gauge(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The value of float gauge `name` with exactly `labels`.
+    pub fn float_gauge_with(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        match self.get_with(name, labels)?.value {
+            MetricValue::FloatGauge(v) => Some(v),
+            _ => None,
+        }
+    }
+
     /// Histogram `name` with exactly `labels`.
     pub fn histogram_with(
         &self,

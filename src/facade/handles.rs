@@ -1,0 +1,181 @@
+//! The handles behind the `metrics::Counter`, `Gauge` and `Histogram` the
+//! recorder returns, and what each `metrics` kind registers as.
+#![forbid(unsafe_code)]
+
+use super::naming::Kind;
+use crate::descriptor::MetricKind;
+use crate::family::Family;
+use crate::metrics::{Counter, FloatGauge, Histogram};
+use crate::registry::{Options, Registry, RegistryError};
+use crate::sync::{AtomicU64, Ordering};
+use metrics::{CounterFn, GaugeFn, HistogramFn};
+
+/// A `metrics` counter: a hotmetrics [`Counter`] (of a plain metric or
+/// bound to a family's series).
+pub(crate) struct CounterHandle {
+    counter: Counter,
+    /// Byte multiples become bytes: each increment times this.
+    scale: u64,
+    /// The largest value given to `absolute` so far.
+    absolute: AtomicU64,
+}
+
+impl CounterFn for CounterHandle {
+    #[inline]
+    fn increment(&self, value: u64) {
+        self.counter.add(value.saturating_mul(self.scale));
+    }
+
+    /// Raises the counter to `value` if `value` is larger than every
+    /// earlier `absolute`: the counter holds the sum of the increments and
+    /// the largest absolute value (exactly the absolute value when only
+    /// `absolute` is used, the usual case: mirroring a count kept
+    /// elsewhere).
+    fn absolute(&self, value: u64) {
+        let value = value.saturating_mul(self.scale);
+        // Relaxed: the maximum is the only data; the read-modify-write makes
+        // concurrent calls add exactly the growth of the maximum between
+        // them.
+        let before = self.absolute.fetch_max(value, Ordering::Relaxed);
+        if value > before {
+            self.counter.add(value - before);
+        }
+    }
+}
+
+/// A `metrics` gauge: a [`FloatGauge`].
+pub(crate) struct GaugeHandle {
+    gauge: FloatGauge,
+    scale: f64,
+}
+
+impl GaugeFn for GaugeHandle {
+    #[inline]
+    fn increment(&self, value: f64) {
+        self.gauge.add(value * self.scale);
+    }
+
+    #[inline]
+    fn decrement(&self, value: f64) {
+        self.gauge.sub(value * self.scale);
+    }
+
+    #[inline]
+    fn set(&self, value: f64) {
+        self.gauge.set(value * self.scale);
+    }
+}
+
+/// A `metrics` histogram: a [`Histogram`] fed `value × scale`, rounded.
+pub(crate) struct HistogramHandle {
+    histogram: Histogram,
+    scale: f64,
+}
+
+impl HistogramFn for HistogramHandle {
+    /// NaN, infinite and negative values are counted as invalid, not
+    /// recorded (see [`Histogram::record_f64`]).
+    #[inline]
+    fn record(&self, value: f64) {
+        let v = value * self.scale;
+        // Below 2^52, `v + 0.5` is exact enough that truncating it rounds
+        // half up, as `f64::round` does for positive values, without the
+        // library call `round` compiles to on baseline x86-64. NaN fails
+        // the comparison; the rest goes to `record_f64` (rounding there,
+        // invalid values counted).
+        if (0.0..4_503_599_627_370_496.0).contains(&v) {
+            self.histogram.record((v + 0.5) as u64);
+        } else {
+            self.histogram.record_f64(v);
+        }
+    }
+}
+
+/// What one `metrics` kind registers as in a [`Registry`], and the handle
+/// recording into it.
+pub(crate) trait FacadeKind: 'static {
+    /// The hotmetrics metric of a plain metric or of a family's series.
+    type Metric: Clone + Send + Sync + 'static;
+    /// What `metrics` handles point at.
+    type Handle: Send + Sync + 'static;
+    /// Which `metrics` kind.
+    const KIND: Kind;
+    /// The registry's kind.
+    const METRIC_KIND: MetricKind;
+    /// A handle recording `value × scale` into `metric`.
+    fn handle(metric: Self::Metric, scale: f64) -> Self::Handle;
+    /// Registers (or finds) a plain metric.
+    fn plain(registry: &Registry, options: Options) -> Result<Self::Metric, RegistryError>;
+    /// Registers (or finds) a family.
+    fn family(registry: &Registry, options: Options)
+        -> Result<Family<Self::Metric>, RegistryError>;
+}
+
+/// `metrics::counter!`.
+pub(crate) struct CounterKind;
+/// `metrics::gauge!`.
+pub(crate) struct GaugeKind;
+/// `metrics::histogram!`.
+pub(crate) struct HistogramKind;
+
+impl FacadeKind for CounterKind {
+    type Metric = Counter;
+    type Handle = CounterHandle;
+    const KIND: Kind = Kind::Counter;
+    const METRIC_KIND: MetricKind = MetricKind::Counter;
+
+    fn handle(counter: Counter, scale: f64) -> CounterHandle {
+        CounterHandle {
+            counter,
+            // Scales of counters are whole (1 or a power of 1024).
+            scale: scale as u64,
+            absolute: AtomicU64::new(0),
+        }
+    }
+
+    fn plain(registry: &Registry, options: Options) -> Result<Counter, RegistryError> {
+        registry.counter_with(options)
+    }
+
+    fn family(registry: &Registry, options: Options) -> Result<Family<Counter>, RegistryError> {
+        registry.counter_family_with(options)
+    }
+}
+
+impl FacadeKind for GaugeKind {
+    type Metric = FloatGauge;
+    type Handle = GaugeHandle;
+    const KIND: Kind = Kind::Gauge;
+    const METRIC_KIND: MetricKind = MetricKind::FloatGauge;
+
+    fn handle(gauge: FloatGauge, scale: f64) -> GaugeHandle {
+        GaugeHandle { gauge, scale }
+    }
+
+    fn plain(registry: &Registry, options: Options) -> Result<FloatGauge, RegistryError> {
+        registry.float_gauge_with(options)
+    }
+
+    fn family(registry: &Registry, options: Options) -> Result<Family<FloatGauge>, RegistryError> {
+        registry.float_gauge_family_with(options)
+    }
+}
+
+impl FacadeKind for HistogramKind {
+    type Metric = Histogram;
+    type Handle = HistogramHandle;
+    const KIND: Kind = Kind::Histogram;
+    const METRIC_KIND: MetricKind = MetricKind::Histogram;
+
+    fn handle(histogram: Histogram, scale: f64) -> HistogramHandle {
+        HistogramHandle { histogram, scale }
+    }
+
+    fn plain(registry: &Registry, options: Options) -> Result<Histogram, RegistryError> {
+        registry.histogram_with(options)
+    }
+
+    fn family(registry: &Registry, options: Options) -> Result<Family<Histogram>, RegistryError> {
+        registry.histogram_family_with(options)
+    }
+}

@@ -1,0 +1,447 @@
+//! [`FacadeRecorder`]: the `metrics::Recorder` that records into a
+//! [`Registry`].
+#![forbid(unsafe_code)]
+
+use super::handles::{CounterKind, FacadeKind, GaugeKind, HistogramKind};
+use super::key_map::KeyMap;
+use super::naming::{self, Kind};
+use crate::family::{CounterFamily, Family};
+use crate::registry::{Options, Registry, RegistryError};
+use crate::sync::{lock, Arc, FrozenArc, Mutex};
+use metrics::{Key, KeyName, Metadata, SharedString};
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::BuildHasher;
+
+/// A [`metrics::Recorder`] recording into a hotmetrics [`Registry`]: every
+/// `metrics::counter!`, `gauge!` and `histogram!` of the program (and of
+/// the crates it uses) lands in the registry's lock-free cells.
+///
+/// Install it process-wide with [`install`](super::install) or
+/// [`install_with`](super::install_with), or for one scope with
+/// [`metrics::with_local_recorder`]. How keys, labels, units and
+/// descriptions map onto hotmetrics metrics is described in the
+/// [module documentation](super).
+///
+/// ```
+/// use hotmetrics::facade::FacadeRecorder;
+/// use hotmetrics::Registry;
+///
+/// let reg = Registry::new();
+/// let recorder = FacadeRecorder::new(&reg);
+/// metrics::with_local_recorder(&recorder, || {
+///     metrics::describe_histogram!("rpc_duration", metrics::Unit::Seconds, "RPC latency");
+///     metrics::counter!("rpc_calls", "method" => "get").increment(1);
+///     metrics::histogram!("rpc_duration", "method" => "get").record(0.002);
+/// });
+/// let snap = reg.collect();
+/// assert_eq!(snap.counter_with("rpc_calls", &[("method", "get")]), Some(1));
+/// let h = snap.histogram_with("rpc_duration", &[("method", "get")]).unwrap();
+/// assert_eq!(h.sum(), 2_000_000); // recorded in nanoseconds
+/// ```
+#[derive(Clone)]
+pub struct FacadeRecorder {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    registry: Registry,
+    counters: Table<CounterKind>,
+    gauges: Table<GaugeKind>,
+    histograms: Table<HistogramKind>,
+    /// Unit and help text from `describe_*`, by kind and `metrics` name.
+    descriptions: Mutex<HashMap<(Kind, String), Description>>,
+    /// `hotmetrics_facade_refused{reason}`: registrations answered with a
+    /// no-op handle (`None` if the name was taken in the registry).
+    refused: Option<CounterFamily>,
+    /// Hashes metric names for `Table::names`.
+    hasher: foldhash::fast::RandomState,
+}
+
+/// A `describe_*` call's unit and help text.
+type Description = (Option<metrics::Unit>, String);
+
+/// One `metrics` kind's caches.
+struct Table<K: FacadeKind> {
+    /// Every key that got a series of its own, with its handle. Bounded by
+    /// the families' series limits: a key past its family's limit is not
+    /// added (it records into the overflow series).
+    keys: KeyMap<Key, FrozenArc<K::Handle>>,
+    /// What each `metrics` name (as given, before sanitizing) registered as.
+    names: KeyMap<Box<str>, Entry<K>>,
+}
+
+/// What a `metrics` name registered as.
+enum Entry<K: FacadeKind> {
+    /// Nothing: its keys get no-op handles.
+    Refused(Reason),
+    /// A plain metric (the first key had no labels).
+    Plain {
+        name: String,
+        handle: FrozenArc<K::Handle>,
+    },
+    /// A family whose label names are the first key's label keys.
+    Family {
+        name: String,
+        /// The `metrics` label keys (before sanitizing), in family order.
+        label_keys: Box<[Box<str>]>,
+        family: Family<K::Metric>,
+        /// A handle recording into the family's overflow series.
+        overflow: FrozenArc<K::Handle>,
+        scale: f64,
+    },
+}
+
+impl<K: FacadeKind> Entry<K> {
+    fn registered_name(&self) -> Option<&str> {
+        match self {
+            Entry::Refused(_) => None,
+            Entry::Plain { name, .. } | Entry::Family { name, .. } => Some(name),
+        }
+    }
+}
+
+/// Why a registration got a no-op handle: the value of the `reason` label
+/// of `hotmetrics_facade_refused`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reason {
+    /// The name (or a label key) is empty or collides with another after
+    /// sanitizing.
+    InvalidName,
+    /// The name is registered as another kind, or with another unit or
+    /// other label names.
+    Conflict,
+    /// The key's label keys are not the ones its name was first used with.
+    Labels,
+    /// The registry is full.
+    Full,
+}
+
+impl Reason {
+    fn as_str(self) -> &'static str {
+        match self {
+            Reason::InvalidName => "invalid_name",
+            Reason::Conflict => "conflict",
+            Reason::Labels => "labels",
+            Reason::Full => "full",
+        }
+    }
+
+    fn of(e: &RegistryError) -> Reason {
+        match e {
+            RegistryError::InvalidName { .. } | RegistryError::InvalidLabel { .. } => {
+                Reason::InvalidName
+            }
+            RegistryError::Full => Reason::Full,
+            _ => Reason::Conflict,
+        }
+    }
+}
+
+/// Whether `stored` (a clone of an earlier key) equals `key`. A clone of a
+/// key built from literals shares its name and labels with the macro's
+/// `static` key, so pointer equality answers without comparing strings;
+/// otherwise `Key`'s own comparison (label order ignored).
+#[inline]
+fn same_key(stored: &Key, key: &Key) -> bool {
+    (std::ptr::eq(stored.name(), key.name())
+        && std::ptr::eq(stored.labels().as_slice(), key.labels().as_slice()))
+        || stored == key
+}
+
+/// Label values of one key in family order, on the stack for up to 8.
+const INLINE_LABELS: usize = 8;
+
+impl FacadeRecorder {
+    /// A recorder recording into `registry` (which it keeps a handle to).
+    pub fn new(registry: &Registry) -> FacadeRecorder {
+        let refused = registry
+            .counter_family(
+                "hotmetrics_facade_refused",
+                "`metrics` registrations answered with a no-op handle, by reason",
+                &["reason"],
+            )
+            .ok();
+        FacadeRecorder {
+            inner: Arc::new(Inner {
+                registry: registry.clone(),
+                counters: Table::new(),
+                gauges: Table::new(),
+                histograms: Table::new(),
+                descriptions: Mutex::new(HashMap::new()),
+                refused,
+                hasher: foldhash::fast::RandomState::default(),
+            }),
+        }
+    }
+
+    /// The registry this recorder records into.
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    /// Number of keys whose handles are cached (keys with a series of
+    /// their own; bounded by the families' series limits).
+    pub fn cached_keys(&self) -> usize {
+        let i = &self.inner;
+        i.counters.keys.len() + i.gauges.keys.len() + i.histograms.keys.len()
+    }
+
+    fn describe(
+        &self,
+        kind: Kind,
+        kind_of: crate::MetricKind,
+        key: KeyName,
+        unit: Option<metrics::Unit>,
+        help: SharedString,
+        entry_name: impl Fn(&Inner, &str) -> Option<String>,
+    ) {
+        let inner = &*self.inner;
+        let mut d = lock(&inner.descriptions);
+        d.insert((kind, key.as_str().to_owned()), (unit, help.to_string()));
+        // Under the descriptions lock, so that a first use racing this call
+        // either sees the description or is seen here (see `miss`).
+        if let Some(name) = entry_name(inner, key.as_str()) {
+            inner.registry.set_help(&name, kind_of, &help);
+        }
+    }
+}
+
+impl<K: FacadeKind> Table<K> {
+    fn new() -> Table<K> {
+        Table {
+            keys: KeyMap::new(),
+            names: KeyMap::new(),
+        }
+    }
+
+    fn registered_name(&self, hasher: &foldhash::fast::RandomState, name: &str) -> Option<String> {
+        let entry = self.names.find(hasher.hash_one(name), |n| &**n == name)?;
+        entry.registered_name().map(str::to_owned)
+    }
+}
+
+impl Inner {
+    /// The handle of `key` in `table`; `None`: refused (a no-op handle).
+    #[inline]
+    fn handle<K: FacadeKind>(&self, table: &Table<K>, key: &Key) -> Option<FrozenArc<K::Handle>> {
+        match table.keys.find(key.get_hash(), |k| same_key(k, key)) {
+            Some(h) => Some(h.clone()),
+            None => self.miss(table, key),
+        }
+    }
+
+    /// A key not in the cache: its name's entry (registered on first use),
+    /// then its series.
+    #[cold]
+    #[inline(never)]
+    fn miss<K: FacadeKind>(&self, table: &Table<K>, key: &Key) -> Option<FrozenArc<K::Handle>> {
+        let name = key.name();
+        let name_hash = self.hasher.hash_one(name);
+        let entry = match table.names.find(name_hash, |n| &**n == name) {
+            Some(e) => e,
+            None => {
+                let mut created = false;
+                let entry = table.names.get_or_insert(
+                    name_hash,
+                    |n| &**n == name,
+                    || {
+                        created = true;
+                        Some((name.into(), self.register::<K>(key)))
+                    },
+                )?;
+                if created {
+                    // A description given while this name was registered
+                    // (after `register` read the descriptions, before the
+                    // entry was visible to `describe`).
+                    if let Some(name) = entry.registered_name() {
+                        let d = lock(&self.descriptions);
+                        if let Some((_, help)) = d.get(&(K::KIND, key.name().to_owned())) {
+                            self.registry.set_help(name, K::METRIC_KIND, help);
+                        }
+                    }
+                }
+                entry
+            }
+        };
+        let cache = |handle: &FrozenArc<K::Handle>| {
+            table
+                .keys
+                .get_or_insert(
+                    key.get_hash(),
+                    |k| k == key,
+                    || Some((key.clone(), handle.clone())),
+                )
+                .cloned()
+        };
+        match entry {
+            Entry::Refused(reason) => self.refuse(*reason),
+            Entry::Plain { handle, .. } => {
+                if key.labels().len() == 0 {
+                    cache(handle)
+                } else {
+                    self.refuse(Reason::Labels)
+                }
+            }
+            Entry::Family {
+                label_keys,
+                family,
+                overflow,
+                scale,
+                ..
+            } => {
+                let n = label_keys.len();
+                if key.labels().len() != n {
+                    return self.refuse(Reason::Labels);
+                }
+                let mut inline = [""; INLINE_LABELS];
+                let mut heap = Vec::new();
+                let values: &mut [&str] = if n <= INLINE_LABELS {
+                    &mut inline[..n]
+                } else {
+                    heap.resize(n, "");
+                    &mut heap
+                };
+                for (i, want) in label_keys.iter().enumerate() {
+                    // Usually in the same order as the first key.
+                    let found = key
+                        .labels()
+                        .nth(i)
+                        .filter(|l| l.key() == &**want)
+                        .or_else(|| key.labels().find(|l| l.key() == &**want));
+                    match found {
+                        Some(l) => values[i] = l.value(),
+                        None => return self.refuse(Reason::Labels),
+                    }
+                }
+                match family.try_with(&*values) {
+                    Some(metric) => {
+                        let made = FrozenArc::new(K::handle(metric, *scale));
+                        cache(&made)
+                    }
+                    // Past the series limit: the overflow series, and the
+                    // key is not cached (memory stays bounded).
+                    None => Some(overflow.clone()),
+                }
+            }
+        }
+    }
+
+    /// Registers the metric of `key`'s name, as a plain metric or a family
+    /// after its labels, with the description given so far.
+    fn register<K: FacadeKind>(&self, key: &Key) -> Entry<K> {
+        let Some(name) = naming::metric_name(key.name()) else {
+            return Entry::Refused(Reason::InvalidName);
+        };
+        let name = name.into_owned();
+        let (unit, help) = lock(&self.descriptions)
+            .get(&(K::KIND, key.name().to_owned()))
+            .cloned()
+            .unwrap_or_default();
+        let mapping = naming::mapping(K::KIND, unit, &name);
+        let options = Options::new(name.clone(), help).unit(mapping.unit);
+        if key.labels().len() == 0 {
+            return match K::plain(&self.registry, options) {
+                Ok(metric) => Entry::Plain {
+                    name,
+                    handle: FrozenArc::new(K::handle(metric, mapping.scale)),
+                },
+                Err(e) => Entry::Refused(Reason::of(&e)),
+            };
+        }
+        let histogram = K::KIND == Kind::Histogram;
+        let mut label_names = Vec::with_capacity(key.labels().len());
+        for l in key.labels() {
+            match naming::label_name(l.key(), histogram) {
+                Some(n) => label_names.push(n),
+                None => return Entry::Refused(Reason::InvalidName),
+            }
+        }
+        match K::family(&self.registry, options.labels(&label_names)) {
+            Ok(family) => Entry::Family {
+                name,
+                label_keys: key.labels().map(|l| l.key().into()).collect(),
+                overflow: FrozenArc::new(K::handle(family.overflow().clone(), mapping.scale)),
+                family,
+                scale: mapping.scale,
+            },
+            Err(e) => Entry::Refused(Reason::of(&e)),
+        }
+    }
+
+    /// Counts a refused registration; `None` (a no-op handle).
+    fn refuse<H>(&self, reason: Reason) -> Option<H> {
+        if let Some(r) = &self.refused {
+            r.inc(&[reason.as_str()]);
+        }
+        None
+    }
+}
+
+impl metrics::Recorder for FacadeRecorder {
+    fn describe_counter(&self, key: KeyName, unit: Option<metrics::Unit>, help: SharedString) {
+        self.describe(
+            Kind::Counter,
+            crate::MetricKind::Counter,
+            key,
+            unit,
+            help,
+            |i, n| i.counters.registered_name(&i.hasher, n),
+        );
+    }
+
+    fn describe_gauge(&self, key: KeyName, unit: Option<metrics::Unit>, help: SharedString) {
+        self.describe(
+            Kind::Gauge,
+            crate::MetricKind::FloatGauge,
+            key,
+            unit,
+            help,
+            |i, n| i.gauges.registered_name(&i.hasher, n),
+        );
+    }
+
+    fn describe_histogram(&self, key: KeyName, unit: Option<metrics::Unit>, help: SharedString) {
+        self.describe(
+            Kind::Histogram,
+            crate::MetricKind::Histogram,
+            key,
+            unit,
+            help,
+            |i, n| i.histograms.registered_name(&i.hasher, n),
+        );
+    }
+
+    #[inline]
+    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> metrics::Counter {
+        match self.inner.handle(&self.inner.counters, key) {
+            Some(h) => metrics::Counter::from_arc(h),
+            None => metrics::Counter::noop(),
+        }
+    }
+
+    #[inline]
+    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> metrics::Gauge {
+        match self.inner.handle(&self.inner.gauges, key) {
+            Some(h) => metrics::Gauge::from_arc(h),
+            None => metrics::Gauge::noop(),
+        }
+    }
+
+    #[inline]
+    fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> metrics::Histogram {
+        match self.inner.handle(&self.inner.histograms, key) {
+            Some(h) => metrics::Histogram::from_arc(h),
+            None => metrics::Histogram::noop(),
+        }
+    }
+}
+
+impl fmt::Debug for FacadeRecorder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FacadeRecorder")
+            .field("registry", &self.inner.registry)
+            .field("cached_keys", &self.cached_keys())
+            .finish()
+    }
+}

@@ -1,0 +1,220 @@
+//! The service example runs, serves `/metrics`, and what it serves passes
+//! `promtool check metrics` and holds the series the example promises.
+//!
+//! The service's code (`examples/service/app.rs`) is compiled into this
+//! test and run in-process; a second test runs the example binary itself
+//! when `cargo test` has built it (it does unless tests are filtered by
+//! target), on an ephemeral port.
+//!
+//! `promtool` comes with Debian's `prometheus` package, which
+//! `scripts/test.sh` installs; without it the promtool check is skipped
+//! with a message, except under CI (`CI` set), where it fails.
+
+#[path = "../examples/service/app.rs"]
+#[allow(dead_code)]
+mod app;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// GETs `/metrics` from `addr`: (status line, body).
+fn scrape(addr: SocketAddr) -> (String, String) {
+    let mut conn = TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut response = String::new();
+    conn.read_to_string(&mut response).unwrap();
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .expect("a complete response");
+    let status = head.lines().next().unwrap_or_default().to_string();
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    (status, body)
+}
+
+/// Decodes an HTTP/1.1 chunked body.
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    loop {
+        let (size, tail) = rest.split_once("\r\n").expect("chunk size line");
+        let n = usize::from_str_radix(size.trim(), 16).expect("hex chunk size");
+        if n == 0 {
+            return out;
+        }
+        out.push_str(&tail[..n]);
+        rest = &tail[n + 2..];
+    }
+}
+
+/// `promtool check metrics` on `text`: `Some(output)` if it ran and
+/// accepted the text (the test fails if it rejects it); `None` if promtool
+/// is not installed.
+fn promtool_check(text: &str) -> Option<String> {
+    let Ok(mut child) = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    else {
+        let msg = "SKIPPED: `promtool` is not installed (scripts/test.sh installs it)";
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{msg}, and CI must run this test"
+        );
+        eprintln!("{msg}");
+        return None;
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "promtool rejected /metrics:\n{report}\n--- text ---\n{text}"
+    );
+    Some(report)
+}
+
+/// The value of the sample line `name` exactly (labels included), if any.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.parse().ok())
+}
+
+/// Checks what the service's `/metrics` must hold after running a while.
+fn check_exposition(text: &str) {
+    // record_response, per route.
+    for route in ["search", "product", "checkout"] {
+        let ok = format!(
+            "service_requests_total{{route=\"{route}\",intent=\"lookup\",outcome=\"success\"}}"
+        );
+        assert!(sample(text, &ok).unwrap_or(0.0) > 0.0, "no {ok} in\n{text}");
+        let count = format!(
+            "service_request_duration_seconds_count{{route=\"{route}\",outcome=\"success\"}}"
+        );
+        assert!(sample(text, &count).unwrap_or(0.0) > 0.0, "no {count}");
+    }
+    // The cache: hits and misses on cached routes, none on checkout.
+    for cache in ["hit", "miss"] {
+        let s = format!("service_cache_requests_total{{route=\"search\",cache=\"{cache}\"}}");
+        assert!(sample(text, &s).unwrap_or(0.0) > 0.0, "no {s}");
+    }
+    assert!(!text.contains("service_cache_requests_total{route=\"checkout\""));
+    // Timers, #[track_latency] and the facade.
+    assert!(sample(text, "cache_lookup_duration_seconds_count").unwrap_or(0.0) > 0.0);
+    assert!(sample(text, "dependency_call_duration_seconds_count").unwrap_or(0.0) > 0.0);
+    let attempts = sample(text, "dependency_client_attempts_total{client=\"catalog\"}")
+        .expect("the dependency client's metrics::counter! in /metrics");
+    let calls = sample(text, "dependency_call_duration_seconds_count").unwrap();
+    // One facade count per timed call; the scrape races the workers, so a
+    // call in flight may be counted in one and not yet in the other.
+    assert!(
+        (attempts - calls).abs() <= 8.0,
+        "{attempts} attempts counted through the facade, {calls} calls timed"
+    );
+    assert!(text
+        .contains("# HELP dependency_client_attempts_total Calls the dependency client attempted"));
+    // The breaker's state set: exactly one state set.
+    let set: f64 = ["closed", "open", "half_open"]
+        .iter()
+        .map(|s| {
+            let line = format!("dependency_breaker_state{{dependency_breaker_state=\"{s}\"}}");
+            sample(text, &line).unwrap_or_else(|| panic!("no {line} in\n{text}"))
+        })
+        .sum();
+    assert_eq!(set, 1.0);
+}
+
+#[test]
+fn the_service_serves_metrics_that_promtool_accepts() {
+    let service = app::Service::start(app::Config {
+        addr: "127.0.0.1:0".into(),
+        workers: 3,
+        ..app::Config::default()
+    })
+    .unwrap();
+    let addr = service.local_addr();
+    // Long enough for an outage (the first 300 ms) to trip the breaker and
+    // for the cache to warm up.
+    std::thread::sleep(Duration::from_millis(1_200));
+    let (status, text) = scrape(addr);
+    service.stop();
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    check_exposition(&text);
+    // The outage opened the breaker at least once.
+    let opened = sample(
+        &text,
+        "dependency_breaker_transitions_total{state=\"open\"}",
+    );
+    assert!(
+        opened.unwrap_or(0.0) >= 1.0,
+        "breaker never opened:\n{text}"
+    );
+    promtool_check(&text);
+}
+
+/// The example binary, next to this test's binary
+/// (`target/<profile>/examples/service`), if it was built.
+fn example_binary() -> Option<std::path::PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?.parent()?.join("examples");
+    let bin = dir.join(format!("service{}", std::env::consts::EXE_SUFFIX));
+    bin.is_file().then_some(bin)
+}
+
+#[test]
+fn the_example_binary_prints_its_address_and_serves_metrics() {
+    let Some(bin) = example_binary() else {
+        eprintln!("SKIPPED: the service example binary is not built (run `cargo test` without target filters, or `cargo build --example service --features http,metrics-facade`)");
+        return;
+    };
+    let mut child = Command::new(bin)
+        .args(["--port", "0", "--workers", "2", "--duration", "3"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    // First line: "listening on http://ADDR/metrics".
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline && stdout.read(&mut byte).unwrap_or(0) == 1 && byte[0] != b'\n'
+    {
+        line.push(byte[0]);
+    }
+    let line = String::from_utf8(line).unwrap();
+    let addr: SocketAddr = line
+        .strip_prefix("listening on http://")
+        .and_then(|r| r.strip_suffix("/metrics"))
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .parse()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1_200));
+    let (status, text) = scrape(addr);
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    check_exposition(&text);
+    promtool_check(&text);
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(rest.starts_with("served "), "no summary in {rest:?}");
+}
