@@ -63,6 +63,11 @@
 //!   serde_json).
 //! - `http`: `export::http`, a `/metrics` endpoint (hyper 1 on a
 //!   one-thread tokio runtime, flate2 for gzip). Off by default.
+//! - `telemetry`: `telemetry`, a client that queues discrete events
+//!   (lock-free, bounded, never blocking) and sends them from a background
+//!   thread as JSON lines, pushes snapshots by Prometheus remote write, and
+//!   guards both endpoints with a circuit breaker (crossbeam-queue, ureq,
+//!   prost, snap). Off by default.
 //! - `loom`: the loom model of the synchronisation layer, only together
 //!   with `RUSTFLAGS="--cfg loom"` (see `loom-tests/`).
 //!
@@ -88,6 +93,8 @@ mod registry;
 mod snapshot;
 mod storage;
 mod sync;
+#[cfg(any(feature = "telemetry", all(loom, feature = "loom")))]
+pub mod telemetry;
 
 pub use buckets::{Precision, PrecisionError};
 pub use clock::Clock;
