@@ -247,8 +247,11 @@ impl Breaker {
 /// A small xorshift generator for the jitter draws (no dependency, no
 /// allocation; quality is irrelevant here).
 #[derive(Clone, Debug)]
+#[cfg_attr(all(loom, feature = "loom"), allow(dead_code))]
 pub(crate) struct Jitter(u64);
 
+// Used by the exporter, which the loom build leaves out.
+#[cfg_attr(all(loom, feature = "loom"), allow(dead_code))]
 impl Jitter {
     pub(crate) fn new(seed: u64) -> Jitter {
         Jitter(seed | 1)
