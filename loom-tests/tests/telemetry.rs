@@ -104,3 +104,33 @@ fn abandon_vs_settle_counts_once() {
         assert_eq!(end.accepted, end.delivered + end.dropped(), "{end:?}");
     });
 }
+
+/// A reader that touches nothing else: it synchronises with the emitter and
+/// the exporter only through the counters it reads, so this is the model
+/// that needs the settle's Release and the reader's Acquire (in the model
+/// above every reader also takes the queue stand-in's mutex, which orders
+/// more than the real ring does).
+#[test]
+fn bystander_reader_never_sees_more_settled_than_accepted() {
+    run_model("telemetry bystander reader", || {
+        let ch = Arc::new(Channel::new(1));
+        let emitter = {
+            let ch = ch.clone();
+            thread::spawn(move || {
+                ch.emit(Event::session_opened(1));
+                ch.emit(Event::session_opened(2));
+            })
+        };
+        let reader = {
+            let ch = ch.clone();
+            thread::spawn(move || check(&ch.accounting(), "bystander"))
+        };
+        let mut batch = Vec::new();
+        let n = ch.take(&mut batch, 1);
+        ch.delivered(n);
+        emitter.join().unwrap();
+        reader.join().unwrap();
+        let end = ch.accounting();
+        assert!(end.balanced(), "{end:?}");
+    });
+}
