@@ -18,8 +18,9 @@
 
 use criterion::{criterion_group, Criterion, Throughput};
 use hotmetrics::telemetry::{Channel, Client, Event, QueryEvent, QueryOutcome};
-use hotmetrics::Clock;
+use hotmetrics::{Clock, Registry};
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::hint::black_box;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -28,8 +29,17 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-/// Counts live heap bytes and allocations, process-wide.
+/// Counts live heap bytes and allocations, process-wide except for the
+/// threads of the local receiver (marked with `NOT_COUNTED`).
 struct Counting;
+
+thread_local! {
+    static NOT_COUNTED: Cell<bool> = const { Cell::new(false) };
+}
+
+fn counted() -> bool {
+    !NOT_COUNTED.try_with(Cell::get).unwrap_or(false)
+}
 
 static LIVE: AtomicI64 = AtomicI64::new(0);
 static ALLOCS: AtomicU64 = AtomicU64::new(0);
@@ -38,19 +48,27 @@ static ALLOCS: AtomicU64 = AtomicU64::new(0);
 // plain atomics, which never allocate.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as i64, Relaxed);
-        ALLOCS.fetch_add(1, Relaxed);
+        if counted() {
+            LIVE.fetch_add(layout.size() as i64, Relaxed);
+            ALLOCS.fetch_add(1, Relaxed);
+        }
         // SAFETY: same contract as ours.
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as i64, Relaxed);
+        // Freed by the thread that allocated it in every case here (the
+        // receiver keeps its buffers to itself).
+        if counted() {
+            LIVE.fetch_sub(layout.size() as i64, Relaxed);
+        }
         // SAFETY: same contract as ours.
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as i64 - layout.size() as i64, Relaxed);
-        ALLOCS.fetch_add(1, Relaxed);
+        if counted() {
+            LIVE.fetch_add(new_size as i64 - layout.size() as i64, Relaxed);
+            ALLOCS.fetch_add(1, Relaxed);
+        }
         // SAFETY: same contract as ours.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -64,9 +82,11 @@ fn sink(delay: Duration) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
+        NOT_COUNTED.with(|c| c.set(true));
         for conn in listener.incoming() {
             let Ok(conn) = conn else { continue };
             std::thread::spawn(move || {
+                NOT_COUNTED.with(|c| c.set(true));
                 let mut reader = BufReader::new(conn.try_clone().unwrap());
                 let mut conn = conn;
                 loop {
@@ -112,10 +132,21 @@ fn query(i: u64) -> QueryEvent {
     }
 }
 
-fn memory_report() {
+/// Heap bytes one client holds after start and after delivering 4,000
+/// events, at the default settings; `shared` puts its self-metrics into an
+/// application registry made beforehand (not counted) instead of a registry
+/// of its own.
+fn client_memory(shared: bool) -> (i64, i64, u64) {
     let url = sink(Duration::ZERO);
+    let app = Registry::new();
+    // Let the receiver's accept thread start before the baseline.
+    std::thread::sleep(Duration::from_millis(50));
     let before = LIVE.load(Relaxed);
-    let client = Client::builder().events_endpoint(url).start().unwrap();
+    let mut builder = Client::builder().events_endpoint(url);
+    if shared {
+        builder = builder.registry(&app);
+    }
+    let client = builder.start().unwrap();
     let started = LIVE.load(Relaxed) - before;
     for round in 0..20u64 {
         for i in 0..200 {
@@ -124,27 +155,45 @@ fn memory_report() {
         std::thread::sleep(Duration::from_millis(60));
     }
     let deadline = Instant::now() + Duration::from_secs(30);
-    while client.accounting().delivered < 4_000 && Instant::now() < deadline {
+    while client.accounting().delivered + client.accounting().dropped() < 4_000
+        && Instant::now() < deadline
+    {
         std::thread::sleep(Duration::from_millis(10));
     }
     let steady = LIVE.load(Relaxed) - before;
-    let acct = client.accounting();
+    let delivered = client.accounting().delivered;
+    drop(client);
+    (started, steady, delivered)
+}
 
+fn memory_report() {
+    for shared in [false, true] {
+        let (started, steady, delivered) = client_memory(shared);
+        println!(
+            "telemetry memory ({}): client heap at start {started} B, after delivering \
+             {delivered} events {steady} B (default settings: queue 512, batch 64; plus a \
+             256 KiB reserved exporter stack)",
+            if shared {
+                "self-metrics in the application's registry"
+            } else {
+                "a registry of its own"
+            }
+        );
+    }
+    let client = Client::builder()
+        .events_endpoint(sink(Duration::ZERO))
+        .start()
+        .unwrap();
     let allocs_before = ALLOCS.load(Relaxed);
-    let mut emitted = 0;
-    while emitted < 100_000 {
-        client.query_executed(query(emitted));
-        emitted += 1;
+    for i in 0..100_000 {
+        client.query_executed(query(i));
     }
     // Includes whatever the exporter thread allocated meanwhile (JSON
     // bodies, HTTP), so an upper bound for the emitting thread.
     let emit_allocs = ALLOCS.load(Relaxed) - allocs_before;
     drop(client);
     println!(
-        "telemetry memory: client heap at start {started} B, after delivering {} events {steady} B \
-         (default settings: queue 512, batch 128; plus a 256 KiB reserved exporter stack); \
-         allocations during 100,000 emits, exporter included: {emit_allocs}",
-        acct.delivered
+        "telemetry: allocations during 100,000 emits, exporter thread included: {emit_allocs}"
     );
 }
 

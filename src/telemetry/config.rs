@@ -15,7 +15,7 @@ use std::time::Duration;
 /// | `HOTMETRICS_TELEMETRY_ENABLED` | [`enabled`](Self::enabled) (`true`/`false`/`1`/`0`) | `true` |
 /// | `HOTMETRICS_TELEMETRY_ENDPOINT` | [`events_endpoint`](Self::events_endpoint) (an `http://` URL) | none |
 /// | `HOTMETRICS_TELEMETRY_REMOTE_WRITE_URL` | [`remote_write`](Self::remote_write) | none |
-/// | `HOTMETRICS_TELEMETRY_BATCH_SIZE` | [`batch_size`](Self::batch_size) | 128 |
+/// | `HOTMETRICS_TELEMETRY_BATCH_SIZE` | [`batch_size`](Self::batch_size) | 64 |
 /// | `HOTMETRICS_TELEMETRY_INTERVAL_MS` | [`interval`](Self::interval) | 1000 |
 /// | `HOTMETRICS_TELEMETRY_PUSH_INTERVAL_MS` | [`push_interval`](Self::push_interval) | 15000 |
 /// | `HOTMETRICS_TELEMETRY_TIMEOUT_MS` | [`timeout`](Self::timeout) | 5000 |
@@ -69,7 +69,7 @@ impl Default for Config {
             enabled: true,
             events_endpoint: None,
             remote_write: None,
-            batch_size: 128,
+            batch_size: 64,
             interval: Duration::from_secs(1),
             push_interval: Duration::from_secs(15),
             timeout: Duration::from_secs(5),

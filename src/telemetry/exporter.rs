@@ -105,11 +105,11 @@ impl SelfMetrics {
                 &format!("{p}_events_delivered"),
                 "Telemetry events acknowledged by the endpoint",
             )?,
-            dropped: reg.counter_family(
-                &format!("{p}_events_dropped"),
+            dropped: reg.counter_family_with(small(
+                format!("{p}_events_dropped"),
                 "Telemetry events dropped, by reason (queue_full, rejected, shutdown)",
                 &["reason"],
-            )?,
+            ))?,
             pending: reg.gauge(
                 &format!("{p}_events_pending"),
                 "Telemetry events queued or in the batch being sent",
@@ -124,16 +124,16 @@ impl SelfMetrics {
                 "Circuit breaker of the remote-write endpoint",
                 &states,
             )?,
-            transitions: reg.counter_family(
-                &format!("{p}_breaker_transitions"),
+            transitions: reg.counter_family_with(small(
+                format!("{p}_breaker_transitions"),
                 "Circuit breaker transitions, by endpoint and new state",
                 &["endpoint", "to"],
-            )?,
-            pushes: reg.counter_family(
-                &format!("{p}_remote_write_pushes"),
+            ))?,
+            pushes: reg.counter_family_with(small(
+                format!("{p}_remote_write_pushes"),
                 "Remote-write pushes, by result (ok, failed, skipped)",
                 &["result"],
-            )?,
+            ))?,
             panics: reg.counter(
                 &format!("{p}_exporter_panics"),
                 "Panics caught in the telemetry exporter (the loop restarts)",
@@ -165,6 +165,13 @@ impl SelfMetrics {
         // ahead of them next time (it never is behind, see accounting.rs).
         self.last = now;
     }
+}
+
+/// A family with a handful of fixed series (at most 2 endpoints × 3
+/// states): a small series limit keeps its table small (the default
+/// limit's table is about 18 KiB).
+fn small(name: String, help: &str, labels: &[&str]) -> crate::Options {
+    crate::Options::new(name, help).labels(labels).max_series(8)
 }
 
 /// How a request went.
@@ -216,8 +223,16 @@ impl Exporter {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(config.timeout))
+            // ureq's 128 KiB input and output buffers per connection
+            // would be most of a client's memory: a request body is sent
+            // from our own buffer and replies are a status line and a few
+            // headers.
+            .input_buffer_size(8 * 1024)
+            .output_buffer_size(4 * 1024)
+            .max_response_header_size(8 * 1024)
+            // One pooled connection per endpoint.
             .max_idle_connections(2)
-            .max_idle_connections_per_host(2)
+            .max_idle_connections_per_host(1)
             .user_agent(concat!("hotmetrics/", env!("CARGO_PKG_VERSION")))
             .build()
             .into();
@@ -268,8 +283,19 @@ impl Exporter {
                 self.finish(deadline);
                 return;
             }
-            let now = Instant::now();
-            self.step_events(now, None);
+            let mut now = Instant::now();
+            // Send batch after batch while full ones are queued (one batch
+            // per poll would cap the rate at batch_size per tick).
+            loop {
+                self.step_events(now, None);
+                if !self.batch.is_empty()
+                    || self.shared.channel.queued() < self.config.batch_size
+                    || self.stop_deadline().is_some()
+                {
+                    break;
+                }
+                now = Instant::now();
+            }
             if self.push.is_some() && now >= self.next_push {
                 self.next_push = now + self.config.push_interval;
                 self.push_snapshot(now, None);
@@ -361,8 +387,10 @@ impl Exporter {
             }
         }
         self.body.clear();
-        if self.body.capacity() > 256 * 1024 {
-            self.body.shrink_to(64 * 1024);
+        // A batch of large custom events may have grown the buffer: give
+        // the excess back rather than hold it for the client's lifetime.
+        if self.body.capacity() > 64 * 1024 {
+            self.body.shrink_to(16 * 1024);
         }
         self.publish_states();
     }
