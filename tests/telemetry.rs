@@ -242,8 +242,13 @@ fn endpoint_down_opens_the_breaker_which_probes_and_closes_when_it_returns() {
     };
     // While open, requests are held: probes come one cool-down apart.
     eventually("two probes", || transitions("half_open") >= 2);
+    // The second half-open comes after the first probe failed (the probe
+    // after it may not have reached the receiver yet): at least 3 + 1.
     let requests = sink.started();
-    assert!(requests >= 5, "3 failures to open, then probes: {requests}");
+    assert!(
+        requests >= 4,
+        "3 failures to open, then a probe: {requests}"
+    );
     assert!(
         requests < 40,
         "an open breaker holds requests back: {requests} in a few cool-downs"
