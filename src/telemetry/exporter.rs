@@ -356,20 +356,25 @@ impl Exporter {
             deadline,
         );
         let n = self.batch.len();
+        // The breaker's new state is published before the batch is
+        // settled, so whoever sees the settlement sees the state too.
         match sent {
             Sent::Ok | Sent::Refused => {
                 ep.breaker.on_success(now_ms);
+                ep.attempts = 0;
+                ep.retry_at = None;
+                self.publish_states();
                 if matches!(sent, Sent::Ok) {
                     self.shared.channel.delivered(n);
                 } else {
                     self.shared.channel.rejected(n);
                 }
-                ep.attempts = 0;
-                ep.retry_at = None;
                 self.batch.clear();
             }
             Sent::Failed => {
                 ep.breaker.on_failure(now_ms, self.jitter.draw());
+                self.publish_states();
+                let ep = self.events.as_mut().expect("checked above");
                 ep.attempts += 1;
                 if ep.attempts > self.config.max_retries {
                     self.shared.channel.rejected(n);
