@@ -73,6 +73,11 @@
 //! - `metrics-facade`: [`facade`], a `metrics::Recorder` so that code
 //!   instrumented with the `metrics` crate's macros records into
 //!   hotmetrics (depends on `metrics`). Off by default.
+//! - `telemetry`: `telemetry`, a client that queues discrete events
+//!   (lock-free, bounded, never blocking) and sends them from a background
+//!   thread as JSON lines, pushes snapshots by Prometheus remote write, and
+//!   guards both endpoints with a circuit breaker (crossbeam-queue, ureq,
+//!   prost, snap). Off by default.
 //! - `loom`: the loom model of the synchronisation layer, only together
 //!   with `RUSTFLAGS="--cfg loom"` (see `loom-tests/`).
 //!
@@ -105,6 +110,8 @@ mod registry;
 mod snapshot;
 mod storage;
 mod sync;
+#[cfg(any(feature = "telemetry", all(loom, feature = "loom")))]
+pub mod telemetry;
 
 pub use buckets::{Precision, PrecisionError};
 pub use clock::Clock;

@@ -11,37 +11,14 @@
 use hotmetrics::export::http::Server;
 use hotmetrics::export::TextOptions;
 use hotmetrics::{Registry, Unit};
+#[path = "common/prom.rs"]
+mod prom;
+
+use prom::{free_port, prometheus_installed, wait_for, Kill, TempDir};
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// Kills and reaps the Prometheus server however the test ends.
-struct Kill(Child);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A temporary directory removed on drop.
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 /// Serves `body` as OpenMetrics text to every connection, from a thread
 /// that lives as long as the test process.
@@ -68,52 +45,9 @@ fn serve_file(body: String) -> u16 {
     port
 }
 
-/// The single value of instant query `q`, once it has one.
-fn query(api: &str, q: &str) -> Option<f64> {
-    let mut resp = ureq::get(&format!("{api}/api/v1/query"))
-        .query("query", q)
-        .call()
-        .ok()?;
-    let body = resp.body_mut().read_to_string().ok()?;
-    let v: serde_json::Value = serde_json::from_str(&body).ok()?;
-    let result = v["data"]["result"].as_array()?;
-    if result.len() != 1 {
-        return None;
-    }
-    result[0]["value"][1].as_str()?.parse().ok()
-}
-
-/// Polls `q` until it has a value, for up to a minute.
-fn wait_for(api: &str, q: &str, prom: &mut Kill) -> f64 {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(v) = query(api, q) {
-            return v;
-        }
-        if let Ok(Some(status)) = prom.0.try_wait() {
-            panic!("prometheus exited: {status}");
-        }
-        assert!(Instant::now() < deadline, "no value for {q} within 60 s");
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
 #[test]
 fn prometheus_scrapes_the_endpoint() {
-    if Command::new("prometheus")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_err()
-    {
-        let msg = "SKIPPED: the `prometheus` binary is not installed \
-                   (apt-get install -y prometheus; scripts/test.sh does it)";
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{msg}, and CI must run this test"
-        );
-        eprintln!("{msg}");
+    if !prometheus_installed() {
         return;
     }
 

@@ -1,0 +1,171 @@
+//! A tiny HTTP receiver for the telemetry tests: answers every POST with
+//! the configured status after the configured delay, and keeps what it
+//! received.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// One received request.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Default)]
+struct State {
+    status: AtomicU16,
+    delay_ms: AtomicU64,
+    requests: AtomicU64,
+    started: AtomicU64,
+    stopped: AtomicBool,
+    received: Mutex<Vec<Request>>,
+}
+
+/// The receiver; its thread ends when this is dropped.
+pub struct Sink {
+    state: Arc<State>,
+    port: u16,
+}
+
+impl Sink {
+    /// Starts a receiver answering 200 at once.
+    pub fn start() -> Sink {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = Arc::new(State::default());
+        state.status.store(200, Ordering::Relaxed);
+        let s = state.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if s.stopped.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let s = s.clone();
+                std::thread::spawn(move || serve(conn, &s));
+            }
+        });
+        Sink { state, port }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The status every later request gets.
+    pub fn set_status(&self, status: u16) {
+        self.state.status.store(status, Ordering::Relaxed);
+    }
+
+    /// How long every later request waits before its answer.
+    pub fn set_delay(&self, d: Duration) {
+        self.state
+            .delay_ms
+            .store(d.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// Requests answered so far (any status).
+    pub fn requests(&self) -> u64 {
+        self.state.requests.load(Ordering::Relaxed)
+    }
+
+    /// Requests received (answered or not yet).
+    pub fn started(&self) -> u64 {
+        self.state.started.load(Ordering::Relaxed)
+    }
+
+    /// The requests answered with 2xx.
+    pub fn accepted(&self) -> Vec<Request> {
+        self.state.received.lock().unwrap().clone()
+    }
+
+    /// Lines in the bodies answered with 2xx.
+    pub fn lines(&self) -> Vec<String> {
+        self.accepted()
+            .iter()
+            .flat_map(|r| {
+                String::from_utf8(r.body.clone())
+                    .unwrap()
+                    .lines()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        self.state.stopped.store(true, Ordering::Relaxed);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+fn serve(conn: TcpStream, s: &State) {
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut conn = conn;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+        let mut headers = Vec::new();
+        let mut len = 0usize;
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                let (k, v) = (k.trim().to_string(), v.trim().to_string());
+                if k.eq_ignore_ascii_case("content-length") {
+                    len = v.parse().unwrap_or(0);
+                }
+                headers.push((k, v));
+            }
+        }
+        let mut body = vec![0; len];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        s.started.fetch_add(1, Ordering::Relaxed);
+        let delay = s.delay_ms.load(Ordering::Relaxed);
+        if delay > 0 {
+            std::thread::sleep(Duration::from_millis(delay));
+        }
+        let status = s.status.load(Ordering::Relaxed);
+        if (200..300).contains(&status) {
+            s.received.lock().unwrap().push(Request {
+                path,
+                headers,
+                body,
+            });
+        }
+        s.requests.fetch_add(1, Ordering::Relaxed);
+        if write!(conn, "HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n").is_err() {
+            return;
+        }
+    }
+}
