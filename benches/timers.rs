@@ -12,7 +12,7 @@
 //! `cargo bench --bench timers` (about a minute).
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
-use hotmetrics::{track_latency, Registry, Unit};
+use hotmetrics::{track_latency, Precision, Registry, Unit};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -80,6 +80,18 @@ fn timer_vs_clock_reads(c: &mut Criterion) {
         b.iter(|| {
             let start = clock.raw();
             black_box((start, clock.raw()))
+        })
+    });
+    // The least any timer can cost: the two reads, then one increment of a
+    // plain array at the bucket of the scaled delta (no shared state, no
+    // thread lookup, no sum, min or max).
+    let mut buckets = vec![0u64; Precision::DEFAULT.bucket_count()];
+    g.bench_function("quanta_pair_plain_array_record", |b| {
+        b.iter(|| {
+            let start = clock.raw();
+            let nanos = clock.delta_as_nanos(start, clock.raw());
+            buckets[Precision::DEFAULT.index(nanos)] += 1;
+            black_box(&mut buckets);
         })
     });
     g.finish();
