@@ -162,6 +162,31 @@ fn label_order_and_name_spelling_map_to_one_series() {
     assert_eq!(snap.series("cache_lookups").len(), 2);
 }
 
+/// One key written at several call sites (label arrays of their own, the
+/// same or equal strings, literal or run-time values): one cached key, one
+/// series; keys differing in one label value stay apart.
+#[test]
+fn one_key_from_several_call_sites_is_one_cached_series() {
+    let reg = Registry::new();
+    let recorder = FacadeRecorder::new(&reg);
+    let owned_method = String::from("get");
+    metrics::with_local_recorder(&recorder, || {
+        metrics::counter!("rpc_calls", "method" => "get", "peer" => "a").increment(1);
+        metrics::counter!("rpc_calls", "method" => "get", "peer" => "a").increment(2);
+        let method: &str = &owned_method;
+        metrics::counter!("rpc_calls", "method" => method.to_owned(), "peer" => "a").increment(4);
+        metrics::counter!("rpc_calls", "method" => "get", "peer" => "b").increment(8);
+        metrics::counter!("rpc_calls", "method" => "got", "peer" => "a").increment(16);
+    });
+    assert_eq!(recorder.cached_keys(), 3);
+    let snap = reg.collect();
+    let count =
+        |method, peer| snap.counter_with("rpc_calls", &[("method", method), ("peer", peer)]);
+    assert_eq!(count("get", "a"), Some(7));
+    assert_eq!(count("get", "b"), Some(8));
+    assert_eq!(count("got", "a"), Some(16));
+}
+
 #[test]
 fn describing_after_first_use_updates_the_help_not_the_unit() {
     let reg = Registry::new();

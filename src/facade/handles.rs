@@ -84,7 +84,9 @@ impl HistogramFn for HistogramHandle {
         // the comparison; the rest goes to `record_f64` (rounding there,
         // invalid values counted).
         if (0.0..4_503_599_627_370_496.0).contains(&v) {
-            self.histogram.record((v + 0.5) as u64);
+            // Through `i64`: in this range one `cvttsd2si` converts exactly,
+            // where `as u64` adds a second conversion for values past 2^63.
+            self.histogram.record((v + 0.5) as i64 as u64);
         } else {
             self.histogram.record_f64(v);
         }

@@ -138,15 +138,31 @@ impl Reason {
     }
 }
 
-/// Whether `stored` (a clone of an earlier key) equals `key`. A clone of a
-/// key built from literals shares its name and labels with the macro's
-/// `static` key, so pointer equality answers without comparing strings;
-/// otherwise `Key`'s own comparison (label order ignored).
+/// Whether `stored` (a clone of an earlier key) equals `key`.
+///
+/// Keys built from literals point at `static` strings, which the compiler
+/// merges: two call sites of `histogram!("rpc", "method" => "get")` have
+/// label arrays of their own but share the strings in them. So each string
+/// is compared by address first, which answers for such keys without
+/// reading a byte, then by content. Labels are compared pairwise in order,
+/// which is how keys from the same code usually come; `Key`'s own
+/// comparison (label order ignored) settles the rest.
 #[inline]
 fn same_key(stored: &Key, key: &Key) -> bool {
-    (std::ptr::eq(stored.name(), key.name())
-        && std::ptr::eq(stored.labels().as_slice(), key.labels().as_slice()))
+    let (a, b) = (stored.labels().as_slice(), key.labels().as_slice());
+    (same_str(stored.name(), key.name())
+        && a.len() == b.len()
+        && (std::ptr::eq(a, b)
+            || a.iter()
+                .zip(b)
+                .all(|(x, y)| same_str(x.key(), y.key()) && same_str(x.value(), y.value()))))
         || stored == key
+}
+
+/// `a == b`, by address first.
+#[inline(always)]
+fn same_str(a: &str, b: &str) -> bool {
+    std::ptr::eq(a, b) || a == b
 }
 
 /// Label values of one key in family order, on the stack for up to 8.
@@ -443,5 +459,56 @@ impl fmt::Debug for FacadeRecorder {
             .field("registry", &self.inner.registry)
             .field("cached_keys", &self.cached_keys())
             .finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::same_key;
+    use metrics::{Key, Label};
+
+    static GET_A: [Label; 2] = [
+        Label::from_static_parts("method", "get"),
+        Label::from_static_parts("peer", "a"),
+    ];
+    static GET_A_AGAIN: [Label; 2] = [
+        Label::from_static_parts("method", "get"),
+        Label::from_static_parts("peer", "a"),
+    ];
+
+    fn owned(name: &str, labels: &[(&str, &str)]) -> Key {
+        let labels: Vec<Label> = labels
+            .iter()
+            .map(|&(k, v)| Label::new(k.to_owned(), v.to_owned()))
+            .collect();
+        Key::from_parts(name.to_owned(), labels)
+    }
+
+    #[test]
+    fn same_key_by_address_by_content_and_in_any_order() {
+        let site_1 = Key::from_static_parts("rpc", &GET_A);
+        let site_2 = Key::from_static_parts("rpc", &GET_A_AGAIN);
+        let copy = owned("rpc", &[("method", "get"), ("peer", "a")]);
+        let reordered = owned("rpc", &[("peer", "a"), ("method", "get")]);
+        for (a, b) in [
+            (&site_1, &site_1.clone()),
+            (&site_1, &site_2),
+            (&site_1, &copy),
+            (&copy, &site_2),
+            (&site_1, &reordered),
+        ] {
+            assert!(same_key(a, b), "{a:?} == {b:?}");
+        }
+        for other in [
+            owned("rpc", &[("method", "got"), ("peer", "a")]),
+            owned("rpc", &[("method", "get"), ("peer", "b")]),
+            owned("rpc", &[("method", "get"), ("host", "a")]),
+            owned("rpc", &[("method", "get")]),
+            owned("rpc", &[("method", "get"), ("peer", "a"), ("zone", "x")]),
+            owned("rpd", &[("method", "get"), ("peer", "a")]),
+        ] {
+            assert!(!same_key(&site_1, &other), "{site_1:?} != {other:?}");
+            assert!(!same_key(&other, &site_2), "{other:?} != {site_2:?}");
+        }
     }
 }
