@@ -147,7 +147,7 @@ impl Reason {
 /// reading a byte, then by content. Labels are compared pairwise in order,
 /// which is how keys from the same code usually come; `Key`'s own
 /// comparison (label order ignored) settles the rest.
-#[inline]
+#[inline(always)]
 fn same_key(stored: &Key, key: &Key) -> bool {
     let (a, b) = (stored.labels().as_slice(), key.labels().as_slice());
     (same_str(stored.name(), key.name())
