@@ -58,6 +58,19 @@ impl Sink {
     /// Starts a receiver whose threads run `on_thread` first (a counting
     /// allocator marks them as not counted).
     pub fn start_with(on_thread: fn()) -> Sink {
+        Sink::spawn(on_thread, false)
+    }
+
+    /// Starts a receiver that serves one connection at a time, all on one
+    /// thread that runs `on_thread` first: for clients that connect one
+    /// after another (each closes its connection when it stops), measured
+    /// by a counting allocator. A thread started per connection would free
+    /// its start-up closure before it could mark itself as not counted.
+    pub fn start_serial(on_thread: fn()) -> Sink {
+        Sink::spawn(on_thread, true)
+    }
+
+    fn spawn(on_thread: fn(), serial: bool) -> Sink {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let state = Arc::new(State::default());
@@ -70,6 +83,10 @@ impl Sink {
                     break;
                 }
                 let Ok(conn) = conn else { continue };
+                if serial {
+                    serve(conn, &s);
+                    continue;
+                }
                 let s = s.clone();
                 std::thread::spawn(move || {
                     on_thread();
@@ -154,6 +171,7 @@ impl Drop for Sink {
 
 fn serve(conn: TcpStream, s: &State) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = conn.set_nodelay(true);
     let mut reader = BufReader::new(conn.try_clone().unwrap());
     let mut conn = conn;
     loop {
@@ -210,7 +228,11 @@ fn serve(conn: TcpStream, s: &State) {
             }
         }
         s.requests.fetch_add(1, Ordering::Relaxed);
-        if write!(conn, "HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n").is_err() {
+        // One write: `write!` on the socket would send the status line in
+        // pieces, and the client's delayed ACK would hold the rest for tens
+        // of milliseconds.
+        let answer = format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n");
+        if conn.write_all(answer.as_bytes()).is_err() {
             return;
         }
     }
