@@ -1,5 +1,6 @@
-//! Runs the validation report (`examples/validate`) in `--quick` mode into a
-//! temporary directory and checks what it writes: every file present,
+//! Runs the validation report (`examples/validate`) in `--quick` mode, with
+//! the `telemetry` feature as the README's command does, into a temporary
+//! directory and checks what it writes: every file present,
 //! `report.json` parses and has every section with finite figures,
 //! `report.md` mentions every section, the plots are SVG. Also checks that
 //! a bad flag exits with code 2 without panicking.
@@ -10,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const SECTIONS: [&str; 9] = [
+const SECTIONS: [&str; 10] = [
     "overhead",
     "memory",
     "latency",
@@ -20,6 +21,7 @@ const SECTIONS: [&str; 9] = [
     "render",
     "peers",
     "labeled",
+    "telemetry",
 ];
 const PLOTS: [&str; 4] = [
     "latency.svg",
@@ -31,7 +33,16 @@ const PLOTS: [&str; 4] = [
 fn validate(args: &[&str]) -> Output {
     Command::new(env!("CARGO"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["run", "--quiet", "--release", "--example", "validate", "--"])
+        .args([
+            "run",
+            "--quiet",
+            "--release",
+            "--example",
+            "validate",
+            "--features",
+            "telemetry",
+            "--",
+        ])
         .args(args)
         .output()
         .expect("cargo runs")
@@ -56,11 +67,16 @@ fn quick_report_is_complete() {
     let out = validate(&["--quick", "--out", dir.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "validate failed: {stderr}");
+    // One progress line per section, counted against the section list.
     let n = SECTIONS.len();
-    for step in [1, n] {
+    for step in 1..=n {
         let line = format!("[{step}/{n}]");
         assert!(stderr.contains(&line), "no progress line {line}: {stderr}");
     }
+    assert!(
+        !stderr.contains(&format!("[{}/", n + 1)) && !stderr.contains(&format!("/{}]", n - 1)),
+        "a progress line counts other than {n} sections: {stderr}"
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("section"), "no summary table: {stdout}");
 
@@ -80,6 +96,7 @@ fn quick_report_is_complete() {
                 "{key}.{field}"
             );
         }
+        assert!(s["skipped"].is_null(), "{key} skipped: {}", s["skipped"]);
         let figures = s["figures"].as_array().expect("figures");
         assert!(!figures.is_empty(), "{key}: no figures");
         for f in figures {

@@ -1,5 +1,7 @@
 //! The service example runs, serves `/metrics`, and what it serves passes
-//! `promtool check metrics` and holds the series the example promises.
+//! `promtool check metrics` and holds the series the example promises; its
+//! telemetry events reach the endpoint, and the telemetry client's
+//! self-metrics in `/metrics` account for every event once it is drained.
 //!
 //! The service's code (`examples/service/app.rs`) is compiled into this
 //! test and run in-process; a second test runs the example binary itself
@@ -13,6 +15,8 @@
 #[path = "../examples/service/app.rs"]
 #[allow(dead_code)]
 mod app;
+#[path = "common/sink.rs"]
+mod sink;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -99,6 +103,23 @@ fn sample(text: &str, series: &str) -> Option<f64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// The telemetry self-metrics in `text`: (accepted, delivered, dropped by
+/// reason summed, pending).
+fn telemetry_counts(text: &str) -> (f64, f64, f64, f64) {
+    let get =
+        |series: &str| sample(text, series).unwrap_or_else(|| panic!("no {series} in\n{text}"));
+    let dropped = ["queue_full", "rejected", "shutdown"]
+        .iter()
+        .map(|r| get(&format!("telemetry_events_dropped_total{{reason=\"{r}\"}}")))
+        .sum();
+    (
+        get("telemetry_events_accepted_total"),
+        get("telemetry_events_delivered_total"),
+        dropped,
+        get("telemetry_events_pending"),
+    )
+}
+
 /// Checks what the service's `/metrics` must hold after running a while.
 fn check_exposition(text: &str) {
     // record_response, per route.
@@ -141,13 +162,23 @@ fn check_exposition(text: &str) {
         })
         .sum();
     assert_eq!(set, 1.0);
+    // Telemetry: events flowed while the service ran (the self-metrics are
+    // updated by the exporter between batches, so only the bound holds).
+    let (accepted, delivered, dropped, _) = telemetry_counts(text);
+    assert!(delivered > 0.0, "no telemetry event delivered:\n{text}");
+    assert!(
+        accepted >= delivered + dropped,
+        "{accepted} < {delivered} + {dropped}"
+    );
 }
 
 #[test]
 fn the_service_serves_metrics_that_promtool_accepts() {
-    let service = app::Service::start(app::Config {
+    let events = sink::Sink::start();
+    let mut service = app::Service::start(app::Config {
         addr: "127.0.0.1:0".into(),
         workers: 3,
+        events_endpoint: Some(events.url("/events")),
         ..app::Config::default()
     })
     .unwrap();
@@ -156,9 +187,72 @@ fn the_service_serves_metrics_that_promtool_accepts() {
     // for the cache to warm up.
     std::thread::sleep(Duration::from_millis(1_200));
     let (status, text) = scrape(addr);
-    service.stop();
     assert_eq!(status, "HTTP/1.1 200 OK");
     check_exposition(&text);
+
+    // Drained: the workers closed their sessions and the client sent what
+    // was queued; `/metrics` still serves, with the final self-metrics.
+    let acct = service.drain().expect("the first drain");
+    eprintln!("telemetry after drain: {acct:?}");
+    let (_, drained) = scrape(addr);
+    service.stop();
+    let (accepted, delivered, dropped, pending) = telemetry_counts(&drained);
+    assert_eq!(pending, 0.0, "{acct:?}");
+    assert_eq!(accepted, delivered + dropped, "{acct:?}");
+    assert_eq!(
+        (accepted, delivered, dropped),
+        (
+            acct.accepted as f64,
+            acct.delivered as f64,
+            acct.dropped() as f64
+        )
+    );
+    assert!(delivered > 0.0);
+    // The endpoint holds exactly the delivered events: sessions opened and
+    // closed in pairs, a query per request, each line a JSON object.
+    let lines = events.lines();
+    assert_eq!(lines.len() as u64, acct.delivered, "{acct:?}");
+    if acct.dropped() == 0 {
+        let count = |name: &str| {
+            lines
+                .iter()
+                .filter(|l| l.contains(&format!("\"event\":\"{name}\"")))
+                .count()
+        };
+        assert!(count("session_opened") > 0);
+        assert_eq!(count("session_opened"), count("session_closed"));
+        let queries = count("query_executed");
+        let requests: f64 = ["search", "product", "checkout"]
+            .iter()
+            .flat_map(|r| {
+                ["success", "error"].map(|o| {
+                    drained
+                        .lines()
+                        .filter(|l| {
+                            l.starts_with("service_request_duration_seconds_count{")
+                                && l.contains(&format!("route=\"{r}\""))
+                                && l.contains(&format!("outcome=\"{o}\""))
+                        })
+                        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                        .sum::<f64>()
+                })
+            })
+            .sum();
+        assert_eq!(queries as f64, requests, "a query_executed per request");
+    }
+    let q = lines
+        .iter()
+        .find(|l| l.contains("\"event\":\"query_executed\""))
+        .expect("a query_executed line");
+    for field in [
+        "\"session\":",
+        "\"latency_ns\":",
+        "\"rows\":",
+        "\"outcome\":",
+    ] {
+        assert!(q.contains(field), "{field} missing in {q}");
+    }
+    promtool_check(&drained);
     // The outage opened the breaker at least once.
     let opened = sample(
         &text,
@@ -183,7 +277,7 @@ fn example_binary() -> Option<std::path::PathBuf> {
 #[test]
 fn the_example_binary_prints_its_address_and_serves_metrics() {
     let Some(bin) = example_binary() else {
-        eprintln!("SKIPPED: the service example binary is not built (run `cargo test` without target filters, or `cargo build --example service --features http,metrics-facade`)");
+        eprintln!("SKIPPED: the service example binary is not built (run `cargo test` without target filters, or `cargo build --example service --features http,metrics-facade,telemetry`)");
         return;
     };
     let mut child = Command::new(bin)
@@ -216,5 +310,42 @@ fn the_example_binary_prints_its_address_and_serves_metrics() {
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).unwrap();
     assert!(child.wait().unwrap().success());
-    assert!(rest.starts_with("served "), "no summary in {rest:?}");
+    // After the address: where events go (the demo endpoint), then the
+    // summary, the telemetry accounting and what the endpoint received.
+    let lines: Vec<&str> = rest.lines().collect();
+    assert!(
+        lines
+            .first()
+            .is_some_and(|l| l.starts_with("telemetry events to http://127.0.0.1:")
+                && l.contains("demo endpoint")),
+        "{rest}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("served ")),
+        "no summary in {rest:?}"
+    );
+    let number_after = |line: &str, word: &str| -> u64 {
+        line.split(word)
+            .nth(1)
+            .and_then(|t| t.trim_start().split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no number after {word:?} in {line:?}"))
+    };
+    let acct = lines
+        .iter()
+        .find(|l| l.starts_with("telemetry: "))
+        .unwrap_or_else(|| panic!("no telemetry accounting in {rest}"));
+    let accepted = number_after(acct, "accepted ");
+    let delivered = number_after(acct, "delivered ");
+    let dropped = number_after(acct, "dropped ");
+    let pending = number_after(acct, "pending ");
+    assert!(delivered > 0, "{acct}");
+    assert_eq!(pending, 0, "{acct}");
+    assert_eq!(accepted, delivered + dropped, "{acct}");
+    let received = lines
+        .iter()
+        .find(|l| l.starts_with("demo endpoint received "))
+        .map(|l| number_after(l, "received "))
+        .unwrap_or_else(|| panic!("no demo endpoint count in {rest}"));
+    assert_eq!(received, delivered, "{rest}");
 }

@@ -1,6 +1,7 @@
 //! The instrumented service: a pool of worker threads serving simulated
 //! requests, a cache in front of a flaky dependency, a circuit breaker
-//! guarding the dependency, and a `/metrics` endpoint.
+//! guarding the dependency, telemetry events for every simulated client
+//! session and request, and a `/metrics` endpoint.
 //!
 //! Shared by `main.rs` (the example binary) and `tests/service_example.rs`
 //! (which runs it in-process and checks its `/metrics` with `promtool`).
@@ -16,8 +17,16 @@
 //! | `dependency_breaker_transitions` | a counter family by target state |
 //! | `service_workers_busy` | a gauge |
 //! | `dependency_client_attempts` | recorded by the dependency's client with `metrics::counter!`, through the `metrics` facade |
+//! | `telemetry_events_*`, `telemetry_events_breaker`, `telemetry_breaker_transitions` | the telemetry client's self-metrics (it registers them in the same registry) |
+//!
+//! Telemetry events (a [`hotmetrics::telemetry::Client`], JSON lines to
+//! `Config::events_endpoint`): each worker plays one client connection after
+//! another, a session of 20 to 200 requests, with `session_opened` and
+//! `session_closed` around it and a `query_executed` per request (latency,
+//! rows, outcome: `ok`, `error`, or `cancelled` for a dependency timeout).
 
 use hotmetrics::export::http;
+use hotmetrics::telemetry::{Accounting, Client, QueryEvent, QueryOutcome};
 use hotmetrics::{
     CacheStatus, CounterFamily, Gauge, Histogram, LabelValue, ResponseTracker, StateSet, Unit,
 };
@@ -39,6 +48,9 @@ pub struct Config {
     pub workers: usize,
     /// Fraction of dependency calls that fail outside outages.
     pub failure_rate: f64,
+    /// Where telemetry events are POSTed (`None`: the client is disabled
+    /// and emits nothing).
+    pub events_endpoint: Option<String>,
 }
 
 impl Default for Config {
@@ -47,9 +59,13 @@ impl Default for Config {
             addr: "127.0.0.1:9464".to_string(),
             workers: 4,
             failure_rate: 0.05,
+            events_endpoint: None,
         }
     }
 }
+
+/// How long stopping waits for the telemetry client to send what is queued.
+const TELEMETRY_DEADLINE: Duration = Duration::from_secs(2);
 
 #[derive(LabelValue, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route {
@@ -200,20 +216,37 @@ struct Shared {
     breaker: Breaker,
     cache: Mutex<HashMap<u64, u64>>,
     started: Instant,
+    /// The next simulated client session's id.
+    sessions: AtomicU64,
 }
 
-/// A running service: its workers and its `/metrics` server.
+/// A running service: its workers, its telemetry client and its `/metrics`
+/// server.
 pub struct Service {
     shared: Arc<Shared>,
     workers: Vec<JoinHandle<()>>,
+    /// Shared with the workers; taken (and shut down) by
+    /// [`drain`](Self::drain).
+    telemetry: Option<Arc<Client>>,
     server: http::Server,
 }
 
 impl Service {
-    /// Registers the metrics, starts `config.workers` workers and the
-    /// `/metrics` endpoint.
+    /// Registers the metrics, starts the telemetry client (its
+    /// self-metrics in the same registry), `config.workers` workers and the
+    /// `/metrics` endpoint. One service per process: a second one would
+    /// find the telemetry self-metrics already registered.
     pub fn start(config: Config) -> Result<Service, Box<dyn std::error::Error>> {
         let reg = hotmetrics::global();
+        let telemetry = match &config.events_endpoint {
+            Some(url) => Client::builder()
+                .events_endpoint(url.as_str())
+                .registry(reg)
+                .shutdown_deadline(TELEMETRY_DEADLINE)
+                .start()?,
+            None => Client::builder().enabled(false).start()?,
+        };
+        let telemetry = Arc::new(telemetry);
         // Route `metrics` macros (the dependency client's) into the same
         // registry; another recorder installed first keeps them.
         let _ = hotmetrics::facade::install_with(reg);
@@ -251,20 +284,25 @@ impl Service {
             },
             cache: Mutex::new(HashMap::new()),
             started: Instant::now(),
+            sessions: AtomicU64::new(1),
             config,
         });
         let server = http::serve(reg, shared.config.addr.as_str())?;
         let workers = (0..shared.config.workers)
             .map(|i| {
                 let shared = shared.clone();
+                let telemetry = telemetry.clone();
                 std::thread::Builder::new()
                     .name(format!("worker-{i}"))
-                    .spawn(move || work(&shared, 0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1)))
+                    .spawn(move || {
+                        work(&shared, &telemetry, 0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1))
+                    })
             })
             .collect::<io::Result<Vec<_>>>()?;
         Ok(Service {
             shared,
             workers,
+            telemetry: Some(telemetry),
             server,
         })
     }
@@ -274,20 +312,61 @@ impl Service {
         self.server.local_addr()
     }
 
-    /// Stops the workers and the server.
-    pub fn stop(self) {
+    /// Stops the workers (each closes its session) and shuts the telemetry
+    /// client down, which sends what is queued (for up to 2 s); `/metrics`
+    /// keeps serving, now with the final telemetry self-metrics. Returns
+    /// where the events went (`pending` is 0); `None` if already drained.
+    pub fn drain(&mut self) -> Option<Accounting> {
         self.shared.stop.store(true, Ordering::Relaxed);
-        for w in self.workers {
+        for w in self.workers.drain(..) {
             let _ = w.join();
         }
+        let telemetry = self.telemetry.take()?;
+        // The workers are joined, so this is the last handle; if one were
+        // left, dropping this one would leave the flush to the last `Drop`.
+        Some(match Arc::try_unwrap(telemetry) {
+            Ok(client) => client.shutdown(TELEMETRY_DEADLINE),
+            Err(shared) => shared.accounting(),
+        })
+    }
+
+    /// Drains (see [`drain`](Self::drain)) and stops the server. Returns
+    /// the telemetry accounting if this call drained.
+    pub fn stop(mut self) -> Option<Accounting> {
+        let acct = self.drain();
         self.server.shutdown();
+        acct
     }
 }
 
-/// A worker: serves requests until told to stop.
-fn work(shared: &Shared, seed: u64) {
+/// How a request's result is reported as a query outcome.
+fn outcome(result: &Result<u64, DependencyError>) -> QueryOutcome {
+    match result {
+        Ok(_) => QueryOutcome::Ok,
+        Err(DependencyError::Timeout) => QueryOutcome::Cancelled,
+        Err(_) => QueryOutcome::Error,
+    }
+}
+
+/// A worker: serves requests until told to stop, as a series of client
+/// sessions of 20 to 200 requests.
+fn work(shared: &Shared, telemetry: &Client, seed: u64) {
     let mut rng = Rng(seed);
+    let mut session = None;
     while !shared.stop.load(Ordering::Relaxed) {
+        let (id, left) = match session {
+            Some((id, left)) if left > 0 => (id, left),
+            _ => {
+                if let Some((id, _)) = session {
+                    telemetry.session_closed(id);
+                }
+                // Relaxed: a unique id is all that is needed.
+                let id = shared.sessions.fetch_add(1, Ordering::Relaxed);
+                telemetry.session_opened(id);
+                (id, 20 + rng.below(181))
+            }
+        };
+        session = Some((id, left - 1));
         let route = ROUTES[rng.below(3) as usize];
         // 200 distinct keys: the cache warms up, then mostly hits.
         let key = rng.below(200);
@@ -295,11 +374,26 @@ fn work(shared: &Shared, seed: u64) {
         shared.busy.inc();
         let (result, cache) = serve(shared, &mut rng, route, key);
         shared.busy.dec();
+        let elapsed = start.elapsed();
         shared
             .tracker
-            .record_response(&route, "lookup", start.elapsed(), &result, cache);
+            .record_response(&route, "lookup", elapsed, &result, cache);
+        telemetry.query_executed(QueryEvent {
+            session: id,
+            latency: elapsed,
+            // A lookup returns one row, or a few from the dependency.
+            rows: match (&result, cache) {
+                (Ok(_), CacheStatus::Hit) => 1,
+                (Ok(v), _) => 1 + v % 8,
+                (Err(_), _) => 0,
+            },
+            outcome: outcome(&result),
+        });
         // Idle between requests: about 2,000 requests per second per worker.
         std::thread::sleep(Duration::from_micros(100 + rng.below(400)));
+    }
+    if let Some((id, _)) = session {
+        telemetry.session_closed(id);
     }
 }
 

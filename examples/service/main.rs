@@ -1,26 +1,32 @@
 //! A small instrumented service: worker threads serve simulated requests
 //! through a cache and a circuit breaker in front of a flaky dependency,
-//! and `/metrics` serves what they record.
+//! emit telemetry events for their simulated client sessions, and
+//! `/metrics` serves what they record.
 //!
 //! ```text
-//! cargo run --release --example service --features http,metrics-facade
+//! cargo run --release --example service --features http,metrics-facade,telemetry
 //! curl localhost:9464/metrics
 //! ```
 //!
 //! Options: `--port N` (or `HOTMETRICS_SERVICE_PORT`; default 9464; `0`
 //! picks a free port), `--workers N` (default 4), `--duration SECS` (run
 //! that long, then print a summary and exit; without it the service runs
-//! until interrupted with Ctrl-C). The bound address is printed first:
-//! `listening on http://127.0.0.1:PORT/metrics`.
+//! until interrupted with Ctrl-C), `--events URL` (where telemetry events
+//! are POSTed as JSON lines; without it a built-in demo endpoint on a free
+//! loopback port receives and counts them). The bound address is printed
+//! first: `listening on http://127.0.0.1:PORT/metrics`, then where the
+//! events go. The telemetry client's self-metrics
+//! (`telemetry_events_delivered_total` and the rest) are in `/metrics`.
 //!
 //! What is recorded, and how, is listed in `app.rs`.
 
 mod app;
+mod demo_sink;
 
 use std::time::{Duration, Instant};
 
 fn usage() -> ! {
-    eprintln!("usage: service [--port N] [--workers N] [--duration SECS]");
+    eprintln!("usage: service [--port N] [--workers N] [--duration SECS] [--events URL]");
     std::process::exit(2)
 }
 
@@ -41,13 +47,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let secs: f64 = value().parse().unwrap_or_else(|_| usage());
                 duration = Some(Duration::from_secs_f64(secs.max(0.0)));
             }
+            "--events" => config.events_endpoint = Some(value()),
             _ => usage(),
         }
     }
     config.addr = format!("127.0.0.1:{port}");
+    let demo = match config.events_endpoint {
+        Some(_) => None,
+        None => {
+            let sink = demo_sink::DemoSink::start()?;
+            config.events_endpoint = Some(sink.url());
+            Some(sink)
+        }
+    };
+    let events = config.events_endpoint.clone().unwrap_or_default();
 
-    let service = app::Service::start(config)?;
+    let mut service = app::Service::start(config)?;
     println!("listening on http://{}/metrics", service.local_addr());
+    match &demo {
+        Some(_) => println!(
+            "telemetry events to {events} (a built-in demo endpoint that counts them; \
+             --events URL sends them elsewhere)"
+        ),
+        None => println!("telemetry events to {events}"),
+    }
     let started = Instant::now();
     match duration {
         Some(d) => std::thread::sleep(d),
@@ -56,6 +79,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::thread::sleep(Duration::from_secs(3_600));
         },
     }
+    let acct = service.drain();
     service.stop();
 
     let snap = hotmetrics::global().collect();
@@ -71,5 +95,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "served {requests} requests in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    if let Some(a) = acct {
+        println!(
+            "telemetry: accepted {}, delivered {}, dropped {} (queue full {}, rejected {}, \
+             shutdown {}), pending {}",
+            a.accepted,
+            a.delivered,
+            a.dropped(),
+            a.dropped_queue_full,
+            a.dropped_rejected,
+            a.dropped_shutdown,
+            a.pending
+        );
+    }
+    if let Some(sink) = demo {
+        println!("demo endpoint received {} events", sink.events());
+    }
     Ok(())
 }

@@ -3,19 +3,24 @@
 //! plots (default `target/hotmetrics-report/`).
 //!
 //! ```text
-//! cargo run --release --example validate [-- OPTIONS]
+//! cargo run --release --example validate --features telemetry [-- OPTIONS]
 //!   --quick            a few seconds in all (fewer runs, shorter windows)
 //!   --threads LIST     thread counts for the throughput section (default 1,2,4,10)
 //!   --duration SECS    throughput seconds per thread count (default 10)
 //!   --out DIR          output directory (default target/hotmetrics-report)
 //!   --json-only        write report.json only (no report.md, no SVG)
 //! ```
+//!
+//! Without `--features telemetry` the telemetry client's section is
+//! recorded as skipped (not failed): the feature is off by default.
 
 mod labeled;
 mod peers;
 mod render;
 mod stats;
 mod svg;
+#[cfg(feature = "telemetry")]
+mod telemetry;
 
 use hotmetrics::export::json;
 use hotmetrics::{MetricValue, Registry, Snapshot, Unit};
@@ -31,13 +36,18 @@ use svg::{Point, Series};
 #[global_allocator]
 static ALLOC: stats::CountingAlloc = stats::CountingAlloc;
 
-const USAGE: &str = "usage: cargo run --release --example validate [-- OPTIONS]
+/// Sections in the report, for the progress lines `[k/STEPS]`.
+const STEPS: usize = 10;
+
+const USAGE: &str =
+    "usage: cargo run --release --example validate --features telemetry [-- OPTIONS]
   --quick            a few seconds in all (fewer runs, shorter windows)
   --threads LIST     thread counts for the throughput section, e.g. 1,2,4,10 (default)
   --duration SECS    throughput seconds per thread count (default 10; 0.25 with --quick)
   --out DIR          output directory (default target/hotmetrics-report)
   --json-only        write report.json only (no report.md, no SVG plots)
-  --help             this text";
+  --help             this text
+Without --features telemetry, the telemetry client section is skipped.";
 
 /// Parsed command line.
 struct Config {
@@ -121,6 +131,10 @@ struct Section {
     method: String,
     figures: Vec<Figure>,
     pass: bool,
+    /// Why the section was not measured (then `pass` is true and there are
+    /// no figures); absent when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    skipped: Option<String>,
     checks: Vec<Check>,
     notes: Vec<String>,
 }
@@ -160,6 +174,7 @@ fn section(title: &str, requirement: &str, method: String) -> Section {
         method,
         figures: Vec::new(),
         pass: true,
+        skipped: None,
         checks: Vec::new(),
         notes: Vec::new(),
     }
@@ -577,7 +592,7 @@ fn throughput(cfg: &Config) -> (Section, Vec<Figure>) {
     let mut per_t = Vec::new();
     for (k, &t) in cfg.threads.iter().enumerate() {
         eprintln!(
-            "[4/9] throughput {t} thread{} ({}/{})...",
+            "[4/{STEPS}] throughput {t} thread{} ({}/{})...",
             if t == 1 { "" } else { "s" },
             k + 1,
             cfg.threads.len()
@@ -804,7 +819,7 @@ fn render_section(cfg: &Config) -> (Section, Vec<(&'static str, Figure)>) {
     let mut t: Vec<Vec<f64>> = vec![vec![]; n];
     let mut size = vec![0usize; n];
     for run in 0..cfg.runs {
-        eprintln!("[7/9] render run {}/{}...", run + 1, cfg.runs);
+        eprintln!("[7/{STEPS}] render run {}/{}...", run + 1, cfg.runs);
         for (k, t) in t.iter_mut().enumerate() {
             for _ in 0..3 {
                 black_box(r.render(k));
@@ -884,7 +899,7 @@ fn peers_section(cfg: &Config) -> (Section, Vec<PeerRow>) {
     let mut t: Vec<Vec<f64>> = vec![vec![]; n];
     let mut busy = Vec::new();
     for r in 0..cfg.runs {
-        eprintln!("[8/9] peers run {}/{}...", r + 1, cfg.runs);
+        eprintln!("[8/{STEPS}] peers run {}/{}...", r + 1, cfg.runs);
         for k in 0..n {
             let x = peers::sample(k, &p);
             if let Some(v) = x.counter_ns {
@@ -989,7 +1004,7 @@ fn labeled_section(cfg: &Config) -> Section {
     );
     let mut v: Vec<Vec<f64>> = vec![vec![]; labeled::CASES.len()];
     for r in 0..cfg.runs {
-        eprintln!("[9/9] labeled series run {}/{}...", r + 1, cfg.runs);
+        eprintln!("[9/{STEPS}] labeled series run {}/{}...", r + 1, cfg.runs);
         for (k, x) in labeled::sample(batches, batch).into_iter().enumerate() {
             v[k].push(x);
         }
@@ -1022,6 +1037,33 @@ fn labeled_section(cfg: &Config) -> Section {
         f[4].median / f[3].median,
     ));
     s
+}
+
+// --------------------------------------------------------- 10. telemetry
+
+/// The telemetry client's section, or, in a build without the feature, the
+/// section recorded as skipped (never as failed).
+fn telemetry_section(cfg: &Config) -> Section {
+    #[cfg(feature = "telemetry")]
+    {
+        telemetry::telemetry(cfg)
+    }
+    #[cfg(not(feature = "telemetry"))]
+    {
+        let _ = cfg;
+        let mut s = section(
+            "Telemetry client",
+            "emit latency against the replaced design, the host never blocked with the \
+             endpoint down, memory over 10 client cycles, exact event accounting",
+            "Not measured in this build.".into(),
+        );
+        s.skipped = Some(
+            "built without the `telemetry` feature (off by default); run \
+             `cargo run --release --example validate --features telemetry`"
+                .into(),
+        );
+        s
+    }
 }
 
 // ------------------------------------------------------------------ plumbing
@@ -1074,6 +1116,15 @@ fn pf(pass: bool) -> &'static str {
     }
 }
 
+/// A section's result: pass, fail or skipped.
+fn result(s: &Section) -> &'static str {
+    if s.skipped.is_some() {
+        "skipped"
+    } else {
+        pf(s.pass)
+    }
+}
+
 fn point(f: &Figure) -> Point {
     Point {
         median: f.median,
@@ -1109,13 +1160,17 @@ fn markdown(report: &Report, plots: bool) -> String {
     let _ = writeln!(o, "## Summary\n\n| # | section | result |\n|---|---|---|");
     for (i, k) in report.section_order.iter().enumerate() {
         let s = &report.sections[k];
-        let _ = writeln!(o, "| {} | {} | {} |", i + 1, s.title, pf(s.pass));
+        let _ = writeln!(o, "| {} | {} | {} |", i + 1, s.title, result(s));
     }
     for (i, k) in report.section_order.iter().enumerate() {
         let s = &report.sections[k];
         let _ = writeln!(o, "\n## {}. {}\n", i + 1, s.title);
         let _ = writeln!(o, "**Requirement.** {}\n", s.requirement);
         let _ = writeln!(o, "**Method.** {}\n", s.method);
+        if let Some(why) = &s.skipped {
+            let _ = writeln!(o, "**Result: skipped** — {why}.");
+            continue;
+        }
         let _ = writeln!(
             o,
             "| figure | median | min | max | unit | runs |\n|---|---:|---:|---:|---|---:|"
@@ -1166,24 +1221,26 @@ fn run(cfg: Config) -> std::io::Result<()> {
         order.push(k.to_string());
         sections.insert(k.to_string(), s);
     };
-    eprintln!("[1/9] timer overhead on a ~1 ms function...");
+    eprintln!("[1/{STEPS}] timer overhead on a ~1 ms function...");
     add("overhead", overhead(&cfg));
-    eprintln!("[2/9] memory...");
+    eprintln!("[2/{STEPS}] memory...");
     add("memory", memory(&cfg));
-    eprintln!("[3/9] per-operation latency...");
+    eprintln!("[3/{STEPS}] per-operation latency...");
     let (s, lat) = latency(&cfg);
     add("latency", s);
     let (s, tput) = throughput(&cfg);
     add("throughput", s);
-    eprintln!("[5/9] thread-safety integrity...");
+    eprintln!("[5/{STEPS}] thread-safety integrity...");
     add("integrity", integrity(&cfg));
-    eprintln!("[6/9] summary export...");
+    eprintln!("[6/{STEPS}] summary export...");
     add("export", export(&cfg));
     let (s, render_rows) = render_section(&cfg);
     add("render", s);
     let (s, peer_rows) = peers_section(&cfg);
     add("peers", s);
     add("labeled", labeled_section(&cfg));
+    eprintln!("[10/{STEPS}] telemetry client...");
+    add("telemetry", telemetry_section(&cfg));
 
     let profile = if cfg!(debug_assertions) {
         "debug"
@@ -1191,11 +1248,16 @@ fn run(cfg: Config) -> std::io::Result<()> {
         "release"
     };
     let mut command = format!(
-        "cargo run{} --example validate",
+        "cargo run{} --example validate{}",
         if cfg!(debug_assertions) {
             ""
         } else {
             " --release"
+        },
+        if cfg!(feature = "telemetry") {
+            " --features telemetry"
+        } else {
+            ""
         }
     );
     if !cfg.args.is_empty() {
@@ -1251,10 +1313,15 @@ fn run(cfg: Config) -> std::io::Result<()> {
             "integrity" => s.figures.get(2),
             "export" => s.figures.get(1),
             "render" => s.figures.first(),
+            "telemetry" => s.figures.first(),
             _ => s.figures.get(1),
         };
         let key = key.map_or(String::new(), |f| format!("{}: {}", f.name, f.show()));
-        println!("{:<34} {:<46} {}", s.title, key, pf(s.pass));
+        let key = match &s.skipped {
+            Some(_) => "not measured (no `telemetry` feature)".to_string(),
+            None => key,
+        };
+        println!("{:<34} {:<46} {}", s.title, key, result(s));
     }
     println!("\nExposition render, 1,000 counters + 100 histograms (median µs):");
     for (name, f) in &render_rows {

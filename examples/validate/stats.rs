@@ -3,21 +3,47 @@
 
 use serde::Serialize;
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::time::Instant;
 
-/// Wraps the system allocator and keeps the number of live heap bytes.
+/// Wraps the system allocator and keeps the number of live heap bytes (of
+/// every thread but those marked with [`not_counted`]) and, while
+/// [`track_peak`] is on, their peak.
 pub struct CountingAlloc;
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
+static PEAK: AtomicIsize = AtomicIsize::new(0);
+static TRACKING: AtomicBool = AtomicBool::new(false);
 
-// SAFETY: forwards every call to `System` unchanged; only counts sizes.
+thread_local! {
+    static NOT_COUNTED: Cell<bool> = const { Cell::new(false) };
+}
+
+fn counted() -> bool {
+    // Const-initialised without a destructor: never allocates, and works
+    // while the thread is being torn down.
+    !NOT_COUNTED.try_with(Cell::get).unwrap_or(false)
+}
+
+fn add(delta: isize) {
+    if !counted() {
+        return;
+    }
+    let now = LIVE.fetch_add(delta, Ordering::Relaxed) + delta;
+    if delta > 0 && TRACKING.load(Ordering::Relaxed) {
+        PEAK.fetch_max(now, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: forwards every call to `System` unchanged; only counts sizes
+// (atomics and a const thread-local `Cell`, which never allocate).
 unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: same contract as the caller's.
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
-            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+            add(layout.size() as isize);
         }
         p
     }
@@ -26,7 +52,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
         // SAFETY: same contract as the caller's.
         let p = unsafe { System.alloc_zeroed(layout) };
         if !p.is_null() {
-            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+            add(layout.size() as isize);
         }
         p
     }
@@ -34,25 +60,45 @@ unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: same contract as the caller's.
         unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        add(-(layout.size() as isize));
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: same contract as the caller's.
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
-            LIVE.fetch_add(
-                new_size as isize - layout.size() as isize,
-                Ordering::Relaxed,
-            );
+            add(new_size as isize - layout.size() as isize);
         }
         p
     }
 }
 
-/// Live heap bytes of the whole process right now.
+/// Live heap bytes of the whole process right now (threads marked
+/// [`not_counted`] excepted).
 pub fn live_bytes() -> isize {
     LIVE.load(Ordering::SeqCst)
+}
+
+/// Marks the calling thread's allocations as not counted (a local HTTP
+/// receiver's, which keeps its buffers to itself).
+#[cfg_attr(not(feature = "telemetry"), allow(dead_code))]
+pub fn not_counted() {
+    NOT_COUNTED.with(|c| c.set(true));
+}
+
+/// Starts (`true`, from the current live bytes) or stops keeping the peak.
+#[cfg_attr(not(feature = "telemetry"), allow(dead_code))]
+pub fn track_peak(on: bool) {
+    if on {
+        PEAK.store(LIVE.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+    TRACKING.store(on, Ordering::SeqCst);
+}
+
+/// The highest live byte count since [`track_peak`]`(true)`.
+#[cfg_attr(not(feature = "telemetry"), allow(dead_code))]
+pub fn peak_bytes() -> isize {
+    PEAK.load(Ordering::SeqCst)
 }
 
 /// `VmRSS` from `/proc/self/status`, in bytes (0 where unavailable).

@@ -1,6 +1,7 @@
-//! A tiny HTTP receiver for the telemetry tests: answers every POST with
-//! the configured status after the configured delay, and keeps what it
-//! received.
+//! A tiny HTTP receiver for the telemetry tests (and the validation
+//! report's telemetry section): answers every POST with the configured
+//! status after the configured delay, or fails every n-th request, and keeps
+//! what it received.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -32,6 +33,12 @@ struct State {
     delay_ms: AtomicU64,
     requests: AtomicU64,
     started: AtomicU64,
+    /// Every n-th request (1-based) is answered 500; 0: none.
+    fail_every: AtomicU64,
+    /// Keep the 2xx requests (`false`: count their lines only).
+    discard: AtomicBool,
+    /// Lines in the bodies answered with 2xx.
+    lines: AtomicU64,
     stopped: AtomicBool,
     received: Mutex<Vec<Request>>,
 }
@@ -45,19 +52,46 @@ pub struct Sink {
 impl Sink {
     /// Starts a receiver answering 200 at once.
     pub fn start() -> Sink {
+        Sink::start_with(|| {})
+    }
+
+    /// Starts a receiver whose threads run `on_thread` first (a counting
+    /// allocator marks them as not counted).
+    pub fn start_with(on_thread: fn()) -> Sink {
+        Sink::spawn(on_thread, false)
+    }
+
+    /// Starts a receiver that serves one connection at a time, all on one
+    /// thread that runs `on_thread` first: for clients that connect one
+    /// after another (each closes its connection when it stops), measured
+    /// by a counting allocator. A thread started per connection would free
+    /// its start-up closure before it could mark itself as not counted.
+    pub fn start_serial(on_thread: fn()) -> Sink {
+        Sink::spawn(on_thread, true)
+    }
+
+    fn spawn(on_thread: fn(), serial: bool) -> Sink {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let state = Arc::new(State::default());
         state.status.store(200, Ordering::Relaxed);
         let s = state.clone();
         std::thread::spawn(move || {
+            on_thread();
             for conn in listener.incoming() {
                 if s.stopped.load(Ordering::Relaxed) {
                     break;
                 }
                 let Ok(conn) = conn else { continue };
+                if serial {
+                    serve(conn, &s);
+                    continue;
+                }
                 let s = s.clone();
-                std::thread::spawn(move || serve(conn, &s));
+                std::thread::spawn(move || {
+                    on_thread();
+                    serve(conn, &s)
+                });
             }
         });
         Sink { state, port }
@@ -77,6 +111,24 @@ impl Sink {
         self.state
             .delay_ms
             .store(d.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// Answers every `n`-th request (counting from the first one received)
+    /// with 500 whatever the status set; 0 turns this off.
+    pub fn set_fail_every(&self, n: u64) {
+        self.state.fail_every.store(n, Ordering::Relaxed);
+    }
+
+    /// Stops keeping the 2xx requests ([`lines`](Self::lines) and
+    /// [`accepted`](Self::accepted) then see only earlier ones);
+    /// [`line_count`](Self::line_count) still counts them.
+    pub fn discard_bodies(&self) {
+        self.state.discard.store(true, Ordering::Relaxed);
+    }
+
+    /// Lines in all bodies answered with 2xx, kept or not.
+    pub fn line_count(&self) -> u64 {
+        self.state.lines.load(Ordering::Relaxed)
     }
 
     /// Requests answered so far (any status).
@@ -119,6 +171,7 @@ impl Drop for Sink {
 
 fn serve(conn: TcpStream, s: &State) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = conn.set_nodelay(true);
     let mut reader = BufReader::new(conn.try_clone().unwrap());
     let mut conn = conn;
     loop {
@@ -150,21 +203,36 @@ fn serve(conn: TcpStream, s: &State) {
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        s.started.fetch_add(1, Ordering::Relaxed);
+        let nth = s.started.fetch_add(1, Ordering::Relaxed) + 1;
         let delay = s.delay_ms.load(Ordering::Relaxed);
         if delay > 0 {
             std::thread::sleep(Duration::from_millis(delay));
         }
-        let status = s.status.load(Ordering::Relaxed);
+        let fail_every = s.fail_every.load(Ordering::Relaxed);
+        let status = if fail_every > 0 && nth % fail_every == 0 {
+            500
+        } else {
+            s.status.load(Ordering::Relaxed)
+        };
         if (200..300).contains(&status) {
-            s.received.lock().unwrap().push(Request {
-                path,
-                headers,
-                body,
-            });
+            let lines = body.iter().filter(|&&b| b == b'\n').count() as u64;
+            // Counted before the answer goes out, so a client that saw
+            // its 2xx finds the lines counted.
+            s.lines.fetch_add(lines, Ordering::Relaxed);
+            if !s.discard.load(Ordering::Relaxed) {
+                s.received.lock().unwrap().push(Request {
+                    path,
+                    headers,
+                    body,
+                });
+            }
         }
         s.requests.fetch_add(1, Ordering::Relaxed);
-        if write!(conn, "HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n").is_err() {
+        // One write: `write!` on the socket would send the status line in
+        // pieces, and the client's delayed ACK would hold the rest for tens
+        // of milliseconds.
+        let answer = format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n");
+        if conn.write_all(answer.as_bytes()).is_err() {
             return;
         }
     }
