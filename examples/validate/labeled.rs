@@ -75,21 +75,21 @@ pub fn sample(batches: usize, batch: u64) -> Vec<f64> {
     let med = |v: Vec<f64>| percentile(&sorted(&v), 0.5);
     let one = sets[0];
     let mut out = Vec::with_capacity(CASES.len());
-    out.push(med(batch_ns(batches, batch, |_| black_box(&plain).inc())));
-    out.push(med(batch_ns(batches, batch, |_| black_box(&bound).inc())));
-    out.push(med(batch_ns(batches, batch, |_| fam.inc(black_box(&one)))));
-    out.push(med(batch_ns(batches, batch, |i| {
+    out.push(med(batch_ns!(batches, batch, |_| black_box(&plain).inc())));
+    out.push(med(batch_ns!(batches, batch, |_| black_box(&bound).inc())));
+    out.push(med(batch_ns!(batches, batch, |_| fam.inc(black_box(&one)))));
+    out.push(med(batch_ns!(batches, batch, |i| {
         fam.inc(black_box(&sets[(i & 63) as usize]))
     })));
-    out.push(med(batch_ns(batches, batch, |i| {
+    out.push(med(batch_ns!(batches, batch, |i| {
         evicting.inc(black_box(&sets[(i & 63) as usize]))
     })));
-    out.push(med(batch_ns(batches, batch, |i| {
+    out.push(med(batch_ns!(batches, batch, |i| {
         prom.with_label_values(black_box(&sets[(i & 63) as usize]))
             .inc()
     })));
     out.push(metrics::with_local_recorder(&recorder, || {
-        med(batch_ns(batches, batch, |i| {
+        med(batch_ns!(batches, batch, |i| {
             let [route, method, status] = *black_box(&sets[(i & 63) as usize]);
             metrics::counter!("labeled", "route" => route, "method" => method, "status" => status)
                 .increment(1)

@@ -533,14 +533,14 @@ fn latency(cfg: &Config) -> (Section, Vec<OpLatency>) {
     for _ in 0..cfg.runs {
         for (k, o) in out.iter_mut().enumerate() {
             let v = match k {
-                0 => batch_ns(batches, 1000, |_| c.inc()),
-                1 => batch_ns(batches, 1000, |_| lc.inc()),
-                2 => batch_ns(batches, 1000, |i| h.record(value_of(i))),
-                3 => batch_ns(batches, 1000, |i| lh.record(value_of(i))),
-                4 => batch_ns(batches, 1000, |_| {
+                0 => batch_ns!(batches, 1000, |_| c.inc()),
+                1 => batch_ns!(batches, 1000, |_| lc.inc()),
+                2 => batch_ns!(batches, 1000, |i| h.record(value_of(i))),
+                3 => batch_ns!(batches, 1000, |i| lh.record(value_of(i))),
+                4 => batch_ns!(batches, 1000, |_| {
                     black_box(h.start_timer().stop());
                 }),
-                _ => batch_ns(snap_batches, 10, |_| {
+                _ => batch_ns!(snap_batches, 10, |_| {
                     black_box(summarise(&snap_reg.collect()));
                 }),
             };

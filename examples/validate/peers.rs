@@ -61,9 +61,10 @@ pub struct Tput {
 /// (`metrics-util`'s bucket and the `Vec` design keep every value).
 const DRAIN_EVERY: u64 = 1 << 20;
 
-/// Gives a closure its `FnMut(u64)` signature where it is written.
-fn as_op<F: FnMut(u64)>(f: F) -> F {
-    f
+/// Runs `f` in a function of its own (see `sample`).
+#[inline(never)]
+fn isolated<R>(f: impl FnOnce() -> R) -> R {
+    f()
 }
 
 fn med(v: Vec<f64>) -> f64 {
@@ -123,14 +124,17 @@ where
 
 /// Measures peer number `peer` (an index into [`NAMES`]) once.
 pub fn sample(peer: usize, p: &Params) -> Sample {
-    // A macro rather than a closure taking `&mut dyn FnMut`: each operation
-    // gets its own monomorphised loop, with no indirect call per operation.
+    // Each operation expanded into its own timing loop (see `batch_ns!`),
+    // after a warm-up run of the same loop, in a function of its own: this
+    // one is large, and inlined into it the loops were compiled worse
+    // (spilled registers, a thread-local accessor left as a call).
     macro_rules! bn {
-        ($op:expr) => {{
-            let mut op = as_op($op);
-            batch_ns(p.batches / 10 + 1, p.batch, &mut op); // warm-up
-            med(batch_ns(p.batches, p.batch, &mut op))
-        }};
+        ($($op:tt)*) => {
+            isolated(|| {
+                batch_ns!(p.batches / 10 + 1, p.batch, $($op)*); // warm-up
+                med(batch_ns!(p.batches, p.batch, $($op)*))
+            })
+        };
     }
     match peer {
         0 | 1 => {

@@ -89,7 +89,7 @@ impl Replaced {
 /// all batches of all threads together.
 fn emit_ns<F: Fn(u64) + Sync>(threads: usize, batches: usize, emit: &F) -> Vec<f64> {
     if threads == 1 {
-        return batch_ns(batches, BATCH, emit);
+        return batch_ns!(batches, BATCH, emit);
     }
     let start = Barrier::new(threads);
     std::thread::scope(|s| {
@@ -99,7 +99,7 @@ fn emit_ns<F: Fn(u64) + Sync>(threads: usize, batches: usize, emit: &F) -> Vec<f
                 s.spawn(move || {
                     start.wait();
                     let offset = (t as u64) << 32;
-                    batch_ns(batches, BATCH, |i| emit(offset + i))
+                    batch_ns!(batches, BATCH, |i| emit(offset + i))
                 })
             })
             .collect();
