@@ -29,9 +29,10 @@
 //! - [`facade`] (feature `metrics-facade`) records every `metrics::counter!`,
 //!   `gauge!` and `histogram!` of a program into a registry.
 //! - `guide`: the user guide (`docs/guide.md`: quick start, concepts,
-//!   precision, labels and cardinality, exporting, the on/off switch,
-//!   performance tips, what loom proves), in the documentation built with
-//!   features `macros`, `http` and `metrics-facade` (its examples use them).
+//!   precision, labels and cardinality, exporting, telemetry events, the
+//!   on/off switch, performance tips, what loom proves), in the
+//!   documentation built with features `macros`, `http`, `metrics-facade`
+//!   and `telemetry` (its examples use them).
 //!
 //! ```
 //! use hotmetrics::{Registry, Unit};
@@ -340,6 +341,7 @@ pub use hotmetrics_macros::Labels;
     feature = "macros",
     feature = "http",
     feature = "metrics-facade",
+    feature = "telemetry",
     not(all(loom, feature = "loom"))
 ))]
 pub mod guide {
