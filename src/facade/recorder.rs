@@ -141,8 +141,8 @@ impl Reason {
 /// Whether `stored` (a clone of an earlier key) equals `key`.
 ///
 /// Keys built from literals point at `static` strings, which the compiler
-/// merges: two call sites of `histogram!("rpc", "method" => "get")` have
-/// label arrays of their own but share the strings in them. So each string
+/// usually merges: two call sites of `histogram!("rpc", "method" => "get")`
+/// have label arrays of their own but share the strings in them. So each string
 /// is compared by address first, which answers for such keys without
 /// reading a byte, then by content. Labels are compared pairwise in order,
 /// which is how keys from the same code usually come; `Key`'s own
