@@ -106,6 +106,20 @@ impl Precision {
         ((shift as usize) << p) + (value >> shift) as usize
     }
 
+    /// As [`index`](Self::index), for record paths: at the default
+    /// precision the shifts by `p` become constants, which saves the
+    /// variable shifts (two µops each on some x86 cores) and the mask
+    /// computation on the histograms most users make. Other precisions pay
+    /// one well-predicted branch.
+    #[inline(always)]
+    pub(crate) fn index_on_record(self, value: u64) -> usize {
+        if self.0 == Precision::DEFAULT.0 {
+            Precision::DEFAULT.index(value)
+        } else {
+            self.index(value)
+        }
+    }
+
     /// Number of low bits ignored by bucket `index` (the bucket spans
     /// `2^shift` values).
     #[inline]
@@ -284,6 +298,14 @@ mod tests {
             let r = p.representative(p.index(v));
             let err = (r as f64 - v as f64).abs() / (v.max(1) as f64);
             prop_assert!(err <= p.relative_error() * (1.0 + 1e-12), "v={} r={} err={}", v, r, err);
+        }
+
+        #[test]
+        fn record_path_index_is_the_index(v in any::<u64>(), bits in 0u8..=10, shift in 0u32..64) {
+            // `shift` spreads the values over every octave.
+            let p = Precision::new(bits).unwrap();
+            let v = v >> shift;
+            prop_assert_eq!(p.index_on_record(v), p.index(v));
         }
 
         #[test]
