@@ -65,11 +65,12 @@ fn main() {
         .collect();
     let value = |i: usize| black_box(values[i & 1023]);
     let mut plain = vec![0u64; Precision::DEFAULT.bucket_count()];
+    let mut plain_sum = (plain.clone(), 0u64);
     let clock = quanta::Clock::new();
     hist.record(1); // first touch: cells allocated before timing
 
     let local = hist.local();
-    let cases: [(&str, f64); 10] = [
+    let cases: [(&str, f64); 11] = [
         (
             "loop overhead",
             floor_ns(runs, n, |n| {
@@ -84,6 +85,19 @@ fn main() {
                 for i in 0..n {
                     plain[Precision::DEFAULT.index(value(i))] += 1;
                     black_box(&mut plain);
+                }
+            }),
+        ),
+        (
+            // As `benches/core.rs` defines the limit: the array and the
+            // running sum a histogram reports, both kept in memory.
+            "plain array + sum (limit)",
+            floor_ns(runs, n, |n| {
+                for i in 0..n {
+                    let v = value(i);
+                    plain_sum.0[Precision::DEFAULT.index(v)] += 1;
+                    plain_sum.1 = plain_sum.1.wrapping_add(v);
+                    black_box(&mut plain_sum);
                 }
             }),
         ),
