@@ -95,28 +95,14 @@ impl Precision {
     /// Index of the bucket holding `value`.
     #[inline(always)]
     pub const fn index(self, value: u64) -> usize {
-        let p = self.0 as u32;
-        // OR-ing in the low p+1 bits makes every value below 2^(p+1) look like
-        // 2^(p+1) - 1, whose shift is 0, so small values are their own index.
-        // `leading_zeros` of a non-zero value is at most 63 - (p + 1) + 1, so
-        // the subtraction cannot underflow.
-        let shift = 63 - p - (value | ((2u64 << p) - 1)).leading_zeros();
-        // `value >> shift` keeps the p + 1 high significant bits, in
-        // [2^p, 2^(p+1)) once shift > 0; octave `shift` starts at shift << p.
-        ((shift as usize) << p) + (value >> shift) as usize
-    }
-
-    /// As [`index`](Self::index), for record paths: at the default
-    /// precision the shifts by `p` become constants, which saves the
-    /// variable shifts (two µops each on some x86 cores) and the mask
-    /// computation on the histograms most users make. Other precisions pay
-    /// one well-predicted branch.
-    #[inline(always)]
-    pub(crate) fn index_on_record(self, value: u64) -> usize {
+        // At the default precision the shifts by `p` become constants, which
+        // saves the mask computation and a variable shift (two µops on some
+        // x86 cores) on the histograms most users make; other precisions pay
+        // one well-predicted branch.
         if self.0 == Precision::DEFAULT.0 {
-            Precision::DEFAULT.index(value)
+            index_at(Precision::DEFAULT.0 as u32, value)
         } else {
-            self.index(value)
+            index_at(self.0 as u32, value)
         }
     }
 
@@ -159,6 +145,19 @@ impl Precision {
         let lo = self.lower_bound(index);
         lo + (self.upper_bound(index) - lo) / 2
     }
+}
+
+/// The bucket index of `value` at precision `p` (see [`Precision::index`]).
+#[inline(always)]
+const fn index_at(p: u32, value: u64) -> usize {
+    // OR-ing in the low p+1 bits makes every value below 2^(p+1) look like
+    // 2^(p+1) - 1, whose shift is 0, so small values are their own index.
+    // `leading_zeros` of a non-zero value is at most 63 - (p + 1) + 1, so
+    // the subtraction cannot underflow.
+    let shift = 63 - p - (value | ((2u64 << p) - 1)).leading_zeros();
+    // `value >> shift` keeps the p + 1 high significant bits, in
+    // [2^p, 2^(p+1)) once shift > 0; octave `shift` starts at shift << p.
+    ((shift as usize) << p) + (value >> shift) as usize
 }
 
 impl Default for Precision {
@@ -301,11 +300,11 @@ mod tests {
         }
 
         #[test]
-        fn record_path_index_is_the_index(v in any::<u64>(), bits in 0u8..=10, shift in 0u32..64) {
+        fn default_precision_path_is_the_formula(v in any::<u64>(), bits in 0u8..=10, shift in 0u32..64) {
             // `shift` spreads the values over every octave.
             let p = Precision::new(bits).unwrap();
             let v = v >> shift;
-            prop_assert_eq!(p.index_on_record(v), p.index(v));
+            prop_assert_eq!(p.index(v), index_at(u32::from(bits), v));
         }
 
         #[test]

@@ -153,7 +153,7 @@ impl HistogramCells {
     /// made with.
     #[inline(always)]
     pub(crate) fn record(&self, precision: Precision, value: u64) {
-        let index = precision.index_on_record(value);
+        let index = precision.index(value);
         self.record_at(self.chunk_or_grow(index), index, value);
     }
 
@@ -168,7 +168,7 @@ impl HistogramCells {
     /// is why plain records do not use it.
     #[inline(always)]
     pub(crate) fn record_clustered(&self, precision: Precision, value: u64) {
-        let index = precision.index_on_record(value);
+        let index = precision.index(value);
         let hot = self.hot_chunk.load(Ordering::Relaxed);
         let chunk = if index / CHUNK_BUCKETS == self.hot_index.load(Ordering::Relaxed) {
             // SAFETY: `hot` was stored below together with `hot_index` (same
