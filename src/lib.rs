@@ -106,7 +106,7 @@ pub mod export;
 #[cfg(all(feature = "metrics-facade", not(all(loom, feature = "loom"))))]
 pub mod facade;
 mod family;
-mod metrics;
+mod handle;
 mod registry;
 mod snapshot;
 mod storage;
@@ -122,11 +122,13 @@ pub use family::{
     GaugeFamily, HistogramFamily, LabelValue, Labels, Outcome, ResponseOutcome, ResponseTracker,
     SeriesRef, StateSet, DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT, MAX_STATES,
 };
-pub use metrics::{
+#[cfg(not(all(loom, feature = "loom")))]
+pub use handle::{is_enabled, set_enabled};
+pub use handle::{
     Counter, FloatGauge, Gauge, Histogram, LocalCounter, LocalHistogram, TimedFuture, Timer,
 };
 #[cfg(not(all(loom, feature = "loom")))]
-pub use registry::{global, is_enabled, set_enabled};
+pub use registry::global;
 pub use registry::{Options, Registry, RegistryError};
 pub use snapshot::{Bucket, HistogramSnapshot, LabelSet, MetricSnapshot, MetricValue, Snapshot};
 

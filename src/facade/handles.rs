@@ -5,7 +5,7 @@
 use super::naming::Kind;
 use crate::descriptor::MetricKind;
 use crate::family::Family;
-use crate::metrics::{Counter, FloatGauge, Histogram};
+use crate::handle::{Counter, FloatGauge, Histogram};
 use crate::registry::{Options, Registry, RegistryError};
 use crate::sync::{AtomicU64, Ordering};
 use metrics::{CounterFn, GaugeFn, HistogramFn};

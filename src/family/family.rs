@@ -6,7 +6,7 @@ use super::map::{Baseline, Refused, Series, SeriesMap};
 use super::reclaim::{Guard, Reclaim};
 use crate::buckets::Precision;
 use crate::descriptor::Unit;
-use crate::metrics::{Core, Counter, FloatGauge, Gauge, Histogram};
+use crate::handle::{Core, Counter, FloatGauge, Gauge, Histogram};
 use crate::snapshot::LabelSet;
 use crate::storage::SlotAllocator;
 use crate::sync::{lock, Arc, FrozenArc, Mutex};

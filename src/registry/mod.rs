@@ -7,5 +7,5 @@ mod registry;
 
 pub use error::RegistryError;
 #[cfg(not(all(loom, feature = "loom")))]
-pub use registry::{global, is_enabled, set_enabled};
+pub use registry::global;
 pub use registry::{Options, Registry};

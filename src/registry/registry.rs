@@ -8,7 +8,7 @@ use crate::family::{
     overflow_labels, Baseline, CounterFamily, Eviction, Family, FloatGaugeFamily, GaugeFamily,
     HistogramFamily, SeriesCtx, StateSet, DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT, MAX_STATES,
 };
-use crate::metrics::{Core, Counter, FloatGauge, Gauge, Histogram};
+use crate::handle::{Core, Counter, FloatGauge, Gauge, Histogram};
 use crate::snapshot::{
     HistogramSnapshot, LabelSet, MetricSnapshot, MetricValue, Publish, Snapshot,
 };
@@ -952,21 +952,6 @@ impl fmt::Debug for Registry {
             .field("metrics", &self.len())
             .finish()
     }
-}
-
-/// Switches recording off (or back on) in every registry of the process, at
-/// any time from any thread. Each registry's own
-/// [`Registry::set_enabled`] still applies: a metric records only while both
-/// are on. While off, a record costs one relaxed load and a branch.
-#[cfg(not(all(loom, feature = "loom")))]
-pub fn set_enabled(on: bool) {
-    crate::metrics::global::set_enabled(on);
-}
-
-/// Whether recording is switched on process-wide (see [`set_enabled`]).
-#[cfg(not(all(loom, feature = "loom")))]
-pub fn is_enabled() -> bool {
-    crate::metrics::global::is_enabled()
 }
 
 /// The process-wide registry, created on first use.

@@ -1,6 +1,6 @@
 //! [`Counter`] and its thread-bound [`LocalCounter`].
 
-use super::core::Core;
+use super::registry_core::Core;
 use crate::storage::{add_owned, SlotIndex};
 use crate::sync::{Arc, AtomicU64};
 use std::fmt;

@@ -1,9 +1,9 @@
 //! Recording handles: cheap to clone, `Send + Sync`, lock-free.
 
-mod core;
 mod counter;
 mod gauge;
 mod histogram;
+mod registry_core;
 mod timer;
 
 pub use counter::{Counter, LocalCounter};
@@ -12,5 +12,5 @@ pub use histogram::{Histogram, LocalHistogram};
 pub use timer::{TimedFuture, Timer};
 
 #[cfg(not(all(loom, feature = "loom")))]
-pub(crate) use self::core::global;
-pub(crate) use self::core::Core;
+pub use self::registry_core::global::{is_enabled, set_enabled};
+pub(crate) use self::registry_core::Core;

@@ -1,6 +1,6 @@
 //! [`Histogram`] and its thread-bound [`LocalHistogram`].
 
-use super::core::Core;
+use super::registry_core::Core;
 use crate::buckets::Precision;
 use crate::descriptor::Unit;
 use crate::storage::{add_owned, HistogramCells, SlotIndex};

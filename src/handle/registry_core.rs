@@ -103,7 +103,12 @@ pub(crate) mod global {
         s.cores.push(Arc::downgrade(core));
     }
 
-    pub(crate) fn set_enabled(on: bool) {
+    /// Switches recording off (or back on) in every registry of the process, at
+    /// any time from any thread. Each registry's own
+    /// [`Registry::set_enabled`](crate::Registry::set_enabled) still applies: a
+    /// metric records only while both are on. While off, a record costs one
+    /// relaxed load and a branch.
+    pub fn set_enabled(on: bool) {
         let mut s = switch();
         s.off = !on;
         s.cores.retain(|w| match w.upgrade() {
@@ -115,7 +120,8 @@ pub(crate) mod global {
         });
     }
 
-    pub(crate) fn is_enabled() -> bool {
+    /// Whether recording is switched on process-wide (see [`set_enabled`]).
+    pub fn is_enabled() -> bool {
         !switch().off
     }
 }
