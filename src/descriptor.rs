@@ -102,7 +102,7 @@ impl Unit {
     /// `nanos` nanoseconds expressed in this unit (truncating); unchanged
     /// for units that do not measure time.
     #[inline]
-    pub fn from_nanos(self, nanos: u64) -> u64 {
+    pub fn nanos_to_unit(self, nanos: u64) -> u64 {
         match self {
             Unit::Microseconds => nanos / 1_000,
             Unit::Milliseconds => nanos / 1_000_000,
@@ -179,8 +179,8 @@ mod tests {
         assert_eq!(Unit::Seconds.from_duration(d), 3);
         assert_eq!(Unit::Bytes.from_duration(d), 3_500_000_123);
         assert_eq!(Unit::Nanoseconds.from_duration(Duration::MAX), u64::MAX);
-        assert_eq!(Unit::Milliseconds.from_nanos(3_500_000_123), 3_500);
-        assert_eq!(Unit::Bytes.from_nanos(7), 7);
+        assert_eq!(Unit::Milliseconds.nanos_to_unit(3_500_000_123), 3_500);
+        assert_eq!(Unit::Bytes.nanos_to_unit(7), 7);
         assert_eq!(Unit::Nanoseconds.base(), ("seconds", 1e-9));
         assert_eq!(Unit::Bytes.base(), ("bytes", 1.0));
         assert!(Unit::Seconds.is_time() && !Unit::Bytes.is_time());

@@ -113,13 +113,13 @@ mod storage;
 mod sync;
 #[cfg(any(feature = "telemetry", all(loom, feature = "loom")))]
 pub mod telemetry;
+mod tracker;
 
 pub use buckets::{Precision, PrecisionError};
 pub use clock::Clock;
 pub use descriptor::{Descriptor, MetricKind, Unit};
 pub use family::{
-    default_classifier, CacheStatus, CounterFamily, ErrorCategory, Family, FloatGaugeFamily,
-    GaugeFamily, HistogramFamily, LabelValue, Labels, Outcome, ResponseOutcome, ResponseTracker,
+    CounterFamily, Family, FloatGaugeFamily, GaugeFamily, HistogramFamily, LabelValue, Labels,
     SeriesRef, StateSet, DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT, MAX_STATES,
 };
 #[cfg(not(all(loom, feature = "loom")))]
@@ -131,6 +131,10 @@ pub use handle::{
 pub use registry::global;
 pub use registry::{Options, Registry, RegistryError};
 pub use snapshot::{Bucket, HistogramSnapshot, LabelSet, MetricSnapshot, MetricValue, Snapshot};
+pub use tracker::{
+    default_classifier, CacheStatus, ErrorCategory, IntoResponseOutcome, ResponseOutcome,
+    ResponseTracker,
+};
 
 /// Records the latency of every call of a function in a histogram of the
 /// [`global()`] registry.

@@ -3,8 +3,8 @@
 //! state sets and the response tracker.
 
 use hotmetrics::{
-    CacheStatus, ErrorCategory, LabelValue, MetricKind, MetricValue, Options, Outcome, Registry,
-    RegistryError, Unit,
+    CacheStatus, ErrorCategory, LabelValue, MetricKind, MetricValue, Options, Registry,
+    RegistryError, ResponseOutcome, Unit,
 };
 use std::fmt::Write as _;
 use std::sync::atomic::{fence, AtomicBool, Ordering};
@@ -468,14 +468,14 @@ fn record_response_feeds_every_family() {
         "checkout",
         "pay",
         ms(2),
-        &Outcome::Error(ErrorCategory::Timeout),
+        &ResponseOutcome::Error(ErrorCategory::Timeout),
         CacheStatus::NotCached,
     );
     rt.record_response(
         &Route::Checkout,
         "pay",
         ms(2),
-        &Outcome::Success,
+        &ResponseOutcome::Success,
         CacheStatus::NotCached,
     );
 

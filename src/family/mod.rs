@@ -1,4 +1,4 @@
-//! Labeled metric families, state sets, and request telemetry built on them.
+//! Labeled metric families and state sets.
 //!
 //! A [`Family`] splits one metric into series by label values. Each series
 //! is an ordinary [`Counter`](crate::Counter), [`Gauge`](crate::Gauge) or
@@ -11,7 +11,6 @@ mod family;
 mod labels;
 mod map;
 mod reclaim;
-mod response;
 mod state_set;
 
 pub(crate) use family::{overflow_labels, Eviction, SeriesCtx};
@@ -21,7 +20,4 @@ pub use family::{
 };
 pub use labels::{LabelValue, Labels};
 pub(crate) use map::Baseline;
-pub use response::{
-    default_classifier, CacheStatus, ErrorCategory, Outcome, ResponseOutcome, ResponseTracker,
-};
 pub use state_set::{StateSet, MAX_STATES};

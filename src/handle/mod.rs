@@ -12,5 +12,5 @@ pub use histogram::{Histogram, LocalHistogram};
 pub use timer::{TimedFuture, Timer};
 
 #[cfg(not(all(loom, feature = "loom")))]
-pub use self::registry_core::global::{is_enabled, set_enabled};
+pub use self::registry_core::switch::{is_enabled, set_enabled};
 pub(crate) use self::registry_core::Core;

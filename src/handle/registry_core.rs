@@ -31,7 +31,7 @@ impl Core {
             storage: Storage::new(),
             clock,
         });
-        global::track(&core);
+        switch::track(&core);
         core
     }
 
@@ -74,7 +74,7 @@ impl fmt::Debug for Core {
 /// The process-wide switch: a list of every live registry's core, so that
 /// switching sets a bit in each and the hot path still reads one flag.
 #[cfg(not(all(loom, feature = "loom")))]
-pub(crate) mod global {
+pub(crate) mod switch {
     use super::{Core, GLOBAL_OFF};
     // The switch list is touched only when a registry is created and when
     // the switch is flipped, never when recording; it is not modelled.
@@ -127,7 +127,7 @@ pub(crate) mod global {
 }
 
 #[cfg(all(loom, feature = "loom"))]
-pub(crate) mod global {
+pub(crate) mod switch {
     use super::Core;
     use crate::sync::Arc;
 

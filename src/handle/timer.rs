@@ -114,7 +114,7 @@ impl Histogram {
     pub(crate) fn record_since(&self, start: u64) -> u64 {
         let clock = &self.core.clock;
         let nanos = clock.nanos_between(start, clock.raw());
-        self.record_clustered(self.unit().from_nanos(nanos));
+        self.record_clustered(self.unit().nanos_to_unit(nanos));
         nanos
     }
 }

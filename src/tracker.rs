@@ -1,9 +1,11 @@
 //! [`ResponseTracker`]: request telemetry as a ready-made set of families.
+//!
+//! It sits above the registry: it registers four families through the
+//! registry's public API and adds [`Registry::response_tracker`].
 #![forbid(unsafe_code)]
 
-use super::family::{CounterFamily, HistogramFamily};
-use super::labels::LabelValue;
 use crate::descriptor::Unit;
+use crate::family::{CounterFamily, HistogramFamily, LabelValue};
 use crate::registry::{Options, Registry, RegistryError};
 use crate::sync::FrozenArc;
 use std::error::Error;
@@ -47,19 +49,19 @@ impl LabelValue for ErrorCategory {
 
 /// How a request ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Outcome {
+pub enum ResponseOutcome {
     /// It succeeded.
     Success,
     /// It failed, with this category.
     Error(ErrorCategory),
 }
 
-impl Outcome {
+impl ResponseOutcome {
     /// The `outcome` label value: `success` or `error`.
     pub fn as_str(self) -> &'static str {
         match self {
-            Outcome::Success => "success",
-            Outcome::Error(_) => "error",
+            ResponseOutcome::Success => "success",
+            ResponseOutcome::Error(_) => "error",
         }
     }
 }
@@ -76,23 +78,29 @@ pub enum CacheStatus {
 }
 
 /// Something [`ResponseTracker::record_response`] can tell an outcome from:
-/// an [`Outcome`], or a `Result` whose error is classified.
-pub trait ResponseOutcome {
+/// a [`ResponseOutcome`], or a `Result` whose error is classified.
+pub trait IntoResponseOutcome {
     /// The outcome, classifying an error with `classify`.
-    fn outcome(&self, classify: &dyn Fn(&(dyn Error + 'static)) -> ErrorCategory) -> Outcome;
+    fn outcome(
+        &self,
+        classify: &dyn Fn(&(dyn Error + 'static)) -> ErrorCategory,
+    ) -> ResponseOutcome;
 }
 
-impl ResponseOutcome for Outcome {
-    fn outcome(&self, _: &dyn Fn(&(dyn Error + 'static)) -> ErrorCategory) -> Outcome {
+impl IntoResponseOutcome for ResponseOutcome {
+    fn outcome(&self, _: &dyn Fn(&(dyn Error + 'static)) -> ErrorCategory) -> ResponseOutcome {
         *self
     }
 }
 
-impl<T, E: Error + 'static> ResponseOutcome for Result<T, E> {
-    fn outcome(&self, classify: &dyn Fn(&(dyn Error + 'static)) -> ErrorCategory) -> Outcome {
+impl<T, E: Error + 'static> IntoResponseOutcome for Result<T, E> {
+    fn outcome(
+        &self,
+        classify: &dyn Fn(&(dyn Error + 'static)) -> ErrorCategory,
+    ) -> ResponseOutcome {
         match self {
-            Ok(_) => Outcome::Success,
-            Err(e) => Outcome::Error(classify(e)),
+            Ok(_) => ResponseOutcome::Success,
+            Err(e) => ResponseOutcome::Error(classify(e)),
         }
     }
 }
@@ -318,14 +326,14 @@ impl ResponseTracker {
         cache: CacheStatus,
     ) where
         R: LabelValue + ?Sized,
-        O: ResponseOutcome + ?Sized,
+        O: IntoResponseOutcome + ?Sized,
     {
         let route = route.label_value();
         let outcome = outcome.outcome(&*self.classify);
         let label = outcome.as_str();
         self.duration.record_duration(&(route, label), elapsed);
         self.requests.inc(&(route, intent, label));
-        if let Outcome::Error(category) = outcome {
+        if let ResponseOutcome::Error(category) = outcome {
             self.errors.inc(&(route, category));
         }
         match cache {
