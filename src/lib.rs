@@ -129,7 +129,7 @@ pub use handle::{
 };
 #[cfg(not(all(loom, feature = "loom")))]
 pub use registry::global;
-pub use registry::{Options, Registry, RegistryError};
+pub use registry::{Conflict, Options, Registry, RegistryError};
 pub use snapshot::{Bucket, HistogramSnapshot, LabelSet, MetricSnapshot, MetricValue, Snapshot};
 pub use tracker::{
     default_classifier, CacheStatus, ErrorCategory, IntoResponseOutcome, ResponseOutcome,

@@ -3,7 +3,7 @@
 //! state sets and the response tracker.
 
 use hotmetrics::{
-    CacheStatus, ErrorCategory, LabelValue, MetricKind, MetricValue, Options, Registry,
+    CacheStatus, Conflict, ErrorCategory, LabelValue, MetricKind, MetricValue, Options, Registry,
     RegistryError, ResponseOutcome, Unit,
 };
 use std::fmt::Write as _;
@@ -319,7 +319,7 @@ fn registration_rules() {
     assert!(matches!(
         reg.counter_family("req", "Requests", &["path"]),
         Err(RegistryError::Conflict {
-            what: "label names",
+            what: Conflict::LabelNames,
             ..
         })
     ));

@@ -1,6 +1,8 @@
 //! Registration: name validation, idempotence, conflicts, the global registry.
 
-use hotmetrics::{MetricKind, MetricValue, Options, Precision, Registry, RegistryError, Unit};
+use hotmetrics::{
+    Conflict, MetricKind, MetricValue, Options, Precision, Registry, RegistryError, Unit,
+};
 use std::sync::LazyLock;
 
 #[test]
@@ -41,7 +43,10 @@ fn conflicts_are_errors() {
     reg.histogram("h", "h", Unit::Nanoseconds).unwrap();
     assert!(matches!(
         reg.histogram("h", "h", Unit::Bytes),
-        Err(RegistryError::Conflict { what: "unit", .. })
+        Err(RegistryError::Conflict {
+            what: Conflict::Unit,
+            ..
+        })
     ));
     assert!(matches!(
         reg.histogram_with(
@@ -50,7 +55,7 @@ fn conflicts_are_errors() {
                 .precision(Precision::new(3).unwrap())
         ),
         Err(RegistryError::Conflict {
-            what: "precision",
+            what: Conflict::Precision,
             ..
         })
     ));

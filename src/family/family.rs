@@ -7,7 +7,6 @@ use super::reclaim::{Guard, Reclaim};
 use crate::buckets::Precision;
 use crate::descriptor::Unit;
 use crate::handle::{Core, Counter, FloatGauge, Gauge, Histogram};
-use crate::snapshot::LabelSet;
 use crate::storage::SlotAllocator;
 use crate::sync::{lock, Arc, FrozenArc, Mutex};
 use std::fmt;
@@ -23,6 +22,7 @@ pub const MAX_SERIES_LIMIT: usize = 1 << 20;
 
 /// What a family needs to make the metric handle of a new series: the
 /// registry's storage and slot allocator, and the histogram settings.
+#[derive(Clone)]
 pub(crate) struct SeriesCtx {
     pub(crate) core: Arc<Core>,
     pub(crate) slots: Arc<Mutex<SlotAllocator>>,
@@ -30,30 +30,45 @@ pub(crate) struct SeriesCtx {
     pub(crate) unit: Unit,
 }
 
-impl SeriesCtx {
-    pub(crate) fn counter(&self) -> Option<Counter> {
-        let slot = lock(&self.slots).counter()?;
-        Some(Counter::new(self.core.clone(), slot))
-    }
+/// A metric that can be a family's series (and is made the same way as a
+/// plain metric of its kind): [`Counter`], [`Gauge`], [`FloatGauge`],
+/// [`Histogram`].
+pub(crate) trait SeriesMetric: Clone + Send + Sync + 'static {
+    /// A new metric with cells of its own; `None` when the registry is out
+    /// of slots.
+    fn make(ctx: &SeriesCtx) -> Option<Self>;
+}
 
-    pub(crate) fn histogram(&self) -> Option<Histogram> {
-        let mut slots = lock(&self.slots);
+impl SeriesMetric for Counter {
+    fn make(ctx: &SeriesCtx) -> Option<Counter> {
+        let slot = lock(&ctx.slots).counter()?;
+        Some(Counter::new(ctx.core.clone(), slot))
+    }
+}
+
+impl SeriesMetric for Histogram {
+    fn make(ctx: &SeriesCtx) -> Option<Histogram> {
+        let mut slots = lock(&ctx.slots);
         let slot = slots.histogram()?;
         let invalid = slots.counter()?;
         Some(Histogram::new(
-            self.core.clone(),
+            ctx.core.clone(),
             slot,
             invalid,
-            self.precision,
-            self.unit,
+            ctx.precision,
+            ctx.unit,
         ))
     }
+}
 
-    pub(crate) fn gauge(&self) -> Option<Gauge> {
+impl SeriesMetric for Gauge {
+    fn make(_: &SeriesCtx) -> Option<Gauge> {
         Some(Gauge::new())
     }
+}
 
-    pub(crate) fn float_gauge(&self) -> Option<FloatGauge> {
+impl SeriesMetric for FloatGauge {
+    fn make(_: &SeriesCtx) -> Option<FloatGauge> {
         Some(FloatGauge::new())
     }
 }
@@ -118,27 +133,28 @@ impl SeriesCtx {
 /// assert_eq!(snap.series("request_duration").len(), 2);
 /// ```
 pub struct Family<M> {
-    inner: Arc<Inner<M>>,
+    pub(super) inner: Arc<Inner<M>>,
 }
 
-struct Inner<M> {
+// The fields the collector's side (`evict.rs`) works with are `pub(super)`.
+pub(super) struct Inner<M> {
     name: String,
-    map: SeriesMap<M>,
-    overflow: M,
+    pub(super) map: SeriesMap<M>,
+    pub(super) overflow: M,
     overflowed: Counter,
     ctx: SeriesCtx,
     make: fn(&SeriesCtx) -> Option<M>,
     /// Collections without change before a series is evicted; 0: never.
-    evict_after: u64,
+    pub(super) evict_after: u64,
     /// `<name>_evicted`, when evicting.
-    evicted: Option<Counter>,
+    pub(super) evicted: Option<Counter>,
     /// Evicted series until no reader can reach them.
-    reclaim: Reclaim<FrozenArc<Series<M>>>,
+    pub(super) reclaim: Reclaim<FrozenArc<Series<M>>>,
     /// Reclaimed series taken by the collector before it read the cells.
-    reclaimed: Mutex<Vec<FrozenArc<Series<M>>>>,
+    pub(super) reclaimed: Mutex<Vec<FrozenArc<Series<M>>>>,
     /// Metric handles of reclaimed series, with what their cells hold, for
     /// new series to reuse.
-    free: Mutex<Vec<(M, Baseline)>>,
+    pub(super) free: Mutex<Vec<(M, Baseline)>>,
 }
 
 /// Eviction settings of a new family.
@@ -172,9 +188,11 @@ impl<M: Clone> Family<M> {
         overflowed: Counter,
         eviction: Eviction,
         ctx: SeriesCtx,
-        make: fn(&SeriesCtx) -> Option<M>,
-    ) -> Option<Family<M>> {
-        let overflow = make(&ctx)?;
+    ) -> Option<Family<M>>
+    where
+        M: SeriesMetric,
+    {
+        let overflow = M::make(&ctx)?;
         Some(Family {
             inner: Arc::new(Inner {
                 name,
@@ -182,7 +200,7 @@ impl<M: Clone> Family<M> {
                 overflow,
                 overflowed,
                 ctx,
-                make,
+                make: M::make,
                 evict_after: eviction.after,
                 evicted: eviction.counter,
                 reclaim: Reclaim::new(),
@@ -330,58 +348,9 @@ impl<M: Clone> Family<M> {
         self.inner.map.allocated_bytes()
     }
 
-    /// Every live series, the overflow series and the overflowed-lookups
-    /// counter (for the collector).
-    pub(crate) fn parts(&self) -> (Vec<FrozenArc<Series<M>>>, &M, &Counter) {
-        (
-            self.inner.map.series(),
-            &self.inner.overflow,
-            &self.inner.overflowed,
-        )
-    }
-
-    /// Collections without change before eviction (0: never).
-    pub(crate) fn evict_after(&self) -> u64 {
-        self.inner.evict_after
-    }
-
-    /// Collector, before it reads any cell: takes the evicted series that
-    /// no reader can reach any more, so that the cells it then reads hold
-    /// every record ever made into them.
-    pub(crate) fn prepare(&self) {
-        if self.inner.evict_after != 0 {
-            let ready = self.inner.reclaim.take_ready();
-            lock(&self.inner.reclaimed).extend(ready);
-        }
-    }
-
-    /// Collector: the series `prepare` took.
-    pub(crate) fn take_reclaimed(&self) -> Vec<FrozenArc<Series<M>>> {
-        std::mem::take(&mut *lock(&self.inner.reclaimed))
-    }
-
-    /// Collector: unlinks `series` (unless bound) and retires it.
-    pub(crate) fn evict(&self, series: &FrozenArc<Series<M>>) -> bool {
-        match self.inner.map.evict(series) {
-            Some(s) => {
-                self.inner.reclaim.retire(s);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Collector: a reclaimed series' metric, whose cells hold `baseline`,
-    /// for a new series to reuse.
-    pub(crate) fn recycle(&self, metric: M, baseline: Baseline) {
-        lock(&self.inner.free).push((metric, baseline));
-    }
-
-    /// Collector: adds `n` to `<name>_evicted`.
-    pub(crate) fn add_evicted(&self, n: u64) {
-        if let Some(c) = &self.inner.evicted {
-            c.add_always(n);
-        }
+    /// The counter of lookups that found the family full (`<name>_overflow`).
+    pub(crate) fn overflowed(&self) -> &Counter {
+        &self.inner.overflowed
     }
 
     /// Number of evicted series whose memory is not reclaimed yet (some
@@ -482,11 +451,6 @@ impl SeriesRef<'_, FloatGauge> {
     pub fn get(&self) -> f64 {
         self.metric.get()
     }
-}
-
-/// The labels of the overflow series.
-pub(crate) fn overflow_labels() -> LabelSet {
-    LabelSet::new([("overflow", "true")])
 }
 
 impl Family<Counter> {

@@ -6,6 +6,7 @@
 //! per-thread storage, found through a lock-free table (`map.rs`) and
 //! bounded by a per-family cardinality limit.
 
+mod evict;
 #[allow(clippy::module_inception)]
 mod family;
 mod labels;
@@ -13,11 +14,10 @@ mod map;
 mod reclaim;
 mod state_set;
 
-pub(crate) use family::{overflow_labels, Eviction, SeriesCtx};
 pub use family::{
     CounterFamily, Family, FloatGaugeFamily, GaugeFamily, HistogramFamily, SeriesRef,
     DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT,
 };
+pub(crate) use family::{Eviction, SeriesCtx, SeriesMetric};
 pub use labels::{LabelValue, Labels};
-pub(crate) use map::Baseline;
 pub use state_set::{StateSet, MAX_STATES};

@@ -25,13 +25,13 @@ pub enum RegistryError {
         /// The kind asked for.
         requested: MetricKind,
     },
-    /// The name is taken by a metric of the same kind with another unit or
-    /// precision.
+    /// The name is taken by a metric of the same kind that differs in
+    /// another property.
     Conflict {
         /// The name.
         name: String,
         /// Which property differs.
-        what: &'static str,
+        what: Conflict,
     },
     /// A family's label name (or a state set's state) is not valid.
     InvalidLabel {
@@ -77,3 +77,39 @@ impl fmt::Display for RegistryError {
 }
 
 impl std::error::Error for RegistryError {}
+
+/// Which property of an existing metric a registration asked otherwise
+/// ([`RegistryError::Conflict`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Conflict {
+    /// Another [`Unit`](crate::Unit).
+    Unit,
+    /// Another histogram [`Precision`](crate::Precision).
+    Precision,
+    /// Labels asked of an unlabeled metric, or none of a family.
+    Labeled,
+    /// Other label names for a family.
+    LabelNames,
+    /// Another list of states for a state set.
+    States,
+}
+
+impl Conflict {
+    /// What differs, in words (as the error message says it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Conflict::Unit => "unit",
+            Conflict::Precision => "precision",
+            Conflict::Labeled => "shape (it is an unlabeled metric)",
+            Conflict::LabelNames => "label names",
+            Conflict::States => "list of states",
+        }
+    }
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

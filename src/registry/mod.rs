@@ -1,11 +1,26 @@
 //! Names, help and units; registration; collection into snapshots.
+//!
+//! - `options.rs`: [`Options`], what a registration asks for;
+//! - `kind.rs`: the `Kind` trait each kind of metric implements (how it is
+//!   made, how it folds into a snapshot);
+//! - `catalog.rs`: the registered metrics by name, and the matching of a
+//!   re-registration against them;
+//! - `collect.rs`: the collector;
+//! - `registry.rs`: [`Registry`], the typed registration methods, and
+//!   [`global()`](crate::global);
+//! - `error.rs`, `name.rs`: what a registration can be refused for.
 
+mod catalog;
+mod collect;
 mod error;
+mod kind;
 mod name;
+mod options;
 #[allow(clippy::module_inception)]
 mod registry;
 
-pub use error::RegistryError;
+pub use error::{Conflict, RegistryError};
+pub use options::Options;
 #[cfg(not(all(loom, feature = "loom")))]
 pub use registry::global;
-pub use registry::{Options, Registry};
+pub use registry::Registry;

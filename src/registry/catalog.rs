@@ -1,0 +1,143 @@
+//! [`Catalog`]: every registered metric by name, and registration itself:
+//! a new name makes a metric, a known one hands back the same metric if
+//! the registration matches it, or says what differs.
+#![forbid(unsafe_code)]
+
+use super::error::Conflict;
+use super::kind::{Kind, Labeling, Registered, Registration};
+use super::options::Options;
+use super::RegistryError;
+use crate::descriptor::{Descriptor, MetricKind};
+use crate::family::SeriesCtx;
+use crate::sync::{Arc, FrozenArc};
+use std::collections::HashMap;
+
+/// The registered metrics, in registration order (the order of snapshots).
+#[derive(Default)]
+pub(crate) struct Catalog {
+    entries: Vec<Entry>,
+    by_name: HashMap<String, usize>,
+}
+
+/// One registered metric.
+#[derive(Clone)]
+pub(crate) struct Entry {
+    pub(crate) descriptor: Arc<Descriptor>,
+    /// A family's label names or a state set's states; `None` for an
+    /// unlabeled metric. A re-registration must ask for the same.
+    labels: Option<FrozenArc<[String]>>,
+    // Immutable once registered: nothing about the pointer needs modelling.
+    pub(crate) metric: FrozenArc<dyn Registered>,
+}
+
+impl Catalog {
+    /// Every registered metric, in registration order.
+    pub(crate) fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// Registers `options` as a `K`, or returns the metric already
+    /// registered under that name if it is a `K` with the same unit,
+    /// precision and `labels` (a different help text is ignored: the first
+    /// one is kept). The caller has validated the names.
+    ///
+    /// `ctx` carries what makes cells; its precision and unit are replaced
+    /// by the options'.
+    pub(crate) fn register<K: Kind>(
+        &mut self,
+        ctx: &SeriesCtx,
+        options: &Options,
+        labels: Option<FrozenArc<[String]>>,
+    ) -> Result<K, RegistryError> {
+        let precision = (K::KIND == MetricKind::Histogram).then_some(options.precision);
+        if let Some(&i) = self.by_name.get(&options.name) {
+            return self.entries[i].same::<K>(options, precision, labels);
+        }
+        let metric = K::make(&mut Registration {
+            catalog: self,
+            options,
+            labels: labels.clone().unwrap_or_default(),
+            ctx: SeriesCtx {
+                precision: options.precision,
+                unit: options.unit,
+                ..ctx.clone()
+            },
+        })?;
+        let descriptor = Arc::new(Descriptor {
+            name: options.name.clone(),
+            help: options.help.clone(),
+            unit: options.unit,
+            kind: K::KIND,
+            precision,
+        });
+        self.by_name
+            .insert(descriptor.name.clone(), self.entries.len());
+        self.entries.push(Entry {
+            descriptor,
+            labels,
+            metric: FrozenArc::new(metric.clone()),
+        });
+        Ok(metric)
+    }
+
+    /// Replaces the help text of the `kind` metric `name`; `false` (and no
+    /// change) if there is no such metric.
+    pub(crate) fn set_help(&mut self, name: &str, kind: MetricKind, help: &str) -> bool {
+        let Some(&i) = self.by_name.get(name) else {
+            return false;
+        };
+        let e = &mut self.entries[i];
+        if e.descriptor.kind != kind {
+            return false;
+        }
+        if e.descriptor.help != help {
+            let mut d = (*e.descriptor).clone();
+            d.help = help.to_owned();
+            e.descriptor = Arc::new(d);
+        }
+        true
+    }
+}
+
+impl Entry {
+    /// This metric, for a registration of the same name, if it asks for
+    /// the same; otherwise what differs.
+    fn same<K: Kind>(
+        &self,
+        options: &Options,
+        precision: Option<crate::Precision>,
+        labels: Option<FrozenArc<[String]>>,
+    ) -> Result<K, RegistryError> {
+        let d = &self.descriptor;
+        let conflict = |what| RegistryError::Conflict {
+            name: options.name.clone(),
+            what,
+        };
+        if d.kind != K::KIND {
+            return Err(RegistryError::KindMismatch {
+                name: options.name.clone(),
+                existing: d.kind,
+                requested: K::KIND,
+            });
+        }
+        if d.unit != options.unit {
+            return Err(conflict(Conflict::Unit));
+        }
+        if d.precision != precision {
+            return Err(conflict(Conflict::Precision));
+        }
+        if self.labels != labels {
+            return Err(conflict(match (&self.labels, K::LABELING) {
+                (None, _) => Conflict::Labeled,
+                (Some(_), Labeling::States) => Conflict::States,
+                (Some(_), _) => Conflict::LabelNames,
+            }));
+        }
+        // Same kind and labeling: the same type (a family and a plain
+        // metric of one kind differ in `labels`, caught above).
+        match self.metric.as_any().downcast_ref::<K>() {
+            Some(metric) => Ok(metric.clone()),
+            None => Err(conflict(Conflict::Labeled)),
+        }
+    }
+}
