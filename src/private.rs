@@ -80,12 +80,12 @@ pub fn outcome_latency_histograms(
     message = "`#[track_latency(outcome)]` needs a function returning a `Result`, not `{Self}`",
     label = "not a `Result`"
 )]
-pub trait Outcome {
+pub trait IsResult {
     /// Whether this is a success.
     fn is_ok(&self) -> bool;
 }
 
-impl<T, E> Outcome for Result<T, E> {
+impl<T, E> IsResult for Result<T, E> {
     fn is_ok(&self) -> bool {
         Result::is_ok(self)
     }
@@ -115,7 +115,7 @@ impl<'a> OutcomeTimer<'a> {
 
     /// Records the time since `start` as `ok` or `err` by `result`.
     #[inline]
-    pub fn finish<R: Outcome>(mut self, result: &R) {
+    pub fn finish<R: IsResult>(mut self, result: &R) {
         if let (Some(series), Some(start)) = (self.series, self.start.take()) {
             let h = if result.is_ok() {
                 &series.ok

@@ -267,15 +267,7 @@ impl Inner {
                     },
                 )?;
                 if created {
-                    // A description given while this name was registered
-                    // (after `register` read the descriptions, before the
-                    // entry was visible to `describe`).
-                    if let Some(name) = entry.registered_name() {
-                        let d = lock(&self.descriptions);
-                        if let Some((_, help)) = d.get(&(K::KIND, key.name().to_owned())) {
-                            self.registry.set_help(name, K::METRIC_KIND, help);
-                        }
-                    }
+                    self.late_description(entry, key);
                 }
                 entry
             }
@@ -318,17 +310,8 @@ impl Inner {
                     heap.resize(n, "");
                     &mut heap
                 };
-                for (i, want) in label_keys.iter().enumerate() {
-                    // Usually in the same order as the first key.
-                    let found = key
-                        .labels()
-                        .nth(i)
-                        .filter(|l| l.key() == &**want)
-                        .or_else(|| key.labels().find(|l| l.key() == &**want));
-                    match found {
-                        Some(l) => values[i] = l.value(),
-                        None => return self.refuse(Reason::Labels),
-                    }
+                if !label_values(key, label_keys, values) {
+                    return self.refuse(Reason::Labels);
                 }
                 match family.try_with(&*values) {
                     Some(metric) => {
@@ -339,6 +322,18 @@ impl Inner {
                     // key is not cached (memory stays bounded).
                     None => Some(overflow.clone()),
                 }
+            }
+        }
+    }
+
+    /// Applies a description given while `key`'s name was registered
+    /// (after `register` read the descriptions, before the entry was
+    /// visible to `describe`).
+    fn late_description<K: FacadeKind>(&self, entry: &Entry<K>, key: &Key) {
+        if let Some(name) = entry.registered_name() {
+            let d = lock(&self.descriptions);
+            if let Some((_, help)) = d.get(&(K::KIND, key.name().to_owned())) {
+                self.registry.set_help(name, K::METRIC_KIND, help);
             }
         }
     }
@@ -511,4 +506,22 @@ mod tests {
             assert!(!same_key(&other, &site_2), "{other:?} != {site_2:?}");
         }
     }
+}
+
+/// Fills `values` with `key`'s label values in the order of `label_keys`;
+/// `false` if a label is missing.
+fn label_values<'k>(key: &'k Key, label_keys: &[Box<str>], values: &mut [&'k str]) -> bool {
+    for (i, want) in label_keys.iter().enumerate() {
+        // Usually in the same order as the first key.
+        let found = key
+            .labels()
+            .nth(i)
+            .filter(|l| l.key() == &**want)
+            .or_else(|| key.labels().find(|l| l.key() == &**want));
+        match found {
+            Some(l) => values[i] = l.value(),
+            None => return false,
+        }
+    }
+    true
 }

@@ -9,14 +9,15 @@
 //! the loop.
 #![forbid(unsafe_code)]
 
-use super::accounting::{Accounting, Channel};
-use super::breaker::{Breaker, BreakerState, Jitter, Transition};
+use super::accounting::Channel;
+use super::breaker::{Breaker, Jitter, Transition};
 use super::config::Config;
 use super::event::{Event, Kind, Value};
 use super::remote_write;
+use super::self_metrics::SelfMetrics;
 use crate::export::TextOptions;
 use crate::sync::{Arc, AtomicU8, Mutex, Ordering};
-use crate::{Clock, Counter, CounterFamily, Gauge, Registry, StateSet};
+use crate::{Clock, Registry};
 use std::io::Write;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -59,119 +60,6 @@ fn unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// The self-metrics, registered in the client's registry.
-#[derive(Debug)]
-pub(crate) struct SelfMetrics {
-    accepted: Counter,
-    delivered: Counter,
-    dropped: CounterFamily,
-    pending: Gauge,
-    events_breaker: StateSet,
-    push_breaker: StateSet,
-    transitions: CounterFamily,
-    pushes: CounterFamily,
-    pub(crate) panics: Counter,
-    last: Accounting,
-}
-
-impl SelfMetrics {
-    /// Registers the self-metrics under prefix `p`; an error if the prefix
-    /// is not a valid name or a client already uses it in `reg` (the
-    /// registry hands back an existing metric of the same name and kind,
-    /// which two clients would then share).
-    pub(crate) fn register(reg: &Registry, p: &str) -> Result<SelfMetrics, &'static str> {
-        let before = reg.len();
-        let m = Self::register_all(reg, p).map_err(|e| match e {
-            crate::RegistryError::InvalidName { .. } => "not a valid metric name prefix",
-            _ => "self-metrics already registered under this prefix",
-        })?;
-        // As many new entries as the same registration makes in an empty
-        // registry, or some already existed.
-        let fresh = Registry::new();
-        let _ = Self::register_all(&fresh, p);
-        if reg.len() != before + fresh.len() {
-            return Err("self-metrics already registered under this prefix");
-        }
-        Ok(m)
-    }
-
-    fn register_all(reg: &Registry, p: &str) -> Result<SelfMetrics, crate::RegistryError> {
-        let states = BreakerState::NAMES;
-        Ok(SelfMetrics {
-            accepted: reg.counter(&format!("{p}_events_accepted"), "Telemetry events emitted")?,
-            delivered: reg.counter(
-                &format!("{p}_events_delivered"),
-                "Telemetry events acknowledged by the endpoint",
-            )?,
-            dropped: reg.counter_family_with(small(
-                format!("{p}_events_dropped"),
-                "Telemetry events dropped, by reason (queue_full, rejected, shutdown)",
-                &["reason"],
-            ))?,
-            pending: reg.gauge(
-                &format!("{p}_events_pending"),
-                "Telemetry events queued or in the batch being sent",
-            )?,
-            events_breaker: reg.state_set(
-                &format!("{p}_events_breaker"),
-                "Circuit breaker of the events endpoint",
-                &states,
-            )?,
-            push_breaker: reg.state_set(
-                &format!("{p}_remote_write_breaker"),
-                "Circuit breaker of the remote-write endpoint",
-                &states,
-            )?,
-            transitions: reg.counter_family_with(small(
-                format!("{p}_breaker_transitions"),
-                "Circuit breaker transitions, by endpoint and new state",
-                &["endpoint", "to"],
-            ))?,
-            pushes: reg.counter_family_with(small(
-                format!("{p}_remote_write_pushes"),
-                "Remote-write pushes, by result (ok, failed, skipped)",
-                &["result"],
-            ))?,
-            panics: reg.counter(
-                &format!("{p}_exporter_panics"),
-                "Panics caught in the telemetry exporter (the loop restarts)",
-            )?,
-            last: Accounting::default(),
-        })
-    }
-
-    /// Brings the counters up to `now` (adds what changed since last time).
-    fn update(&mut self, now: Accounting) {
-        let last = self.last;
-        self.accepted
-            .add(now.accepted.saturating_sub(last.accepted));
-        self.delivered
-            .add(now.delivered.saturating_sub(last.delivered));
-        for (reason, n, l) in [
-            (
-                "queue_full",
-                now.dropped_queue_full,
-                last.dropped_queue_full,
-            ),
-            ("rejected", now.dropped_rejected, last.dropped_rejected),
-            ("shutdown", now.dropped_shutdown, last.dropped_shutdown),
-        ] {
-            self.dropped.with(&[reason]).add(n.saturating_sub(l));
-        }
-        self.pending.set(now.pending.min(i64::MAX as u64) as i64);
-        // Keep the outcome counters monotonic even if `accepted` is read
-        // ahead of them next time (it never is behind, see accounting.rs).
-        self.last = now;
-    }
-}
-
-/// A family with a handful of fixed series (at most 2 endpoints × 3
-/// states): a small series limit keeps its table small (the default
-/// limit's table is about 18 KiB).
-fn small(name: String, help: &str, labels: &[&str]) -> crate::Options {
-    crate::Options::new(name, help).labels(labels).max_series(8)
 }
 
 /// How a request went.
