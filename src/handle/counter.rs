@@ -1,8 +1,8 @@
 //! [`Counter`] and its thread-bound [`LocalCounter`].
 
 use super::registry_core::Core;
-use crate::storage::{add_owned, SlotIndex};
-use crate::sync::{Arc, AtomicU64};
+use crate::storage::{OwnedCell, SlotIndex};
+use crate::sync::Arc;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -45,14 +45,14 @@ impl Counter {
     #[inline]
     pub fn add(&self, n: u64) {
         if self.core.enabled() {
-            add_owned(self.core.storage.shard().counter(self.slot), n);
+            self.core.storage.shard().counter(self.slot).add(n);
         }
     }
 
     /// Adds `n` even while recording is switched off: for tallies the
     /// collector keeps (an evicted series' final value must not be lost).
     pub(crate) fn add_always(&self, n: u64) {
-        add_owned(self.core.storage.shard().counter(self.slot), n);
+        self.core.storage.shard().counter(self.slot).add(n);
     }
 
     /// A handle bound to this thread's cell: skips the per-thread lookup.
@@ -88,7 +88,7 @@ impl fmt::Debug for Counter {
 /// [`Counter::local`]).
 pub struct LocalCounter<'a> {
     core: &'a Core,
-    cell: &'a AtomicU64,
+    cell: OwnedCell<'a>,
     /// `!Send` and `!Sync`: the cell must only be written by its thread.
     _not_send: PhantomData<*const ()>,
 }
@@ -105,7 +105,7 @@ impl LocalCounter<'_> {
     #[inline]
     pub fn add(&self, n: u64) {
         if self.core.enabled() {
-            add_owned(self.cell, n);
+            self.cell.add(n);
         }
     }
 }

@@ -3,8 +3,8 @@
 use super::registry_core::Core;
 use crate::buckets::Precision;
 use crate::descriptor::Unit;
-use crate::storage::{add_owned, HistogramCells, SlotIndex};
-use crate::sync::{Arc, AtomicU64};
+use crate::storage::{OwnedCell, OwnedHistogram, SlotIndex};
+use crate::sync::Arc;
 use std::fmt;
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -65,7 +65,7 @@ impl Histogram {
     }
 
     #[inline(always)]
-    fn cells(&self) -> &HistogramCells {
+    fn cells(&self) -> OwnedHistogram<'_> {
         self.core
             .storage
             .shard()
@@ -97,9 +97,7 @@ impl Histogram {
     pub fn record_f64(&self, value: f64) {
         match checked_f64(value) {
             Some(v) => self.record(v),
-            None if self.core.enabled() => {
-                add_owned(self.core.storage.shard().counter(self.invalid), 1)
-            }
+            None if self.core.enabled() => self.core.storage.shard().counter(self.invalid).add(1),
             None => {}
         }
     }
@@ -160,8 +158,8 @@ impl fmt::Debug for Histogram {
 /// [`Histogram::local`]).
 pub struct LocalHistogram<'a> {
     core: &'a Core,
-    cells: &'a HistogramCells,
-    invalid: &'a AtomicU64,
+    cells: OwnedHistogram<'a>,
+    invalid: OwnedCell<'a>,
     precision: Precision,
     unit: Unit,
     /// `!Send` and `!Sync`: the cells must only be written by their thread.
@@ -183,7 +181,7 @@ impl LocalHistogram<'_> {
     pub fn record_f64(&self, value: f64) {
         match checked_f64(value) {
             Some(v) => self.record(v),
-            None if self.core.enabled() => add_owned(self.invalid, 1),
+            None if self.core.enabled() => self.invalid.add(1),
             None => {}
         }
     }

@@ -152,7 +152,7 @@ impl HistogramCells {
     /// Records `value`. Owner only; `precision` must be the one `self` was
     /// made with.
     #[inline(always)]
-    pub(crate) fn record(&self, precision: Precision, value: u64) {
+    pub(super) fn record(&self, precision: Precision, value: u64) {
         let index = precision.index(value);
         self.record_at(self.chunk_or_grow(index), index, value);
     }
@@ -167,7 +167,7 @@ impl HistogramCells {
     /// read. Spread values would mispredict the check half the time, which
     /// is why plain records do not use it.
     #[inline(always)]
-    pub(crate) fn record_clustered(&self, precision: Precision, value: u64) {
+    pub(super) fn record_clustered(&self, precision: Precision, value: u64) {
         let index = precision.index(value);
         let hot = self.hot_chunk.load(Ordering::Relaxed);
         let chunk = if index / CHUNK_BUCKETS == self.hot_index.load(Ordering::Relaxed) {

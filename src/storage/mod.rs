@@ -6,15 +6,17 @@
 //! histogram chunks. This layer knows slots and buckets, not names.
 
 mod histogram_cells;
+mod owned;
 mod per_thread;
 mod segments;
 mod shard;
 mod slots;
 
-pub(crate) use histogram_cells::{HistogramCells, CHUNK_BUCKETS};
+pub(crate) use histogram_cells::CHUNK_BUCKETS;
+pub(crate) use owned::{Owned, OwnedCell, OwnedHistogram};
 pub(crate) use per_thread::PerThread;
 pub(crate) use segments::SlotIndex;
-pub(crate) use shard::{add_owned, Shard};
+pub(crate) use shard::Shard;
 pub(crate) use slots::SlotAllocator;
 
 use std::fmt;
@@ -31,13 +33,14 @@ impl Storage {
         }
     }
 
-    /// The calling thread's shard, created on its first record.
+    /// The calling thread's shard, created on its first record: the
+    /// write capability, which cannot leave this thread.
     #[inline(always)]
-    pub(crate) fn shard(&self) -> &Shard {
-        match self.shards.get() {
+    pub(crate) fn shard(&self) -> Owned<'_> {
+        Owned::new(match self.shards.get() {
             Some(shard) => shard,
             None => self.first_shard(),
-        }
+        })
     }
 
     /// Creation kept out of line: inlined, the 400-byte `Shard` built on the

@@ -14,21 +14,6 @@ pub(crate) struct Shard {
     histograms: Segments<AtomicPtr<HistogramCells>>,
 }
 
-/// Adds `n` to a cell that only the calling thread writes.
-///
-/// A plain load and store, not `fetch_add`: with a single writer no update
-/// can slip in between, so the `lock`-prefixed read-modify-write (and the
-/// full barrier it implies on x86) buys nothing. Relaxed is enough: readers
-/// only need to see some recent value, and synchronise with the writer
-/// through whatever made them read (a join, a channel, the collector lock).
-#[inline(always)]
-pub(crate) fn add_owned(cell: &AtomicU64, n: u64) {
-    cell.store(
-        cell.load(Ordering::Relaxed).wrapping_add(n),
-        Ordering::Relaxed,
-    );
-}
-
 impl Shard {
     pub(crate) fn new() -> Shard {
         Shard {
@@ -37,15 +22,17 @@ impl Shard {
         }
     }
 
-    /// This thread's cell of counter slot `at`. Owner only.
+    /// The cell of counter slot `at`, for the owner to write: reached only
+    /// through [`Owned`](super::Owned).
     #[inline(always)]
-    pub(crate) fn counter(&self, at: SlotIndex) -> &AtomicU64 {
+    pub(super) fn counter_cell(&self, at: SlotIndex) -> &AtomicU64 {
         self.counters.get_or_grow(at)
     }
 
-    /// This thread's cells of histogram slot `at`. Owner only.
+    /// The cells of histogram slot `at`, created on first use, for the
+    /// owner to write: reached only through [`Owned`](super::Owned).
     #[inline(always)]
-    pub(crate) fn histogram(&self, at: SlotIndex, precision: Precision) -> &HistogramCells {
+    pub(super) fn histogram_cells(&self, at: SlotIndex, precision: Precision) -> &HistogramCells {
         let slot = self.histograms.get_or_grow(at);
         // Relaxed: only the owner installs cells (see `Segments::get_or_grow`).
         let cells = slot.load(Ordering::Relaxed);
@@ -63,7 +50,7 @@ impl Shard {
     pub(crate) fn read_counters(&self, mut f: impl FnMut(usize, u64)) {
         self.counters.for_each_segment(|first, cells| {
             for (i, c) in cells.iter().enumerate() {
-                // Relaxed: see `add_owned`.
+                // Relaxed: see `OwnedCell::add`.
                 f(first + i, c.load(Ordering::Relaxed));
             }
         });

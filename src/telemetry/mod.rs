@@ -23,6 +23,7 @@ mod exporter;
 mod queue;
 #[cfg(all(feature = "telemetry", not(all(loom, feature = "loom"))))]
 pub mod remote_write;
+#[cfg(all(feature = "telemetry", not(all(loom, feature = "loom"))))]
 mod self_metrics;
 
 pub use accounting::{Accounting, Channel};
