@@ -9,6 +9,7 @@
 
 use super::options::{Bound, ShapeRef, TextOptions};
 use crate::descriptor::{Descriptor, MetricKind};
+use crate::names::{self, NameKind};
 use crate::snapshot::{HistogramSnapshot, MetricSnapshot, MetricValue, Snapshot};
 
 /// Which text format is written.
@@ -51,48 +52,15 @@ pub(crate) fn push_help(out: &mut String, help: &str, dialect: Dialect) {
 }
 
 /// Appends `name` as a valid name: `[a-zA-Z_:][a-zA-Z0-9_:]*` for a metric
-/// (`colon`), without `:` for a label. Invalid characters become `_`; a
-/// leading digit gets a `_` before it; an empty name becomes `_`. Names the
-/// registry accepted are already valid and copied as they are.
+/// (`colon`), without `:` for a label, by [`names::push_sanitized`]'s rule.
+/// Names the registry accepted are already valid and copied as they are.
 pub(crate) fn push_name(out: &mut String, name: &str, colon: bool) {
-    let ok = |i: usize, c: char| {
-        c.is_ascii_alphabetic() || c == '_' || (colon && c == ':') || (i > 0 && c.is_ascii_digit())
+    let kind = if colon {
+        NameKind::Metric
+    } else {
+        NameKind::Label
     };
-    // Bit 0: allowed first in a label name, 1: allowed later in a label
-    // name, 2 and 3: the same in a metric name.
-    const CLASS: [u8; 256] = {
-        let mut t = [0u8; 256];
-        let mut b = 0;
-        while b < 256 {
-            let c = b as u8;
-            let alpha = c.is_ascii_alphabetic() || c == b'_';
-            let digit = c.is_ascii_digit();
-            t[b] = (alpha as u8)
-                | ((alpha || digit) as u8) << 1
-                | ((alpha || c == b':') as u8) << 2
-                | ((alpha || digit || c == b':') as u8) << 3;
-            b += 1;
-        }
-        t
-    };
-    let (first, rest) = if colon { (4, 8) } else { (1, 2) };
-    let valid = match name.as_bytes() {
-        [] => false,
-        [f, tail @ ..] => {
-            CLASS[usize::from(*f)] & first != 0
-                && tail.iter().all(|&b| CLASS[usize::from(b)] & rest != 0)
-        }
-    };
-    if valid {
-        out.push_str(name);
-        return;
-    }
-    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
-        out.push('_');
-    }
-    for c in name.chars() {
-        out.push(if ok(1, c) { c } else { '_' });
-    }
+    names::push_sanitized(out, name, kind);
 }
 
 pub(crate) fn push_u64(out: &mut String, v: u64) {
