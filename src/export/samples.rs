@@ -20,7 +20,7 @@
 //! snapshot and the options, values are plain numbers (two scratch strings
 //! per walk hold the exported name and a state set's label name). JSON is
 //! not a visitor: it is a different summary (one object per series, values
-//! in the recorded unit, quantiles), see [`json`](super::json).
+//! in the recorded unit, quantiles), see `export::json`.
 #![forbid(unsafe_code)]
 
 use super::options::{Bound, ShapeRef, TextOptions};
