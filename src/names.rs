@@ -10,6 +10,9 @@
 //! copy without a third crate of a hundred lines. The file therefore
 //! compiles on its own: `std` only, no `crate::` paths, errors as plain
 //! `&'static str` reasons that each crate wraps in its own error type.
+//! (Packaging `hotmetrics-macros` on its own for a registry would need the
+//! file inside that package, e.g. copied there when packaging; neither
+//! crate is published yet.)
 #![forbid(unsafe_code)]
 
 use std::borrow::Cow;

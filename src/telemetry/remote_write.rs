@@ -234,4 +234,66 @@ mod tests {
         assert_eq!(find(&[("__name__", "mode"), ("mode", "on")]), 0.0);
         assert!(req.timeseries.iter().all(|t| t.samples[0].timestamp == 42));
     }
+
+    #[test]
+    fn every_series_is_a_line_of_the_scrape() {
+        let reg = Registry::new();
+        reg.counter("jobs_total", "Jobs").unwrap().add(3);
+        reg.gauge_with(crate::Options::new("temp", "T").unit(Unit::Milliseconds))
+            .unwrap()
+            .set(-1_500);
+        reg.float_gauge("ratio", "R").unwrap().set(f64::NAN);
+        let h = reg
+            .histogram_family("lat", "L", Unit::Nanoseconds, &["path"])
+            .unwrap();
+        h.with(&["a\\\"b\n"]).record(2_000_000);
+        h.with(&["/"]).record(u64::MAX);
+        let sizes = reg.histogram("size", "S", Unit::Bytes).unwrap();
+        sizes.record(700);
+        reg.histogram("empty", "E", Unit::None).unwrap();
+        reg.state_set("ns:mode", "M", &["on", "off"])
+            .unwrap()
+            .set(0);
+        let opts = TextOptions::new().summary_for("size_bytes", &[0.5, 0.99]);
+        let snap = reg.collect();
+        let mut text = String::new();
+        crate::export::prometheus::render_into(&snap, &mut text, &opts);
+        let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        let req = write_request(&snap, &opts, 0);
+        assert_eq!(req.timeseries.len(), lines.len(), "{text}");
+        for (ts, line) in req.timeseries.iter().zip(&lines) {
+            let (series, value) = line.rsplit_once(' ').unwrap();
+            let got = ts.samples[0].value;
+            let want: f64 = match value {
+                "+Inf" => f64::INFINITY,
+                "-Inf" => f64::NEG_INFINITY,
+                v => v.parse().unwrap(),
+            };
+            assert!(
+                got == want || got.is_nan() && want.is_nan(),
+                "{line}: {got}"
+            );
+            let name = &ts.labels[0].value;
+            assert!(
+                series == name || series.starts_with(&format!("{name}{{")),
+                "{line}: {name}"
+            );
+            let mut written = 0;
+            for l in &ts.labels[1..] {
+                let v = l.value.replace('\\', "\\\\");
+                let v = v.replace('"', "\\\"").replace('\n', "\\n");
+                assert!(
+                    series.contains(&format!("{}=\"{v}\"", l.name)),
+                    "{line}: {l:?}"
+                );
+                written += l.name.len() + v.len() + 3;
+            }
+            // No label is written that the series lacks: the name, the
+            // pairs, two braces and a comma between pairs (n labels and
+            // `__name__`: n + 1 characters) add up to the line's length.
+            let n = ts.labels.len() - 1;
+            let punctuation = if n > 0 { n + 1 } else { 0 };
+            assert_eq!(series.len(), name.len() + punctuation + written, "{line}");
+        }
+    }
 }
