@@ -159,7 +159,9 @@ fn family(
     state_label.clear();
     if state_set {
         // The state is a label named after the metric (OpenMetrics'
-        // stateset; Prometheus reads it as a gauge of 0/1).
+        // stateset; Prometheus reads it as a gauge of 0/1). Only a state
+        // set's descriptor holds state set values: the registry builds no
+        // other pairing.
         names::push_sanitized(state_label, name, NameKind::Label);
     }
     let total = if d.kind() == MetricKind::Counter {
