@@ -107,6 +107,7 @@ pub mod export;
 pub mod facade;
 mod family;
 mod handle;
+mod names;
 mod registry;
 mod snapshot;
 mod storage;

@@ -9,6 +9,13 @@
 #![warn(rust_2018_idioms, unreachable_pub)]
 
 mod derive;
+// The name rules are `hotmetrics`' own file, compiled here as well (see its
+// top for why); the sanitising half of it serves only the library.
+#[allow(dead_code)]
+#[path = "../../src/names.rs"]
+mod names;
+
+use names::NameKind;
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
@@ -218,51 +225,18 @@ fn string_value(
 /// Checks `name` against the Prometheus data model, as the registry does at
 /// run time: `[a-zA-Z_:][a-zA-Z0-9_:]*`, not starting with `__`.
 fn check_metric_name(name: &str) -> Result<(), &'static str> {
-    let mut bytes = name.bytes();
-    match bytes.next() {
-        None => return Err("it is empty"),
-        Some(b) if !(b.is_ascii_alphabetic() || b == b'_' || b == b':') => {
-            return Err("it must start with a letter, '_' or ':'")
-        }
-        Some(_) => {}
-    }
-    if !bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':') {
-        return Err("only ASCII letters, digits, '_' and ':' are allowed");
-    }
-    if name.starts_with("__") {
-        return Err("names starting with '__' are reserved");
-    }
-    Ok(())
+    names::check(name, NameKind::Metric)
 }
 
 /// Label names as the registry checks them for a histogram family:
 /// `[a-zA-Z_][a-zA-Z0-9_]*`, not starting with `__`, not `le` or `quantile`
 /// (bucket and summary labels) or `overflow` (the overflow series).
 fn check_label_name(name: &str) -> Result<(), &'static str> {
-    let mut bytes = name.bytes();
-    match bytes.next() {
-        None => return Err("it is empty"),
-        Some(b) if !(b.is_ascii_alphabetic() || b == b'_') => {
-            return Err("it must start with a letter or '_'")
-        }
-        Some(_) => {}
+    names::check(name, NameKind::Label)?;
+    match names::reserved_label(name, true) {
+        Some(reason) => Err(reason),
+        None => Ok(()),
     }
-    if !bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-        return Err("only ASCII letters, digits and '_' are allowed");
-    }
-    if name.starts_with("__") {
-        return Err("label names starting with '__' are reserved");
-    }
-    if name == "le" {
-        return Err("`le` is reserved for histogram buckets");
-    }
-    if name == "quantile" {
-        return Err("`quantile` is reserved for summary quantiles");
-    }
-    if name == "overflow" {
-        return Err("`overflow` is reserved for a family's overflow series");
-    }
-    Ok(())
 }
 
 /// The item as a function with a body that can be timed.

@@ -20,6 +20,11 @@
 //! Fields may be added within a version; a change to a field's meaning or
 //! a removal bumps it.
 //!
+//! This summary does not consume the sample stream the text formats and
+//! remote write share: it is a different shape (one object per series,
+//! values in the recorded unit, quantiles and extremes), not the samples of
+//! the Prometheus data model.
+//!
 //! ```
 //! use hotmetrics::export::json;
 //! use hotmetrics::Registry;

@@ -3,7 +3,9 @@
 //!
 //! Exporters read an immutable [`Snapshot`](crate::Snapshot) only: they
 //! never touch the cells writers record into, so rendering never blocks a
-//! writer.
+//! writer. The text formats and remote write consume one stream of samples
+//! (`samples.rs`: names, suffixes, labels, values); JSON is a summary of
+//! its own.
 //!
 //! - [`prometheus`] and [`openmetrics`]: the text formats, always built
 //!   (their only dependencies are `itoa` and `ryu`), shaped by
@@ -38,6 +40,7 @@ pub mod json;
 pub mod openmetrics;
 mod options;
 pub mod prometheus;
+pub(crate) mod samples;
 mod text;
 
 pub use options::TextOptions;

@@ -1,15 +1,18 @@
-//! What the Prometheus 0.0.4 and OpenMetrics 1.0 text formats share:
-//! escaping, number formatting, exported names, and the family writer,
-//! which takes the differences as a [`Dialect`].
+//! The Prometheus 0.0.4 and OpenMetrics 1.0 text writers: escaping,
+//! number formatting, headers, and [`Writer`], the [`Visitor`] of the
+//! sample stream that writes one line per sample, taking the differences
+//! between the formats as a [`Dialect`].
 //!
 //! Everything is appended to one `String` with `push_str`, numbers through
 //! `itoa`/`ryu`; nothing is formatted with `format!` and nothing is
-//! allocated per series (three scratch strings per render, reused).
+//! allocated per series (two scratch strings per render here, two in the
+//! stream, reused).
 #![forbid(unsafe_code)]
 
-use super::options::{Bound, ShapeRef, TextOptions};
-use crate::descriptor::{Descriptor, MetricKind};
-use crate::snapshot::{HistogramSnapshot, MetricSnapshot, MetricValue, Snapshot};
+use super::samples::{self, Family, Sample, Value, Visitor};
+use super::TextOptions;
+use crate::descriptor::MetricKind;
+use crate::snapshot::{LabelSet, Snapshot};
 
 /// Which text format is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,51 +51,6 @@ pub(crate) fn push_label_value(out: &mut String, v: &str) {
 /// `\` and newline in `# HELP`; OpenMetrics escapes `"` as well.
 pub(crate) fn push_help(out: &mut String, help: &str, dialect: Dialect) {
     push_escaped(out, help, dialect == Dialect::OpenMetrics);
-}
-
-/// Appends `name` as a valid name: `[a-zA-Z_:][a-zA-Z0-9_:]*` for a metric
-/// (`colon`), without `:` for a label. Invalid characters become `_`; a
-/// leading digit gets a `_` before it; an empty name becomes `_`. Names the
-/// registry accepted are already valid and copied as they are.
-pub(crate) fn push_name(out: &mut String, name: &str, colon: bool) {
-    let ok = |i: usize, c: char| {
-        c.is_ascii_alphabetic() || c == '_' || (colon && c == ':') || (i > 0 && c.is_ascii_digit())
-    };
-    // Bit 0: allowed first in a label name, 1: allowed later in a label
-    // name, 2 and 3: the same in a metric name.
-    const CLASS: [u8; 256] = {
-        let mut t = [0u8; 256];
-        let mut b = 0;
-        while b < 256 {
-            let c = b as u8;
-            let alpha = c.is_ascii_alphabetic() || c == b'_';
-            let digit = c.is_ascii_digit();
-            t[b] = (alpha as u8)
-                | ((alpha || digit) as u8) << 1
-                | ((alpha || c == b':') as u8) << 2
-                | ((alpha || digit || c == b':') as u8) << 3;
-            b += 1;
-        }
-        t
-    };
-    let (first, rest) = if colon { (4, 8) } else { (1, 2) };
-    let valid = match name.as_bytes() {
-        [] => false,
-        [f, tail @ ..] => {
-            CLASS[usize::from(*f)] & first != 0
-                && tail.iter().all(|&b| CLASS[usize::from(b)] & rest != 0)
-        }
-    };
-    if valid {
-        out.push_str(name);
-        return;
-    }
-    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
-        out.push('_');
-    }
-    for c in name.chars() {
-        out.push(if ok(1, c) { c } else { '_' });
-    }
 }
 
 pub(crate) fn push_u64(out: &mut String, v: u64) {
@@ -134,332 +92,146 @@ fn push_scaled_i64(out: &mut String, v: i64, divisor: f64) {
     }
 }
 
-/// The base unit's name and what a recorded value is divided by to get
-/// there (`Nanoseconds` → `("seconds", 1e9)`).
-fn base_unit(d: &Descriptor) -> (&'static str, f64) {
-    let (name, factor) = d.unit().base();
-    // 1 / 1e-9 is not exactly 1e9 in floating point; the factors are powers
-    // of ten, so the nearest integer is the exact divisor (`round` is a
-    // libm call, so the common factors are matched first).
-    let divisor = if factor == 1.0 {
-        1.0
-    } else if factor == 1e-9 {
-        1e9
-    } else if factor == 1e-6 {
-        1e6
-    } else if factor == 1e-3 {
-        1e3
-    } else {
-        (1.0 / factor).round()
-    };
-    (name, divisor)
-}
-
-/// The exported family name: the registered name without a trailing
-/// `_total` for counters, with `_<base unit>` appended unless it already
-/// ends so (`request_duration` in nanoseconds → `request_duration_seconds`).
-pub(crate) fn family_name(out: &mut String, d: &Descriptor) {
-    let mut name = d.name();
-    if d.kind() == MetricKind::Counter {
-        name = name.strip_suffix("_total").unwrap_or(name);
+/// Appends a sample's value: integers as integers, the rest as floats.
+fn push_value(out: &mut String, v: Value) {
+    match v {
+        Value::Count(v) => push_u64(out, v),
+        Value::Scaled(v, divisor) => push_scaled(out, v, divisor),
+        Value::ScaledSigned(v, divisor) => push_scaled_i64(out, v, divisor),
+        Value::Float(v) => push_f64(out, v),
     }
-    push_name(out, name, true);
-    let (unit, _) = base_unit(d);
-    if !unit.is_empty() && d.kind() != MetricKind::StateSet {
-        let has = out.len() > unit.len()
-            && out.ends_with(unit)
-            && out.as_bytes()[out.len() - unit.len() - 1] == b'_';
-        if !has {
-            out.push('_');
-            out.push_str(unit);
-        }
-    }
-}
-
-/// Where the threshold of classic bound `le` (base unit) falls in recorded
-/// units: observations `<= threshold` are counted. `None`: nothing is.
-fn threshold(le: f64, divisor: f64) -> Option<u64> {
-    let v = le * divisor;
-    if v.is_nan() || v < 0.0 {
-        return None;
-    }
-    if v >= u64::MAX as f64 {
-        return Some(u64::MAX);
-    }
-    // `0.005 * 1e9` may come out a hair below 5e6: a bound within 1e-9 of
-    // an integer is that integer; otherwise values are integers, so
-    // `x <= v` is `x <= floor(v)`. (`v` is in `[0, 2^64)`, where `as`
-    // truncates, that is floors; `round`/`floor` would be libm calls.)
-    let nearest = (v + 0.5) as u64;
-    if (v - nearest as f64).abs() <= 1e-9 * (nearest as f64).max(1.0) {
-        Some(nearest)
-    } else {
-        Some(v as u64)
-    }
-}
-
-/// Scratch space reused across the families of one render.
-#[derive(Default)]
-pub(crate) struct Scratch {
-    /// The family's exported name.
-    name: String,
-    /// The current series' labels, escaped, without braces.
-    labels: String,
-    /// The start of the current series' bucket lines.
-    prefix: String,
-}
-
-/// Appends one sample line: `name suffix {labels, extra} value\n`, the
-/// value written by `value`.
-fn sample(
-    out: &mut String,
-    name: &str,
-    suffix: &str,
-    labels: &str,
-    extra: Option<(&str, &str)>,
-    value: impl FnOnce(&mut String),
-) {
-    out.push_str(name);
-    out.push_str(suffix);
-    if !labels.is_empty() || extra.is_some() {
-        out.push('{');
-        out.push_str(labels);
-        if let Some((k, v)) = extra {
-            if !labels.is_empty() {
-                out.push(',');
-            }
-            out.push_str(k);
-            out.push_str("=\"");
-            push_label_value(out, v);
-            out.push('"');
-        }
-        out.push('}');
-    }
-    out.push(' ');
-    value(out);
-    out.push('\n');
 }
 
 /// Appends every family of `snap` to `out`.
 pub(crate) fn render(snap: &Snapshot, out: &mut String, opts: &TextOptions, dialect: Dialect) {
-    let mut scratch = Scratch::default();
-    for (d, series) in snap.families() {
-        family(out, d, series, opts, dialect, &mut scratch);
-    }
+    let mut writer = Writer {
+        out,
+        dialect,
+        labels: String::new(),
+        prefix: String::new(),
+    };
+    samples::visit(snap, opts, &mut writer);
     if dialect == Dialect::OpenMetrics {
-        out.push_str("# EOF\n");
+        writer.out.push_str("# EOF\n");
     }
 }
 
-fn family(
-    out: &mut String,
-    d: &Descriptor,
-    series: &[MetricSnapshot],
-    opts: &TextOptions,
+/// The text writer: one block of headers per family, one line per sample.
+struct Writer<'o> {
+    out: &'o mut String,
     dialect: Dialect,
-    scratch: &mut Scratch,
-) {
-    scratch.name.clear();
-    family_name(&mut scratch.name, d);
-    let name = scratch.name.as_str();
-    let (unit, divisor) = base_unit(d);
-    let shape = match d.kind() {
-        MetricKind::Histogram => Some(opts.shape(d.name(), name, d.unit())),
-        _ => None,
-    };
-    let kind = match (d.kind(), shape, dialect) {
-        (_, Some(ShapeRef::Summary(_)), _) => "summary",
-        (MetricKind::StateSet, _, Dialect::Prometheus) => "gauge",
-        (k, _, _) => k.as_str(),
-    };
-    // Prometheus 0.0.4 names a counter family by its sample name.
-    let total = d.kind() == MetricKind::Counter;
-    let header_suffix = if total && dialect == Dialect::Prometheus {
-        "_total"
-    } else {
-        ""
-    };
-    let header = |out: &mut String, what: &str| {
-        out.push_str(what);
-        out.push_str(name);
-        out.push_str(header_suffix);
-        out.push(' ');
-    };
-    match dialect {
-        Dialect::Prometheus => {
-            if !d.help().is_empty() {
-                header(out, "# HELP ");
-                push_help(out, d.help(), dialect);
-                out.push('\n');
-            }
-            header(out, "# TYPE ");
-            out.push_str(kind);
-            out.push('\n');
+    /// The current series' labels, escaped, without braces.
+    labels: String,
+    /// The start of the current series' bucket lines
+    /// (`name_bucket{labels,le="`), empty until its first bucket.
+    prefix: String,
+}
+
+impl Writer<'_> {
+    /// Appends `# <what><name><suffix> `: Prometheus 0.0.4 names a counter
+    /// family by its sample name (`_total`), OpenMetrics does not.
+    fn header(&mut self, what: &str, family: &Family<'_>) {
+        self.out.push_str(what);
+        self.out.push_str(family.name);
+        if family.kind == MetricKind::Counter && self.dialect == Dialect::Prometheus {
+            self.out.push_str("_total");
         }
-        Dialect::OpenMetrics => {
-            header(out, "# TYPE ");
-            out.push_str(kind);
-            out.push('\n');
-            if !unit.is_empty() && d.kind() != MetricKind::StateSet {
-                header(out, "# UNIT ");
-                out.push_str(unit);
-                out.push('\n');
-            }
-            if !d.help().is_empty() {
-                header(out, "# HELP ");
-                push_help(out, d.help(), dialect);
-                out.push('\n');
-            }
-        }
+        self.out.push(' ');
     }
 
-    for s in series {
-        let labels = &mut scratch.labels;
-        labels.clear();
-        for (i, (k, v)) in s.labels().iter().enumerate() {
-            if i > 0 {
-                labels.push(',');
-            }
-            push_name(labels, k, false);
-            labels.push_str("=\"");
-            push_label_value(labels, v);
-            labels.push('"');
-        }
-        let labels = labels.as_str();
-        match s.value() {
-            MetricValue::Counter(v) => {
-                let suffix = if total { "_total" } else { "" };
-                sample(out, name, suffix, labels, None, |o| {
-                    push_scaled(o, u128::from(*v), divisor)
-                });
-            }
-            MetricValue::Gauge(v) => {
-                sample(out, name, "", labels, None, |o| {
-                    push_scaled_i64(o, *v, divisor)
-                });
-            }
-            MetricValue::FloatGauge(v) => {
-                sample(out, name, "", labels, None, |o| push_f64(o, v / divisor));
-            }
-            MetricValue::StateSet(states) => {
-                // The state is a label named after the metric (OpenMetrics'
-                // stateset; Prometheus reads it as a gauge of 0/1).
-                let mut label_name = String::new();
-                push_name(&mut label_name, name, false);
-                for (state, on) in states {
-                    sample(out, name, "", labels, Some((&label_name, state)), |o| {
-                        o.push(if *on { '1' } else { '0' })
-                    });
-                }
-            }
-            MetricValue::Histogram(h) => match shape {
-                Some(ShapeRef::Summary(q)) => summary(out, name, labels, h, q, divisor),
-                Some(ShapeRef::Buckets(b)) => {
-                    classic(out, name, labels, h, b, divisor, &mut scratch.prefix)
-                }
-                // A histogram value under a descriptor of another kind
-                // cannot be built by the registry; write its buckets anyway.
-                None => classic(out, name, labels, h, &[], divisor, &mut scratch.prefix),
-            },
+    fn help(&mut self, family: &Family<'_>) {
+        if !family.help.is_empty() {
+            self.header("# HELP ", family);
+            push_help(self.out, family.help, self.dialect);
+            self.out.push('\n');
         }
     }
 }
 
-/// `_bucket` lines for `bounds` and `+Inf`, then `_count` and `_sum`.
-///
-/// One pass over the non-empty fine buckets, by index: for each bound, the
-/// fine buckets counted are those whose upper bound is at most the
-/// threshold, that is every index below the threshold's own bucket, and
-/// that bucket too if the threshold is its upper bound. The fine buckets
-/// are read once, in order (a binary search per bound was measured slower:
-/// once the fine buckets outgrow the cache, each of its steps waits on
-/// memory, where a sequential pass is prefetched).
-fn classic(
-    out: &mut String,
-    name: &str,
-    labels: &str,
-    h: &HistogramSnapshot,
-    bounds: &[Bound],
-    divisor: f64,
-    prefix: &mut String,
-) {
-    // `name_bucket{labels,le="`, written once per series.
-    prefix.clear();
-    prefix.push_str(name);
-    prefix.push_str("_bucket{");
-    if !labels.is_empty() {
-        prefix.push_str(labels);
-        prefix.push(',');
-    }
-    prefix.push_str("le=\"");
-    let p = h.precision;
-    let fine = &h.buckets;
-    let (mut next, mut cumulative) = (0usize, 0u64);
-    for b in bounds {
-        if let Some(t) = threshold(b.value, divisor) {
-            let i = p.index(t);
-            let limit = if p.upper_bound(i) <= t { i + 1 } else { i };
-            while let Some(&(index, count)) = fine.get(next) {
-                if index as usize >= limit {
-                    break;
-                }
-                cumulative += count;
-                next += 1;
-            }
+impl Visitor for Writer<'_> {
+    fn family(&mut self, family: &Family<'_>) {
+        let kind = match (family.kind, self.dialect) {
+            _ if family.summary => "summary",
+            (MetricKind::StateSet, Dialect::Prometheus) => "gauge",
+            (k, _) => k.as_str(),
+        };
+        if self.dialect == Dialect::Prometheus {
+            self.help(family);
         }
-        out.push_str(prefix);
-        out.push_str(&b.label);
-        out.push_str("\"} ");
-        push_u64(out, cumulative);
+        self.header("# TYPE ", family);
+        self.out.push_str(kind);
+        self.out.push('\n');
+        if self.dialect == Dialect::OpenMetrics {
+            if !family.unit.is_empty() {
+                self.header("# UNIT ", family);
+                self.out.push_str(family.unit);
+                self.out.push('\n');
+            }
+            self.help(family);
+        }
+    }
+
+    fn series(&mut self, labels: &LabelSet) {
+        self.prefix.clear();
+        let out = &mut self.labels;
+        out.clear();
+        for (i, (k, v)) in labels.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            samples::push_label_name(out, k);
+            out.push_str("=\"");
+            push_label_value(out, v);
+            out.push('"');
+        }
+    }
+
+    fn sample(&mut self, s: &Sample<'_>) {
+        let out = &mut *self.out;
+        let labels = self.labels.as_str();
+        if let ("_bucket", Some((_, le))) = (s.suffix, s.extra) {
+            // A series' bucket lines share their start, written once; `le`
+            // is a number or `+Inf`, with nothing to escape.
+            if self.prefix.is_empty() {
+                let p = &mut self.prefix;
+                p.push_str(s.name);
+                p.push_str("_bucket{");
+                if !labels.is_empty() {
+                    p.push_str(labels);
+                    p.push(',');
+                }
+                p.push_str("le=\"");
+            }
+            out.push_str(&self.prefix);
+            out.push_str(le);
+            out.push_str("\"} ");
+        } else {
+            out.push_str(s.name);
+            out.push_str(s.suffix);
+            if !labels.is_empty() || s.extra.is_some() {
+                out.push('{');
+                out.push_str(labels);
+                if let Some((k, v)) = s.extra {
+                    if !labels.is_empty() {
+                        out.push(',');
+                    }
+                    out.push_str(k);
+                    out.push_str("=\"");
+                    push_label_value(out, v);
+                    out.push('"');
+                }
+                out.push('}');
+            }
+            out.push(' ');
+        }
+        push_value(out, s.value);
         out.push('\n');
     }
-    out.push_str(prefix);
-    out.push_str("+Inf\"} ");
-    push_u64(out, h.count());
-    out.push('\n');
-    sample(out, name, "_count", labels, None, |o| {
-        push_u64(o, h.count())
-    });
-    sample(out, name, "_sum", labels, None, |o| {
-        push_scaled(o, h.sum(), divisor)
-    });
-}
-
-/// `{quantile="q"}` lines, then `_count` and `_sum`. An empty histogram's
-/// quantiles are `NaN`.
-fn summary(
-    out: &mut String,
-    name: &str,
-    labels: &str,
-    h: &HistogramSnapshot,
-    quantiles: &[Bound],
-    divisor: f64,
-) {
-    for q in quantiles {
-        sample(
-            out,
-            name,
-            "",
-            labels,
-            Some(("quantile", &q.label)),
-            |o| match h.quantile(q.value) {
-                Some(v) => push_scaled(o, u128::from(v), divisor),
-                None => o.push_str("NaN"),
-            },
-        );
-    }
-    sample(out, name, "_count", labels, None, |o| {
-        push_u64(o, h.count())
-    });
-    sample(out, name, "_sum", labels, None, |o| {
-        push_scaled(o, h.sum(), divisor)
-    });
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::descriptor::Unit;
 
     fn esc(s: &str, quote: bool) -> String {
         let mut o = String::new();
@@ -491,20 +263,6 @@ mod tests {
     }
 
     #[test]
-    fn names_are_made_valid() {
-        let name = |s: &str, colon: bool| {
-            let mut o = String::new();
-            push_name(&mut o, s, colon);
-            o
-        };
-        assert_eq!(name("ok_name:x", true), "ok_name:x");
-        assert_eq!(name("ok_name:x", false), "ok_name_x");
-        assert_eq!(name("9lives", false), "_9lives");
-        assert_eq!(name("a-b é", false), "a_b__");
-        assert_eq!(name("", false), "_");
-    }
-
-    #[test]
     fn numbers() {
         let f = |v: f64| {
             let mut o = String::new();
@@ -524,43 +282,5 @@ mod tests {
         assert_eq!(s(u128::from(u64::MAX) * 3, 1.0), "55340232221128654845");
         assert_eq!(s(1_500_000, 1e9), "0.0015");
         assert_eq!(s(3, 1e3), "0.003");
-    }
-
-    #[test]
-    fn thresholds() {
-        // Bounds given in seconds land on whole nanoseconds.
-        assert_eq!(threshold(0.005, 1e9), Some(5_000_000));
-        assert_eq!(threshold(0.1, 1e9), Some(100_000_000));
-        assert_eq!(threshold(2.5, 1.0), Some(2));
-        assert_eq!(threshold(0.0, 1.0), Some(0));
-        assert_eq!(threshold(1e30, 1.0), Some(u64::MAX));
-        assert_eq!(threshold(-1.0, 1.0), None);
-        assert_eq!(threshold(f64::NAN, 1.0), None);
-    }
-
-    #[test]
-    fn family_names() {
-        let name = |n: &str, kind, unit| {
-            let d = Descriptor {
-                name: n.into(),
-                help: String::new(),
-                unit,
-                kind,
-                precision: None,
-            };
-            let mut o = String::new();
-            family_name(&mut o, &d);
-            o
-        };
-        use MetricKind::*;
-        assert_eq!(name("reqs", Counter, Unit::None), "reqs");
-        assert_eq!(name("reqs_total", Counter, Unit::None), "reqs");
-        assert_eq!(name("busy", Counter, Unit::Nanoseconds), "busy_seconds");
-        assert_eq!(name("lat", Histogram, Unit::Microseconds), "lat_seconds");
-        assert_eq!(name("lat_seconds", Histogram, Unit::Seconds), "lat_seconds");
-        assert_eq!(name("x_bytes", Gauge, Unit::Bytes), "x_bytes");
-        assert_eq!(name("xbytes", Gauge, Unit::Bytes), "xbytes_bytes");
-        assert_eq!(name("bytes", Gauge, Unit::Bytes), "bytes_bytes");
-        assert_eq!(name("state", StateSet, Unit::Seconds), "state");
     }
 }

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 use crate::descriptor::Unit;
+use crate::names::{self, NameKind};
 use std::borrow::Cow;
 
 /// `name` as a valid metric name (`[a-zA-Z_:][a-zA-Z0-9_:]*`, not starting
@@ -9,7 +10,7 @@ use std::borrow::Cow;
 /// `_` before it, and leading underscores are cut to one. `None` for an
 /// empty name. Borrowed when `name` is valid already.
 pub(crate) fn metric_name(name: &str) -> Option<Cow<'_, str>> {
-    sanitize(name, true)
+    names::sanitize(name, NameKind::Metric)
 }
 
 /// `key` as a valid label name (`[a-zA-Z_][a-zA-Z0-9_]*`, not starting with
@@ -17,32 +18,11 @@ pub(crate) fn metric_name(name: &str) -> Option<Cow<'_, str>> {
 /// hotmetrics reserves (`overflow`, and `le` and `quantile` in a histogram)
 /// get a `_` appended.
 pub(crate) fn label_name(key: &str, histogram: bool) -> Option<String> {
-    let mut s = sanitize(key, false)?.into_owned();
-    if s == "overflow" || (histogram && (s == "le" || s == "quantile")) {
+    let mut s = names::sanitize(key, NameKind::Label)?.into_owned();
+    if names::reserved_label(&s, histogram).is_some() {
         s.push('_');
     }
     Some(s)
-}
-
-fn sanitize(name: &str, colon: bool) -> Option<Cow<'_, str>> {
-    let ok = |c: char| c.is_ascii_alphanumeric() || c == '_' || (colon && c == ':');
-    let first = name.chars().next()?;
-    if name.chars().all(ok) && !first.is_ascii_digit() && !name.starts_with("__") {
-        return Some(Cow::Borrowed(name));
-    }
-    let mut s = String::with_capacity(name.len() + 1);
-    if first.is_ascii_digit() {
-        s.push('_');
-    }
-    for c in name.chars() {
-        let c = if ok(c) { c } else { '_' };
-        // At most one leading underscore (`__` is reserved).
-        if c == '_' && s == "_" {
-            continue;
-        }
-        s.push(c);
-    }
-    Some(Cow::Owned(s))
 }
 
 /// What a metric kind's values go through on their way in.

@@ -1,33 +1,19 @@
-//! Metric name validation against the Prometheus data model.
+//! Metric name validation against the Prometheus data model: the
+//! registry's errors over the rules in [`crate::names`].
 #![forbid(unsafe_code)]
 
 use super::RegistryError;
 use crate::descriptor::MetricKind;
+use crate::names::{self, NameKind};
 
 /// Checks `name` against `[a-zA-Z_:][a-zA-Z0-9_:]*`; names starting with
-/// `__` are reserved for Prometheus' internal use.
+/// `__` are reserved for Prometheus' internal use (the rules live in
+/// `crate::names`).
 pub(crate) fn validate(name: &str) -> Result<(), RegistryError> {
-    let fail = |reason| {
-        Err(RegistryError::InvalidName {
-            name: name.to_owned(),
-            reason,
-        })
-    };
-    let mut bytes = name.bytes();
-    match bytes.next() {
-        None => return fail("it is empty"),
-        Some(b) if !(b.is_ascii_alphabetic() || b == b'_' || b == b':') => {
-            return fail("it must start with a letter, '_' or ':'")
-        }
-        Some(_) => {}
-    }
-    if !bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':') {
-        return fail("only ASCII letters, digits, '_' and ':' are allowed");
-    }
-    if name.starts_with("__") {
-        return fail("names starting with '__' are reserved");
-    }
-    Ok(())
+    names::check(name, NameKind::Metric).map_err(|reason| RegistryError::InvalidName {
+        name: name.to_owned(),
+        reason,
+    })
 }
 
 /// Checks a family's label names: at least one; each matching
@@ -44,28 +30,11 @@ pub(crate) fn validate_labels(
         return fail("", "a family needs at least one label name");
     }
     for (i, label) in labels.iter().enumerate() {
-        let mut bytes = label.bytes();
-        match bytes.next() {
-            None => return fail(label, "it is empty"),
-            Some(b) if !(b.is_ascii_alphabetic() || b == b'_') => {
-                return fail(label, "it must start with a letter or '_'")
-            }
-            Some(_) => {}
+        if let Err(reason) = names::check(label, NameKind::Label) {
+            return fail(label, reason);
         }
-        if !bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            return fail(label, "only ASCII letters, digits and '_' are allowed");
-        }
-        if label.starts_with("__") {
-            return fail(label, "label names starting with '__' are reserved");
-        }
-        if label == "overflow" {
-            return fail(label, "`overflow` is reserved for the overflow series");
-        }
-        if label == "le" && kind == MetricKind::Histogram {
-            return fail(label, "`le` is reserved for histogram buckets");
-        }
-        if label == "quantile" && kind == MetricKind::Histogram {
-            return fail(label, "`quantile` is reserved for summary quantiles");
+        if let Some(reason) = names::reserved_label(label, kind == MetricKind::Histogram) {
+            return fail(label, reason);
         }
         if labels[..i].contains(label) {
             return fail(label, "it is given twice");

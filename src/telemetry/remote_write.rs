@@ -1,14 +1,16 @@
 //! Prometheus remote write 1.0: a [`Snapshot`] as a protobuf
 //! [`WriteRequest`], snappy block-compressed.
 //!
-//! The series are exactly those a scrape of the same snapshot yields: the
-//! snapshot is rendered by [`export::prometheus`](crate::export::prometheus)
-//! (same names, unit suffixes, `_total`, classic `_bucket{le}` / `_sum` /
-//! `_count` derived with the same `le` rule, state sets as 0/1 gauges) and
-//! each sample line becomes one time series. One renderer is the single
-//! source of truth for names, so a pushed series and a scraped one can be
-//! joined in a query. Labels are sorted by name with `__name__` first, as
-//! the protocol requires; every sample carries the push's timestamp in ms.
+//! The series are exactly those a scrape of the same snapshot yields: each
+//! sample of the stream that [`export::prometheus`](crate::export::prometheus)
+//! writes as a line (same names, unit suffixes, `_total`, classic
+//! `_bucket{le}` / `_sum` / `_count` derived with the same `le` rule, state
+//! sets as 0/1 gauges) becomes one time series, its value the float the
+//! line reads as. One stream is the single source of truth for names, so a
+//! pushed series and a scraped one can be joined in a query; nothing is
+//! rendered as text to be parsed back. Labels are sorted by name with
+//! `__name__` first, as the protocol requires; every sample carries the
+//! push's timestamp in ms.
 //!
 //! ```
 //! use hotmetrics::telemetry::remote_write::{encode, WriteRequest};
@@ -26,7 +28,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
-use crate::export::{prometheus, TextOptions};
+use crate::export::samples::{self, Visitor};
+use crate::export::TextOptions;
 use crate::Snapshot;
 
 /// The request body (`prometheus.WriteRequest`; metadata omitted).
@@ -79,24 +82,55 @@ pub const HEADERS: [(&str, &str); 3] = [
 
 /// `snap` as a [`WriteRequest`], every sample at `timestamp_ms`.
 pub fn write_request(snap: &Snapshot, opts: &TextOptions, timestamp_ms: i64) -> WriteRequest {
-    let mut text = String::new();
-    prometheus::render_into(snap, &mut text, opts);
-    let mut req = WriteRequest::default();
-    for line in text.lines() {
-        if line.starts_with('#') || line.is_empty() {
-            continue;
-        }
-        if let Some((labels, value)) = parse_sample(line) {
-            req.timeseries.push(TimeSeries {
-                labels,
-                samples: vec![Sample {
-                    value,
-                    timestamp: timestamp_ms,
-                }],
+    let mut series = Series {
+        req: WriteRequest::default(),
+        timestamp_ms,
+    };
+    samples::visit(snap, opts, &mut series);
+    series.req
+}
+
+/// The visitor that makes each sample a time series.
+struct Series {
+    req: WriteRequest,
+    timestamp_ms: i64,
+}
+
+impl Visitor for Series {
+    fn sample(&mut self, s: &samples::Sample<'_>) {
+        let mut labels = Vec::with_capacity(1 + s.labels.len() + usize::from(s.extra.is_some()));
+        let mut name = String::with_capacity(s.name.len() + s.suffix.len());
+        name.push_str(s.name);
+        name.push_str(s.suffix);
+        labels.push(Label {
+            name: "__name__".into(),
+            value: name,
+        });
+        for (k, v) in s.labels.iter() {
+            let mut name = String::with_capacity(k.len());
+            samples::push_label_name(&mut name, k);
+            labels.push(Label {
+                name,
+                value: v.into(),
             });
         }
+        if let Some((k, v)) = s.extra {
+            labels.push(Label {
+                name: k.into(),
+                value: v.into(),
+            });
+        }
+        // Stable: equal names (which a registry does not make) keep the
+        // order a scrape writes them in.
+        labels[1..].sort_by(|a, b| a.name.cmp(&b.name));
+        self.req.timeseries.push(TimeSeries {
+            labels,
+            samples: vec![Sample {
+                value: s.value.to_f64(),
+                timestamp: self.timestamp_ms,
+            }],
+        });
     }
-    req
 }
 
 /// `snap` as a snappy-compressed `WriteRequest`: the body of one push.
@@ -109,51 +143,6 @@ pub fn encode(snap: &Snapshot, opts: &TextOptions, timestamp_ms: i64) -> Vec<u8>
     snap::raw::Encoder::new()
         .compress_vec(&raw)
         .unwrap_or_default()
-}
-
-/// One exposition line `name{k="v",...} value` as sorted labels and a
-/// value; `None` for a line the renderer does not write.
-fn parse_sample(line: &str) -> Option<(Vec<Label>, f64)> {
-    let name_end = line.find(['{', ' '])?;
-    let mut labels = vec![Label {
-        name: "__name__".into(),
-        value: line[..name_end].into(),
-    }];
-    let mut rest = &line[name_end..];
-    if let Some(r) = rest.strip_prefix('{') {
-        rest = r;
-        loop {
-            if let Some(r) = rest.strip_prefix('}') {
-                rest = r;
-                break;
-            }
-            let eq = rest.find('=')?;
-            let name = rest[..eq].to_string();
-            let mut value = String::new();
-            let mut chars = rest[eq + 1..].strip_prefix('"')?.char_indices();
-            let end = loop {
-                match chars.next()? {
-                    (i, '"') => break i,
-                    (_, '\\') => match chars.next()?.1 {
-                        'n' => value.push('\n'),
-                        c => value.push(c),
-                    },
-                    (_, c) => value.push(c),
-                }
-            };
-            labels.push(Label { name, value });
-            rest = &rest[eq + 1 + 1 + end + 1..];
-            rest = rest.strip_prefix(',').unwrap_or(rest);
-        }
-    }
-    let value = match rest.trim() {
-        "+Inf" => f64::INFINITY,
-        "-Inf" => f64::NEG_INFINITY,
-        "NaN" => f64::NAN,
-        v => v.parse().ok()?,
-    };
-    labels[1..].sort_by(|a, b| a.name.cmp(&b.name));
-    Some((labels, value))
 }
 
 #[cfg(test)]
@@ -169,24 +158,35 @@ mod tests {
     }
 
     #[test]
-    fn parses_escaped_labels_and_sorts_them() {
-        let (labels, v) = parse_sample(r#"m_total{zone="a\"b",path="C:\\x\n",b="}"} 2.5"#).unwrap();
-        let got: Vec<_> = labels
+    fn labels_are_unescaped_and_sorted() {
+        let reg = Registry::new();
+        reg.float_gauge_family("m", "M", &["zone", "path", "b"])
+            .unwrap()
+            .with(&["a\"b", "C:\\x\n", "}"])
+            .set(2.5);
+        reg.float_gauge("up", "Up").unwrap().set(f64::INFINITY);
+        let req = write_request(&reg.collect(), &TextOptions::new(), 0);
+        let all: Vec<_> = req
+            .timeseries
             .iter()
-            .map(|l| (l.name.as_str(), l.value.as_str()))
+            .map(|t| (pairs(t), t.samples[0].value))
+            .filter(|(p, _)| p[0].1 != "m_overflow_total")
             .collect();
         assert_eq!(
-            got,
+            all,
             [
-                ("__name__", "m_total"),
-                ("b", "}"),
-                ("path", "C:\\x\n"),
-                ("zone", "a\"b")
+                (
+                    vec![
+                        ("__name__", "m"),
+                        ("b", "}"),
+                        ("path", "C:\\x\n"),
+                        ("zone", "a\"b")
+                    ],
+                    2.5
+                ),
+                (vec![("__name__", "up")], f64::INFINITY),
             ]
         );
-        assert_eq!(v, 2.5);
-        assert_eq!(parse_sample("up +Inf").unwrap().1, f64::INFINITY);
-        assert!(parse_sample("broken{a=1} 3").is_none());
     }
 
     #[test]
@@ -233,5 +233,67 @@ mod tests {
         assert_eq!(find(&[("__name__", "mode"), ("mode", "off")]), 1.0);
         assert_eq!(find(&[("__name__", "mode"), ("mode", "on")]), 0.0);
         assert!(req.timeseries.iter().all(|t| t.samples[0].timestamp == 42));
+    }
+
+    #[test]
+    fn every_series_is_a_line_of_the_scrape() {
+        let reg = Registry::new();
+        reg.counter("jobs_total", "Jobs").unwrap().add(3);
+        reg.gauge_with(crate::Options::new("temp", "T").unit(Unit::Milliseconds))
+            .unwrap()
+            .set(-1_500);
+        reg.float_gauge("ratio", "R").unwrap().set(f64::NAN);
+        let h = reg
+            .histogram_family("lat", "L", Unit::Nanoseconds, &["path"])
+            .unwrap();
+        h.with(&["a\\\"b\n"]).record(2_000_000);
+        h.with(&["/"]).record(u64::MAX);
+        let sizes = reg.histogram("size", "S", Unit::Bytes).unwrap();
+        sizes.record(700);
+        reg.histogram("empty", "E", Unit::None).unwrap();
+        reg.state_set("ns:mode", "M", &["on", "off"])
+            .unwrap()
+            .set(0);
+        let opts = TextOptions::new().summary_for("size_bytes", &[0.5, 0.99]);
+        let snap = reg.collect();
+        let mut text = String::new();
+        crate::export::prometheus::render_into(&snap, &mut text, &opts);
+        let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        let req = write_request(&snap, &opts, 0);
+        assert_eq!(req.timeseries.len(), lines.len(), "{text}");
+        for (ts, line) in req.timeseries.iter().zip(&lines) {
+            let (series, value) = line.rsplit_once(' ').unwrap();
+            let got = ts.samples[0].value;
+            let want: f64 = match value {
+                "+Inf" => f64::INFINITY,
+                "-Inf" => f64::NEG_INFINITY,
+                v => v.parse().unwrap(),
+            };
+            assert!(
+                got == want || got.is_nan() && want.is_nan(),
+                "{line}: {got}"
+            );
+            let name = &ts.labels[0].value;
+            assert!(
+                series == name || series.starts_with(&format!("{name}{{")),
+                "{line}: {name}"
+            );
+            let mut written = 0;
+            for l in &ts.labels[1..] {
+                let v = l.value.replace('\\', "\\\\");
+                let v = v.replace('"', "\\\"").replace('\n', "\\n");
+                assert!(
+                    series.contains(&format!("{}=\"{v}\"", l.name)),
+                    "{line}: {l:?}"
+                );
+                written += l.name.len() + v.len() + 3;
+            }
+            // No label is written that the series lacks: the name, the
+            // pairs, two braces and a comma between pairs (n labels and
+            // `__name__`: n + 1 characters) add up to the line's length.
+            let n = ts.labels.len() - 1;
+            let punctuation = if n > 0 { n + 1 } else { 0 };
+            assert_eq!(series.len(), name.len() + punctuation + written, "{line}");
+        }
     }
 }
