@@ -52,7 +52,7 @@ static DECADE_BUCKETS: [Bound; 10] = [
 
 /// How one histogram is written.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Shape {
+pub(crate) enum HistogramForm {
     /// A classic histogram with these `le` bounds (in the base unit), plus
     /// `+Inf`.
     Buckets(Vec<Bound>),
@@ -101,8 +101,8 @@ pub(crate) enum Shape {
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct TextOptions {
-    default: Option<Shape>,
-    per_metric: HashMap<String, Shape>,
+    default: Option<HistogramForm>,
+    per_metric: HashMap<String, HistogramForm>,
 }
 
 fn bounds(values: &[f64], keep: impl Fn(f64) -> bool) -> Vec<Bound> {
@@ -134,7 +134,7 @@ impl TextOptions {
     /// Every histogram without a setting of its own is written as a classic
     /// histogram with these `le` bounds (base unit).
     pub fn buckets(mut self, le: &[f64]) -> TextOptions {
-        self.default = Some(Shape::Buckets(le_bounds(le)));
+        self.default = Some(HistogramForm::Buckets(le_bounds(le)));
         self
     }
 
@@ -143,7 +143,7 @@ impl TextOptions {
     /// unit suffix (`rpc_duration_seconds`), or the registered name.
     pub fn buckets_for(mut self, name: &str, le: &[f64]) -> TextOptions {
         self.per_metric
-            .insert(name.to_string(), Shape::Buckets(le_bounds(le)));
+            .insert(name.to_string(), HistogramForm::Buckets(le_bounds(le)));
         self
     }
 
@@ -151,21 +151,28 @@ impl TextOptions {
     /// with these quantiles (`0.5`, `0.99`, …), values in the base unit,
     /// with `_sum` and `_count`.
     pub fn summary(mut self, quantiles_: &[f64]) -> TextOptions {
-        self.default = Some(Shape::Summary(quantiles(quantiles_)));
+        self.default = Some(HistogramForm::Summary(quantiles(quantiles_)));
         self
     }
 
     /// Histogram `name` (exported or registered name) is written as a
     /// summary with these quantiles.
     pub fn summary_for(mut self, name: &str, quantiles_: &[f64]) -> TextOptions {
-        self.per_metric
-            .insert(name.to_string(), Shape::Summary(quantiles(quantiles_)));
+        self.per_metric.insert(
+            name.to_string(),
+            HistogramForm::Summary(quantiles(quantiles_)),
+        );
         self
     }
 
-    /// The shape of histogram `registered` (exported as `exported`) with
-    /// values in `unit`.
-    pub(crate) fn shape(&self, registered: &str, exported: &str, unit: Unit) -> ShapeRef<'_> {
+    /// How histogram `registered` (exported as `exported`), with values
+    /// in `unit`, is written.
+    pub(crate) fn histogram_form(
+        &self,
+        registered: &str,
+        exported: &str,
+        unit: Unit,
+    ) -> HistogramFormRef<'_> {
         let chosen = if self.per_metric.is_empty() {
             None
         } else {
@@ -174,17 +181,17 @@ impl TextOptions {
                 .or_else(|| self.per_metric.get(registered))
         };
         match chosen.or(self.default.as_ref()) {
-            Some(Shape::Buckets(b)) => ShapeRef::Buckets(b),
-            Some(Shape::Summary(q)) => ShapeRef::Summary(q),
-            None if unit.is_time() => ShapeRef::Buckets(&TIME_BUCKETS),
-            None => ShapeRef::Buckets(&DECADE_BUCKETS),
+            Some(HistogramForm::Buckets(b)) => HistogramFormRef::Buckets(b),
+            Some(HistogramForm::Summary(q)) => HistogramFormRef::Summary(q),
+            None if unit.is_time() => HistogramFormRef::Buckets(&TIME_BUCKETS),
+            None => HistogramFormRef::Buckets(&DECADE_BUCKETS),
         }
     }
 }
 
-/// A borrowed [`Shape`].
+/// A borrowed [`HistogramForm`].
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum ShapeRef<'a> {
+pub(crate) enum HistogramFormRef<'a> {
     Buckets(&'a [Bound]),
     Summary(&'a [Bound]),
 }
@@ -202,12 +209,12 @@ mod tests {
         let o = TextOptions::new()
             .buckets(&[1.0, f64::NAN, 0.5, -1.0, f64::INFINITY, 0.5, 1e-7, 250.0])
             .summary_for("s", &[0.99, 1.5, 0.5, f64::NAN, 0.0]);
-        match o.shape("x", "x_seconds", Unit::Nanoseconds) {
-            ShapeRef::Buckets(b) => assert_eq!(labels(b), ["1e-7", "0.5", "1.0", "250.0"]),
+        match o.histogram_form("x", "x_seconds", Unit::Nanoseconds) {
+            HistogramFormRef::Buckets(b) => assert_eq!(labels(b), ["1e-7", "0.5", "1.0", "250.0"]),
             other => panic!("{other:?}"),
         }
-        match o.shape("s", "s_bytes", Unit::Bytes) {
-            ShapeRef::Summary(q) => assert_eq!(labels(q), ["0.0", "0.5", "0.99"]),
+        match o.histogram_form("s", "s_bytes", Unit::Bytes) {
+            HistogramFormRef::Summary(q) => assert_eq!(labels(q), ["0.0", "0.5", "0.99"]),
             other => panic!("{other:?}"),
         }
     }
@@ -215,17 +222,21 @@ mod tests {
     #[test]
     fn defaults_depend_on_the_unit_and_exported_names_win() {
         let o = TextOptions::new();
-        assert!(matches!(o.shape("t", "t_seconds", Unit::Microseconds),
-            ShapeRef::Buckets(b) if b.len() == 11 && b[0].value == 0.005));
-        assert!(matches!(o.shape("n", "n", Unit::None),
-            ShapeRef::Buckets(b) if b.len() == 10 && b[9].value == 1e9));
+        assert!(
+            matches!(o.histogram_form("t", "t_seconds", Unit::Microseconds),
+            HistogramFormRef::Buckets(b) if b.len() == 11 && b[0].value == 0.005)
+        );
+        assert!(matches!(o.histogram_form("n", "n", Unit::None),
+            HistogramFormRef::Buckets(b) if b.len() == 10 && b[9].value == 1e9));
         let o = TextOptions::new()
             .buckets_for("t", &[1.0])
             .buckets_for("t_seconds", &[2.0]);
-        assert!(matches!(o.shape("t", "t_seconds", Unit::Nanoseconds),
-            ShapeRef::Buckets(b) if labels(b) == ["2.0"]));
-        assert!(matches!(o.shape("t", "t", Unit::None),
-            ShapeRef::Buckets(b) if labels(b) == ["1.0"]));
+        assert!(
+            matches!(o.histogram_form("t", "t_seconds", Unit::Nanoseconds),
+            HistogramFormRef::Buckets(b) if labels(b) == ["2.0"])
+        );
+        assert!(matches!(o.histogram_form("t", "t", Unit::None),
+            HistogramFormRef::Buckets(b) if labels(b) == ["1.0"]));
         // Every built-in label is the float it stands for.
         for b in TIME_BUCKETS.iter().chain(&DECADE_BUCKETS) {
             assert_eq!(b.label.parse::<f64>().unwrap(), b.value);

@@ -23,7 +23,7 @@
 //! in the recorded unit, quantiles), see `export::json`.
 #![forbid(unsafe_code)]
 
-use super::options::{Bound, ShapeRef, TextOptions};
+use super::options::{Bound, HistogramFormRef, TextOptions};
 use crate::descriptor::{Descriptor, MetricKind};
 use crate::names::{self, NameKind};
 use crate::snapshot::{HistogramSnapshot, LabelSet, MetricSnapshot, MetricValue, Snapshot};
@@ -144,8 +144,8 @@ fn family(
     family_name(name, d);
     let name = name.as_str();
     let (unit, divisor) = base_unit(d);
-    let shape = match d.kind() {
-        MetricKind::Histogram => Some(opts.shape(d.name(), name, d.unit())),
+    let form = match d.kind() {
+        MetricKind::Histogram => Some(opts.histogram_form(d.name(), name, d.unit())),
         _ => None,
     };
     let state_set = d.kind() == MetricKind::StateSet;
@@ -153,7 +153,7 @@ fn family(
         name,
         help: d.help(),
         kind: d.kind(),
-        summary: matches!(shape, Some(ShapeRef::Summary(_))),
+        summary: matches!(form, Some(HistogramFormRef::Summary(_))),
         unit: if state_set { "" } else { unit },
     });
     state_label.clear();
@@ -191,9 +191,9 @@ fn family(
                     one("", extra, Value::Count(u64::from(*on)));
                 }
             }
-            MetricValue::Histogram(h) => match shape {
-                Some(ShapeRef::Summary(q)) => summary(&mut one, h, q, divisor),
-                Some(ShapeRef::Buckets(b)) => classic(&mut one, h, b, divisor),
+            MetricValue::Histogram(h) => match form {
+                Some(HistogramFormRef::Summary(q)) => summary(&mut one, h, q, divisor),
+                Some(HistogramFormRef::Buckets(b)) => classic(&mut one, h, b, divisor),
                 // A histogram value under a descriptor of another kind
                 // cannot be built by the registry; write its buckets anyway.
                 None => classic(&mut one, h, &[], divisor),
