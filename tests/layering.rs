@@ -6,7 +6,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+#[path = "support/source_files.rs"]
+mod source_files;
+use source_files::{rust_files, src};
 
 /// Each top-level module of `src/` and what it may import, lowest first.
 const LAYERS: &[(&str, &[&str])] = &[
@@ -105,21 +109,6 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
 ];
 
-fn src() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
-}
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
-
 /// The top-level module a file of `src/` belongs to (`None` for lib.rs).
 fn module_of(path: &Path) -> Option<String> {
     let rel = path.strip_prefix(src()).unwrap();
@@ -199,8 +188,7 @@ fn imports(text: &str, exports: &BTreeMap<String, String>) -> BTreeSet<String> {
 fn modules_import_only_lower_layers() {
     let allowed: BTreeMap<&str, &[&str]> = LAYERS.iter().copied().collect();
     let exports = root_exports();
-    let mut files = Vec::new();
-    rust_files(&src(), &mut files);
+    let files = rust_files(&src());
     let mut wrong = Vec::new();
     for file in &files {
         let Some(module) = module_of(file) else {

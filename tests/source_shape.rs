@@ -5,21 +5,13 @@
 //! rustfmt's layout: a function ends at the first `}` at its indentation.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+
+#[path = "support/source_files.rs"]
+mod source_files;
+use source_files::{rust_files, src};
 
 const MAX_FILE_LINES: usize = 600;
 const MAX_FN_LINES: usize = 80;
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
 
 /// Whether `line` starts a function item (not a `fn` pointer type).
 fn starts_fn(line: &str) -> bool {
@@ -62,9 +54,8 @@ fn long_fns(text: &str, max: usize) -> Vec<(usize, usize)> {
 
 #[test]
 fn files_and_functions_are_small() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    rust_files(&src, &mut files);
+    let src = src();
+    let files = rust_files(&src);
     let mut wrong = Vec::new();
     for file in files {
         let text = fs::read_to_string(&file).unwrap();
