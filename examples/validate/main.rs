@@ -24,8 +24,9 @@ mod telemetry;
 
 use hotmetrics::export::json;
 use hotmetrics::{MetricValue, Registry, Snapshot, Unit};
+use hotmetrics_testkit::alloc::live_bytes;
 use serde::Serialize;
-use stats::{batch_ns, live_bytes, num, percentile, rss_bytes, sorted, value_of, Figure};
+use stats::{batch_ns, num, percentile, rss_bytes, sorted, value_of, Figure};
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -34,7 +35,7 @@ use std::time::{Duration, Instant};
 use svg::{Point, Series};
 
 #[global_allocator]
-static ALLOC: stats::CountingAlloc = stats::CountingAlloc;
+static ALLOC: hotmetrics_testkit::CountingAlloc = hotmetrics_testkit::CountingAlloc;
 
 /// Sections in the report, for the progress lines `[k/STEPS]`.
 const STEPS: usize = 10;

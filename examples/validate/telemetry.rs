@@ -3,16 +3,14 @@
 //! client and over the 10-cycle profile, and the accounting identity
 //! against an endpoint that fails some requests.
 
-#[path = "../../tests/common/sink.rs"]
-mod sink;
-
 use super::{section, Config, Section};
-use crate::stats::{batch_ns, live_bytes, not_counted, peak_bytes, percentile, sorted, track_peak};
+use crate::stats::{batch_ns, percentile, sorted};
 use crate::stats::{num, Figure};
 use hotmetrics::telemetry::{
     Accounting, BreakerState, Client, Config as ClientConfig, Event, QueryEvent, QueryOutcome,
 };
-use sink::Sink;
+use hotmetrics_testkit::alloc::{live_bytes, not_counted, peak_bytes, track_peak};
+use hotmetrics_testkit::Sink;
 use std::collections::VecDeque;
 use std::hint::black_box;
 use std::sync::{Barrier, Condvar, Mutex};
@@ -291,7 +289,7 @@ pub(crate) fn telemetry(cfg: &Config) -> Section {
 
         let lines = serial.line_count();
         let base = live_bytes();
-        let mut retained = [0isize; 10];
+        let mut retained = [0i64; 10];
         track_peak(true);
         for (n, kept) in retained.iter_mut().enumerate() {
             let a = cycle(&url, n as u64);
