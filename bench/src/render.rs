@@ -1,30 +1,75 @@
-//! The exposition-render section's contenders: the same 1,000 counters and
-//! 100 histograms (1,000 observations each, 11 `le` bounds + `+Inf`) in
-//! hotmetrics and in each peer, and one call that renders a scrape.
+//! Rendering a scrape: the same counters and histograms (1,000
+//! observations each, 11 `le` bounds + `+Inf`) in hotmetrics and in each
+//! peer exporter, and one call that renders a scrape with any of them (the
+//! report's render section and `benches/export.rs`).
 
-use hotmetrics::export::{openmetrics, prometheus as hm_prom, TextOptions};
+use hotmetrics::export::{json, openmetrics, prometheus as hm_prom, TextOptions};
 use hotmetrics::{Registry, Snapshot, Unit};
 use measured::metric::group::Encoding;
 use measured::metric::name::MetricName;
 use measured::metric::MetricFamilyEncoding;
 
-/// Contender names, in the order [`Renderers::render`] takes them.
-pub const NAMES: [&str; 7] = [
-    "hotmetrics Prometheus text",
-    "hotmetrics OpenMetrics text",
-    "prometheus 0.13 TextEncoder",
-    "prometheus-client 0.22",
-    "metrics-exporter-prometheus 0.18",
-    "fastmetrics 0.7",
-    "measured 0.0.25",
+/// One way of rendering a scrape.
+#[derive(Debug, Clone, Copy)]
+pub struct Contender {
+    /// The name in the report and its plots, with the version measured.
+    pub name: &'static str,
+    /// The criterion bench id.
+    pub id: &'static str,
+}
+
+/// The contenders, in the order [`Renderers::render`] takes them: first
+/// hotmetrics' two text formats, then the peers.
+pub const CONTENDERS: [Contender; 7] = [
+    Contender {
+        name: "hotmetrics Prometheus text",
+        id: "hotmetrics_prometheus",
+    },
+    Contender {
+        name: "hotmetrics OpenMetrics text",
+        id: "hotmetrics_openmetrics",
+    },
+    Contender {
+        name: concat!(crate::peer!("prometheus", prometheus), " TextEncoder"),
+        id: "prometheus",
+    },
+    Contender {
+        name: crate::peer!("prometheus-client", prometheus_client),
+        id: "prometheus_client",
+    },
+    Contender {
+        name: crate::peer!("metrics-exporter-prometheus", metrics_exporter_prometheus),
+        id: "metrics_exporter_prometheus",
+    },
+    Contender {
+        name: crate::peer!("fastmetrics", fastmetrics),
+        id: "fastmetrics",
+    },
+    Contender {
+        name: crate::peer!("measured", measured),
+        id: "measured",
+    },
 ];
 
-/// Prometheus' default buckets, in seconds.
-const LE: [f64; 11] = [
+/// Prometheus' default buckets, in seconds: the `le` bounds every
+/// contender writes (plus `+Inf`).
+pub const LE: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// The 1,000 observations every histogram holds, in nanoseconds: 100 µs to
+/// 2.3 s, log-spread.
+pub fn observations() -> Vec<u64> {
+    (0..1000)
+        .map(|k| (100_000.0 * 1.0101f64.powi(k)) as u64)
+        .collect()
+}
+
+/// The same counters and histograms in hotmetrics and in every peer, and
+/// the buffers they render into (reused across scrapes where an API allows).
+#[allow(missing_debug_implementations)]
 pub struct Renderers {
+    reg: Registry,
     snap: std::sync::Arc<Snapshot>,
     opts: TextOptions,
     prom: prometheus::Registry,
@@ -35,13 +80,14 @@ pub struct Renderers {
     m_hists: Vec<(&'static MetricName, measured::Histogram<11>)>,
     m_enc: measured::text::BufferedTextEncoder,
     buf: String,
+    bytes: Vec<u8>,
 }
 
 impl Renderers {
+    /// `counters` counters (values `7 i + 1`) and `histograms` histograms
+    /// holding [`observations`] each, in every contender.
     pub fn new(counters: usize, histograms: usize) -> Renderers {
-        let obs: Vec<u64> = (0..1000)
-            .map(|k| (100_000.0 * 1.0101f64.powi(k)) as u64)
-            .collect();
+        let obs = observations();
         let secs: Vec<f64> = obs.iter().map(|&v| v as f64 * 1e-9).collect();
         let value = |i: usize| i as u64 * 7 + 1;
         let cname = |i: usize| format!("render_counter_{i}");
@@ -138,6 +184,7 @@ impl Renderers {
 
         Renderers {
             snap: reg.collect(),
+            reg,
             opts: TextOptions::new().buckets(&LE),
             prom,
             pc,
@@ -147,11 +194,13 @@ impl Renderers {
             m_hists,
             m_enc: measured::text::BufferedTextEncoder::new(),
             buf: String::new(),
+            bytes: Vec::new(),
         }
     }
 
-    /// Renders one scrape with contender `k` (an index into [`NAMES`]);
-    /// returns its size in bytes.
+    /// Renders one scrape with contender `k` (an index into
+    /// [`CONTENDERS`]); returns its size in bytes. hotmetrics renders the
+    /// snapshot collected at construction.
     pub fn render(&mut self, k: usize) -> usize {
         let buf = &mut self.buf;
         buf.clear();
@@ -182,5 +231,21 @@ impl Renderers {
             }
         }
         buf.len()
+    }
+
+    /// What a hotmetrics scrape costs: `collect()`, then Prometheus text;
+    /// returns the size in bytes.
+    pub fn collect_and_render(&mut self) -> usize {
+        self.buf.clear();
+        hm_prom::render_into(&self.reg.collect(), &mut self.buf, &self.opts);
+        self.buf.len()
+    }
+
+    /// hotmetrics' JSON summary of the snapshot collected at construction;
+    /// returns the size in bytes.
+    pub fn json(&mut self) -> usize {
+        self.bytes.clear();
+        json::to_writer(&mut self.bytes, &self.snap).expect("writing into a Vec");
+        self.bytes.len()
     }
 }

@@ -1,34 +1,16 @@
-//! Runs the validation report (`examples/validate`) in `--quick` mode, with
-//! the `telemetry` feature as the README's command does, into a temporary
-//! directory and checks what it writes: every file present,
-//! `report.json` parses and has every section with finite figures,
-//! `report.md` mentions every section, the plots are SVG. Also checks that
-//! a bad flag exits with code 2 without panicking.
+//! Runs the validation report (`src/bin/validate`) in `--quick` mode, as the
+//! README's command does (default features: telemetry on), into a temporary
+//! directory and checks what it writes: every section of the report's own
+//! list (`--list-sections`) present in `report.json` with finite figures
+//! and a result, `report.md` mentions every section, every plot a section
+//! names is SVG, and the exit status says whether a section failed. Also
+//! checks that a bad flag exits with code 2 without panicking.
 //!
-//! The example is built and run in release through `cargo run`, so the first
+//! The binary is built and run in release through `cargo run`, so the first
 //! run of this test pays for a release build.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-const SECTIONS: [&str; 10] = [
-    "overhead",
-    "memory",
-    "latency",
-    "throughput",
-    "integrity",
-    "export",
-    "render",
-    "peers",
-    "labeled",
-    "telemetry",
-];
-const PLOTS: [&str; 4] = [
-    "latency.svg",
-    "throughput.svg",
-    "peers_ns.svg",
-    "peers_throughput.svg",
-];
 
 fn validate(args: &[&str]) -> Output {
     Command::new(env!("CARGO"))
@@ -37,10 +19,10 @@ fn validate(args: &[&str]) -> Output {
             "run",
             "--quiet",
             "--release",
-            "--example",
+            "-p",
+            "hotmetrics-bench",
+            "--bin",
             "validate",
-            "--features",
-            "telemetry",
             "--",
         ])
         .args(args)
@@ -61,14 +43,30 @@ fn read(dir: &Path, file: &str) -> String {
     std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
 }
 
+/// The section keys, from the report's own table.
+fn sections() -> Vec<String> {
+    let out = validate(&["--list-sections"]);
+    assert!(out.status.success(), "--list-sections failed");
+    let list: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split('\t').next().unwrap().to_string())
+        .collect();
+    assert!(list.len() >= 10, "too few sections: {list:?}");
+    list
+}
+
 #[test]
 fn quick_report_is_complete() {
+    let sections = sections();
     let dir = temp_dir("quick");
     let out = validate(&["--quick", "--out", dir.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "validate failed: {stderr}");
+    // 0: every section passed; 1: a section failed (checked against
+    // report.json below); anything else is a crash or a write error.
+    let code = out.status.code();
+    assert!(matches!(code, Some(0 | 1)), "validate failed: {stderr}");
     // One progress line per section, counted against the section list.
-    let n = SECTIONS.len();
+    let n = sections.len();
     for step in 1..=n {
         let line = format!("[{step}/{n}]");
         assert!(stderr.contains(&line), "no progress line {line}: {stderr}");
@@ -78,18 +76,50 @@ fn quick_report_is_complete() {
         "a progress line counts other than {n} sections: {stderr}"
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("section"), "no summary table: {stdout}");
+    assert!(
+        stdout.contains("hotmetrics validation (") && stdout.contains(&format!("\n{n}. ")),
+        "no summary of the {n} sections: {stdout}"
+    );
 
     let json: serde_json::Value = serde_json::from_str(&read(&dir, "report.json")).unwrap();
     for key in ["date_utc", "cpu", "cores", "profile", "command", "runs"] {
         assert!(!json["meta"][key].is_null(), "meta.{key} missing");
     }
     assert_eq!(json["meta"]["profile"], "release");
+    let order: Vec<&str> = json["section_order"]
+        .as_array()
+        .expect("section_order")
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert_eq!(order, sections, "report.json's order is not the table's");
     let md = read(&dir, "report.md");
-    for key in SECTIONS {
+    let mut plots = Vec::new();
+    let mut failed = 0;
+    for (i, key) in sections.iter().enumerate() {
         let s = &json["sections"][key];
         assert!(s.is_object(), "section {key} missing");
         assert!(s["pass"].is_boolean(), "{key}: no pass/fail");
+        failed += usize::from(s["result"] == "fail");
+        assert_eq!(s["pass"].as_bool(), Some(s["result"] != "fail"), "{key}");
+        for c in s["checks"].as_array().expect("checks") {
+            let r = c["result"].as_str().unwrap_or_default();
+            assert!(
+                ["pass", "fail", "within noise"].contains(&r),
+                "{key}: check result {r:?}"
+            );
+            assert!(
+                c["compared"].as_str().is_some_and(|t| !t.is_empty()),
+                "{key}: {c}"
+            );
+        }
+        plots.extend(
+            s["plots"]
+                .as_array()
+                .expect("plots")
+                .iter()
+                .map(|p| p.as_str().unwrap().to_string()),
+        );
         for field in ["title", "requirement", "method"] {
             assert!(
                 s[field].as_str().is_some_and(|t| !t.is_empty()),
@@ -108,8 +138,14 @@ fn quick_report_is_complete() {
             assert!(f["median"].as_f64() <= f["max"].as_f64(), "{key}: {f}");
         }
         let title = s["title"].as_str().unwrap();
-        assert!(md.contains(title), "report.md does not mention {title}");
+        let heading = format!("## {}. {title}", i + 1);
+        assert!(md.contains(&heading), "report.md has no {heading:?}");
     }
+    assert_eq!(
+        code == Some(1),
+        failed > 0,
+        "exit status {code:?} but {failed} failed sections: {stderr}"
+    );
     for word in [
         "Machine",
         "Build profile",
@@ -118,7 +154,8 @@ fn quick_report_is_complete() {
     ] {
         assert!(md.contains(word), "report.md has no {word}");
     }
-    for plot in PLOTS {
+    assert!(plots.len() >= 5, "too few plots: {plots:?}");
+    for plot in &plots {
         let svg = read(&dir, plot);
         assert!(svg.starts_with("<svg"), "{plot} is not SVG");
         assert!(svg.trim_end().ends_with("</svg>"), "{plot} is cut short");

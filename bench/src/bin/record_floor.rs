@@ -7,10 +7,10 @@
 //! can be compared on a busy machine by running their binaries alternately:
 //!
 //! ```text
-//! cargo build --release --example record_floor
-//! cp target/release/examples/record_floor /tmp/floor-new
-//! git checkout <older commit> && cargo build --release --example record_floor
-//! for i in 1 2 3; do target/release/examples/record_floor; /tmp/floor-new; done
+//! cargo build --release -p hotmetrics-bench --bin record_floor
+//! cp target/release/record_floor /tmp/floor-new
+//! git checkout <older commit> && cargo build --release -p hotmetrics-bench --bin record_floor
+//! for i in 1 2 3; do target/release/record_floor; /tmp/floor-new; done
 //! ```
 //!
 //! It is not a substitute for `benches/`: it has no warm-up statistics and

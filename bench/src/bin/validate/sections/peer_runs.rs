@@ -2,36 +2,70 @@
 //! counter increment and a histogram record, and 2-thread throughput of
 //! histogram records, each measured the same way for every peer.
 
-use crate::stats::{batch_ns, cpu_seconds, percentile, sorted, value_of};
+use crate::harness::{batch_ns, throughput, Tput};
+use crate::stats::{percentile, sorted};
 use hotmetrics::{Registry, Unit};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Barrier, Mutex};
-use std::time::{Duration, Instant};
+use hotmetrics_bench::workload::{secs_of as secs, value_of};
+use std::sync::Mutex;
+use std::time::Duration;
 
-/// Peer names, in report order.
-pub const NAMES: [&str; 9] = [
-    "hotmetrics (shared handle)",
-    "hotmetrics (local handle)",
-    "prometheus 0.13",
-    "prometheus-client 0.22",
-    "metrics 0.24 + metrics-util 0.19 (AtomicStorage)",
-    "fastmetrics 0.7",
-    "opentelemetry_sdk 0.33 (ManualReader)",
-    "hdrhistogram 7 in a Mutex",
-    "Mutex<Vec<f64>> (replaced design)",
-];
+/// One contender of the peers section.
+pub struct Peer {
+    /// The name in the report, with the version measured.
+    pub name: &'static str,
+    /// A shorter one for plot labels, with the version.
+    pub short: &'static str,
+}
 
-/// Short peer names for plot labels, same order as [`NAMES`].
-pub const SHORT: [&str; 9] = [
-    "hotmetrics shared",
-    "hotmetrics local",
-    "prometheus",
-    "prometheus-client",
-    "metrics-util",
-    "fastmetrics",
-    "opentelemetry",
-    "hdrhistogram",
-    "Mutex<Vec<f64>>",
+/// The contenders, in report order; [`sample`] takes an index into it.
+pub const PEERS: [Peer; 9] = [
+    Peer {
+        name: "hotmetrics (shared handle)",
+        short: "hotmetrics shared",
+    },
+    Peer {
+        name: "hotmetrics (local handle)",
+        short: "hotmetrics local",
+    },
+    Peer {
+        name: hotmetrics_bench::peer!("prometheus", prometheus),
+        short: hotmetrics_bench::peer!("prometheus", prometheus),
+    },
+    Peer {
+        name: hotmetrics_bench::peer!("prometheus-client", prometheus_client),
+        short: hotmetrics_bench::peer!("prometheus-client", prometheus_client),
+    },
+    Peer {
+        name: concat!(
+            hotmetrics_bench::peer!("metrics", metrics),
+            " + ",
+            hotmetrics_bench::peer!("metrics-util", metrics_util),
+            " (AtomicStorage)"
+        ),
+        short: hotmetrics_bench::peer!("metrics-util", metrics_util),
+    },
+    Peer {
+        name: hotmetrics_bench::peer!("fastmetrics", fastmetrics),
+        short: hotmetrics_bench::peer!("fastmetrics", fastmetrics),
+    },
+    Peer {
+        name: concat!(
+            hotmetrics_bench::peer!("opentelemetry_sdk", opentelemetry_sdk),
+            " (ManualReader)"
+        ),
+        short: hotmetrics_bench::peer!("opentelemetry_sdk", opentelemetry_sdk),
+    },
+    Peer {
+        name: concat!(
+            hotmetrics_bench::peer!("hdrhistogram", hdrhistogram),
+            " in a Mutex"
+        ),
+        short: hotmetrics_bench::peer!("hdrhistogram", hdrhistogram),
+    },
+    Peer {
+        name: "Mutex<Vec<f64>> (replaced design)",
+        short: "Mutex<Vec<f64>>",
+    },
 ];
 
 /// How long each measurement runs.
@@ -48,15 +82,6 @@ pub struct Sample {
     pub tput2: Tput,
 }
 
-/// A throughput measurement.
-#[derive(Clone, Copy, Debug)]
-pub struct Tput {
-    /// Operations per second, all threads together.
-    pub ops_per_s: f64,
-    /// Process CPU time over wall time: how many cores the threads got.
-    pub busy: f64,
-}
-
 /// Values past this many per thread are dropped, as a periodic drain would
 /// (`metrics-util`'s bucket and the `Vec` design keep every value).
 const DRAIN_EVERY: u64 = 1 << 20;
@@ -71,58 +96,7 @@ fn med(v: Vec<f64>) -> f64 {
     percentile(&sorted(&v), 0.5)
 }
 
-fn secs(i: u64) -> f64 {
-    value_of(i) as f64 * 1e-9
-}
-
-/// Operations per second of `threads` threads, each running the closure
-/// `make` returns in a loop for `window`.
-pub fn throughput<W, G>(threads: usize, window: Duration, make: W) -> Tput
-where
-    W: Fn() -> G + Sync,
-    G: FnMut(u64),
-{
-    let stop = AtomicBool::new(false);
-    let total = AtomicU64::new(0);
-    let barrier = Barrier::new(threads + 1);
-    let mut start = Instant::now();
-    let mut cpu0 = 0.0;
-    std::thread::scope(|s| {
-        for t in 0..threads {
-            let (stop, total, barrier, make) = (&stop, &total, &barrier, &make);
-            s.spawn(move || {
-                let mut op = make();
-                barrier.wait();
-                let mut i = (t as u64) << 40;
-                let mut n = 0u64;
-                while !stop.load(Ordering::Relaxed) {
-                    for _ in 0..256 {
-                        op(i);
-                        i += 1;
-                    }
-                    n += 256;
-                }
-                total.fetch_add(n, Ordering::Relaxed);
-            });
-        }
-        // The clock starts before the workers are released: on a busy
-        // machine this thread may be descheduled at the barrier while the
-        // workers already run, and their operations must not count against
-        // a late start.
-        cpu0 = cpu_seconds();
-        start = Instant::now();
-        barrier.wait();
-        std::thread::sleep(window);
-        stop.store(true, Ordering::Relaxed);
-    });
-    let wall = start.elapsed().as_secs_f64();
-    Tput {
-        ops_per_s: total.load(Ordering::Relaxed) as f64 / wall,
-        busy: (cpu_seconds() - cpu0) / wall,
-    }
-}
-
-/// Measures peer number `peer` (an index into [`NAMES`]) once.
+/// Measures peer number `peer` (an index into [`PEERS`]) once.
 pub fn sample(peer: usize, p: &Params) -> Sample {
     // Each operation expanded into its own timing loop (see `batch_ns!`),
     // after a warm-up run of the same loop, in a function of its own: this
