@@ -147,7 +147,7 @@ impl Section {
             num(value)
         );
         let compared = if measured {
-            format!("{} {}", stat.name(), f.show())
+            f.show()
         } else {
             format!("not measured: {}", f.show())
         };
