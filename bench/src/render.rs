@@ -88,108 +88,22 @@ impl Renderers {
     /// holding [`observations`] each, in every contender.
     pub fn new(counters: usize, histograms: usize) -> Renderers {
         let obs = observations();
-        let secs: Vec<f64> = obs.iter().map(|&v| v as f64 * 1e-9).collect();
-        let value = |i: usize| i as u64 * 7 + 1;
-        let cname = |i: usize| format!("render_counter_{i}");
-        let hname = |i: usize| format!("render_latency_{i}");
-
-        let reg = Registry::new();
-        for i in 0..counters {
-            reg.counter(&cname(i), "A counter").unwrap().add(value(i));
-        }
-        for i in 0..histograms {
-            let h = reg
-                .histogram(&hname(i), "A latency", Unit::Nanoseconds)
-                .unwrap();
-            obs.iter().for_each(|&v| h.record(v));
-        }
-
-        let prom = prometheus::Registry::new();
-        for i in 0..counters {
-            let c = prometheus::IntCounter::new(cname(i) + "_total", "A counter").unwrap();
-            c.inc_by(value(i));
-            prom.register(Box::new(c)).unwrap();
-        }
-        for i in 0..histograms {
-            let h = prometheus::Histogram::with_opts(
-                prometheus::HistogramOpts::new(hname(i) + "_seconds", "A latency")
-                    .buckets(LE.to_vec()),
-            )
-            .unwrap();
-            secs.iter().for_each(|&v| h.observe(v));
-            prom.register(Box::new(h)).unwrap();
-        }
-
-        let mut pc = prometheus_client::registry::Registry::default();
-        for i in 0..counters {
-            let c: prometheus_client::metrics::counter::Counter = Default::default();
-            c.inc_by(value(i));
-            pc.register(cname(i), "A counter", c);
-        }
-        for i in 0..histograms {
-            let h = prometheus_client::metrics::histogram::Histogram::new(LE.iter().copied());
-            secs.iter().for_each(|&v| h.observe(v));
-            pc.register(hname(i) + "_seconds", "A latency", h);
-        }
-
-        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
-            .set_buckets(&LE)
-            .unwrap()
-            .build_recorder();
-        metrics::with_local_recorder(&recorder, || {
-            for i in 0..counters {
-                metrics::describe_counter!(cname(i) + "_total", "A counter");
-                metrics::counter!(cname(i) + "_total").increment(value(i));
-            }
-            for i in 0..histograms {
-                metrics::describe_histogram!(hname(i) + "_seconds", "A latency");
-                let h = metrics::histogram!(hname(i) + "_seconds");
-                secs.iter().for_each(|&v| h.record(v));
-            }
-        });
-        let mep = recorder.handle();
-
-        let mut fm = fastmetrics::registry::Registry::default();
-        for i in 0..counters {
-            let c = <fastmetrics::metrics::counter::Counter>::default();
-            c.inc_by(value(i));
-            fm.register(cname(i), "A counter", c).unwrap();
-        }
-        for i in 0..histograms {
-            let h = fastmetrics::metrics::histogram::Histogram::new(LE);
-            secs.iter().for_each(|&v| h.observe(v));
-            fm.register(hname(i) + "_seconds", "A latency", h).unwrap();
-        }
-
-        // measured names are 'static; these live as long as the process.
-        let leak = |s: String| -> &'static MetricName {
-            MetricName::from_str(Box::leak(s.into_boxed_str()))
+        let d = Data {
+            counters,
+            histograms,
+            secs: obs.iter().map(|&v| v as f64 * 1e-9).collect(),
+            obs,
         };
-        let m_counters = (0..counters)
-            .map(|i| {
-                let c = measured::Counter::new();
-                c.inc_by(value(i));
-                (leak(cname(i)), c)
-            })
-            .collect();
-        let m_hists = (0..histograms)
-            .map(|i| {
-                let h = measured::Histogram::with_metadata(
-                    measured::metric::histogram::Thresholds::with_buckets(LE),
-                );
-                secs.iter().for_each(|&v| h.observe(v));
-                (leak(hname(i) + "_seconds"), h)
-            })
-            .collect();
-
+        let reg = hotmetrics(&d);
+        let (m_counters, m_hists) = measured(&d);
         Renderers {
             snap: reg.collect(),
             reg,
             opts: TextOptions::new().buckets(&LE),
-            prom,
-            pc,
-            mep,
-            fm,
+            prom: prometheus(&d),
+            pc: prometheus_client(&d),
+            mep: metrics_exporter_prometheus(&d),
+            fm: fastmetrics(&d),
             m_counters,
             m_hists,
             m_enc: measured::text::BufferedTextEncoder::new(),
@@ -248,4 +162,141 @@ impl Renderers {
         json::to_writer(&mut self.bytes, &self.snap).expect("writing into a Vec");
         self.bytes.len()
     }
+}
+
+/// What every contender holds.
+struct Data {
+    counters: usize,
+    histograms: usize,
+    /// [`observations`], in nanoseconds and in seconds.
+    obs: Vec<u64>,
+    secs: Vec<f64>,
+}
+
+impl Data {
+    fn value(&self, i: usize) -> u64 {
+        i as u64 * 7 + 1
+    }
+
+    fn cname(&self, i: usize) -> String {
+        format!("render_counter_{i}")
+    }
+
+    fn hname(&self, i: usize) -> String {
+        format!("render_latency_{i}")
+    }
+}
+
+fn hotmetrics(d: &Data) -> Registry {
+    let reg = Registry::new();
+    for i in 0..d.counters {
+        reg.counter(&d.cname(i), "A counter")
+            .unwrap()
+            .add(d.value(i));
+    }
+    for i in 0..d.histograms {
+        let h = reg
+            .histogram(&d.hname(i), "A latency", Unit::Nanoseconds)
+            .unwrap();
+        d.obs.iter().for_each(|&v| h.record(v));
+    }
+    reg
+}
+
+fn prometheus(d: &Data) -> prometheus::Registry {
+    let prom = prometheus::Registry::new();
+    for i in 0..d.counters {
+        let c = prometheus::IntCounter::new(d.cname(i) + "_total", "A counter").unwrap();
+        c.inc_by(d.value(i));
+        prom.register(Box::new(c)).unwrap();
+    }
+    for i in 0..d.histograms {
+        let h = prometheus::Histogram::with_opts(
+            prometheus::HistogramOpts::new(d.hname(i) + "_seconds", "A latency")
+                .buckets(LE.to_vec()),
+        )
+        .unwrap();
+        d.secs.iter().for_each(|&v| h.observe(v));
+        prom.register(Box::new(h)).unwrap();
+    }
+    prom
+}
+
+fn prometheus_client(d: &Data) -> prometheus_client::registry::Registry {
+    let mut pc = prometheus_client::registry::Registry::default();
+    for i in 0..d.counters {
+        let c: prometheus_client::metrics::counter::Counter = Default::default();
+        c.inc_by(d.value(i));
+        pc.register(d.cname(i), "A counter", c);
+    }
+    for i in 0..d.histograms {
+        let h = prometheus_client::metrics::histogram::Histogram::new(LE.iter().copied());
+        d.secs.iter().for_each(|&v| h.observe(v));
+        pc.register(d.hname(i) + "_seconds", "A latency", h);
+    }
+    pc
+}
+
+fn metrics_exporter_prometheus(d: &Data) -> metrics_exporter_prometheus::PrometheusHandle {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets(&LE)
+        .unwrap()
+        .build_recorder();
+    metrics::with_local_recorder(&recorder, || {
+        for i in 0..d.counters {
+            metrics::describe_counter!(d.cname(i) + "_total", "A counter");
+            metrics::counter!(d.cname(i) + "_total").increment(d.value(i));
+        }
+        for i in 0..d.histograms {
+            metrics::describe_histogram!(d.hname(i) + "_seconds", "A latency");
+            let h = metrics::histogram!(d.hname(i) + "_seconds");
+            d.secs.iter().for_each(|&v| h.record(v));
+        }
+    });
+    recorder.handle()
+}
+
+fn fastmetrics(d: &Data) -> fastmetrics::registry::Registry {
+    let mut fm = fastmetrics::registry::Registry::default();
+    for i in 0..d.counters {
+        let c = <fastmetrics::metrics::counter::Counter>::default();
+        c.inc_by(d.value(i));
+        fm.register(d.cname(i), "A counter", c).unwrap();
+    }
+    for i in 0..d.histograms {
+        let h = fastmetrics::metrics::histogram::Histogram::new(LE);
+        d.secs.iter().for_each(|&v| h.observe(v));
+        fm.register(d.hname(i) + "_seconds", "A latency", h)
+            .unwrap();
+    }
+    fm
+}
+
+/// measured's counters and histograms, with their names.
+type Measured = (
+    Vec<(&'static MetricName, measured::Counter)>,
+    Vec<(&'static MetricName, measured::Histogram<11>)>,
+);
+
+fn measured(d: &Data) -> Measured {
+    // measured names are 'static; these live as long as the process.
+    let leak =
+        |s: String| -> &'static MetricName { MetricName::from_str(Box::leak(s.into_boxed_str())) };
+    let m_counters = (0..d.counters)
+        .map(|i| {
+            let c = measured::Counter::new();
+            c.inc_by(d.value(i));
+            (leak(d.cname(i)), c)
+        })
+        .collect();
+    let m_hists = (0..d.histograms)
+        .map(|i| {
+            let h = measured::Histogram::with_metadata(
+                measured::metric::histogram::Thresholds::with_buckets(LE),
+            );
+            d.secs.iter().for_each(|&v| h.observe(v));
+            (leak(d.hname(i) + "_seconds"), h)
+        })
+        .collect();
+    (m_counters, m_hists)
 }

@@ -98,21 +98,8 @@ fn quick_report_is_complete() {
     let mut failed = 0;
     for (i, key) in sections.iter().enumerate() {
         let s = &json["sections"][key];
-        assert!(s.is_object(), "section {key} missing");
-        assert!(s["pass"].is_boolean(), "{key}: no pass/fail");
+        check_section(key, s, &md, i + 1);
         failed += usize::from(s["result"] == "fail");
-        assert_eq!(s["pass"].as_bool(), Some(s["result"] != "fail"), "{key}");
-        for c in s["checks"].as_array().expect("checks") {
-            let r = c["result"].as_str().unwrap_or_default();
-            assert!(
-                ["pass", "fail", "within noise"].contains(&r),
-                "{key}: check result {r:?}"
-            );
-            assert!(
-                c["compared"].as_str().is_some_and(|t| !t.is_empty()),
-                "{key}: {c}"
-            );
-        }
         plots.extend(
             s["plots"]
                 .as_array()
@@ -120,26 +107,6 @@ fn quick_report_is_complete() {
                 .iter()
                 .map(|p| p.as_str().unwrap().to_string()),
         );
-        for field in ["title", "requirement", "method"] {
-            assert!(
-                s[field].as_str().is_some_and(|t| !t.is_empty()),
-                "{key}.{field}"
-            );
-        }
-        assert!(s["skipped"].is_null(), "{key} skipped: {}", s["skipped"]);
-        let figures = s["figures"].as_array().expect("figures");
-        assert!(!figures.is_empty(), "{key}: no figures");
-        for f in figures {
-            for v in ["median", "min", "max"] {
-                let x = f[v].as_f64();
-                assert!(x.is_some_and(f64::is_finite), "{key}: {f} {v} not finite");
-            }
-            assert!(f["median"].as_f64() >= f["min"].as_f64(), "{key}: {f}");
-            assert!(f["median"].as_f64() <= f["max"].as_f64(), "{key}: {f}");
-        }
-        let title = s["title"].as_str().unwrap();
-        let heading = format!("## {}. {title}", i + 1);
-        assert!(md.contains(&heading), "report.md has no {heading:?}");
     }
     assert_eq!(
         code == Some(1),
@@ -178,4 +145,44 @@ fn bad_flags_exit_2() {
         assert!(stderr.contains("error:"), "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
+}
+
+/// Section `key` of report.json, numbered `number` in report.md: a result,
+/// words for its title, requirement and method, checks that say what they
+/// compared, finite figures.
+fn check_section(key: &str, s: &serde_json::Value, md: &str, number: usize) {
+    assert!(s.is_object(), "section {key} missing");
+    assert!(s["pass"].is_boolean(), "{key}: no pass/fail");
+    assert_eq!(s["pass"].as_bool(), Some(s["result"] != "fail"), "{key}");
+    for c in s["checks"].as_array().expect("checks") {
+        let r = c["result"].as_str().unwrap_or_default();
+        assert!(
+            ["pass", "fail", "within noise"].contains(&r),
+            "{key}: check result {r:?}"
+        );
+        assert!(
+            c["compared"].as_str().is_some_and(|t| !t.is_empty()),
+            "{key}: {c}"
+        );
+    }
+    for field in ["title", "requirement", "method"] {
+        assert!(
+            s[field].as_str().is_some_and(|t| !t.is_empty()),
+            "{key}.{field}"
+        );
+    }
+    assert!(s["skipped"].is_null(), "{key} skipped: {}", s["skipped"]);
+    let figures = s["figures"].as_array().expect("figures");
+    assert!(!figures.is_empty(), "{key}: no figures");
+    for f in figures {
+        for v in ["median", "min", "max"] {
+            let x = f[v].as_f64();
+            assert!(x.is_some_and(f64::is_finite), "{key}: {f} {v} not finite");
+        }
+        assert!(f["median"].as_f64() >= f["min"].as_f64(), "{key}: {f}");
+        assert!(f["median"].as_f64() <= f["max"].as_f64(), "{key}: {f}");
+    }
+    let title = s["title"].as_str().unwrap();
+    let heading = format!("## {number}. {title}");
+    assert!(md.contains(&heading), "report.md has no {heading:?}");
 }

@@ -6,10 +6,10 @@
 use std::fmt::Write;
 
 const W: f64 = 800.0;
-const H: f64 = 480.0;
+const H: f64 = 500.0;
 const RIGHT: f64 = 180.0;
 const TOP: f64 = 40.0;
-const BOTTOM: f64 = 130.0;
+const BOTTOM: f64 = 150.0;
 /// Width of one character of the 12 px font, roughly, for layout.
 const CHAR_W: f64 = 7.0;
 const COLORS: [&str; 6] = [

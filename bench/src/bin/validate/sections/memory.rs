@@ -11,12 +11,15 @@ use hotmetrics_testkit::alloc::live_bytes;
 use std::collections::BTreeMap;
 use std::sync::Barrier;
 
+/// Operations, and series of each kind.
+const N: usize = 1_500;
+/// The threads that touch every series in the last step.
+const THREADS: usize = 16;
+
 pub fn run(ctx: &Ctx<'_>) -> Section {
     let cfg = ctx.cfg;
-    const N: usize = 1_500;
-    const THREADS: usize = 16;
     let mut s = ctx.section(format!(
-        "A counting global allocator in the example keeps the live heap bytes of the \
+        "A counting global allocator in the report keeps the live heap bytes of the \
              process; each figure is the difference in live bytes around the step, in a fresh \
              registry (registration included), next to `Registry::cell_bytes()` (the \
              per-thread cells only). Recorded values spread from 1 µs to ~1 ms. The replaced \
@@ -28,9 +31,76 @@ pub fn run(ctx: &Ctx<'_>) -> Section {
         cfg.runs
     ));
     let rss0 = rss_bytes();
+    let f = runs(cfg.runs);
+    let rss1 = rss_bytes();
+    let kib = |v: &Vec<f64>| v.iter().map(|b| b / 1024.0).collect::<Vec<_>>();
+    let a = s.fig(Figure::of(
+        "1,500 ops in one histogram, heap",
+        "KiB",
+        &kib(&f["hist_1500_heap"]),
+    ));
+    s.fig(Figure::of(
+        "1,500 ops, one histogram: cell_bytes",
+        "KiB",
+        &kib(&f["hist_1500_cells"]),
+    ));
+    s.fig(Figure::of(
+        "1,500 ops, Mutex<Vec<f64>> (replaced design): heap",
+        "KiB",
+        &kib(&f["vec_1500_heap"]),
+    ));
+    let b = s.fig(Figure::of(
+        "1,500 counters, 1 thread, heap",
+        "KiB",
+        &kib(&f["counters_heap"]),
+    ));
+    s.fig(Figure::of(
+        "1,500 counters, 1 thread: cell_bytes",
+        "KiB",
+        &kib(&f["counters_cells"]),
+    ));
+    let c = s.fig(Figure::of(
+        "1,500 histograms (1 record each), 1 thread, heap",
+        "KiB",
+        &kib(&f["hists_heap"]),
+    ));
+    s.fig(Figure::of(
+        "1,500 histograms (1 record each), 1 thread: cell_bytes",
+        "KiB",
+        &kib(&f["hists_cells"]),
+    ));
+    let d = s.fig(Figure::of(
+        "1,500 counters + 1,500 histograms × 16 more threads, cells (cell_bytes, all threads)",
+        "KiB",
+        &kib(&f["threads16_cells"]),
+    ));
+    s.fig(Figure::of(
+        "1,500 counters + 1,500 histograms × 16 more threads: heap added by the threads",
+        "KiB",
+        &kib(&f["threads16_heap"]),
+    ));
+    s.fig(Figure::of(
+        "VmRSS before the section",
+        "KiB",
+        &[rss0 / 1024.0],
+    ));
+    s.fig(Figure::of(
+        "VmRSS after the section",
+        "KiB",
+        &[rss1 / 1024.0],
+    ));
+    s.bound("ops", &a);
+    s.bound("counters", &b);
+    s.bound("histograms", &c);
+    s.bound("threads", &d);
+    s
+}
+
+/// Per figure key, its value in bytes in each of `runs` runs.
+fn runs(runs: usize) -> BTreeMap<&'static str, Vec<f64>> {
     let mut f: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     let mut put = |k: &'static str, v: f64| f.entry(k).or_default().push(v);
-    for _ in 0..cfg.runs {
+    for _ in 0..runs {
         // 1,500 operations into one histogram.
         let base = live_bytes();
         let reg = Registry::new();
@@ -99,66 +169,5 @@ pub fn run(ctx: &Ctx<'_>) -> Section {
             done.wait();
         });
     }
-    let rss1 = rss_bytes();
-    let kib = |v: &Vec<f64>| v.iter().map(|b| b / 1024.0).collect::<Vec<_>>();
-    let a = s.fig(Figure::of(
-        "1,500 ops in one histogram, heap",
-        "KiB",
-        &kib(&f["hist_1500_heap"]),
-    ));
-    s.fig(Figure::of(
-        "1,500 ops, one histogram: cell_bytes",
-        "KiB",
-        &kib(&f["hist_1500_cells"]),
-    ));
-    s.fig(Figure::of(
-        "1,500 ops, Mutex<Vec<f64>> (replaced design): heap",
-        "KiB",
-        &kib(&f["vec_1500_heap"]),
-    ));
-    let b = s.fig(Figure::of(
-        "1,500 counters, 1 thread, heap",
-        "KiB",
-        &kib(&f["counters_heap"]),
-    ));
-    s.fig(Figure::of(
-        "1,500 counters, 1 thread: cell_bytes",
-        "KiB",
-        &kib(&f["counters_cells"]),
-    ));
-    let c = s.fig(Figure::of(
-        "1,500 histograms (1 record each), 1 thread, heap",
-        "KiB",
-        &kib(&f["hists_heap"]),
-    ));
-    s.fig(Figure::of(
-        "1,500 histograms (1 record each), 1 thread: cell_bytes",
-        "KiB",
-        &kib(&f["hists_cells"]),
-    ));
-    let d = s.fig(Figure::of(
-        "1,500 counters + 1,500 histograms × 16 more threads, cells (cell_bytes, all threads)",
-        "KiB",
-        &kib(&f["threads16_cells"]),
-    ));
-    s.fig(Figure::of(
-        "1,500 counters + 1,500 histograms × 16 more threads: heap added by the threads",
-        "KiB",
-        &kib(&f["threads16_heap"]),
-    ));
-    s.fig(Figure::of(
-        "VmRSS before the section",
-        "KiB",
-        &[rss0 / 1024.0],
-    ));
-    s.fig(Figure::of(
-        "VmRSS after the section",
-        "KiB",
-        &[rss1 / 1024.0],
-    ));
-    s.bound("ops", &a);
-    s.bound("counters", &b);
-    s.bound("histograms", &c);
-    s.bound("threads", &d);
-    s
+    f
 }

@@ -86,7 +86,10 @@ pub struct Sample {
 /// (`metrics-util`'s bucket and the `Vec` design keep every value).
 const DRAIN_EVERY: u64 = 1 << 20;
 
-/// Runs `f` in a function of its own (see `sample`).
+/// Runs `f` in a function of its own: each timing loop in a small function
+/// of its own compiles as a caller's loop would (inlined into a large
+/// function, the loops were compiled worse: spilled registers, a
+/// thread-local accessor left as a call).
 #[inline(never)]
 fn isolated<R>(f: impl FnOnce() -> R) -> R {
     f()
@@ -96,181 +99,202 @@ fn med(v: Vec<f64>) -> f64 {
     percentile(&sorted(&v), 0.5)
 }
 
+/// Times an operation as `batch_ns!` does, after a warm-up run of the same
+/// loop, in a function of its own (see [`isolated`]).
+macro_rules! bn {
+    ($p:expr, $($op:tt)*) => {
+        isolated(|| {
+            batch_ns!($p.batches / 10 + 1, $p.batch, $($op)*); // warm-up
+            med(batch_ns!($p.batches, $p.batch, $($op)*))
+        })
+    };
+}
+
 /// Measures peer number `peer` (an index into [`PEERS`]) once.
 pub fn sample(peer: usize, p: &Params) -> Sample {
-    // Each operation expanded into its own timing loop (see `batch_ns!`),
-    // after a warm-up run of the same loop, in a function of its own: this
-    // one is large, and inlined into it the loops were compiled worse
-    // (spilled registers, a thread-local accessor left as a call).
-    macro_rules! bn {
-        ($($op:tt)*) => {
-            isolated(|| {
-                batch_ns!(p.batches / 10 + 1, p.batch, $($op)*); // warm-up
-                med(batch_ns!(p.batches, p.batch, $($op)*))
-            })
-        };
-    }
     match peer {
-        0 | 1 => {
-            let reg = Registry::new();
-            let c = reg.counter("peer_counter", "Peer counter").unwrap();
-            let h = reg
-                .histogram("peer_histogram", "Peer histogram", Unit::Nanoseconds)
-                .unwrap();
-            if peer == 0 {
-                Sample {
-                    counter_ns: Some(bn!(|_| c.inc())),
-                    hist_ns: Some(bn!(|i| h.record(value_of(i)))),
-                    tput2: throughput(2, p.window, || {
-                        let h = &h;
-                        move |i| h.record(value_of(i))
-                    }),
-                }
-            } else {
-                let (lc, lh) = (c.local(), h.local());
-                Sample {
-                    counter_ns: Some(bn!(|_| lc.inc())),
-                    hist_ns: Some(bn!(|i| lh.record(value_of(i)))),
-                    tput2: throughput(2, p.window, || {
-                        let lh = h.local();
-                        move |i| lh.record(value_of(i))
-                    }),
-                }
-            }
+        0 | 1 => hotmetrics(peer, p),
+        2 => prometheus(p),
+        3 => prometheus_client(p),
+        4 => metrics_util(p),
+        5 => fastmetrics(p),
+        6 => opentelemetry(p),
+        7 => hdrhistogram(p),
+        _ => mutex_vec(p),
+    }
+}
+
+/// hotmetrics through shared handles (`peer` 0) or local ones (1).
+fn hotmetrics(peer: usize, p: &Params) -> Sample {
+    let reg = Registry::new();
+    let c = reg.counter("peer_counter", "Peer counter").unwrap();
+    let h = reg
+        .histogram("peer_histogram", "Peer histogram", Unit::Nanoseconds)
+        .unwrap();
+    if peer == 0 {
+        Sample {
+            counter_ns: Some(bn!(p, |_| c.inc())),
+            hist_ns: Some(bn!(p, |i| h.record(value_of(i)))),
+            tput2: throughput(2, p.window, || {
+                let h = &h;
+                move |i| h.record(value_of(i))
+            }),
         }
-        2 => {
-            let c = prometheus::IntCounter::new("peer_counter", "Peer counter").unwrap();
-            let h = prometheus::Histogram::with_opts(prometheus::HistogramOpts::new(
-                "peer_histogram",
-                "Peer histogram",
-            ))
-            .unwrap();
-            Sample {
-                counter_ns: Some(bn!(|_| c.inc())),
-                hist_ns: Some(bn!(|i| h.observe(secs(i)))),
-                tput2: throughput(2, p.window, || {
-                    let h = &h;
-                    move |i| h.observe(secs(i))
-                }),
-            }
+    } else {
+        let (lc, lh) = (c.local(), h.local());
+        Sample {
+            counter_ns: Some(bn!(p, |_| lc.inc())),
+            hist_ns: Some(bn!(p, |i| lh.record(value_of(i)))),
+            tput2: throughput(2, p.window, || {
+                let lh = h.local();
+                move |i| lh.record(value_of(i))
+            }),
         }
-        3 => {
-            let c: prometheus_client::metrics::counter::Counter = Default::default();
-            let h = prometheus_client::metrics::histogram::Histogram::new(
-                prometheus::DEFAULT_BUCKETS.iter().copied(),
-            );
-            Sample {
-                counter_ns: Some(bn!(|_| {
-                    c.inc();
-                })),
-                hist_ns: Some(bn!(|i| h.observe(secs(i)))),
-                tput2: throughput(2, p.window, || {
-                    let h = &h;
-                    move |i| h.observe(secs(i))
-                }),
-            }
-        }
-        4 => {
-            let reg = metrics_util::registry::Registry::atomic();
-            let c = metrics::Counter::from_arc(
-                reg.get_or_create_counter(&metrics::Key::from_name("peer_counter"), |a| a.clone()),
-            );
-            let bucket = reg
-                .get_or_create_histogram(&metrics::Key::from_name("peer_histogram"), |a| a.clone());
-            let h = metrics::Histogram::from_arc(bucket.clone());
-            let counter_ns = Some(bn!(|_| c.increment(1)));
+    }
+}
+
+/// prometheus: `IntCounter`, `Histogram` with the default buckets.
+fn prometheus(p: &Params) -> Sample {
+    let c = prometheus::IntCounter::new("peer_counter", "Peer counter").unwrap();
+    let h = prometheus::Histogram::with_opts(prometheus::HistogramOpts::new(
+        "peer_histogram",
+        "Peer histogram",
+    ))
+    .unwrap();
+    Sample {
+        counter_ns: Some(bn!(p, |_| c.inc())),
+        hist_ns: Some(bn!(p, |i| h.observe(secs(i)))),
+        tput2: throughput(2, p.window, || {
+            let h = &h;
+            move |i| h.observe(secs(i))
+        }),
+    }
+}
+
+/// prometheus-client: `Counter<u64>`, `Histogram` with the default buckets.
+fn prometheus_client(p: &Params) -> Sample {
+    let c: prometheus_client::metrics::counter::Counter = Default::default();
+    let h = prometheus_client::metrics::histogram::Histogram::new(
+        prometheus::DEFAULT_BUCKETS.iter().copied(),
+    );
+    Sample {
+        counter_ns: Some(bn!(p, |_| {
+            c.inc();
+        })),
+        hist_ns: Some(bn!(p, |i| h.observe(secs(i)))),
+        tput2: throughput(2, p.window, || {
+            let h = &h;
+            move |i| h.observe(secs(i))
+        }),
+    }
+}
+
+/// metrics handles over metrics-util's `AtomicStorage`, its bucket drained every [`DRAIN_EVERY`] values.
+fn metrics_util(p: &Params) -> Sample {
+    let reg = metrics_util::registry::Registry::atomic();
+    let c = metrics::Counter::from_arc(
+        reg.get_or_create_counter(&metrics::Key::from_name("peer_counter"), |a| a.clone()),
+    );
+    let bucket =
+        reg.get_or_create_histogram(&metrics::Key::from_name("peer_histogram"), |a| a.clone());
+    let h = metrics::Histogram::from_arc(bucket.clone());
+    let counter_ns = Some(bn!(p, |_| c.increment(1)));
+    bucket.clear();
+    let hist_ns = Some(bn!(p, |i| {
+        if i % DRAIN_EVERY == 0 {
             bucket.clear();
-            let hist_ns = Some(bn!(|i| {
-                if i % DRAIN_EVERY == 0 {
-                    bucket.clear();
-                }
-                h.record(secs(i))
-            }));
-            bucket.clear();
-            let tput2 = throughput(2, p.window, || {
-                let (h, bucket) = (&h, &bucket);
-                move |i| {
-                    if i % DRAIN_EVERY == 0 {
-                        bucket.clear();
-                    }
-                    h.record(secs(i))
-                }
-            });
-            bucket.clear();
-            Sample {
-                counter_ns,
-                hist_ns,
-                tput2,
+        }
+        h.record(secs(i))
+    }));
+    bucket.clear();
+    let tput2 = throughput(2, p.window, || {
+        let (h, bucket) = (&h, &bucket);
+        move |i| {
+            if i % DRAIN_EVERY == 0 {
+                bucket.clear();
             }
+            h.record(secs(i))
         }
-        5 => {
-            let c = <fastmetrics::metrics::counter::Counter>::default();
-            let h = fastmetrics::metrics::histogram::Histogram::new(
-                prometheus::DEFAULT_BUCKETS.iter().copied(),
-            );
-            Sample {
-                counter_ns: Some(bn!(|_| c.inc())),
-                hist_ns: Some(bn!(|i| h.observe(secs(i)))),
-                tput2: throughput(2, p.window, || {
-                    let h = &h;
-                    move |i| h.observe(secs(i))
-                }),
-            }
+    });
+    bucket.clear();
+    Sample {
+        counter_ns,
+        hist_ns,
+        tput2,
+    }
+}
+
+/// fastmetrics: `Counter`, `Histogram` with the default buckets.
+fn fastmetrics(p: &Params) -> Sample {
+    let c = <fastmetrics::metrics::counter::Counter>::default();
+    let h = fastmetrics::metrics::histogram::Histogram::new(
+        prometheus::DEFAULT_BUCKETS.iter().copied(),
+    );
+    Sample {
+        counter_ns: Some(bn!(p, |_| c.inc())),
+        hist_ns: Some(bn!(p, |i| h.observe(secs(i)))),
+        tput2: throughput(2, p.window, || {
+            let h = &h;
+            move |i| h.observe(secs(i))
+        }),
+    }
+}
+
+/// opentelemetry_sdk: `u64_counter`, `f64_histogram`, no attributes, `ManualReader`.
+fn opentelemetry(p: &Params) -> Sample {
+    use opentelemetry::metrics::MeterProvider as _;
+    // A provider with a pull reader and nothing exporting: what is
+    // measured is the SDK's recording path alone (no attributes).
+    let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+        .with_reader(opentelemetry_sdk::metrics::ManualReader::builder().build())
+        .build();
+    let meter = provider.meter("validate");
+    let c = meter.u64_counter("peer_counter").build();
+    let h = meter
+        .f64_histogram("peer_histogram")
+        .with_unit("s")
+        .with_boundaries(prometheus::DEFAULT_BUCKETS.to_vec())
+        .build();
+    let sample = Sample {
+        counter_ns: Some(bn!(p, |_| c.add(1, &[]))),
+        hist_ns: Some(bn!(p, |i| h.record(secs(i), &[]))),
+        tput2: throughput(2, p.window, || {
+            let h = &h;
+            move |i| h.record(secs(i), &[])
+        }),
+    };
+    let _ = provider.shutdown();
+    sample
+}
+
+/// hdrhistogram behind a `Mutex` (no counter).
+fn hdrhistogram(p: &Params) -> Sample {
+    let h = Mutex::new(hdrhistogram::Histogram::<u64>::new_with_max(3_600_000_000_000, 3).unwrap());
+    Sample {
+        counter_ns: None,
+        hist_ns: Some(bn!(p, |i| {
+            h.lock().unwrap().saturating_record(value_of(i))
+        })),
+        tput2: throughput(2, p.window, || {
+            let h = &h;
+            move |i| h.lock().unwrap().saturating_record(value_of(i))
+        }),
+    }
+}
+
+/// The replaced design: lock a `Vec<f64>` and push (no counter).
+fn mutex_vec(p: &Params) -> Sample {
+    let v: Mutex<Vec<f64>> = Mutex::new(Vec::new());
+    let push = |i: u64| {
+        let mut g = v.lock().unwrap();
+        if i % DRAIN_EVERY == 0 {
+            g.clear();
         }
-        6 => {
-            use opentelemetry::metrics::MeterProvider as _;
-            // A provider with a pull reader and nothing exporting: what is
-            // measured is the SDK's recording path alone (no attributes).
-            let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
-                .with_reader(opentelemetry_sdk::metrics::ManualReader::builder().build())
-                .build();
-            let meter = provider.meter("validate");
-            let c = meter.u64_counter("peer_counter").build();
-            let h = meter
-                .f64_histogram("peer_histogram")
-                .with_unit("s")
-                .with_boundaries(prometheus::DEFAULT_BUCKETS.to_vec())
-                .build();
-            let sample = Sample {
-                counter_ns: Some(bn!(|_| c.add(1, &[]))),
-                hist_ns: Some(bn!(|i| h.record(secs(i), &[]))),
-                tput2: throughput(2, p.window, || {
-                    let h = &h;
-                    move |i| h.record(secs(i), &[])
-                }),
-            };
-            let _ = provider.shutdown();
-            sample
-        }
-        7 => {
-            let h = Mutex::new(
-                hdrhistogram::Histogram::<u64>::new_with_max(3_600_000_000_000, 3).unwrap(),
-            );
-            Sample {
-                counter_ns: None,
-                hist_ns: Some(bn!(|i| {
-                    h.lock().unwrap().saturating_record(value_of(i))
-                })),
-                tput2: throughput(2, p.window, || {
-                    let h = &h;
-                    move |i| h.lock().unwrap().saturating_record(value_of(i))
-                }),
-            }
-        }
-        _ => {
-            let v: Mutex<Vec<f64>> = Mutex::new(Vec::new());
-            let push = |i: u64| {
-                let mut g = v.lock().unwrap();
-                if i % DRAIN_EVERY == 0 {
-                    g.clear();
-                }
-                g.push(secs(i));
-            };
-            Sample {
-                counter_ns: None,
-                hist_ns: Some(bn!(push)),
-                tput2: throughput(2, p.window, || push),
-            }
-        }
+        g.push(secs(i));
+    };
+    Sample {
+        counter_ns: None,
+        hist_ns: Some(bn!(p, push)),
+        tput2: throughput(2, p.window, || push),
     }
 }

@@ -24,28 +24,7 @@ pub fn run(ctx: &Ctx<'_>) -> Section {
         batch: 1000,
         window: Duration::from_millis(if cfg.quick { 100 } else { 400 }),
     };
-    let mut s = ctx.section(format!(
-        "Single thread: median over {} batches of 1,000 operations (after a warm-up) of \
-             the ns per operation, per run. 2 threads: histogram records only, each thread \
-             looping on one shared histogram for {} ms, ops/s as in the throughput section. \
-             Peers get the same values; the f64-based ones record seconds (ns × 1e-9). \
-             prometheus: `IntCounter`, `Histogram` with the default buckets (no protobuf \
-             feature). prometheus-client: `Counter<u64>`, `Histogram` with the same \
-             default buckets. metrics: `metrics::Counter`/`Histogram` handles over \
-             `metrics_util::registry::Registry::atomic()` (`AtomicStorage`, as \
-             metrics-exporter-prometheus stores them; the recorder itself is not built). \
-             fastmetrics: `Counter`, `Histogram` with the same default buckets. \
-             opentelemetry_sdk: `u64_counter`, `f64_histogram` with the same boundaries, \
-             no attributes, from an `SdkMeterProvider` with a `ManualReader`. \
-             hdrhistogram: `Histogram<u64>` with 3 significant digits behind a `Mutex` \
-             (no counter). `Mutex<Vec<f64>>`: lock and push, sorted at read time in the \
-             replaced design (no counter). The metrics bucket and the Vec are cleared every \
-             2^20 operations per thread, as a periodic drain would. Peers are interleaved \
-             within each run; {} runs; figures are the median and min–max over runs.",
-        num(p.batches as f64),
-        p.window.as_millis(),
-        cfg.runs
-    ));
+    let mut s = ctx.section(method(cfg, &p));
     let n = PEERS.len();
     let mut c: Vec<Vec<f64>> = vec![vec![]; n];
     let mut h: Vec<Vec<f64>> = vec![vec![]; n];
@@ -180,4 +159,30 @@ fn plot(s: &mut Section, rows: &[PeerRow]) {
         log: false,
     };
     s.plot("peers_throughput.svg", svg::bars(&chart, &cats, &tput, &[]));
+}
+
+/// The section's method in words.
+fn method(cfg: &crate::cli::Config, p: &peer_runs::Params) -> String {
+    format!(
+        "Single thread: median over {} batches of 1,000 operations (after a warm-up) of \
+             the ns per operation, per run. 2 threads: histogram records only, each thread \
+             looping on one shared histogram for {} ms, ops/s as in the throughput section. \
+             Peers get the same values; the f64-based ones record seconds (ns × 1e-9). \
+             prometheus: `IntCounter`, `Histogram` with the default buckets (no protobuf \
+             feature). prometheus-client: `Counter<u64>`, `Histogram` with the same \
+             default buckets. metrics: `metrics::Counter`/`Histogram` handles over \
+             `metrics_util::registry::Registry::atomic()` (`AtomicStorage`, as \
+             metrics-exporter-prometheus stores them; the recorder itself is not built). \
+             fastmetrics: `Counter`, `Histogram` with the same default buckets. \
+             opentelemetry_sdk: `u64_counter`, `f64_histogram` with the same boundaries, \
+             no attributes, from an `SdkMeterProvider` with a `ManualReader`. \
+             hdrhistogram: `Histogram<u64>` with 3 significant digits behind a `Mutex` \
+             (no counter). `Mutex<Vec<f64>>`: lock and push, sorted at read time in the \
+             replaced design (no counter). The metrics bucket and the Vec are cleared every \
+             2^20 operations per thread, as a periodic drain would. Peers are interleaved \
+             within each run; {} runs; figures are the median and min–max over runs.",
+        num(p.batches as f64),
+        p.window.as_millis(),
+        cfg.runs
+    )
 }

@@ -4,6 +4,7 @@
 //! against an endpoint that fails some requests.
 
 use super::Ctx;
+use crate::cli::Config;
 use crate::harness::batch_ns;
 use crate::model::Section;
 use crate::stats::{num, percentile, sorted, Figure};
@@ -149,13 +150,10 @@ fn wait_for(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     true
 }
 
-pub fn measure(ctx: &Ctx<'_>) -> Section {
-    let cfg = ctx.cfg;
-    let per_thread = if cfg.quick { 500 } else { 2_000 };
-    let slot = std::mem::size_of::<Event>() + std::mem::size_of::<usize>();
+/// The section's method in words.
+fn method(cfg: &Config, per_thread: u64, queue_bound: f64, slot: usize) -> String {
     let defaults = ClientConfig::default();
-    let queue_bound = (defaults.queue_capacity * slot) as f64;
-    let mut s = ctx.section(format!(
+    format!(
         "Emit: `Client::query_executed` timed in batches of {BATCH} (ns per emit = batch \
              time / {BATCH}); per run {BATCHES} batches on one thread, or {} per thread on 2 \
              threads released by a barrier (both threads' batches pooled), into a client whose \
@@ -183,8 +181,35 @@ pub fn measure(ctx: &Ctx<'_>) -> Section {
         defaults.queue_capacity,
         num(queue_bound),
         cfg.runs
-    ));
+    )
+}
 
+/// The emit runs: ours and the replaced design's on 1 and 2 threads, and
+/// ours with the endpoint down.
+struct EmitRuns {
+    /// Per run, p50 and p99 in the order of [`EMIT_FIGURES`].
+    fig: [Vec<f64>; 10],
+    all_delivered: bool,
+    down_never_closed: bool,
+    down_acct: Accounting,
+}
+
+/// The emit figures, in report order.
+const EMIT_FIGURES: [&str; 10] = [
+    "emit p50, 1 thread",
+    "emit p99, 1 thread",
+    "replaced design p50, 1 thread",
+    "replaced design p99, 1 thread",
+    "emit p50, 2 threads",
+    "emit p99, 2 threads",
+    "replaced design p50, 2 threads",
+    "replaced design p99, 2 threads",
+    "emit p50, endpoint down (breaker open, queue full)",
+    "emit p99, endpoint down (breaker open, queue full)",
+];
+
+fn emit_runs(cfg: &Config) -> EmitRuns {
+    let defaults = ClientConfig::default();
     let sink = Sink::start_with(not_counted);
     sink.discard_bodies();
     let url = sink.url("/events");
@@ -230,29 +255,27 @@ pub fn measure(ctx: &Ctx<'_>) -> Section {
         fig[9].push(b);
     }
     let down_acct = down.shutdown(Duration::from_millis(200));
+    EmitRuns {
+        fig,
+        all_delivered,
+        down_never_closed,
+        down_acct,
+    }
+}
 
-    let names = [
-        "emit p50, 1 thread",
-        "emit p99, 1 thread",
-        "replaced design p50, 1 thread",
-        "replaced design p99, 1 thread",
-        "emit p50, 2 threads",
-        "emit p99, 2 threads",
-        "replaced design p50, 2 threads",
-        "replaced design p99, 2 threads",
-        "emit p50, endpoint down (breaker open, queue full)",
-        "emit p99, endpoint down (breaker open, queue full)",
-    ];
-    let f: Vec<Figure> = names
-        .iter()
-        .zip(&fig)
-        .map(|(name, v)| s.fig(Figure::of(*name, "ns", v)))
-        .collect();
+/// The memory runs: one client, and the 10-cycle profile.
+struct MemoryRuns {
+    /// Per run: heap after start, after delivering, the 10-cycle peak, live
+    /// after cycle 1 and after cycle 10.
+    mem: [Vec<f64>; 5],
+    cycles_ok: bool,
+}
 
-    // Memory: one client, and the 10-cycle profile, against a receiver
-    // serving one connection at a time on one thread that is not counted
-    // (a thread per connection would free its start-up closure, allocated
-    // by an uncounted thread, before it could mark itself).
+fn memory_runs(cfg: &Config) -> MemoryRuns {
+    // One client, and the 10-cycle profile, against a receiver serving one
+    // connection at a time on one thread that is not counted (a thread per
+    // connection would free its start-up closure, allocated by an uncounted
+    // thread, before it could mark itself).
     let serial = Sink::start_serial(not_counted);
     serial.discard_bodies();
     let url = serial.url("/events");
@@ -293,34 +316,19 @@ pub fn measure(ctx: &Ctx<'_>) -> Section {
         mem[3].push(retained[0] as f64);
         mem[4].push(retained[9] as f64);
     }
-    s.fig(Figure::of(
-        "heap per client after start(), defaults",
-        "B",
-        &mem[0],
-    ));
-    let per_client = s.fig(Figure::of(
-        "heap per client after delivering 576 events, defaults",
-        "B",
-        &mem[1],
-    ));
-    let peak = s.fig(Figure::of(
-        "10 client cycles: peak heap above the baseline",
-        "B",
-        &mem[2],
-    ));
-    let beyond: Vec<f64> = mem[2].iter().map(|p| p - queue_bound).collect();
-    let beyond = s.fig(Figure::of(
-        format!(
-            "10 client cycles: peak beyond the queue's bound ({} B)",
-            num(queue_bound)
-        ),
-        "B",
-        &beyond,
-    ));
-    let after1 = s.fig(Figure::of("live after cycle 1", "B", &mem[3]));
-    let after10 = s.fig(Figure::of("live after cycle 10", "B", &mem[4]));
+    MemoryRuns { mem, cycles_ok }
+}
 
-    // Accounting against an endpoint failing every 3rd request.
+/// The accounting runs, against an endpoint failing every 3rd request.
+struct AccountingRuns {
+    /// Per run: accepted, delivered, and the drops and pending events.
+    acc: [Vec<f64>; 6],
+    exact: bool,
+    matched: bool,
+    rejected_seen: bool,
+}
+
+fn accounting_runs(cfg: &Config, per_thread: u64) -> AccountingRuns {
     let failing = Sink::start_with(not_counted);
     failing.discard_bodies();
     failing.set_fail_every(3);
@@ -372,6 +380,56 @@ pub fn measure(ctx: &Ctx<'_>) -> Section {
             acc[k].push(v as f64);
         }
     }
+    AccountingRuns {
+        acc,
+        exact,
+        matched,
+        rejected_seen,
+    }
+}
+
+pub fn measure(ctx: &Ctx<'_>) -> Section {
+    let cfg = ctx.cfg;
+    let per_thread = if cfg.quick { 500 } else { 2_000 };
+    let slot = std::mem::size_of::<Event>() + std::mem::size_of::<usize>();
+    let queue_bound = (ClientConfig::default().queue_capacity * slot) as f64;
+    let mut s = ctx.section(method(cfg, per_thread, queue_bound, slot));
+    let emit = emit_runs(cfg);
+    let memory = memory_runs(cfg);
+    let accounting = accounting_runs(cfg, per_thread);
+
+    let f: Vec<Figure> = EMIT_FIGURES
+        .iter()
+        .zip(&emit.fig)
+        .map(|(name, v)| s.fig(Figure::of(*name, "ns", v)))
+        .collect();
+    let mem = &memory.mem;
+    s.fig(Figure::of(
+        "heap per client after start(), defaults",
+        "B",
+        &mem[0],
+    ));
+    let per_client = s.fig(Figure::of(
+        "heap per client after delivering 576 events, defaults",
+        "B",
+        &mem[1],
+    ));
+    let peak = s.fig(Figure::of(
+        "10 client cycles: peak heap above the baseline",
+        "B",
+        &mem[2],
+    ));
+    let beyond: Vec<f64> = mem[2].iter().map(|p| p - queue_bound).collect();
+    let beyond = s.fig(Figure::of(
+        format!(
+            "10 client cycles: peak beyond the queue's bound ({} B)",
+            num(queue_bound)
+        ),
+        "B",
+        &beyond,
+    ));
+    let after1 = s.fig(Figure::of("live after cycle 1", "B", &mem[3]));
+    let after10 = s.fig(Figure::of("live after cycle 10", "B", &mem[4]));
     for (name, v) in [
         "accounting: accepted",
         "accounting: delivered",
@@ -381,42 +439,12 @@ pub fn measure(ctx: &Ctx<'_>) -> Section {
         "accounting: pending after shutdown",
     ]
     .iter()
-    .zip(&acc)
+    .zip(&accounting.acc)
     {
         s.fig(Figure::of(*name, "events", v));
     }
 
-    s.bound("p50", &f[0]);
-    s.versus("replaced", &f[0], &f[2], "the replaced design's, 1 thread");
-    s.versus("replaced", &f[4], &f[6], "the replaced design's, 2 threads");
-    for k in [1, 5, 9] {
-        s.bound("p99", &f[k]);
-    }
-    s.exact("delivered", None, all_delivered);
-    s.exact("breaker", None, down_never_closed);
-    s.exact(
-        "down",
-        None,
-        down_acct.delivered == 0
-            && down_acct.pending == 0
-            && down_acct.accepted == down_acct.dropped(),
-    );
-    s.bound_if("peak", &beyond, peak.max > 0.0);
-    s.exact("cycles", None, cycles_ok);
-    let growth: Vec<f64> = mem[3]
-        .iter()
-        .zip(&mem[4])
-        .map(|(one, ten)| ten - one)
-        .collect();
-    let growth = s.fig(Figure::of(
-        "10 client cycles: live after cycle 10 − live after cycle 1",
-        "B",
-        &growth,
-    ));
-    s.bound("leak", &growth);
-    s.exact("identity", None, exact);
-    s.exact("lines", None, matched);
-    s.exact("rejected", None, rejected_seen);
+    check(&mut s, &f, &emit, &memory, &accounting, &peak, &beyond);
     s.notes.push(format!(
         "In this run: emit p50 is {:.1}× faster than the replaced design on one thread and \
          {:.1}× on two; one client at the defaults holds {} KiB after delivering; the 10-cycle \
@@ -438,4 +466,47 @@ pub fn measure(ctx: &Ctx<'_>) -> Section {
         num(after10.median),
     ));
     s
+}
+
+/// The section's checks, in the order of the table.
+fn check(
+    s: &mut Section,
+    f: &[Figure],
+    emit: &EmitRuns,
+    memory: &MemoryRuns,
+    accounting: &AccountingRuns,
+    peak: &Figure,
+    beyond: &Figure,
+) {
+    s.bound("p50", &f[0]);
+    s.versus("replaced", &f[0], &f[2], "the replaced design's, 1 thread");
+    s.versus("replaced", &f[4], &f[6], "the replaced design's, 2 threads");
+    for k in [1, 5, 9] {
+        s.bound("p99", &f[k]);
+    }
+    s.exact("delivered", None, emit.all_delivered);
+    s.exact("breaker", None, emit.down_never_closed);
+    s.exact(
+        "down",
+        None,
+        emit.down_acct.delivered == 0
+            && emit.down_acct.pending == 0
+            && emit.down_acct.accepted == emit.down_acct.dropped(),
+    );
+    s.bound_if("peak", beyond, peak.max > 0.0);
+    s.exact("cycles", None, memory.cycles_ok);
+    let growth: Vec<f64> = memory.mem[3]
+        .iter()
+        .zip(&memory.mem[4])
+        .map(|(one, ten)| ten - one)
+        .collect();
+    let growth = s.fig(Figure::of(
+        "10 client cycles: live after cycle 10 − live after cycle 1",
+        "B",
+        &growth,
+    ));
+    s.bound("leak", &growth);
+    s.exact("identity", None, accounting.exact);
+    s.exact("lines", None, accounting.matched);
+    s.exact("rejected", None, accounting.rejected_seen);
 }
