@@ -270,3 +270,72 @@ impl Report {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::SECTIONS;
+
+    fn spec(key: &str) -> &'static Spec {
+        SECTIONS.iter().find(|s| s.key == key).unwrap()
+    }
+
+    fn fig(name: &str, values: &[f64]) -> Figure {
+        Figure::of(name, "µs", values)
+    }
+
+    #[test]
+    fn a_comparison_is_within_noise_where_the_ranges_overlap() {
+        let mut s = Section::new(spec("render"), String::new());
+        let ours = fig("hotmetrics", &[180.0, 187.0, 190.0]);
+        s.versus("peer", &ours, &fig("a", &[200.0, 210.0]), "a");
+        s.versus("peer", &ours, &fig("b", &[184.0, 186.0]), "b");
+        s.versus("peer", &ours, &fig("c", &[100.0, 170.0]), "c");
+        let results: Vec<Verdict> = s.checks.iter().map(|c| c.result).collect();
+        assert_eq!(
+            results,
+            [Verdict::Pass, Verdict::WithinNoise, Verdict::Fail]
+        );
+        assert!(s.checks[1]
+            .compared
+            .contains("hotmetrics 187 (180–190) µs vs b 185"));
+        assert!(!s.pass);
+        assert_eq!(s.result, "fail");
+    }
+
+    #[test]
+    fn within_noise_is_not_a_failure() {
+        let mut s = Section::new(spec("render"), String::new());
+        s.versus(
+            "peer",
+            &fig("ours", &[1.0, 3.0]),
+            &fig("theirs", &[2.0, 4.0]),
+            "x",
+        );
+        assert!(s.pass);
+        assert_eq!((s.result, s.within_noise()), ("pass", 1));
+    }
+
+    #[test]
+    fn a_bound_reads_the_statistic_the_table_names() {
+        // memory: every run (the largest) ≤ 64 KiB.
+        let mut s = Section::new(spec("memory"), String::new());
+        s.bound("ops", &Figure::of("ops", "KiB", &[10.0, 70.0, 12.0]));
+        assert_eq!(s.checks[0].result, Verdict::Fail);
+        assert_eq!(s.checks[0].what, "ops: every run ≤ 64 KiB");
+        // throughput: the median ≥ 1,000,000 ops/s.
+        let mut s = Section::new(spec("throughput"), String::new());
+        s.bound("ops", &Figure::of("1 thread", "ops/s", &[5e5, 2e6, 3e6]));
+        assert_eq!(s.checks[0].result, Verdict::Pass);
+    }
+
+    #[test]
+    fn every_threshold_is_in_its_section_requirement() {
+        for spec in &SECTIONS {
+            let text = spec.requirement_text();
+            for t in spec.thresholds {
+                assert!(text.contains(&t.text()), "{}: {}", spec.key, t.text());
+            }
+        }
+    }
+}
