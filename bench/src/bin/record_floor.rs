@@ -45,6 +45,8 @@ fn tsc() -> u64 {
     START.get_or_init(Instant::now).elapsed().as_nanos() as u64
 }
 
+/// Longer than a function should be because it is the table of cases, one
+/// entry (name and measured loop) per case, read top to bottom.
 fn main() {
     let (runs, n) = (300, 200_000);
     let reg = Registry::new();
