@@ -19,108 +19,26 @@
 use criterion::{criterion_group, Criterion, Throughput};
 use hotmetrics::telemetry::{Channel, Client, Event, QueryEvent, QueryOutcome};
 use hotmetrics::{Clock, Registry};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+use hotmetrics_testkit::alloc::{allocations, live_bytes, not_counted};
+use hotmetrics_testkit::{CountingAlloc, Sink};
 use std::collections::VecDeque;
 use std::hint::black_box;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// Counts live heap bytes and allocations, process-wide except for the
-/// threads of the local receiver (marked with `NOT_COUNTED`).
-struct Counting;
-
-thread_local! {
-    static NOT_COUNTED: Cell<bool> = const { Cell::new(false) };
-}
-
-fn counted() -> bool {
-    !NOT_COUNTED.try_with(Cell::get).unwrap_or(false)
-}
-
-static LIVE: AtomicI64 = AtomicI64::new(0);
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; the counters are
-// plain atomics, which never allocate.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if counted() {
-            LIVE.fetch_add(layout.size() as i64, Relaxed);
-            ALLOCS.fetch_add(1, Relaxed);
-        }
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // Freed by the thread that allocated it in every case here (the
-        // receiver keeps its buffers to itself).
-        if counted() {
-            LIVE.fetch_sub(layout.size() as i64, Relaxed);
-        }
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if counted() {
-            LIVE.fetch_add(new_size as i64 - layout.size() as i64, Relaxed);
-            ALLOCS.fetch_add(1, Relaxed);
-        }
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
+/// threads of the local receiver (marked as not counted).
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAlloc = CountingAlloc;
 
-/// A receiver answering 200 (or stalling for `delay`) to every request.
-fn sink(delay: Duration) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        NOT_COUNTED.with(|c| c.set(true));
-        for conn in listener.incoming() {
-            let Ok(conn) = conn else { continue };
-            std::thread::spawn(move || {
-                NOT_COUNTED.with(|c| c.set(true));
-                let mut reader = BufReader::new(conn.try_clone().unwrap());
-                let mut conn = conn;
-                loop {
-                    let mut len = 0usize;
-                    let mut line = String::new();
-                    loop {
-                        line.clear();
-                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        let l = line.trim_end().to_ascii_lowercase();
-                        if l.is_empty() {
-                            break;
-                        }
-                        if let Some(v) = l.strip_prefix("content-length:") {
-                            len = v.trim().parse().unwrap_or(0);
-                        }
-                    }
-                    let mut body = vec![0; len];
-                    if reader.read_exact(&mut body).is_err() {
-                        return;
-                    }
-                    std::thread::sleep(delay);
-                    if conn
-                        .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-                        .is_err()
-                    {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    format!("http://127.0.0.1:{port}/events")
+/// A receiver answering 200 (or stalling for `delay`) to every request, on
+/// threads left out of the counts; its URL is `sink.url("/events")`.
+fn sink(delay: Duration) -> Sink {
+    let sink = Sink::start_with(not_counted);
+    sink.discard_bodies();
+    sink.set_delay(delay);
+    sink
 }
 
 fn query(i: u64) -> QueryEvent {
@@ -137,17 +55,17 @@ fn query(i: u64) -> QueryEvent {
 /// application registry made beforehand (not counted) instead of a registry
 /// of its own.
 fn client_memory(shared: bool) -> (i64, i64, u64) {
-    let url = sink(Duration::ZERO);
+    let receiver = sink(Duration::ZERO);
     let app = Registry::new();
     // Let the receiver's accept thread start before the baseline.
     std::thread::sleep(Duration::from_millis(50));
-    let before = LIVE.load(Relaxed);
-    let mut builder = Client::builder().events_endpoint(url);
+    let before = live_bytes();
+    let mut builder = Client::builder().events_endpoint(receiver.url("/events"));
     if shared {
         builder = builder.registry(&app);
     }
     let client = builder.start().unwrap();
-    let started = LIVE.load(Relaxed) - before;
+    let started = live_bytes() - before;
     for round in 0..20u64 {
         for i in 0..200 {
             client.query_executed(query(round * 200 + i));
@@ -160,7 +78,7 @@ fn client_memory(shared: bool) -> (i64, i64, u64) {
     {
         std::thread::sleep(Duration::from_millis(10));
     }
-    let steady = LIVE.load(Relaxed) - before;
+    let steady = live_bytes() - before;
     let delivered = client.accounting().delivered;
     drop(client);
     (started, steady, delivered)
@@ -180,17 +98,18 @@ fn memory_report() {
             }
         );
     }
+    let receiver = sink(Duration::ZERO);
     let client = Client::builder()
-        .events_endpoint(sink(Duration::ZERO))
+        .events_endpoint(receiver.url("/events"))
         .start()
         .unwrap();
-    let allocs_before = ALLOCS.load(Relaxed);
+    let allocs_before = allocations();
     for i in 0..100_000 {
         client.query_executed(query(i));
     }
     // Includes whatever the exporter thread allocated meanwhile (JSON
     // bodies, HTTP), so an upper bound for the emitting thread.
-    let emit_allocs = ALLOCS.load(Relaxed) - allocs_before;
+    let emit_allocs = allocations() - allocs_before;
     drop(client);
     println!(
         "telemetry: allocations during 100,000 emits, exporter thread included: {emit_allocs}"
@@ -226,8 +145,9 @@ fn emit(c: &mut Criterion) {
         })
     });
 
+    let stalling = sink(Duration::from_secs(3600));
     let stalled = Client::builder()
-        .events_endpoint(sink(Duration::from_secs(3600)))
+        .events_endpoint(stalling.url("/events"))
         .queue_capacity(64)
         .timeout(Duration::from_secs(3600))
         .shutdown_deadline(Duration::from_millis(10))

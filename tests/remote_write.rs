@@ -12,8 +12,7 @@
 
 #[path = "common/prom.rs"]
 mod prom;
-#[path = "common/sink.rs"]
-mod sink;
+use hotmetrics_testkit::sink;
 
 use hotmetrics::export::TextOptions;
 use hotmetrics::telemetry::remote_write::WriteRequest;

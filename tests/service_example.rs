@@ -15,8 +15,7 @@
 #[path = "../examples/service/app.rs"]
 #[allow(dead_code)]
 mod app;
-#[path = "common/sink.rs"]
-mod sink;
+use hotmetrics_testkit::sink;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

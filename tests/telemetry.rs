@@ -2,8 +2,7 @@
 //! refuses or stalls: delivery, accounting, the queue bound, the circuit
 //! breaker and the shutdown deadline.
 
-#[path = "common/sink.rs"]
-mod sink;
+use hotmetrics_testkit::sink;
 
 use hotmetrics::telemetry::{
     Accounting, BreakerConfig, BreakerState, Client, ConfigError, Event, QueryEvent, QueryOutcome,

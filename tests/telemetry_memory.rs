@@ -13,87 +13,13 @@
 //! target: the peak, less the queue's own bound (capacity × slot size),
 //! under 100 KB (100,000 bytes).
 
-#[path = "common/sink.rs"]
-mod sink;
-
 use hotmetrics::telemetry::{Client, Config, Event, QueryEvent, QueryOutcome};
-use sink::Sink;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering::Relaxed};
+use hotmetrics_testkit::alloc::{live_bytes, not_counted, peak_bytes, track_peak};
+use hotmetrics_testkit::{CountingAlloc, Sink};
 use std::time::Duration;
 
-/// Counts live heap bytes process-wide, except on threads that set
-/// `NOT_COUNTED`; keeps their peak while `TRACKING` is on.
-struct Counting;
-
-thread_local! {
-    static NOT_COUNTED: Cell<bool> = const { Cell::new(false) };
-}
-
-static LIVE: AtomicI64 = AtomicI64::new(0);
-static PEAK: AtomicI64 = AtomicI64::new(0);
-static TRACKING: AtomicBool = AtomicBool::new(false);
-
-fn counted() -> bool {
-    // `try_with`: the flag is const-initialised and has no destructor, so
-    // this never allocates and works during thread teardown too.
-    !NOT_COUNTED.try_with(Cell::get).unwrap_or(false)
-}
-
-fn add(delta: i64) {
-    let now = LIVE.fetch_add(delta, Relaxed) + delta;
-    if delta > 0 && TRACKING.load(Relaxed) {
-        PEAK.fetch_max(now, Relaxed);
-    }
-}
-
-// SAFETY: forwards every call to the system allocator unchanged; the
-// bookkeeping is plain atomics and a const thread-local `Cell`, which never
-// allocate.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: same contract as ours.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() && counted() {
-            add(layout.size() as i64);
-        }
-        p
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: same contract as ours.
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() && counted() {
-            add(layout.size() as i64);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // Memory is freed by a thread of the same kind (counted or not)
-        // as the one that allocated it: the receiver keeps its buffers to
-        // itself, and nothing of the client reaches the receiver's thread.
-        if counted() {
-            add(-(layout.size() as i64));
-        }
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: same contract as ours.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() && counted() {
-            add(new_size as i64 - layout.size() as i64);
-        }
-        p
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn not_counted() {
-    NOT_COUNTED.with(|c| c.set(true));
-}
+static GLOBAL: CountingAlloc = CountingAlloc;
 
 const CYCLES: usize = 10;
 const QUERIES: u64 = 5;
@@ -138,16 +64,15 @@ fn ten_client_cycles_stay_under_100_kb_beyond_the_queue_and_leave_nothing() {
 
     let mut retained = [0i64; CYCLES];
     let mut accts = Vec::with_capacity(CYCLES);
-    let base = LIVE.load(Relaxed);
-    PEAK.store(base, Relaxed);
-    TRACKING.store(true, Relaxed);
+    let base = live_bytes();
+    track_peak(true);
     for (n, kept) in retained.iter_mut().enumerate() {
         accts.push(cycle(&url, n as u64));
-        *kept = LIVE.load(Relaxed) - base;
+        *kept = live_bytes() - base;
     }
-    TRACKING.store(false, Relaxed);
-    let peak = PEAK.load(Relaxed) - base;
-    let after = LIVE.load(Relaxed) - base;
+    track_peak(false);
+    let peak = peak_bytes() - base;
+    let after = live_bytes() - base;
 
     // Every cycle delivered its 7 events, and the receiver has them.
     for (n, a) in accts.iter().enumerate() {

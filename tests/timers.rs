@@ -3,9 +3,8 @@
 // current toolchain anyway.
 #![allow(clippy::incompatible_msrv)]
 
-mod common;
-use common::block_on;
 use hotmetrics::{Clock, Registry, Unit};
+use hotmetrics_testkit::block_on;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

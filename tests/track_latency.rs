@@ -6,9 +6,8 @@
 // current toolchain anyway.
 #![allow(clippy::incompatible_msrv)]
 
-mod common;
-use common::block_on;
 use hotmetrics::{track_latency, HistogramSnapshot};
+use hotmetrics_testkit::block_on;
 use std::future::Future;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};

@@ -7,10 +7,10 @@
 //! can be compared on a busy machine by running their binaries alternately:
 //!
 //! ```text
-//! cargo build --release --example record_floor
-//! cp target/release/examples/record_floor /tmp/floor-new
-//! git checkout <older commit> && cargo build --release --example record_floor
-//! for i in 1 2 3; do target/release/examples/record_floor; /tmp/floor-new; done
+//! cargo build --release -p hotmetrics-bench --bin record_floor
+//! cp target/release/record_floor /tmp/floor-new
+//! git checkout <older commit> && cargo build --release -p hotmetrics-bench --bin record_floor
+//! for i in 1 2 3; do target/release/record_floor; /tmp/floor-new; done
 //! ```
 //!
 //! It is not a substitute for `benches/`: it has no warm-up statistics and
@@ -45,6 +45,8 @@ fn tsc() -> u64 {
     START.get_or_init(Instant::now).elapsed().as_nanos() as u64
 }
 
+/// Longer than a function should be because it is the table of cases, one
+/// entry (name and measured loop) per case, read top to bottom.
 fn main() {
     let (runs, n) = (300, 200_000);
     let reg = Registry::new();

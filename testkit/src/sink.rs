@@ -1,8 +1,7 @@
-//! A tiny HTTP receiver for the telemetry tests (and the validation
-//! report's telemetry section): answers every POST with the configured
-//! status after the configured delay, or fails every n-th request, and keeps
-//! what it received.
-#![allow(dead_code)]
+//! A tiny HTTP receiver for the telemetry client's tests, bench and the
+//! validation report's telemetry section: answers every POST with the
+//! configured status after the configured delay, or fails every n-th
+//! request, and keeps what it received.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -13,12 +12,16 @@ use std::time::Duration;
 /// One received request.
 #[derive(Clone, Debug)]
 pub struct Request {
+    /// The request target, e.g. `/events`.
     pub path: String,
+    /// The headers, in the order received.
     pub headers: Vec<(String, String)>,
+    /// The body (`Content-Length` bytes).
     pub body: Vec<u8>,
 }
 
 impl Request {
+    /// The first header called `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -27,7 +30,7 @@ impl Request {
     }
 }
 
-#[derive(Default)]
+#[derive(Default, Debug)]
 struct State {
     status: AtomicU16,
     delay_ms: AtomicU64,
@@ -44,6 +47,7 @@ struct State {
 }
 
 /// The receiver; its thread ends when this is dropped.
+#[derive(Debug)]
 pub struct Sink {
     state: Arc<State>,
     port: u16,
@@ -97,6 +101,7 @@ impl Sink {
         Sink { state, port }
     }
 
+    /// `http://127.0.0.1:PORT` followed by `path`.
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }

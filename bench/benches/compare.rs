@@ -9,22 +9,18 @@
 //!   a `metrics` histogram over `AtomicStorage`, `hdrhistogram` behind a
 //!   `Mutex`, and the `Mutex<Vec<f64>>` design hotmetrics replaces.
 //!
-//! `cargo bench --bench compare` (about half a minute).
+//! `cargo bench -p hotmetrics-bench --bench compare` (about half a minute).
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use hotmetrics::{Registry, Unit};
+use hotmetrics_bench::workload::value_of;
 use std::hint::black_box;
 use std::sync::Mutex;
 use std::time::Duration;
 
 /// Values spread over many buckets, 1 µs to ~1 ms, as latencies are.
 fn values() -> impl FnMut() -> u64 {
-    let values: Vec<u64> = (0..1024u64)
-        .map(|i| {
-            let x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            1_000 + ((x >> 40) >> ((x >> 10) & 7))
-        })
-        .collect();
+    let values: Vec<u64> = (0..1024u64).map(value_of).collect();
     let mut i = 0usize;
     move || {
         i = (i + 1) & 1023;

@@ -3,10 +3,10 @@
 //! every case, the minimum over many short runs of the mean ns per call
 //! (see `record_floor.rs` for why a floor: on a shared, busy machine it is
 //! what the code costs with a core to itself). The same cases as
-//! `benches/facade.rs`; the exporter's upkeep runs between runs, outside
+//! `bench/benches/facade.rs`; the exporter's upkeep runs between runs, outside
 //! the timing.
 //!
-//! `cargo run --release --example facade_floor --features metrics-facade`
+//! `cargo run --release -p hotmetrics-bench --bin facade_floor`
 
 use hotmetrics::facade::FacadeRecorder;
 use hotmetrics::Registry;

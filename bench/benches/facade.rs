@@ -11,7 +11,7 @@
 //! histogram sample buffers do not grow without bound. Histogram values
 //! cycle through 1,024 latencies from 10 µs to 10 ms.
 //!
-//! `cargo bench --bench facade --features metrics-facade` (about a minute).
+//! `cargo bench -p hotmetrics-bench --bench facade` (about a minute).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use hotmetrics::facade::FacadeRecorder;

@@ -6,56 +6,18 @@
 //! `hotmetrics_*_evicting` cases use a family with idle eviction on, whose
 //! dynamic lookups also pin a `crossbeam-epoch` epoch.
 //!
-//! `cargo bench --bench families` (about a minute).
+//! `cargo bench -p hotmetrics-bench --bench families` (about a minute).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use hotmetrics::{Registry, Unit};
-use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString};
-use metrics_util::registry::{AtomicStorage, Registry as MetricsRegistry};
+use hotmetrics_bench::labeled::{label_sets, AtomicRecorder, LABELS};
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::Duration;
-
-/// A `metrics` recorder over `metrics-util`'s registry with atomic storage:
-/// what a `metrics` exporter does when a `counter!` call site asks for its
-/// handle (a hash of the key, a sharded map lookup).
-struct AtomicRecorder(MetricsRegistry<Key, AtomicStorage>);
-
-impl Recorder for AtomicRecorder {
-    fn describe_counter(&self, _: KeyName, _: Option<metrics::Unit>, _: SharedString) {}
-    fn describe_gauge(&self, _: KeyName, _: Option<metrics::Unit>, _: SharedString) {}
-    fn describe_histogram(&self, _: KeyName, _: Option<metrics::Unit>, _: SharedString) {}
-    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
-        Counter::from_arc(self.0.get_or_create_counter(key, Arc::clone))
-    }
-    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
-        Gauge::from_arc(self.0.get_or_create_gauge(key, Arc::clone))
-    }
-    fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
-        Histogram::from_arc(self.0.get_or_create_histogram(key, Arc::clone))
-    }
-}
-
-/// 64 label sets of 3 labels (4 routes × 4 methods × 4 statuses), visited
-/// in a fixed scrambled order so that lookups are not all for one series.
-fn label_sets() -> Vec<[&'static str; 3]> {
-    const ROUTES: [&str; 4] = ["search", "checkout", "profile", "cart"];
-    const METHODS: [&str; 4] = ["GET", "POST", "PUT", "DELETE"];
-    const STATUSES: [&str; 4] = ["200", "404", "500", "503"];
-    (0..64usize)
-        .map(|i| {
-            let j = (i * 37) % 64;
-            [ROUTES[j % 4], METHODS[(j / 4) % 4], STATUSES[j / 16]]
-        })
-        .collect()
-}
 
 fn prebound(c: &mut Criterion) {
     let reg = Registry::new();
     let plain = reg.counter("plain", "Plain").unwrap();
-    let fam = reg
-        .counter_family("labeled", "Labeled", &["route", "method", "status"])
-        .unwrap();
+    let fam = reg.counter_family("labeled", "Labeled", &LABELS).unwrap();
     let bound = fam.with(&("search", "GET", "200"));
     let plain_h = reg
         .histogram("plain_h", "Plain", Unit::Nanoseconds)
@@ -91,22 +53,18 @@ fn dynamic(c: &mut Criterion) {
     let one = ["search", "GET", "200"];
 
     let reg = Registry::new();
-    let fam = reg
-        .counter_family("requests", "Requests", &["route", "method", "status"])
-        .unwrap();
+    let fam = reg.counter_family("requests", "Requests", &LABELS).unwrap();
     let evicting = reg
         .counter_family_with(
             hotmetrics::Options::new("requests_evicting", "Requests")
-                .labels(&["route", "method", "status"])
+                .labels(&LABELS)
                 .evict_idle_after(1_000),
         )
         .unwrap();
-    let prom = prometheus::IntCounterVec::new(
-        prometheus::Opts::new("requests", "Requests"),
-        &["route", "method", "status"],
-    )
-    .unwrap();
-    let recorder = AtomicRecorder(MetricsRegistry::atomic());
+    let prom =
+        prometheus::IntCounterVec::new(prometheus::Opts::new("requests", "Requests"), &LABELS)
+            .unwrap();
+    let recorder = AtomicRecorder::new();
     let owned: Vec<(String, String, String)> = sets
         .iter()
         .map(|s| (s[0].to_string(), s[1].to_string(), s[2].to_string()))

@@ -2,7 +2,7 @@
 //! with both, side by side, fed the same simulated requests, and both
 //! expositions printed.
 //!
-//! `cargo run --example migrate_from_prometheus`
+//! `cargo run -p hotmetrics-bench --example migrate_from_prometheus`
 //!
 //! | `prometheus` | hotmetrics |
 //! |---|---|

@@ -1,14 +1,13 @@
-//! Section 8: labeled recording. A pre-bound series handle against the
-//! plain metric, and a dynamic lookup with 3 labels on every call against
-//! `prometheus`' `with_label_values` and a `metrics` `counter!` with labels
-//! over a `metrics-util` registry.
+//! The labeled-series section's cases, measured once per run: a pre-bound
+//! series handle against the plain metric, and a dynamic lookup with 3
+//! labels on every call against `prometheus`' `with_label_values` and a
+//! `metrics` `counter!` with labels over a `metrics-util` registry.
 
-use crate::stats::{batch_ns, percentile, sorted};
+use crate::harness::batch_ns;
+use crate::stats::{percentile, sorted};
 use hotmetrics::Registry;
-use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString};
-use metrics_util::registry::{AtomicStorage, Registry as MetricsRegistry};
+use hotmetrics_bench::labeled::{label_sets, AtomicRecorder, LABELS};
 use std::hint::black_box;
-use std::sync::Arc;
 
 /// Case names, in report order.
 pub const CASES: [&str; 7] = [
@@ -17,40 +16,15 @@ pub const CASES: [&str; 7] = [
     "hotmetrics dynamic lookup, 3 labels, 1 label set",
     "hotmetrics dynamic lookup, 3 labels, 64 label sets",
     "hotmetrics dynamic lookup, 3 labels, 64 label sets, family with eviction",
-    "prometheus 0.13 with_label_values, 3 labels, 64 label sets",
-    "metrics 0.24 counter! with 3 labels (metrics-util registry), 64 label sets",
+    concat!(
+        hotmetrics_bench::peer!("prometheus", prometheus),
+        " with_label_values, 3 labels, 64 label sets"
+    ),
+    concat!(
+        hotmetrics_bench::peer!("metrics", metrics),
+        " counter! with 3 labels (metrics-util registry), 64 label sets"
+    ),
 ];
-
-/// A `metrics` recorder over `metrics-util`'s registry with atomic storage.
-struct AtomicRecorder(MetricsRegistry<Key, AtomicStorage>);
-
-impl Recorder for AtomicRecorder {
-    fn describe_counter(&self, _: KeyName, _: Option<metrics::Unit>, _: SharedString) {}
-    fn describe_gauge(&self, _: KeyName, _: Option<metrics::Unit>, _: SharedString) {}
-    fn describe_histogram(&self, _: KeyName, _: Option<metrics::Unit>, _: SharedString) {}
-    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
-        Counter::from_arc(self.0.get_or_create_counter(key, Arc::clone))
-    }
-    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
-        Gauge::from_arc(self.0.get_or_create_gauge(key, Arc::clone))
-    }
-    fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
-        Histogram::from_arc(self.0.get_or_create_histogram(key, Arc::clone))
-    }
-}
-
-/// 64 label sets: 4 routes × 4 methods × 4 statuses, in a scrambled order.
-fn label_sets() -> Vec<[&'static str; 3]> {
-    const ROUTES: [&str; 4] = ["search", "checkout", "profile", "cart"];
-    const METHODS: [&str; 4] = ["GET", "POST", "PUT", "DELETE"];
-    const STATUSES: [&str; 4] = ["200", "404", "500", "503"];
-    (0..64usize)
-        .map(|i| {
-            let j = (i * 37) % 64;
-            [ROUTES[j % 4], METHODS[(j / 4) % 4], STATUSES[j / 16]]
-        })
-        .collect()
-}
 
 /// One run: the median ns/op of every case, in [`CASES`] order. Also
 /// checks that every case counted every operation.
@@ -58,19 +32,18 @@ pub fn sample(batches: usize, batch: u64) -> Vec<f64> {
     let sets = label_sets();
     let reg = Registry::new();
     let plain = reg.counter("plain", "Plain").unwrap();
-    let labels = ["route", "method", "status"];
-    let fam = reg.counter_family("labeled", "Labeled", &labels).unwrap();
+    let fam = reg.counter_family("labeled", "Labeled", &LABELS).unwrap();
     let evicting = reg
         .counter_family_with(
             hotmetrics::Options::new("labeled_evicting", "Labeled")
-                .labels(&labels)
+                .labels(&LABELS)
                 .evict_idle_after(1_000_000),
         )
         .unwrap();
     let bound = fam.with(&sets[0]);
-    let prom = prometheus::IntCounterVec::new(prometheus::Opts::new("labeled", "Labeled"), &labels)
+    let prom = prometheus::IntCounterVec::new(prometheus::Opts::new("labeled", "Labeled"), &LABELS)
         .unwrap();
-    let recorder = AtomicRecorder(MetricsRegistry::atomic());
+    let recorder = AtomicRecorder::new();
 
     let med = |v: Vec<f64>| percentile(&sorted(&v), 0.5);
     let one = sets[0];

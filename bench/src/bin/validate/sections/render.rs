@@ -1,0 +1,85 @@
+//! Exposition render: one scrape of the same 1,000 counters and 100
+//! histograms rendered by hotmetrics and by five peer exporters.
+
+use super::Ctx;
+use crate::model::Section;
+use crate::stats::{num, percentile, sorted, Figure};
+use crate::svg::{self, Chart, Series};
+use hotmetrics_bench::render::{Renderers, CONTENDERS};
+use std::hint::black_box;
+use std::time::Instant;
+
+pub fn run(ctx: &Ctx<'_>) -> Section {
+    let cfg = ctx.cfg;
+    let iters = if cfg.quick { 20 } else { 200 };
+    let mut s = ctx.section(format!(
+        "The same data in every contender: 1,000 counters and 100 histograms, each \
+             histogram holding the same 1,000 observations (100 µs to 2.3 s, log-spread), \
+             written with the 11 Prometheus default `le` bounds plus `+Inf`. hotmetrics \
+             renders an already collected snapshot with `export::prometheus::render_into` / \
+             `export::openmetrics::render_into` into a reused String; prometheus: \
+             `gather()` + `TextEncoder::encode_utf8`; prometheus-client: `encoding::text::\
+             encode`; metrics-exporter-prometheus: `PrometheusHandle::render` (no HTTP \
+             listener); fastmetrics: `format::text::encode` (Prometheus 0.0.4); measured: \
+             `collect_family_into` per metric with its help text. Per run, each contender \
+             renders 3 times untimed, then {iters} times timed one by one, contenders \
+             interleaved; median µs per run, then median and min–max over {} runs.",
+        cfg.runs
+    ));
+    let mut r = Renderers::new(1000, 100);
+    let n = CONTENDERS.len();
+    let mut t: Vec<Vec<f64>> = vec![vec![]; n];
+    let mut size = vec![0usize; n];
+    for run in 0..cfg.runs {
+        ctx.progress(&format!("render run {}/{}", run + 1, cfg.runs));
+        for (k, t) in t.iter_mut().enumerate() {
+            for _ in 0..3 {
+                black_box(r.render(k));
+            }
+            let mut v = Vec::with_capacity(iters);
+            for _ in 0..iters {
+                let t0 = Instant::now();
+                size[k] = black_box(r.render(k));
+                v.push(t0.elapsed().as_secs_f64() * 1e6);
+            }
+            t.push(percentile(&sorted(&v), 0.5));
+        }
+    }
+    let mut rows = Vec::new();
+    for (k, c) in CONTENDERS.iter().enumerate() {
+        let f = s.fig(Figure::of(format!("{}: render", c.name), "µs", &t[k]));
+        s.fig(Figure::of(
+            format!("{}: output", c.name),
+            "KiB",
+            &[size[k] as f64 / 1024.0],
+        ));
+        rows.push(f);
+    }
+    for (c, f) in CONTENDERS.iter().zip(&rows).skip(2) {
+        s.versus("peer", &rows[0], f, c.name);
+    }
+    s.console
+        .push("Exposition render, 1,000 counters + 100 histograms (median µs):".to_string());
+    for (c, f) in CONTENDERS.iter().zip(&rows) {
+        s.console
+            .push(format!("{:<50} {:>10}", c.name, num(f.median)));
+    }
+    plot(&mut s, &rows);
+    s
+}
+
+/// One bar per contender.
+fn plot(s: &mut Section, rows: &[Figure]) {
+    let cats: Vec<String> = CONTENDERS.iter().map(|c| c.name.to_string()).collect();
+    let series = [Series {
+        name: "render".into(),
+        values: rows.iter().map(|f| Some(f.point())).collect(),
+    }];
+    let chart = Chart {
+        title: "Rendering 1,000 counters + 100 histograms as text",
+        y_label: "µs per scrape",
+        caption: "bars: median over runs; whiskers: min–max over runs",
+        log: false,
+    };
+    s.plot("render.svg", svg::bars(&chart, &cats, &series, &[]));
+}
