@@ -10,7 +10,6 @@
 mod family;
 mod labels;
 mod map;
-mod reclaim;
 mod response;
 mod state_set;
 

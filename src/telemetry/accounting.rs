@@ -25,8 +25,7 @@
 #![forbid(unsafe_code)]
 
 use super::event::Event;
-use super::queue::Queue;
-use crate::sync::{AtomicU64, AtomicUsize, Mutex, Ordering};
+use crate::sync::{AtomicU64, AtomicUsize, Mutex, Ordering, Queue};
 
 /// Counts of where emitted events went (see the module docs for when the
 /// identity `accepted = delivered + dropped + pending` holds).
