@@ -58,13 +58,16 @@ impl<K, V> KeyMap<K, V> {
         eq: impl Fn(&K) -> bool,
         make: impl FnOnce() -> Option<(K, V)>,
     ) -> Option<&V> {
-        let mut table = self.table.lock();
-        if let Some(s) = table.find(hash, |s| eq(&s.key)) {
-            return Some(&s.value);
-        }
-        let (key, value) = make()?;
-        let hash = EntryHash::new(hash);
-        Some(&table.insert(Slot { hash, key, value }).value)
+        let slot: Result<_, ()> = self.table.lock().find_or_insert(
+            hash,
+            |s| eq(&s.key),
+            |_| {
+                let (key, value) = make().ok_or(())?;
+                let hash = EntryHash::new(hash);
+                Ok(Slot { hash, key, value })
+            },
+        );
+        slot.ok().map(|s| &s.value)
     }
 
     /// Number of entries.

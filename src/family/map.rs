@@ -161,15 +161,33 @@ impl<M> SeriesMap<M> {
             return Err(Refused::Invalid);
         }
         let hash = hash_labels(&self.hasher, labels);
-        // Re-probe under the lock: another thread may have inserted this
-        // label set since our lock-free lookup missed.
-        if let Some(s) = table.find(hash, |s| key_matches(labels, &s.key)) {
-            return Ok(s);
-        }
+        // The table re-probes under the lock: another thread may have
+        // inserted this label set since our lock-free lookup missed.
+        let series = table.find_or_insert(
+            hash,
+            |s| key_matches(labels, &s.key),
+            |live| {
+                if live >= self.limit {
+                    return Err(Refused::Full);
+                }
+                let (metric, baseline) = make().ok_or(Refused::Invalid)?;
+                Ok(self.new_series(hash, labels, metric, baseline))
+            },
+        )?;
         if table.entries().len() >= self.limit {
-            return Err(Refused::Full);
+            // Relaxed: see `is_full`.
+            self.full.store(1, Ordering::Relaxed);
         }
-        let (metric, baseline) = make().ok_or(Refused::Invalid)?;
+        Ok(series)
+    }
+
+    fn new_series<L: Labels + ?Sized>(
+        &self,
+        hash: u64,
+        labels: &L,
+        metric: M,
+        baseline: Baseline,
+    ) -> Series<M> {
         let mut key = Vec::new();
         for i in 0..labels.label_count() {
             key.extend_from_slice(labels.label_value(i).as_bytes());
@@ -181,7 +199,7 @@ impl<M> SeriesMap<M> {
                 .enumerate()
                 .map(|(i, n)| (n.as_str(), labels.label_value(i))),
         );
-        let series = table.insert(Series {
+        Series {
             hash: EntryHash::new(hash),
             key: key.into(),
             labels,
@@ -190,12 +208,7 @@ impl<M> SeriesMap<M> {
             pinned: AtomicU8::new(0),
             last: AtomicU64::new(0),
             idle: AtomicU64::new(0),
-        });
-        if table.entries().len() >= self.limit {
-            // Relaxed: see `is_full`.
-            self.full.store(1, Ordering::Relaxed);
         }
-        Ok(series)
     }
 
     /// Unlinks `series` unless a handle to it was handed out by `bind`.
