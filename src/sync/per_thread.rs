@@ -195,3 +195,70 @@ cfg_loom! {
 }
 
 pub(crate) use imp::PerThread;
+
+#[cfg(all(test, loom, feature = "loom"))]
+mod loom_model {
+    //! White-box model of the per-thread store (the loom stand-in, which
+    //! keeps `thread_local`'s contract): one writer per value at a time,
+    //! values of exited threads kept and handed to later threads.
+
+    use super::PerThread;
+    use crate::sync::{run_model, Arc, AtomicU64, Ordering};
+    use loom::thread;
+
+    /// Adds `n` to this thread's value the way the storage's single-writer
+    /// cells do, with a load and a store rather than a read-modify-write:
+    /// two threads ever sharing a value at once would lose an update.
+    fn add(values: &PerThread<AtomicU64>, n: u64) {
+        let cell = values.get_or(|| AtomicU64::new(0));
+        // Relaxed: this thread is the value's only writer.
+        let v = cell.load(Ordering::Relaxed);
+        cell.store(v + n, Ordering::Relaxed);
+    }
+
+    /// The sum over every value, and how many values there are.
+    fn total(values: &PerThread<AtomicU64>) -> (u64, usize) {
+        let (mut sum, mut count) = (0, 0);
+        // Relaxed: a sum that may miss concurrent adds, as a collection is.
+        values.for_each(|v| {
+            sum += v.load(Ordering::Relaxed);
+            count += 1;
+        });
+        (sum, count)
+    }
+
+    /// Two threads add 1 and 2 while the main thread sums; the second may
+    /// be handed the first one's value once the first has exited. Both
+    /// outcomes (one value, two values) must occur among the executions.
+    #[test]
+    fn values_have_one_writer_and_outlive_their_thread() {
+        // Outside the model: which outcomes some execution produced.
+        static OUTCOMES: [std::sync::atomic::AtomicBool; 2] =
+            [const { std::sync::atomic::AtomicBool::new(false) }; 2];
+        run_model("per_thread values_have_one_writer", || {
+            let values = Arc::new(PerThread::new());
+            let threads: Vec<_> = [1, 2]
+                .into_iter()
+                .map(|n| {
+                    let values = values.clone();
+                    thread::spawn(move || add(&values, n))
+                })
+                .collect();
+            let (sum, _) = total(&values);
+            assert!(sum <= 3, "counted more than was added: {sum}");
+            for t in threads {
+                t.join().unwrap();
+            }
+            let (sum, count) = total(&values);
+            assert_eq!(sum, 3, "an add was lost, or an exited thread's value");
+            assert!((1..=2).contains(&count), "{count} values for two threads");
+            OUTCOMES[count - 1].store(true, Ordering::Relaxed);
+            add(&values, 4);
+            assert_eq!(total(&values).0, 7);
+        });
+        for (i, seen) in OUTCOMES.iter().enumerate() {
+            let what = ["an exited thread's value handed on", "two values"][i];
+            assert!(seen.load(Ordering::Relaxed), "never explored: {what}");
+        }
+    }
+}

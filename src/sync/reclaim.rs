@@ -183,3 +183,60 @@ cfg_loom! {
 }
 
 pub(crate) use imp::{Guard, Reclaim};
+
+#[cfg(all(test, loom, feature = "loom"))]
+mod loom_model {
+    //! White-box model of reclamation (the loom stand-in, which keeps
+    //! `crossbeam-epoch`'s contract) as the family uses it: unlink, retire,
+    //! then free only what `take_ready` returns.
+
+    use super::Reclaim;
+    use crate::sync::{run_model, Arc, AtomicU8, Ordering};
+    use loom::thread;
+
+    const LINKED: u8 = 0;
+    const UNLINKED: u8 = 1;
+    const FREED: u8 = 2;
+
+    /// A reader that finds the value still linked, inside a guard, uses it
+    /// while the collector unlinks, retires and tries to free it: the value
+    /// is never freed under the reader, and is freed once the guard is gone.
+    #[test]
+    fn no_value_is_freed_under_a_guard() {
+        run_model("reclaim no_value_is_freed_under_a_guard", || {
+            let reclaim = Arc::new(Reclaim::new());
+            // The value's life: linked, then unlinked, then freed.
+            let state = Arc::new(AtomicU8::new(LINKED));
+            let reader = {
+                let (reclaim, state) = (reclaim.clone(), state.clone());
+                thread::spawn(move || {
+                    let guard = reclaim.pin();
+                    // Acquire: pairs with the collector's Release stores.
+                    if state.load(Ordering::Acquire) == LINKED {
+                        // Found linked: the value is in use until the guard
+                        // drops.
+                        thread::yield_now();
+                        let now = state.load(Ordering::Acquire);
+                        assert_ne!(now, FREED, "freed under a guard");
+                    }
+                    drop(guard);
+                })
+            };
+            // The collector: unlink, retire, free what is ready, twice.
+            // Release: a reader that sees a state sees what came before.
+            state.store(UNLINKED, Ordering::Release);
+            reclaim.retire(());
+            let mut freed = 0;
+            for _ in 0..2 {
+                for () in reclaim.take_ready() {
+                    state.store(FREED, Ordering::Release);
+                    freed += 1;
+                }
+            }
+            reader.join().unwrap();
+            freed += reclaim.take_ready().len();
+            assert_eq!(freed, 1, "the value was not freed exactly once");
+            assert_eq!(reclaim.pending(), 0);
+        });
+    }
+}
