@@ -173,7 +173,9 @@ cfg_loom! {
                         addr,
                     })
                 });
-                // SAFETY: as in `get`; the box is owned by `self.all`.
+                // SAFETY: `addr` is the address of the `Box<T>` just found
+                // or put in `self.all[id]`, which never removes or moves its
+                // boxes while `self` lives (the borrow is tied to `&self`).
                 unsafe { &*(addr as *const T) }
             }
         }
