@@ -1,5 +1,7 @@
-//! loom models of hotmetrics' synchronisation, in `tests/`; this library
-//! holds what they share. `README.md` says what each model proves.
+//! End-to-end loom models of hotmetrics' synchronisation, in `tests/`; this
+//! library holds what they share. The white-box models live beside the code
+//! they check (`loom_model` modules under `src/`). `README.md` says what
+//! each model proves.
 //!
 //! Run them with `scripts/loom.sh`, which sets `RUSTFLAGS="--cfg loom"`.
 //! Without `--cfg loom` the models and these helpers compile to nothing, so a
