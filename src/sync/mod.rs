@@ -116,28 +116,12 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     }
 }
 
+#[cfg(all(test, loom, feature = "loom"))]
+mod loom_runner;
+
 /// Runs the white-box loom model `f` (the `loom_model` modules beside the
-/// code they check) with the preemption bound from `LOOM_MAX_PREEMPTIONS`
-/// (default 2), and prints how many executions it explored.
+/// code they check); see `loom_runner.rs`.
 #[cfg(all(test, loom, feature = "loom"))]
 pub(crate) fn run_model(name: &str, f: impl Fn() + Sync + Send + 'static) {
-    let preemptions = std::env::var("LOOM_MAX_PREEMPTIONS")
-        .ok()
-        .map(|v| v.parse().expect("LOOM_MAX_PREEMPTIONS must be a number"))
-        .unwrap_or(2);
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(preemptions);
-    // Counted outside the model (loom's atomics exist only inside it).
-    let executions = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counted = executions.clone();
-    let started = std::time::Instant::now();
-    builder.check(move || {
-        counted.fetch_add(1, Ordering::Relaxed);
-        f();
-    });
-    eprintln!(
-        "{name}: {} executions in {:.1?} (preemption bound {preemptions})",
-        executions.load(Ordering::Relaxed),
-        started.elapsed(),
-    );
+    loom_runner::run(name, 0, f);
 }
