@@ -19,11 +19,11 @@
 //!
 //! The crates named above do not know loom: each is hidden behind a small
 //! type of ours with a loom-visible stand-in of the same contract. Each
-//! file carries white-box loom models of its own (`cfg(all(test, loom))`);
-//! `loom-tests/` holds the end-to-end ones.
+//! structure's file carries white-box loom models of its own
+//! (`cfg(all(test, loom))`); `loom-tests/` holds the end-to-end ones.
 //!
-//! [`cfg_loom!`] and [`cfg_not_loom!`] are the crate's only spelling of the
-//! loom switch. `.ci/run` fails if `std::sync::atomic`, `std::sync::Mutex`
+//! [`cfg_loom!`] and [`cfg_not_loom!`] spell the loom switch once; use them
+//! rather than repeating the `cfg` attribute. `.ci/run` fails if `std::sync::atomic`, `std::sync::Mutex`
 //! or `std::sync::Arc` is named anywhere else under `src/`.
 
 /// Keeps the items inside only in the loom build (`--cfg loom` with the
