@@ -204,7 +204,7 @@ pub(crate) struct Writer<'t, E> {
 impl<'t, E: Entry> Writer<'t, E> {
     /// As [`Table::find`]; under the lock it sees every insert and removal.
     #[inline]
-    pub(crate) fn find(&self, hash: u64, eq: impl Fn(&E) -> bool) -> Option<&'t E> {
+    fn find(&self, hash: u64, eq: impl Fn(&E) -> bool) -> Option<&'t E> {
         self.table.find(hash, eq)
     }
 
