@@ -93,6 +93,7 @@
     doc = "[`facade`]: https://docs.rs/hotmetrics/latest/hotmetrics/facade/index.html"
 )]
 #![deny(unsafe_op_in_unsafe_fn, missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
 #[cfg(not(all(loom, feature = "loom")))]

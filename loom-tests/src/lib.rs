@@ -1,5 +1,7 @@
-//! loom models of hotmetrics' synchronisation, in `tests/`; this library
-//! holds what they share. `README.md` says what each model proves.
+//! End-to-end loom models of hotmetrics' synchronisation, in `tests/`; this
+//! library holds what they share. The white-box models live beside the code
+//! they check (`loom_model` modules under `src/`). `README.md` says what
+//! each model proves.
 //!
 //! Run them with `scripts/loom.sh`, which sets `RUSTFLAGS="--cfg loom"`.
 //! Without `--cfg loom` the models and these helpers compile to nothing, so a
@@ -7,9 +9,10 @@
 #![cfg(loom)]
 
 use hotmetrics::{Histogram, HistogramSnapshot, Options, Precision, Registry};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::Instant;
+
+// The runner the white-box models use too.
+#[path = "../../src/sync/loom_runner.rs"]
+mod loom_runner;
 
 /// Runs `f` under loom with the preemption bound from `LOOM_MAX_PREEMPTIONS`
 /// (default 2), and prints how many executions were explored.
@@ -17,7 +20,7 @@ pub fn run_model<F>(name: &str, f: F)
 where
     F: Fn() + Sync + Send + 'static,
 {
-    run_model_at_least(name, 0, f);
+    loom_runner::run(name, 0, f);
 }
 
 /// As [`run_model`], exploring at least `min_preemptions` preemptions: for
@@ -27,29 +30,7 @@ pub fn run_model_at_least<F>(name: &str, min_preemptions: usize, f: F)
 where
     F: Fn() + Sync + Send + 'static,
 {
-    let preemptions = std::env::var("LOOM_MAX_PREEMPTIONS")
-        .ok()
-        .map(|v| v.parse().expect("LOOM_MAX_PREEMPTIONS must be a number"))
-        .unwrap_or(2)
-        .max(min_preemptions);
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(preemptions);
-    // A collection loads every slot of every allocated segment, so even a
-    // small model takes more than loom's default 1,000 branches.
-    builder.max_branches = 20_000;
-
-    let executions = Arc::new(AtomicUsize::new(0));
-    let counted = executions.clone();
-    let started = Instant::now();
-    builder.check(move || {
-        counted.fetch_add(1, Ordering::Relaxed);
-        f();
-    });
-    eprintln!(
-        "{name}: {} executions in {:.1?} (preemption bound {preemptions})",
-        executions.load(Ordering::Relaxed),
-        started.elapsed(),
-    );
+    loom_runner::run(name, min_preemptions, f);
 }
 
 /// A histogram with 2 sub-bucket bits (252 buckets, one directory group),

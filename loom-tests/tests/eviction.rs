@@ -6,7 +6,7 @@
 //! series' cells for the last time, adds its final value to
 //! `<name>_evicted` and recycles its cells only after every guard held at
 //! retirement has been dropped (under loom the guard is the `Reclaim`
-//! stand-in in `src/family/reclaim.rs`). Proves: a record racing the
+//! stand-in in `src/sync/reclaim.rs`). Proves: a record racing the
 //! eviction lands either in the evicted series (and then in its final
 //! value) or in a new series for the same labels, never both and never
 //! nowhere; no snapshot counts more than was recorded; once things settle

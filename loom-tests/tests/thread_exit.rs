@@ -2,7 +2,7 @@
 //!
 //! Values of exited threads are kept, and a later thread may be handed them
 //! (thread ids are recycled, as by the `thread_local` crate; the loom
-//! stand-in in `src/storage/per_thread.rs` recycles them the same way).
+//! stand-in in `src/sync/per_thread.rs` recycles them the same way).
 #![cfg(loom)]
 
 use hotmetrics::Registry;

@@ -3,12 +3,12 @@
 
 use super::labels::Labels;
 use super::map::{Baseline, Refused, Series, SeriesMap};
-use super::reclaim::{Guard, Reclaim};
 use crate::buckets::Precision;
 use crate::descriptor::Unit;
 use crate::handle::{Core, Counter, FloatGauge, Gauge, Histogram};
 use crate::storage::SlotAllocator;
 use crate::sync::{lock, Arc, FrozenArc, Mutex};
+use crate::sync::{Guard, Reclaim};
 use std::fmt;
 use std::time::Duration;
 

@@ -1,46 +1,32 @@
 //! `SeriesMap`: the series of one family, found without a lock.
 //!
-//! An open-addressing table of `AtomicPtr<Series>` with linear probing,
+//! The series live in the crate's lock-free [`Table`] (`sync/table.rs`),
 //! sized once for the family's cardinality limit (at least twice the limit,
-//! so it is never more than half full of live series). Series are added and
-//! removed only under the map's mutex; readers never lock:
+//! so it is never more than half full of live series and never grows).
+//! Series are added and removed only under the table's lock; readers never
+//! lock:
 //!
 //! - a lookup is a hash, a few Acquire loads and byte comparisons: no lock,
 //!   no allocation, no read-modify-write;
-//! - two threads inserting the same label set serialise on the mutex, and
+//! - two threads inserting the same label set serialise on the lock, and
 //!   the second finds the first one's series when it re-probes under it: a
 //!   label set never gets two series (loom model `same_label_set_one_series`);
-//! - an evicted series leaves a tombstone (probes go on past it; an insert
-//!   may reuse it) and is freed only once no reader can reach it (the
-//!   family's `Reclaim`). A probe visits at most every slot once, so it ends
-//!   even when tombstones have used up every empty slot.
+//! - an evicted series leaves a tombstone and is freed only once no reader
+//!   can reach it (the family's `Reclaim`).
 //!
-//! The table never grows: the cardinality limit bounds it, and a label set
-//! past the limit is not inserted (the family records it into its overflow
-//! series instead).
+//! A label set past the limit is not inserted (the family records it into
+//! its overflow series instead).
 
 use super::labels::{hash_labels, key_matches, Labels};
 use crate::snapshot::{HistogramSnapshot, LabelSet};
-use crate::sync::{lock, AtomicPtr, AtomicU64, AtomicU8, FrozenArc, Mutex, MutexGuard, Ordering};
+use crate::sync::{AtomicU64, AtomicU8, Entry, EntryHash, FrozenArc, Ordering, RandomState};
+use crate::sync::{Table, Writer};
 use std::fmt;
-use std::ptr::{self, NonNull};
-
-/// The table's hasher: seeded per family in production, so label values
-/// chosen by an adversary cannot be aimed at one probe chain in advance.
-/// Under loom a fixed seed keeps every execution of a model identical, as
-/// loom requires.
-#[cfg(not(all(loom, feature = "loom")))]
-type Hasher = foldhash::fast::RandomState;
-#[cfg(all(loom, feature = "loom"))]
-type Hasher = foldhash::fast::FixedState;
 
 /// One series: its label set and the metric handle its records go to.
 pub(crate) struct Series<M> {
-    /// The label values' hash. An atomic only so that loom sees the
-    /// series' initialisation: a reader reaching a series whose creation it
-    /// is not ordered after fails the model. A Relaxed load compiles to the
-    /// plain load a `u64` field would.
-    hash: AtomicU64,
+    /// The label values' hash.
+    hash: EntryHash,
     /// The label values, each followed by `0xff` (a byte UTF-8 never
     /// contains), in one allocation: a lookup compares against it with one
     /// pointer to follow, not one per value.
@@ -52,13 +38,20 @@ pub(crate) struct Series<M> {
     /// reports the cells' totals minus this.
     pub(crate) baseline: Baseline,
     /// Non-zero once `bind` handed out a handle: never evicted then.
-    /// Written and read under the map's lock.
+    /// Written and read under the table's lock.
     pinned: AtomicU8,
     /// The collector's bookkeeping (only the collector, under its lock,
     /// touches these; Relaxed): the last activity figure seen, and for how
     /// many collections in a row it has not changed.
     pub(crate) last: AtomicU64,
     pub(crate) idle: AtomicU64,
+}
+
+impl<M> Entry for Series<M> {
+    #[inline(always)]
+    fn hash(&self) -> u64 {
+        self.hash.get()
+    }
 }
 
 /// What a recycled metric's cells already hold.
@@ -84,77 +77,39 @@ pub(crate) enum Refused {
 }
 
 pub(crate) struct SeriesMap<M> {
-    /// Pointers into the `FrozenArc`s owned by `owned`; null when empty.
-    table: Box<[AtomicPtr<Series<M>>]>,
-    mask: usize,
-    hasher: Hasher,
+    /// Every live series; its lock is the insertion lock.
+    table: Table<Series<M>>,
+    /// Seeded per family in production, so that label values chosen by an
+    /// adversary cannot be aimed at one probe chain in advance.
+    hasher: RandomState,
     names: FrozenArc<[String]>,
     limit: usize,
     /// Non-zero once `limit` series exist: a lookup that misses then goes
     /// straight to the overflow series without taking the lock.
     full: AtomicU8,
-    /// Every live series, in insertion order; the insertion lock.
-    owned: Mutex<Vec<FrozenArc<Series<M>>>>,
-}
-
-/// Marks a slot whose series was evicted: never a valid `Series` address.
-fn tombstone<M>() -> *mut Series<M> {
-    NonNull::dangling().as_ptr()
 }
 
 impl<M> SeriesMap<M> {
     pub(crate) fn new(names: FrozenArc<[String]>, limit: usize) -> SeriesMap<M> {
-        // At most half full of live series: short probes; and an insert
-        // always finds an empty slot or a tombstone.
-        let capacity = (limit.saturating_mul(2)).max(4).next_power_of_two();
         SeriesMap {
-            table: (0..capacity)
-                .map(|_| AtomicPtr::new(ptr::null_mut()))
-                .collect(),
-            mask: capacity - 1,
-            hasher: Hasher::default(),
+            // At most half full of live series: short probes, an insert
+            // always finds an empty slot or a tombstone, and no growth.
+            table: Table::with_slots(limit.saturating_mul(2)),
+            hasher: RandomState::default(),
             names,
             limit,
             full: AtomicU8::new(0),
-            owned: Mutex::new(Vec::new()),
         }
     }
 
     /// The series of `labels`, if it exists. Lock-free, allocation-free.
+    ///
+    /// For a family that evicts, every caller holds a `Guard` of the
+    /// family's `Reclaim` while it uses the result (see `evict`).
     #[inline]
     pub(crate) fn find<L: Labels + ?Sized>(&self, labels: &L) -> Option<&Series<M>> {
-        self.find_hashed(hash_labels(&self.hasher, labels), labels)
-    }
-
-    #[inline]
-    fn find_hashed<L: Labels + ?Sized>(&self, hash: u64, labels: &L) -> Option<&Series<M>> {
-        let mut i = hash as usize & self.mask;
-        for _ in 0..self.table.len() {
-            // Acquire: pairs with the Release store in `insert`, so the
-            // series' labels and metric handle are visible before we use them.
-            let p = self.table[i].load(Ordering::Acquire);
-            if p.is_null() {
-                return None;
-            }
-            if p == tombstone() {
-                i = (i + 1) & self.mask;
-                continue;
-            }
-            // SAFETY: other pointers come from `FrozenArc::as_ptr` of a
-            // series that `owned` held when it was stored. A series that has
-            // since been evicted is kept alive by the family's `Reclaim`
-            // until no reader can reach it: for a family that evicts, every
-            // caller holds a `Guard` while it uses the result; for one that
-            // does not, `owned` keeps every series while `self` lives.
-            let s = unsafe { &*p };
-            // Relaxed: written once before the series was published, and
-            // made visible by the Acquire load above.
-            if s.hash.load(Ordering::Relaxed) == hash && key_matches(labels, &s.key) {
-                return Some(s);
-            }
-            i = (i + 1) & self.mask;
-        }
-        None
+        let hash = hash_labels(&self.hasher, labels);
+        self.table.find(hash, |s| key_matches(labels, &s.key))
     }
 
     /// Whether a lookup that misses should give up without the lock.
@@ -176,8 +131,7 @@ impl<M> SeriesMap<M> {
         labels: &L,
         make: impl FnOnce() -> Option<(M, Baseline)>,
     ) -> Result<&Series<M>, Refused> {
-        let mut owned = lock(&self.owned);
-        self.insert_locked(&mut owned, labels, make)
+        self.insert_locked(&mut self.table.lock(), labels, make)
     }
 
     /// As `insert`, and marks the series as never to be evicted: for
@@ -190,32 +144,50 @@ impl<M> SeriesMap<M> {
     where
         M: Clone,
     {
-        let mut owned = lock(&self.owned);
-        let s = self.insert_locked(&mut owned, labels, make)?;
+        let mut table = self.table.lock();
+        let s = self.insert_locked(&mut table, labels, make)?;
         // Relaxed: read only by `evict`, under the same lock.
         s.pinned.store(1, Ordering::Relaxed);
         Ok(s.metric.clone())
     }
 
-    fn insert_locked<L: Labels + ?Sized>(
+    fn insert_locked<'t, L: Labels + ?Sized>(
         &self,
-        owned: &mut MutexGuard<'_, Vec<FrozenArc<Series<M>>>>,
+        table: &mut Writer<'t, Series<M>>,
         labels: &L,
         make: impl FnOnce() -> Option<(M, Baseline)>,
-    ) -> Result<&Series<M>, Refused> {
+    ) -> Result<&'t Series<M>, Refused> {
         if labels.label_count() != self.names.len() {
             return Err(Refused::Invalid);
         }
         let hash = hash_labels(&self.hasher, labels);
-        // Re-probe under the lock: another thread may have inserted this
-        // label set since our lock-free lookup missed.
-        if let Some(s) = self.find_hashed(hash, labels) {
-            return Ok(s);
+        // The table re-probes under the lock: another thread may have
+        // inserted this label set since our lock-free lookup missed.
+        let series = table.find_or_insert(
+            hash,
+            |s| key_matches(labels, &s.key),
+            |live| {
+                if live >= self.limit {
+                    return Err(Refused::Full);
+                }
+                let (metric, baseline) = make().ok_or(Refused::Invalid)?;
+                Ok(self.new_series(hash, labels, metric, baseline))
+            },
+        )?;
+        if table.entries().len() >= self.limit {
+            // Relaxed: see `is_full`.
+            self.full.store(1, Ordering::Relaxed);
         }
-        if owned.len() >= self.limit {
-            return Err(Refused::Full);
-        }
-        let (metric, baseline) = make().ok_or(Refused::Invalid)?;
+        Ok(series)
+    }
+
+    fn new_series<L: Labels + ?Sized>(
+        &self,
+        hash: u64,
+        labels: &L,
+        metric: M,
+        baseline: Baseline,
+    ) -> Series<M> {
         let mut key = Vec::new();
         for i in 0..labels.label_count() {
             key.extend_from_slice(labels.label_value(i).as_bytes());
@@ -227,8 +199,8 @@ impl<M> SeriesMap<M> {
                 .enumerate()
                 .map(|(i, n)| (n.as_str(), labels.label_value(i))),
         );
-        let series = FrozenArc::new(Series {
-            hash: AtomicU64::new(hash),
+        Series {
+            hash: EntryHash::new(hash),
             key: key.into(),
             labels,
             metric,
@@ -236,69 +208,40 @@ impl<M> SeriesMap<M> {
             pinned: AtomicU8::new(0),
             last: AtomicU64::new(0),
             idle: AtomicU64::new(0),
-        });
-        let p = FrozenArc::as_ptr(&series).cast_mut();
-        // The first empty slot or tombstone on the probe path; there is one,
-        // as fewer than `limit` series are live and the table holds more.
-        let mut i = hash as usize & self.mask;
-        loop {
-            // Relaxed: only inserters and `evict` write the table, and they
-            // hold the lock.
-            let q = self.table[i].load(Ordering::Relaxed);
-            if q.is_null() || q == tombstone() {
-                break;
-            }
-            i = (i + 1) & self.mask;
         }
-        owned.push(series);
-        // Release: publishes the series' contents to lock-free readers.
-        self.table[i].store(p, Ordering::Release);
-        if owned.len() >= self.limit {
-            // Relaxed: see `is_full`.
-            self.full.store(1, Ordering::Relaxed);
-        }
-        // SAFETY: `p` points into the `FrozenArc` just pushed to `owned`;
-        // see `find_hashed` for how long it stays valid.
-        Ok(unsafe { &*p })
     }
 
     /// Unlinks `series` unless a handle to it was handed out by `bind`.
-    /// Returns the map's reference to it, which the caller keeps until no
-    /// reader can reach the series any more.
+    /// Returns the map's reference to it, which the caller must keep until
+    /// no reader can reach the series any more: the family retires it into
+    /// its `Reclaim`, and takes it back only once every guard held at the
+    /// unlink is gone.
     pub(crate) fn evict(&self, series: &FrozenArc<Series<M>>) -> Option<FrozenArc<Series<M>>> {
-        let mut owned = lock(&self.owned);
+        let mut table = self.table.lock();
         // Relaxed: written under this lock (`bind`).
         if series.pinned.load(Ordering::Relaxed) != 0 {
             return None;
         }
-        let at = owned.iter().position(|s| FrozenArc::ptr_eq(s, series))?;
-        let p = FrozenArc::as_ptr(series).cast_mut();
-        let mut i = series.hash.load(Ordering::Relaxed) as usize & self.mask;
-        for _ in 0..self.table.len() {
-            // Relaxed: as in `insert_locked`.
-            if self.table[i].load(Ordering::Relaxed) == p {
-                // Release: a reader that sees the tombstone skips it; no
-                // data is published through it, but Release keeps the
-                // unlink ordered before the retirement that follows.
-                self.table[i].store(tombstone(), Ordering::Release);
-                // Relaxed: see `is_full`.
-                self.full.store(0, Ordering::Relaxed);
-                return Some(owned.swap_remove(at));
-            }
-            i = (i + 1) & self.mask;
-        }
-        debug_assert!(false, "a live series is missing from the table");
-        None
+        // SAFETY: the returned `FrozenArc` goes to our caller, which by this
+        // method's contract keeps it until no reader can reach the series:
+        // every lookup into an evicting family (`find`, `insert`) runs
+        // inside a `Guard`, and the family's `Reclaim` hands a retired
+        // series back only once every guard held at its retirement (after
+        // this unlink) has been dropped.
+        let removed = unsafe { table.remove(series) }?;
+        // Relaxed: see `is_full`.
+        self.full.store(0, Ordering::Relaxed);
+        Some(removed)
     }
 
     /// Every live series (for the collector).
     pub(crate) fn series(&self) -> Vec<FrozenArc<Series<M>>> {
-        lock(&self.owned).clone()
+        self.table.lock().entries().to_vec()
     }
 
     /// Number of live series.
     pub(crate) fn len(&self) -> usize {
-        lock(&self.owned).len()
+        self.table.lock().entries().len()
     }
 
     pub(crate) fn names(&self) -> &FrozenArc<[String]> {
@@ -311,8 +254,8 @@ impl<M> SeriesMap<M> {
 
     /// Bytes of the table and of the series' label sets (not their cells).
     pub(crate) fn allocated_bytes(&self) -> usize {
-        let series: usize = lock(&self.owned)
-            .iter()
+        let table = self.table.lock();
+        let series: usize = (table.entries().iter())
             .map(|s| {
                 std::mem::size_of::<Series<M>>()
                     + 2 * std::mem::size_of::<usize>()
@@ -324,7 +267,7 @@ impl<M> SeriesMap<M> {
                         .sum::<usize>()
             })
             .sum();
-        self.table.len() * std::mem::size_of::<AtomicPtr<Series<M>>>() + series
+        table.slot_bytes() + series
     }
 }
 

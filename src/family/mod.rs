@@ -11,7 +11,6 @@ mod evict;
 mod family;
 mod labels;
 mod map;
-mod reclaim;
 mod state_set;
 
 pub use family::{

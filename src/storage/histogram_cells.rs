@@ -229,7 +229,9 @@ impl HistogramCells {
         if c.is_null() {
             c = install(slot, Chunk::new);
         }
-        // SAFETY: as above, for chunks.
+        // SAFETY: `c` is non-null (installed just above if it was not
+        // already) and every non-null chunk pointer comes from `install`'s
+        // `Box::into_raw`; chunks are freed only when `self` is dropped.
         unsafe { &*c }
     }
 
@@ -254,7 +256,9 @@ impl HistogramCells {
                 if c.is_null() {
                     continue;
                 }
-                // SAFETY: as above, for chunks.
+                // SAFETY: `c` is non-null, so `install` published it (the
+                // Acquire load above pairs with its Release) from a live
+                // `Box`; chunks are freed only when `self` is dropped.
                 let sum = unsafe { &*c }.read(&mut counts);
                 f(gi * GROUP_BUCKETS + ci * CHUNK_BUCKETS, &counts, sum);
             }
@@ -319,7 +323,10 @@ impl Drop for HistogramCells {
             for c in &g.chunks {
                 let c = c.load(Ordering::Acquire);
                 if !c.is_null() {
-                    // SAFETY: as above, for chunks.
+                    // SAFETY: a non-null chunk pointer comes from `install`'s
+                    // `Box::into_raw` and sits in exactly one slot of one
+                    // group, each visited once here; `&mut self` means no
+                    // reader is left.
                     drop(unsafe { Box::from_raw(c) });
                 }
             }

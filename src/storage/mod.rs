@@ -1,24 +1,23 @@
 //! Per-thread storage: single-writer atomic cells, read by the collector.
 //!
-//! Each registry owns one [`Storage`]: a [`PerThread`] set of [`Shard`]s.
+//! Each registry owns one [`Storage`]: a [`PerThread`](crate::sync::PerThread) set of [`Shard`]s.
 //! A thread's shard holds its cells of every metric of the registry, densely
 //! (8 bytes per counter) in segments that never move, and lazily allocated
 //! histogram chunks. This layer knows slots and buckets, not names.
 
 mod histogram_cells;
 mod owned;
-mod per_thread;
 mod segments;
 mod shard;
 mod slots;
 
 pub(crate) use histogram_cells::CHUNK_BUCKETS;
 pub(crate) use owned::{Owned, OwnedCell, OwnedHistogram};
-pub(crate) use per_thread::PerThread;
 pub(crate) use segments::SlotIndex;
 pub(crate) use shard::Shard;
 pub(crate) use slots::SlotAllocator;
 
+use crate::sync::PerThread;
 use std::fmt;
 
 /// All threads' cells of one registry.

@@ -171,7 +171,10 @@ impl<T: Slot> Segments<T> {
     /// be used afterwards.
     unsafe fn boxed(line: *mut Line<T>, segment: usize) -> Box<[Line<T>]> {
         let slice = ptr::slice_from_raw_parts_mut(line, Self::lines_in(segment));
-        // SAFETY: guaranteed by the caller.
+        // SAFETY: the caller passes `grow`'s pointer from `Box::into_raw` of
+        // a boxed slice of exactly `lines_in(segment)` lines (the length
+        // `slice` is rebuilt with) and gives up every other use of it, so
+        // the box is rebuilt once, as it was allocated.
         unsafe { Box::from_raw(slice) }
     }
 
@@ -185,7 +188,10 @@ impl<T: Slot> Segments<T> {
             }
             let first = (FIRST << segment) - FIRST;
             for i in 0..Self::lines_in(segment) {
-                // SAFETY: as in `slot_at`: `i` is below the segment's line count.
+                // SAFETY: `line` is non-null, so `grow` published it
+                // (Acquire above, Release there): `lines_in(segment)`
+                // initialised lines, freed only when `self` is dropped, and
+                // `i` is below that count.
                 let slots = unsafe { &(*line.add(i)).0 };
                 f(first + i * LINE_SLOTS, slots);
             }

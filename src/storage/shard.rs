@@ -60,7 +60,9 @@ impl Shard {
     pub(crate) fn read_histogram(&self, at: SlotIndex) -> Option<&HistogramCells> {
         // Acquire: pairs with the Release in `install_cells`.
         let cells = self.histograms.get(at)?.load(Ordering::Acquire);
-        // SAFETY: as in `histogram`.
+        // SAFETY: dereferenced only when non-null; a non-null cell pointer
+        // was published by `install_cells` (the Acquire above pairs with its
+        // Release) from a live `Box`, freed only when this shard is dropped.
         (!cells.is_null()).then(|| unsafe { &*cells })
     }
 
@@ -73,7 +75,9 @@ impl Shard {
             for s in slots {
                 let cells = s.load(Ordering::Acquire);
                 if !cells.is_null() {
-                    // SAFETY: as in `histogram`.
+                    // SAFETY: `cells` is non-null, so `install_cells`
+                    // published it (Acquire above, Release there) from a
+                    // live `Box`, freed only when this shard is dropped.
                     bytes += unsafe { &*cells }.allocated_bytes();
                 }
             }

@@ -1,0 +1,465 @@
+//! `Table<E>`: a hash table of shared entries, read without a lock.
+//!
+//! Open addressing with linear probing over a power-of-two array of
+//! `AtomicPtr<E>` slots. A family's series map (`family/map.rs`) and the
+//! `metrics` facade's key maps (`facade/key_map.rs`) are both this table;
+//! each adds its own key type, hashing and policy on top.
+//!
+//! - **Lookups take no lock**: a hash, a few Acquire loads and the caller's
+//!   key comparison. No allocation, no read-modify-write.
+//! - **Writes are serialised by one mutex** ([`Table::lock`]). An entry is
+//!   built in full, then published by one Release store into a slot; a
+//!   reader that loads the pointer (Acquire) sees the entry complete. An
+//!   insert re-probes under the lock ([`Writer::find_or_insert`]), so two
+//!   racing inserts of one key make one entry, not two.
+//! - **The table is never more than half full of live entries**: an insert
+//!   that would pass half makes an array twice the size, fills it and
+//!   publishes it with one Release store. Readers still probing the old
+//!   array find what it held; the old arrays stay allocated until the table
+//!   drops (together they are smaller than the current one). A table sized
+//!   for a bound its owner enforces (a family's cardinality limit) never
+//!   grows.
+//! - **A removed entry leaves a tombstone**: probes go on past it, an insert
+//!   may reuse it. The entry's memory is the caller's to keep alive until no
+//!   reader can reach it ([`Writer::remove`] is `unsafe` for that reason).
+//!   A probe visits each slot at most once, so it ends even when tombstones
+//!   have used up every empty slot.
+//!
+//! Entries are owned as [`FrozenArc`]s by the table (under its lock), so
+//! a reference a lookup returns stays valid while the table lives, unless
+//! the entry is removed.
+
+use crate::sync::{lock, AtomicPtr, AtomicU64, FrozenArc, Mutex, MutexGuard, Ordering};
+use std::fmt;
+use std::ptr::{self, NonNull};
+
+/// An entry of a [`Table`]: it knows the hash it is filed under.
+pub(crate) trait Entry {
+    /// The hash the entry was inserted with; never changes.
+    fn hash(&self) -> u64;
+}
+
+/// An entry's hash, fixed when the entry is built.
+///
+/// An atomic only so that loom sees the entry's initialisation: a reader
+/// reaching an entry whose creation it is not ordered after fails the model
+/// (the owner's own fields may be plain data loom cannot see). A Relaxed
+/// load compiles to the plain load a `u64` field would.
+pub(crate) struct EntryHash(AtomicU64);
+
+impl EntryHash {
+    pub(crate) fn new(hash: u64) -> EntryHash {
+        EntryHash(AtomicU64::new(hash))
+    }
+
+    #[inline(always)]
+    pub(crate) fn get(&self) -> u64 {
+        // Relaxed: written once before the entry was published, and made
+        // visible by the Acquire load of the slot that led to the entry.
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl fmt::Debug for EntryHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#x}", self.get())
+    }
+}
+
+/// One slot array; `slots.len()` is a power of two.
+struct Slots<E> {
+    slots: Box<[AtomicPtr<E>]>,
+    mask: usize,
+}
+
+impl<E> Slots<E> {
+    fn new(len: usize) -> Slots<E> {
+        debug_assert!(len.is_power_of_two());
+        Slots {
+            slots: (0..len).map(|_| AtomicPtr::new(ptr::null_mut())).collect(),
+            mask: len - 1,
+        }
+    }
+
+    /// Stores `entry` in the first empty slot or tombstone on the probe path
+    /// of `hash`. The caller holds the table's lock and has made sure that
+    /// fewer than half the slots hold live entries, so there is one.
+    fn place(&self, entry: *mut E, hash: u64) {
+        let mut i = hash as usize & self.mask;
+        loop {
+            // Relaxed: only writers, under the table's lock, store into slots.
+            let q = self.slots[i].load(Ordering::Relaxed);
+            if q.is_null() || q == tombstone() {
+                break;
+            }
+            i = (i + 1) & self.mask;
+        }
+        // Release: publishes the entry's contents to lock-free readers.
+        self.slots[i].store(entry, Ordering::Release);
+    }
+}
+
+/// Marks a slot whose entry was removed: never a valid entry address (an
+/// allocation never starts at its own alignment).
+fn tombstone<E>() -> *mut E {
+    NonNull::dangling().as_ptr()
+}
+
+/// A lock-free hash table of `E`s (see the module docs).
+pub(crate) struct Table<E> {
+    /// The array every table starts with; the current one until the first
+    /// growth. Inline, so that a table that never grows costs a lookup no
+    /// pointer chase.
+    first: Slots<E>,
+    /// Null until the table first grows; then the current array, the last
+    /// of `inner.grown`.
+    grown: AtomicPtr<Slots<E>>,
+    inner: Mutex<Inner<E>>,
+}
+
+/// What the table's lock guards.
+struct Inner<E> {
+    /// Every live entry, in insertion order but for removals.
+    entries: Vec<FrozenArc<E>>,
+    /// Every array made by growing, the current one last; kept while the
+    /// table lives, as readers may still be probing any of them.
+    grown: Vec<FrozenArc<Slots<E>>>,
+}
+
+impl<E: Entry> Table<E> {
+    /// A table of `slots` slots (rounded up to a power of two, at least 4):
+    /// it holds `slots / 2` entries before it grows.
+    pub(crate) fn with_slots(slots: usize) -> Table<E> {
+        Table {
+            first: Slots::new(slots.max(4).next_power_of_two()),
+            grown: AtomicPtr::new(ptr::null_mut()),
+            inner: Mutex::new(Inner {
+                entries: Vec::new(),
+                grown: Vec::new(),
+            }),
+        }
+    }
+
+    /// The current slot array.
+    #[inline(always)]
+    fn array(&self) -> &Slots<E> {
+        // Acquire: pairs with the Release store in `Writer::grow`, so the
+        // slots filled before the array was published are visible.
+        let grown = self.grown.load(Ordering::Acquire);
+        if grown.is_null() {
+            return &self.first;
+        }
+        // SAFETY: a non-null `grown` comes from `FrozenArc::as_ptr` of an
+        // array that `inner.grown` holds (it was pushed there before the
+        // store), and `inner.grown` drops its arrays only with the table,
+        // which `&self` keeps alive for the returned borrow.
+        unsafe { &*grown }
+    }
+
+    /// The entry filed under `hash` for which `eq` holds, if any.
+    /// Lock-free and allocation-free.
+    #[inline]
+    pub(crate) fn find(&self, hash: u64, eq: impl Fn(&E) -> bool) -> Option<&E> {
+        let array = self.array();
+        let mut i = hash as usize & array.mask;
+        for _ in 0..array.slots.len() {
+            // Acquire: pairs with the Release store in `Slots::place`, so
+            // the entry's contents are visible before `eq` reads them.
+            let p = array.slots[i].load(Ordering::Acquire);
+            if p.is_null() {
+                return None;
+            }
+            if p != tombstone() {
+                // SAFETY: a slot other than null and the tombstone holds a
+                // `FrozenArc::as_ptr` of an entry `inner.entries` held when
+                // it was stored. While the entry is in `inner.entries` it
+                // lives as long as the table; once removed, the caller of
+                // `Writer::remove` keeps it alive until every lookup that
+                // could still load it (as this one just did) is over.
+                let e = unsafe { &*p };
+                if e.hash() == hash && eq(e) {
+                    return Some(e);
+                }
+            }
+            i = (i + 1) & array.mask;
+        }
+        None
+    }
+
+    /// Takes the table's lock, for inserting, removing or listing entries.
+    pub(crate) fn lock(&self) -> Writer<'_, E> {
+        Writer {
+            table: self,
+            inner: lock(&self.inner),
+        }
+    }
+}
+
+/// The table, locked for writing (see [`Table::lock`]).
+pub(crate) struct Writer<'t, E> {
+    table: &'t Table<E>,
+    inner: MutexGuard<'t, Inner<E>>,
+}
+
+impl<'t, E: Entry> Writer<'t, E> {
+    /// As [`Table::find`]; under the lock it sees every insert and removal.
+    #[inline]
+    fn find(&self, hash: u64, eq: impl Fn(&E) -> bool) -> Option<&'t E> {
+        self.table.find(hash, eq)
+    }
+
+    /// Every live entry.
+    pub(crate) fn entries(&self) -> &[FrozenArc<E>] {
+        &self.inner.entries
+    }
+
+    /// The entry filed under `hash` for which `eq` holds, or else the one
+    /// `make` builds (given the number of live entries), inserted. The
+    /// lookup is repeated under the lock: an entry that a racing writer
+    /// inserted after the caller's lock-free lookup missed is found, not
+    /// made twice. An `Err` from `make` is returned and inserts nothing.
+    pub(crate) fn find_or_insert<X>(
+        &mut self,
+        hash: u64,
+        eq: impl Fn(&E) -> bool,
+        make: impl FnOnce(usize) -> Result<E, X>,
+    ) -> Result<&'t E, X> {
+        if let Some(e) = self.find(hash, eq) {
+            return Ok(e);
+        }
+        let entry = make(self.inner.entries.len())?;
+        debug_assert_eq!(entry.hash(), hash, "an entry filed under another hash");
+        Ok(self.insert(entry))
+    }
+
+    /// Files `entry` under its hash and publishes it to lookups, growing
+    /// the table first if it would be more than half full.
+    fn insert(&mut self, entry: E) -> &'t E {
+        let hash = entry.hash();
+        let entry = FrozenArc::new(entry);
+        let p = FrozenArc::as_ptr(&entry).cast_mut();
+        self.inner.entries.push(entry);
+        let array = self.table.array();
+        if self.inner.entries.len() * 2 > array.slots.len() {
+            // The new array holds every entry, this one included.
+            self.grow(array.slots.len() * 2);
+        } else {
+            array.place(p, hash);
+        }
+        // SAFETY: `p` is the `FrozenArc::as_ptr` of the entry just pushed to
+        // `inner.entries`, which keeps it alive as long as the table (`'t`)
+        // unless it is removed, whose caller then keeps it alive until no
+        // reference handed out before the removal is used.
+        unsafe { &*p }
+    }
+
+    /// Publishes an array of `len` slots holding every live entry.
+    #[cold]
+    fn grow(&mut self, len: usize) {
+        let bigger = Slots::new(len);
+        for e in &self.inner.entries {
+            bigger.place(FrozenArc::as_ptr(e).cast_mut(), e.hash());
+        }
+        let bigger = FrozenArc::new(bigger);
+        let p = FrozenArc::as_ptr(&bigger).cast_mut();
+        self.inner.grown.push(bigger);
+        // Release: publishes the new array's slots, filled above.
+        self.table.grown.store(p, Ordering::Release);
+    }
+
+    /// Unlinks `entry` from lookups (it leaves a tombstone) and hands the
+    /// table's reference to it back; `None` if it is not in the table.
+    ///
+    /// # Safety
+    ///
+    /// Lookups that ran before this call may still hold references to the
+    /// entry. The caller must keep the returned `FrozenArc` (or another
+    /// one of the entry) alive until every lookup that may have loaded the
+    /// entry's pointer before the unlink has ended and no reference that a
+    /// lookup or [`insert`](Self::insert) returned for it is used any more
+    /// (for a family: until its epoch-based `Reclaim` says so).
+    pub(crate) unsafe fn remove(&mut self, entry: &FrozenArc<E>) -> Option<FrozenArc<E>> {
+        let at = (self.inner.entries.iter()).position(|e| FrozenArc::ptr_eq(e, entry))?;
+        let p = FrozenArc::as_ptr(entry).cast_mut();
+        let array = self.table.array();
+        let mut i = entry.hash() as usize & array.mask;
+        for _ in 0..array.slots.len() {
+            // Relaxed: only writers, under this lock, store into slots.
+            if array.slots[i].load(Ordering::Relaxed) == p {
+                // Release: a reader that sees the tombstone skips it; no
+                // data is published through it, but Release keeps the
+                // unlink ordered before whatever the caller does next
+                // (retiring the entry).
+                array.slots[i].store(tombstone(), Ordering::Release);
+                return Some(self.inner.entries.swap_remove(at));
+            }
+            i = (i + 1) & array.mask;
+        }
+        debug_assert!(false, "a live entry is missing from the table");
+        None
+    }
+
+    /// Bytes of the slot arrays (not of the entries).
+    pub(crate) fn slot_bytes(&self) -> usize {
+        let grown: usize = self.inner.grown.iter().map(|a| a.slots.len()).sum();
+        (self.table.first.slots.len() + grown) * std::mem::size_of::<AtomicPtr<E>>()
+    }
+}
+
+impl<E> fmt::Debug for Table<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Table { .. }")
+    }
+}
+
+#[cfg(all(test, loom, feature = "loom"))]
+mod loom_model {
+    //! White-box models of the table: lookups racing an insert, a growth
+    //! and a removal; two inserts of one key racing each other.
+
+    use super::{Entry, EntryHash, Table};
+    use crate::sync::{run_model, Arc, AtomicU64, FrozenArc, Ordering};
+    use loom::thread;
+
+    /// A test entry whose value is a function of its key, so that a reader
+    /// can tell a complete entry from a partly visible one.
+    struct Item {
+        hash: EntryHash,
+        key: u64,
+        value: AtomicU64,
+    }
+
+    impl Entry for Item {
+        fn hash(&self) -> u64 {
+            self.hash.get()
+        }
+    }
+
+    fn find(t: &Table<Item>, key: u64, hash: u64) -> Option<&Item> {
+        let found = t.find(hash, |e| e.key == key);
+        if let Some(e) = found {
+            // Relaxed: the entry's contents were published with the slot.
+            assert_eq!(e.value.load(Ordering::Relaxed), key * 10, "partial entry");
+        }
+        found
+    }
+
+    /// What a caller does: a lock-free lookup, then the slow path.
+    fn get_or_insert(t: &Table<Item>, key: u64, hash: u64) -> &Item {
+        if let Some(e) = find(t, key, hash) {
+            return e;
+        }
+        let made = t.lock().find_or_insert(
+            hash,
+            |e| e.key == key,
+            |_| {
+                Ok::<_, ()>(Item {
+                    hash: EntryHash::new(hash),
+                    key,
+                    value: AtomicU64::new(key * 10),
+                })
+            },
+        );
+        made.unwrap()
+    }
+
+    // Each model runs the writer on the main thread and the reader in a
+    // spawned one: loom 0.7 misses the interleavings where a store races
+    // another thread's earlier load if the storing thread loaded the same
+    // atomic just before (as every insert does, probing), unless the
+    // reader's load comes last in the first execution explored.
+
+    /// Lookups racing the insert of their key see nothing or the whole
+    /// entry (Release on the slot store, Acquire on the slot load).
+    #[test]
+    fn lookup_vs_insert() {
+        run_model("table lookup_vs_insert", || {
+            let t = Arc::new(Table::with_slots(4));
+            let reader = {
+                let t = t.clone();
+                thread::spawn(move || {
+                    find(&t, 1, 7);
+                })
+            };
+            get_or_insert(&t, 1, 7);
+            reader.join().unwrap();
+            assert!(find(&t, 1, 7).is_some(), "inserted entry lost");
+        });
+    }
+
+    /// Two threads insert the same new key: one entry is made, and both get
+    /// it (the insert re-probes under the lock).
+    #[test]
+    fn racing_inserts_make_one_entry() {
+        run_model("table racing_inserts_make_one_entry", || {
+            let t = Arc::new(Table::with_slots(4));
+            let other = {
+                let t = t.clone();
+                thread::spawn(move || get_or_insert(&t, 1, 7) as *const Item as usize)
+            };
+            let mine = get_or_insert(&t, 1, 7) as *const Item as usize;
+            assert_eq!(other.join().unwrap(), mine, "two entries for one key");
+            assert_eq!(t.lock().entries().len(), 1);
+        });
+    }
+
+    /// An insert that grows the table (4 slots hold 2 entries) races
+    /// lookups: the entries from before are always found, through the old
+    /// array or the new one, and the new one is whole when seen.
+    #[test]
+    fn lookups_during_growth() {
+        run_model("table lookups_during_growth", || {
+            let t = Arc::new(Table::with_slots(4));
+            get_or_insert(&t, 1, 1);
+            get_or_insert(&t, 2, 1);
+            let reader = {
+                let t = t.clone();
+                thread::spawn(move || {
+                    assert!(find(&t, 2, 1).is_some(), "entry lost in a growth");
+                    find(&t, 3, 1);
+                })
+            };
+            get_or_insert(&t, 3, 1);
+            reader.join().unwrap();
+            for key in 1..=3 {
+                assert!(find(&t, key, 1).is_some(), "entry {key} lost");
+            }
+            assert_eq!(
+                t.lock().slot_bytes(),
+                (4 + 8) * std::mem::size_of::<usize>()
+            );
+        });
+    }
+
+    /// Two entries share a probe chain; removing the first races a lookup
+    /// of the second, which must still find it (the removal leaves a
+    /// tombstone, not an empty slot). A re-insert reuses the tombstone.
+    #[test]
+    fn removal_keeps_the_probe_chain() {
+        run_model("table removal_keeps_the_probe_chain", || {
+            let t = Arc::new(Table::with_slots(4));
+            get_or_insert(&t, 1, 5);
+            get_or_insert(&t, 2, 5);
+            let first = t.lock().entries()[0].clone();
+            let reader = {
+                let t = t.clone();
+                thread::spawn(move || {
+                    find(&t, 1, 5);
+                    assert!(find(&t, 2, 5).is_some(), "probe chain cut by a removal");
+                })
+            };
+            // SAFETY: the removed entry is kept alive (`removed`, dropped
+            // last) until the reader has been joined and the table, with
+            // every reference a lookup returned, is gone.
+            let removed: FrozenArc<Item> = unsafe { t.lock().remove(&first) }.unwrap();
+            assert_eq!(removed.key, 1);
+            reader.join().unwrap();
+            assert!(find(&t, 1, 5).is_none(), "removed entry still found");
+            get_or_insert(&t, 3, 5);
+            assert_eq!(t.lock().entries().len(), 2);
+            assert_eq!(t.lock().slot_bytes(), 4 * std::mem::size_of::<usize>());
+            drop(t);
+            drop(removed);
+        });
+    }
+}
