@@ -58,16 +58,15 @@ impl Accounting {
     }
 }
 
-/// The queue between emitters and the exporter, with its accounting.
-///
-/// Public (but hidden) so that the telemetry bench drives the same code as
-/// the client: emitters call [`emit`](Self::emit), the exporter
+/// The queue between emitters and the exporter, with its accounting:
+/// emitters call [`emit`](Self::emit), the exporter
 /// [`take`](Self::take)s a batch and settles it with
 /// [`delivered`](Self::delivered) / [`rejected`](Self::rejected) /
 /// [`shutdown_dropped`](Self::shutdown_dropped).
-#[doc(hidden)]
+// Under loom only the models beside it use it.
+#[cfg_attr(all(loom, feature = "loom", not(test)), allow(dead_code))]
 #[derive(Debug)]
-pub struct Channel {
+pub(crate) struct Channel {
     queue: Queue<Event>,
     accepted: AtomicU64,
     delivered: AtomicU64,
@@ -82,9 +81,10 @@ pub struct Channel {
     abandoned: Mutex<bool>,
 }
 
+#[cfg_attr(all(loom, feature = "loom"), allow(dead_code))]
 impl Channel {
     /// A channel holding at most `capacity` queued events.
-    pub fn new(capacity: usize) -> Channel {
+    pub(crate) fn new(capacity: usize) -> Channel {
         Channel {
             queue: Queue::new(capacity),
             accepted: AtomicU64::new(0),
@@ -100,7 +100,7 @@ impl Channel {
     /// Queues `event`, or drops and counts it if the queue is full. Never
     /// blocks, never allocates, never fails.
     #[inline]
-    pub fn emit(&self, event: Event) {
+    pub(crate) fn emit(&self, event: Event) {
         // Relaxed: the push below (a release in the queue) or the Release
         // increment of `dropped_queue_full` publishes this increment to
         // whoever counts the event's outcome.
@@ -115,7 +115,7 @@ impl Channel {
 
     /// Moves up to `max` queued events into `batch` (the exporter's), and
     /// returns how many it moved. They stay pending until settled.
-    pub fn take(&self, batch: &mut Vec<Event>, max: usize) -> usize {
+    pub(crate) fn take(&self, batch: &mut Vec<Event>, max: usize) -> usize {
         let mut n = 0;
         while n < max {
             let Some(e) = self.queue.pop() else { break };
@@ -147,23 +147,23 @@ impl Channel {
     }
 
     /// `n` taken events were acknowledged by the endpoint.
-    pub fn delivered(&self, n: usize) {
+    pub(crate) fn delivered(&self, n: usize) {
         self.settle(&self.delivered, n);
     }
 
     /// `n` taken events were refused, or failed after the retries.
-    pub fn rejected(&self, n: usize) {
+    pub(crate) fn rejected(&self, n: usize) {
         self.settle(&self.dropped_rejected, n);
     }
 
     /// `n` taken events were abandoned at the shutdown deadline.
-    pub fn shutdown_dropped(&self, n: usize) {
+    pub(crate) fn shutdown_dropped(&self, n: usize) {
         self.settle(&self.dropped_shutdown, n);
     }
 
     /// Drops everything still queued at the shutdown deadline, counting it;
     /// returns how many.
-    pub fn drain_at_deadline(&self) -> usize {
+    pub(crate) fn drain_at_deadline(&self) -> usize {
         let abandoned = crate::sync::lock(&self.abandoned);
         if *abandoned {
             return 0;
@@ -181,7 +181,7 @@ impl Channel {
     /// Settles everything still pending as dropped at shutdown, for a
     /// client that stops waiting for its exporter; later settlements by the
     /// exporter are ignored. Call only once no emitter is left.
-    pub fn abandon(&self) {
+    pub(crate) fn abandon(&self) {
         let mut abandoned = crate::sync::lock(&self.abandoned);
         if *abandoned {
             return;
@@ -199,18 +199,13 @@ impl Channel {
     }
 
     /// Events queued now (a racy estimate while others push).
-    pub fn queued(&self) -> usize {
+    pub(crate) fn queued(&self) -> usize {
         self.queue.len()
-    }
-
-    /// The queue's bound.
-    pub fn capacity(&self) -> usize {
-        self.queue.capacity()
     }
 
     /// The counters, read so that `accepted ≥ delivered + dropped` always
     /// holds in the result (see the module docs).
-    pub fn accounting(&self) -> Accounting {
+    pub(crate) fn accounting(&self) -> Accounting {
         // Acquire on each outcome: pairs with the Release that counted it,
         // so the `accepted` increments behind it are visible below.
         let delivered = self.delivered.load(Ordering::Acquire);

@@ -17,7 +17,7 @@ mod breaker;
 mod config;
 mod event;
 
-pub use accounting::{Accounting, Channel};
+pub use accounting::Accounting;
 pub use breaker::{Breaker, BreakerConfig, BreakerState, Transition};
 pub use config::{Config, ConfigError};
 pub use event::{Event, QueryEvent, QueryOutcome, Value};
