@@ -96,10 +96,11 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
-#[cfg(not(all(loom, feature = "loom")))]
-#[doc(hidden)]
-#[path = "private.rs"]
-pub mod __private;
+crate::sync::cfg_not_loom! {
+    #[doc(hidden)]
+    #[path = "private.rs"]
+    pub mod __private;
+}
 mod buckets;
 mod clock;
 mod descriptor;
@@ -124,13 +125,15 @@ pub use family::{
     CounterFamily, Family, FloatGaugeFamily, GaugeFamily, HistogramFamily, LabelValue, Labels,
     SeriesRef, StateSet, DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT, MAX_STATES,
 };
-#[cfg(not(all(loom, feature = "loom")))]
-pub use handle::{is_enabled, set_enabled};
+crate::sync::cfg_not_loom! {
+    pub use handle::{is_enabled, set_enabled};
+}
 pub use handle::{
     Counter, FloatGauge, Gauge, Histogram, LocalCounter, LocalHistogram, TimedFuture, Timer,
 };
-#[cfg(not(all(loom, feature = "loom")))]
-pub use registry::global;
+crate::sync::cfg_not_loom! {
+    pub use registry::global;
+}
 pub use registry::{Conflict, Options, Registry, RegistryError};
 pub use snapshot::{Bucket, HistogramSnapshot, LabelSet, MetricSnapshot, MetricValue, Snapshot};
 pub use tracker::{

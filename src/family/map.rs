@@ -31,20 +31,20 @@ pub(crate) struct Series<M> {
     /// contains), in one allocation: a lookup compares against it with one
     /// pointer to follow, not one per value.
     key: Box<[u8]>,
-    pub(crate) labels: LabelSet,
-    pub(crate) metric: M,
+    pub(super) labels: LabelSet,
+    pub(super) metric: M,
     /// What the metric's cells held when this series got them (non-zero
     /// when they were recycled from an evicted series); the collector
     /// reports the cells' totals minus this.
-    pub(crate) baseline: Baseline,
+    pub(super) baseline: Baseline,
     /// Non-zero once `bind` handed out a handle: never evicted then.
     /// Written and read under the table's lock.
     pinned: AtomicU8,
     /// The collector's bookkeeping (only the collector, under its lock,
     /// touches these; Relaxed): the last activity figure seen, and for how
     /// many collections in a row it has not changed.
-    pub(crate) last: AtomicU64,
-    pub(crate) idle: AtomicU64,
+    pub(super) last: AtomicU64,
+    pub(super) idle: AtomicU64,
 }
 
 impl<M> Entry for Series<M> {

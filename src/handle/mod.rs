@@ -11,6 +11,7 @@ pub use gauge::{FloatGauge, Gauge};
 pub use histogram::{Histogram, LocalHistogram};
 pub use timer::{TimedFuture, Timer};
 
-#[cfg(not(all(loom, feature = "loom")))]
-pub use self::registry_core::switch::{is_enabled, set_enabled};
+crate::sync::cfg_not_loom! {
+    pub use self::registry_core::switch::{is_enabled, set_enabled};
+}
 pub(crate) use self::registry_core::Core;

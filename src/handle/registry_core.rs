@@ -71,66 +71,68 @@ impl fmt::Debug for Core {
     }
 }
 
-/// The process-wide switch: a list of every live registry's core, so that
-/// switching sets a bit in each and the hot path still reads one flag.
-#[cfg(not(all(loom, feature = "loom")))]
-pub(crate) mod switch {
-    use super::{Core, GLOBAL_OFF};
-    // The switch list is touched only when a registry is created and when
-    // the switch is flipped, never when recording; it is not modelled.
-    use std::sync::{Arc, Mutex, MutexGuard, Weak}; // shim-exempt: switch list, not on the hot path
+crate::sync::cfg_not_loom! {
+    /// The process-wide switch: a list of every live registry's core, so that
+    /// switching sets a bit in each and the hot path still reads one flag.
+    pub(crate) mod switch {
+        use super::{Core, GLOBAL_OFF};
+        // The switch list is touched only when a registry is created and when
+        // the switch is flipped, never when recording; it is not modelled.
+        use std::sync::{Arc, Mutex, MutexGuard, Weak}; // shim-exempt: switch list, not on the hot path
 
-    struct Switch {
-        off: bool,
-        cores: Vec<Weak<Core>>,
-    }
+        struct Switch {
+            off: bool,
+            cores: Vec<Weak<Core>>,
+        }
 
-    static SWITCH: Mutex<Switch> = Mutex::new(Switch {
-        off: false,
-        cores: Vec::new(),
-    });
-
-    fn switch() -> MutexGuard<'static, Switch> {
-        // A panic cannot leave `Switch` half-updated (single field writes).
-        SWITCH.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Remembers `core` and applies the current switch position to it.
-    pub(crate) fn track(core: &Arc<Core>) {
-        let mut s = switch();
-        s.cores.retain(|w| w.strong_count() > 0);
-        core.set_flag(GLOBAL_OFF, s.off);
-        s.cores.push(Arc::downgrade(core));
-    }
-
-    /// Switches recording off (or back on) in every registry of the process, at
-    /// any time from any thread. Each registry's own
-    /// [`Registry::set_enabled`](crate::Registry::set_enabled) still applies: a
-    /// metric records only while both are on. While off, a record costs one
-    /// relaxed load and a branch.
-    pub fn set_enabled(on: bool) {
-        let mut s = switch();
-        s.off = !on;
-        s.cores.retain(|w| match w.upgrade() {
-            Some(core) => {
-                core.set_flag(GLOBAL_OFF, !on);
-                true
-            }
-            None => false,
+        static SWITCH: Mutex<Switch> = Mutex::new(Switch {
+            off: false,
+            cores: Vec::new(),
         });
-    }
 
-    /// Whether recording is switched on process-wide (see [`set_enabled`]).
-    pub fn is_enabled() -> bool {
-        !switch().off
+        fn switch() -> MutexGuard<'static, Switch> {
+            // A panic cannot leave `Switch` half-updated (single field writes).
+            SWITCH.lock().unwrap_or_else(|p| p.into_inner())
+        }
+
+        /// Remembers `core` and applies the current switch position to it.
+        pub(crate) fn track(core: &Arc<Core>) {
+            let mut s = switch();
+            s.cores.retain(|w| w.strong_count() > 0);
+            core.set_flag(GLOBAL_OFF, s.off);
+            s.cores.push(Arc::downgrade(core));
+        }
+
+        /// Switches recording off (or back on) in every registry of the process, at
+        /// any time from any thread. Each registry's own
+        /// [`Registry::set_enabled`](crate::Registry::set_enabled) still applies: a
+        /// metric records only while both are on. While off, a record costs one
+        /// relaxed load and a branch.
+        pub fn set_enabled(on: bool) {
+            let mut s = switch();
+            s.off = !on;
+            s.cores.retain(|w| match w.upgrade() {
+                Some(core) => {
+                    core.set_flag(GLOBAL_OFF, !on);
+                    true
+                }
+                None => false,
+            });
+        }
+
+        /// Whether recording is switched on process-wide (see [`set_enabled`]).
+        pub fn is_enabled() -> bool {
+            !switch().off
+        }
     }
 }
 
-#[cfg(all(loom, feature = "loom"))]
-pub(crate) mod switch {
-    use super::Core;
-    use crate::sync::Arc;
+crate::sync::cfg_loom! {
+    pub(crate) mod switch {
+        use super::Core;
+        use crate::sync::Arc;
 
-    /// The process-wide switch is not modelled under loom.
-    pub(crate) fn track(_core: &Arc<Core>) {}
+        /// The process-wide switch is not modelled under loom.
+        pub(crate) fn track(_core: &Arc<Core>) {}
+    }
 }

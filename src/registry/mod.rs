@@ -21,6 +21,7 @@ mod registry;
 
 pub use error::{Conflict, RegistryError};
 pub use options::Options;
-#[cfg(not(all(loom, feature = "loom")))]
-pub use registry::global;
+crate::sync::cfg_not_loom! {
+    pub use registry::global;
+}
 pub use registry::Registry;

@@ -128,7 +128,7 @@ impl Registry {
     }
 
     /// Registers (or finds) counter family `name`, one series per value of
-    /// the label names `labels` (see [`Family`]).
+    /// the label names `labels` (see [`Family`](crate::Family)).
     ///
     /// ```
     /// let reg = hotmetrics::Registry::new();
@@ -346,11 +346,12 @@ impl fmt::Debug for Registry {
     }
 }
 
-/// The process-wide registry, created on first use.
-///
-/// Handles from it can live in `static`s (see [`Registry`]).
-#[cfg(not(all(loom, feature = "loom")))]
-pub fn global() -> &'static Registry {
-    static GLOBAL: std::sync::OnceLock<Registry> = std::sync::OnceLock::new();
-    GLOBAL.get_or_init(Registry::new)
+crate::sync::cfg_not_loom! {
+    /// The process-wide registry, created on first use.
+    ///
+    /// Handles from it can live in `static`s (see [`Registry`]).
+    pub fn global() -> &'static Registry {
+        static GLOBAL: std::sync::OnceLock<Registry> = std::sync::OnceLock::new();
+        GLOBAL.get_or_init(Registry::new)
+    }
 }
