@@ -121,8 +121,8 @@ pub use buckets::{Precision, PrecisionError};
 pub use clock::Clock;
 pub use descriptor::{Descriptor, MetricKind, Unit};
 pub use family::{
-    CounterFamily, Family, FloatGaugeFamily, GaugeFamily, HistogramFamily, LabelValue, Labels,
-    SeriesRef, StateSet, DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT, MAX_STATES,
+    CounterFamily, Family, FamilyPair, FloatGaugeFamily, GaugeFamily, HistogramFamily, LabelValue,
+    Labels, PairError, SeriesRef, StateSet, DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT, MAX_STATES,
 };
 #[cfg(not(all(loom, feature = "loom")))]
 pub use handle::{is_enabled, set_enabled};
