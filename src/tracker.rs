@@ -473,6 +473,28 @@ mod tests {
     }
 
     #[test]
+    fn a_call_seen_before_is_found_in_the_index() {
+        let reg = Registry::new();
+        let rt = reg.response_tracker("t").unwrap();
+        let err = ResponseOutcome::Error(ErrorCategory::Server);
+        let us = Duration::from_micros(3);
+        for _ in 0..2 {
+            rt.record_response("a", "get", us, &ResponseOutcome::Success, CacheStatus::Hit);
+            rt.record_response("a", "get", us, &err, CacheStatus::NotCached);
+        }
+        let index = rt.index.as_ref().unwrap();
+        let found = index.find(&("a", "get", "success", "", "hit")).unwrap();
+        assert!(found.errors.is_none() && found.cache.is_some());
+        let found = index.find(&("a", "get", "error", "server", "")).unwrap();
+        assert!(found.errors.is_some() && found.cache.is_none());
+        let snap = reg.collect();
+        assert_eq!(
+            snap.counter_with("t_errors", &[("route", "a"), ("category", "server")]),
+            Some(2)
+        );
+    }
+
+    #[test]
     fn default_classifier_uses_kinds_sources_and_messages() {
         use io::ErrorKind as K;
         let c = |e: &(dyn Error + 'static)| default_classifier(e);
