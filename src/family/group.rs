@@ -22,6 +22,9 @@ use std::error::Error;
 use std::fmt;
 use std::time::Duration;
 
+/// Slots an index starts with (it grows past half full).
+const INITIAL_SLOTS: usize = 64;
+
 /// A lock-free map from a label set to an entry of handles, one per member
 /// family (crate-private: [`FamilyPair`] and the `ResponseTracker` use it).
 ///
@@ -36,8 +39,12 @@ impl<E> LabelIndex<E> {
     /// An index over label sets named `names`, holding at most `limit`
     /// entries (past it, lookups miss and callers take their slow path).
     pub(crate) fn new(names: FrozenArc<[String]>, limit: usize) -> LabelIndex<E> {
+        // Small to start with, growing as label sets come: an index's limit
+        // (a member's, or several of them) is usually far above what it
+        // holds, and a lookup into a small array stays in cache.
+        let slots = limit.saturating_mul(2).min(INITIAL_SLOTS);
         LabelIndex {
-            map: SeriesMap::new(names, limit.max(1)),
+            map: SeriesMap::with_slots(names, limit.max(1), slots),
         }
     }
 
