@@ -14,7 +14,8 @@
 //! - [`Family`] ([`CounterFamily`], [`GaugeFamily`], [`FloatGaugeFamily`],
 //!   [`HistogramFamily`])
 //!   splits a metric into series by [`Labels`], with a cardinality limit and
-//!   an overflow series; [`ResponseTracker`] records request latency,
+//!   an overflow series; [`FamilyPair`] looks a label set up in two
+//!   families at once; [`ResponseTracker`] records request latency,
 //!   outcome, error category and cache use per route in one call;
 //!   [`StateSet`] holds a component's state (closed / open / half-open).
 //!   With feature `macros`, `#[derive(LabelValue)]` and `#[derive(Labels)]`
