@@ -128,7 +128,7 @@ impl Registry {
     }
 
     /// Registers (or finds) counter family `name`, one series per value of
-    /// the label names `labels` (see [`Family`]).
+    /// the label names `labels` (see [`Family`](crate::Family)).
     ///
     /// ```
     /// let reg = hotmetrics::Registry::new();
