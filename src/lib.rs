@@ -14,7 +14,8 @@
 //! - [`Family`] ([`CounterFamily`], [`GaugeFamily`], [`FloatGaugeFamily`],
 //!   [`HistogramFamily`])
 //!   splits a metric into series by [`Labels`], with a cardinality limit and
-//!   an overflow series; [`ResponseTracker`] records request latency,
+//!   an overflow series; [`FamilyPair`] looks a label set up in two
+//!   families at once; [`ResponseTracker`] records request latency,
 //!   outcome, error category and cache use per route in one call;
 //!   [`StateSet`] holds a component's state (closed / open / half-open).
 //!   With feature `macros`, `#[derive(LabelValue)]` and `#[derive(Labels)]`
@@ -122,8 +123,8 @@ pub use buckets::{Precision, PrecisionError};
 pub use clock::Clock;
 pub use descriptor::{Descriptor, MetricKind, Unit};
 pub use family::{
-    CounterFamily, Family, FloatGaugeFamily, GaugeFamily, HistogramFamily, LabelValue, Labels,
-    SeriesRef, StateSet, DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT, MAX_STATES,
+    CounterFamily, Family, FamilyPair, FloatGaugeFamily, GaugeFamily, HistogramFamily, LabelValue,
+    Labels, PairError, SeriesRef, StateSet, DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT, MAX_STATES,
 };
 crate::sync::cfg_not_loom! {
     pub use handle::{is_enabled, set_enabled};

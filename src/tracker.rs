@@ -5,7 +5,8 @@
 #![forbid(unsafe_code)]
 
 use crate::descriptor::Unit;
-use crate::family::{CounterFamily, HistogramFamily, LabelValue};
+use crate::family::{CounterFamily, HistogramFamily, LabelIndex, LabelValue};
+use crate::handle::{Counter, Histogram};
 use crate::registry::{Options, Registry, RegistryError};
 use crate::sync::FrozenArc;
 use std::error::Error;
@@ -248,6 +249,22 @@ pub struct ResponseTracker {
     errors: CounterFamily,
     cache: CounterFamily,
     classify: FrozenArc<Classifier>,
+    /// (route, intent, outcome, category, cache) → the series of all four
+    /// families, so that a request costs one lookup; `None` when a family
+    /// evicts (then each family is looked up on its own).
+    index: Option<FrozenArc<LabelIndex<Bound>>>,
+}
+
+/// The index key's label names: what [`ResponseTracker::record_response`]
+/// resolves a call by (category and cache are empty when not recorded).
+const KEY_NAMES: [&str; 5] = ["route", "intent", "outcome", "category", "cache"];
+
+/// The series one key records into.
+struct Bound {
+    requests: Counter,
+    duration: Histogram,
+    errors: Option<Counter>,
+    cache: Option<Counter>,
 }
 
 impl Registry {
@@ -280,7 +297,9 @@ impl Registry {
                 &["route", "cache"],
             )?,
             classify: FrozenArc::new(default_classifier),
-        })
+            index: None,
+        }
+        .indexed())
     }
 }
 
@@ -317,6 +336,11 @@ impl ResponseTracker {
     /// result into `<prefix>_cache_requests`. Lock-free and
     /// allocation-free once the series exist (classifying an error by its
     /// message allocates; see [`default_classifier`]).
+    ///
+    /// A call seen before (same route, intent, outcome, category and cache
+    /// status) costs one hash of those values and one probe of the
+    /// tracker's index, which holds the series of all four families; each
+    /// family's limit and overflow series apply as they would alone.
     pub fn record_response<R, O>(
         &self,
         route: &R,
@@ -330,17 +354,96 @@ impl ResponseTracker {
     {
         let route = route.label_value();
         let outcome = outcome.outcome(&*self.classify);
-        let label = outcome.as_str();
-        self.duration.record_duration(&(route, label), elapsed);
-        self.requests.inc(&(route, intent, label));
-        if let ResponseOutcome::Error(category) = outcome {
-            self.errors.inc(&(route, category));
+        let (label, category) = match outcome {
+            ResponseOutcome::Success => ("success", ""),
+            ResponseOutcome::Error(c) => ("error", c.as_str()),
+        };
+        let cache = match cache {
+            CacheStatus::Hit => "hit",
+            CacheStatus::Miss => "miss",
+            CacheStatus::NotCached => "",
+        };
+        let key = (route, intent, label, category, cache);
+        if let Some(b) = self.index.as_ref().and_then(|i| i.find(&key)) {
+            b.duration.record_duration(elapsed);
+            b.requests.inc();
+            if let Some(c) = &b.errors {
+                c.inc();
+            }
+            if let Some(c) = &b.cache {
+                c.inc();
+            }
+            return;
         }
-        match cache {
-            CacheStatus::Hit => self.cache.inc(&(route, "hit")),
-            CacheStatus::Miss => self.cache.inc(&(route, "miss")),
-            CacheStatus::NotCached => {}
+        self.record_unindexed(key, elapsed);
+    }
+
+    /// A key not in the index (first use, index full or absent): each
+    /// family resolves its own labels, and the key is indexed when all of
+    /// them gave it a series of its own.
+    #[cold]
+    #[inline(never)]
+    fn record_unindexed(&self, key: (&str, &str, &str, &str, &str), elapsed: Duration) {
+        let (route, intent, label, category, cache) = key;
+        let Some(index) = self.index.as_ref() else {
+            self.duration.record_duration(&(route, label), elapsed);
+            self.requests.inc(&(route, intent, label));
+            if !category.is_empty() {
+                self.errors.inc(&(route, category));
+            }
+            if !cache.is_empty() {
+                self.cache.inc(&(route, cache));
+            }
+            return;
+        };
+        let duration = self.duration.resolve(&(route, label));
+        let requests = self.requests.resolve(&(route, intent, label));
+        let errors = (!category.is_empty()).then(|| self.errors.resolve(&(route, category)));
+        let cached = (!cache.is_empty()).then(|| self.cache.resolve(&(route, cache)));
+        duration
+            .unwrap_or_else(|| self.duration.overflow())
+            .record_duration(elapsed);
+        requests.unwrap_or_else(|| self.requests.overflow()).inc();
+        if let Some(c) = errors {
+            c.unwrap_or_else(|| self.errors.overflow()).inc();
         }
+        if let Some(c) = cached {
+            c.unwrap_or_else(|| self.cache.overflow()).inc();
+        }
+        // Indexed only if every family gave the key a series of its own.
+        let (Some(duration), Some(requests)) = (duration, requests) else {
+            return;
+        };
+        let (Ok(errors), Ok(cache)) = (
+            errors.map(|c| c.ok_or(())).transpose(),
+            cached.map(|c| c.ok_or(())).transpose(),
+        ) else {
+            return;
+        };
+        let _ = index.insert(
+            &key,
+            Bound {
+                requests: requests.clone(),
+                duration: duration.clone(),
+                errors: errors.cloned(),
+                cache: cache.cloned(),
+            },
+        );
+    }
+
+    /// With the one-lookup index, unless a family evicts (an index entry
+    /// keeps handles to series, which eviction would take away).
+    fn indexed(mut self) -> ResponseTracker {
+        let families = [&self.requests, &self.errors, &self.cache];
+        if self.duration.evicts() || families.iter().any(|f| f.evicts()) {
+            return self;
+        }
+        let names: Vec<String> = KEY_NAMES.iter().map(|n| n.to_string()).collect();
+        // Room for every cache status and a few error categories per
+        // request series; past it, keys are resolved family by family.
+        let limit = self.requests.max_series().saturating_mul(4);
+        self.index = Some(FrozenArc::new(LabelIndex::new(names.into(), limit)));
+        self
     }
 }
 
@@ -367,6 +470,28 @@ mod tests {
         fn source(&self) -> Option<&(dyn Error + 'static)> {
             Some(&self.0)
         }
+    }
+
+    #[test]
+    fn a_call_seen_before_is_found_in_the_index() {
+        let reg = Registry::new();
+        let rt = reg.response_tracker("t").unwrap();
+        let err = ResponseOutcome::Error(ErrorCategory::Server);
+        let us = Duration::from_micros(3);
+        for _ in 0..2 {
+            rt.record_response("a", "get", us, &ResponseOutcome::Success, CacheStatus::Hit);
+            rt.record_response("a", "get", us, &err, CacheStatus::NotCached);
+        }
+        let index = rt.index.as_ref().unwrap();
+        let found = index.find(&("a", "get", "success", "", "hit")).unwrap();
+        assert!(found.errors.is_none() && found.cache.is_some());
+        let found = index.find(&("a", "get", "error", "server", "")).unwrap();
+        assert!(found.errors.is_some() && found.cache.is_none());
+        let snap = reg.collect();
+        assert_eq!(
+            snap.counter_with("t_errors", &[("route", "a"), ("category", "server")]),
+            Some(2)
+        );
     }
 
     #[test]

@@ -120,6 +120,16 @@ fn labeled_recording_allocates_nothing_once_the_series_exist() {
         )
         .unwrap();
     let rt = reg.response_tracker("api").unwrap();
+    // A pair over `fam` (full after two label sets) and a histogram family.
+    let lat3 = reg
+        .histogram_family(
+            "lat3",
+            "l",
+            Unit::Nanoseconds,
+            &["route", "method", "status"],
+        )
+        .unwrap();
+    let pair = hotmetrics::FamilyPair::new(&fam, &lat3).unwrap();
     let owned = (
         String::from("search"),
         String::from("GET"),
@@ -135,6 +145,8 @@ fn labeled_recording_allocates_nothing_once_the_series_exist() {
         lat.record(&["search"], 1_000);
         states.set(1);
         evicting.inc(&["x"]);
+        pair.inc_and_record(&("search", "GET", "200"), 5);
+        pair.inc_and_record(&("full", "so", "overflow"), 5);
         rt.record_response(
             "search",
             "lookup",
@@ -158,7 +170,7 @@ fn labeled_recording_allocates_nothing_once_the_series_exist() {
             "req",
             &[("route", "search"), ("method", "GET"), ("status", "200")]
         ),
-        Some(301 * 4 + 300)
+        Some(301 * 5 + 300)
     );
 }
 

@@ -35,6 +35,13 @@ impl AtomicRecorder {
     }
 }
 
+impl AtomicRecorder {
+    /// Drops every histogram's values, as a periodic drain would.
+    pub fn clear_histograms(&self) {
+        self.0.visit_histograms(|_, h| h.clear());
+    }
+}
+
 impl Default for AtomicRecorder {
     fn default() -> Self {
         Self::new()

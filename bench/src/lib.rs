@@ -7,12 +7,16 @@
 //! - [`labeled`]: the 64 label sets and a `metrics` recorder over
 //!   `metrics-util`'s atomic registry.
 //! - [`workload`]: the values recorded.
+//! - [`user`]: the user-build benches' requests and request handler;
+//!   [`measured_labels`]: `measured`'s enum label sets for them.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, rust_2018_idioms)]
 
 pub mod labeled;
+pub mod measured_labels;
 pub mod render;
+pub mod user;
 pub mod workload;
 
 /// `"<crate> <version>"` as a string literal, for a peer crate of this

@@ -258,6 +258,30 @@ impl<M: Clone> Family<M> {
         &inner.overflow
     }
 
+    /// For a family that never evicts (so no guard is needed): the metric
+    /// of the series of `labels`, created on first use; `None`, after
+    /// counting the lookup in `<name>_overflow`, where [`get`](Self::get)
+    /// would give the overflow series. Lock-free for an existing series.
+    pub(crate) fn resolve<L: Labels + ?Sized>(&self, labels: &L) -> Option<&M> {
+        let inner = &*self.inner;
+        debug_assert_eq!(inner.evict_after, 0, "resolve in an evicting family");
+        if let Some(s) = inner.map.find(labels) {
+            return Some(&s.metric);
+        }
+        if !inner.map.is_full() {
+            if let Ok(s) = inner.map.insert(labels, || inner.make_series()) {
+                return Some(&s.metric);
+            }
+        }
+        inner.overflowed.inc();
+        None
+    }
+
+    /// Whether idle series are evicted (so every lookup needs a guard).
+    pub(crate) fn evicts(&self) -> bool {
+        self.inner.evict_after != 0
+    }
+
     /// A handle to the series of `labels` (see [`get`](Self::get)), to keep
     /// and record into at the cost of an unlabeled metric.
     ///
@@ -311,7 +335,6 @@ impl<M: Clone> Family<M> {
     }
 
     /// The overflow series' metric.
-    #[cfg_attr(not(feature = "metrics-facade"), allow(dead_code))]
     pub(crate) fn overflow(&self) -> &M {
         &self.inner.overflow
     }

@@ -2,7 +2,8 @@
 //!
 //! The series live in the crate's lock-free [`Table`] (`sync/table.rs`),
 //! sized once for the family's cardinality limit (at least twice the limit,
-//! so it is never more than half full of live series and never grows).
+//! so it is never more than half full of live series and never grows;
+//! a `LabelIndex` starts small and lets the table grow instead).
 //! Series are added and removed only under the table's lock; readers never
 //! lock:
 //!
@@ -91,10 +92,21 @@ pub(crate) struct SeriesMap<M> {
 
 impl<M> SeriesMap<M> {
     pub(crate) fn new(names: FrozenArc<[String]>, limit: usize) -> SeriesMap<M> {
+        // At most half full of live series: short probes, an insert always
+        // finds an empty slot or a tombstone, and no growth.
+        SeriesMap::with_slots(names, limit, limit.saturating_mul(2))
+    }
+
+    /// As `new`, with a table of `slots` slots to start with, which grows
+    /// (doubling) as series are added: for a map whose limit is far above
+    /// what it usually holds, so that its lookups touch a small array.
+    pub(crate) fn with_slots(
+        names: FrozenArc<[String]>,
+        limit: usize,
+        slots: usize,
+    ) -> SeriesMap<M> {
         SeriesMap {
-            // At most half full of live series: short probes, an insert
-            // always finds an empty slot or a tombstone, and no growth.
-            table: Table::with_slots(limit.saturating_mul(2)),
+            table: Table::with_slots(slots),
             hasher: RandomState::default(),
             names,
             limit,

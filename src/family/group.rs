@@ -1,0 +1,282 @@
+//! [`FamilyPair`]: two families bound to one label set by one lookup, and
+//! the crate-private [`LabelIndex`] it is built on.
+//!
+//! Recording a counter and a histogram by the same dynamic label values
+//! through two families hashes the values twice and probes two tables. A
+//! `LabelIndex` maps a label set to the series of *each* member family at
+//! once: one hash, one probe, then the members' plain handles. It is only
+//! an index: the members stay ordinary registered families, so the
+//! collector, the exporters and the cardinality limits see nothing new.
+//!
+//! An index entry holds handles to the members' series for as long as the
+//! index lives, so its members must not evict: a pair over an evicting
+//! family is refused when it is made ([`PairError::Evicting`]).
+#![forbid(unsafe_code)]
+
+use super::family::Family;
+use super::labels::Labels;
+use super::map::{Baseline, SeriesMap};
+use crate::handle::{Counter, Histogram};
+use crate::sync::{Arc, FrozenArc};
+use std::error::Error;
+use std::fmt;
+use std::time::Duration;
+
+/// Slots an index starts with (it grows past half full).
+const INITIAL_SLOTS: usize = 64;
+
+/// A lock-free map from a label set to an entry of handles, one per member
+/// family (crate-private: [`FamilyPair`] and the `ResponseTracker` use it).
+///
+/// A lookup is one hash of the borrowed values and one probe of a
+/// lock-free table: no lock, no allocation. Entries are never removed, so
+/// a found entry lives as long as the index.
+pub(crate) struct LabelIndex<E> {
+    map: SeriesMap<E>,
+}
+
+impl<E> LabelIndex<E> {
+    /// An index over label sets named `names`, holding at most `limit`
+    /// entries (past it, lookups miss and callers take their slow path).
+    pub(crate) fn new(names: FrozenArc<[String]>, limit: usize) -> LabelIndex<E> {
+        // Small to start with, growing as label sets come: an index's limit
+        // (a member's, or several of them) is usually far above what it
+        // holds, and a lookup into a small array stays in cache.
+        let slots = limit.saturating_mul(2).min(INITIAL_SLOTS);
+        LabelIndex {
+            map: SeriesMap::with_slots(names, limit.max(1), slots),
+        }
+    }
+
+    /// The entry of `labels`, if one was inserted.
+    #[inline]
+    pub(crate) fn find<L: Labels + ?Sized>(&self, labels: &L) -> Option<&E> {
+        self.map.find(labels).map(|s| &s.metric)
+    }
+
+    /// Inserts `entry` for `labels` (or finds the one a racing thread
+    /// inserted first); `None` when the index is full or `labels` has the
+    /// wrong number of values. Takes the index's lock and allocates: for a
+    /// label set's first use.
+    #[cold]
+    pub(crate) fn insert<L: Labels + ?Sized>(&self, labels: &L, entry: E) -> Option<&E> {
+        if self.map.is_full() {
+            return None;
+        }
+        let s = self.map.insert(labels, || Some((entry, Baseline::Zero)));
+        s.ok().map(|s| &s.metric)
+    }
+
+    /// Bytes of the index's table and label strings.
+    pub(crate) fn allocated_bytes(&self) -> usize {
+        self.map.allocated_bytes()
+    }
+}
+
+/// Why two families cannot be made a [`FamilyPair`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PairError {
+    /// The two families have different label names (or orders).
+    LabelNames {
+        /// The first family's name.
+        first: String,
+        /// The second family's name.
+        second: String,
+    },
+    /// A family evicts idle series
+    /// ([`Options::evict_idle_after`](crate::Options::evict_idle_after)),
+    /// which a pair, keeping handles to its series, cannot follow.
+    Evicting {
+        /// The evicting family's name.
+        name: String,
+    },
+}
+
+impl fmt::Display for PairError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PairError::LabelNames { first, second } => write!(
+                f,
+                "families {first:?} and {second:?} have different label names"
+            ),
+            PairError::Evicting { name } => write!(
+                f,
+                "family {name:?} evicts idle series, so it cannot be part of a pair"
+            ),
+        }
+    }
+}
+
+impl Error for PairError {}
+
+/// Two families with the same label names, looked up together: one hash
+/// and one probe find the series of a label set in both.
+///
+/// Typical use is a request counter and a latency histogram by the same
+/// dynamic labels. Each member stays an ordinary family: exported as
+/// before, with its own cardinality limit and overflow series (a label
+/// set one member refuses records into that member's overflow series and
+/// counts in its `<name>_overflow`, on every lookup, as the family alone
+/// would). A label set with the wrong number of values goes to both
+/// overflow series.
+///
+/// Members must not evict ([`PairError::Evicting`]). Pre-bound handles
+/// ([`with`](Self::with), or [`Family::with`]) remain the fastest way to
+/// record a label set known up front.
+///
+/// ```
+/// use hotmetrics::{FamilyPair, Registry, Unit};
+///
+/// let reg = Registry::new();
+/// let names = ["route", "method", "status"];
+/// let requests = reg.counter_family("requests", "Requests", &names).unwrap();
+/// let latency = reg
+///     .histogram_family("request_duration", "Latency", Unit::Nanoseconds, &names)
+///     .unwrap();
+/// let pair = FamilyPair::new(&requests, &latency).unwrap();
+///
+/// let route = String::from("search");
+/// pair.inc_and_record(&(route.as_str(), "GET", "200"), 1_250);
+/// let (count, histogram) = pair.get(&("search", "GET", "200"));
+/// count.inc();
+/// histogram.record(900);
+///
+/// let snap = reg.collect();
+/// let labels = [("route", "search"), ("method", "GET"), ("status", "200")];
+/// assert_eq!(snap.counter_with("requests", &labels), Some(2));
+/// assert_eq!(snap.histogram_with("request_duration", &labels).unwrap().count(), 2);
+/// ```
+pub struct FamilyPair<A, B> {
+    inner: Arc<PairInner<A, B>>,
+}
+
+struct PairInner<A, B> {
+    first: Family<A>,
+    second: Family<B>,
+    index: LabelIndex<(A, B)>,
+}
+
+impl<A, B> Clone for FamilyPair<A, B> {
+    fn clone(&self) -> Self {
+        FamilyPair {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<A: Clone, B: Clone> FamilyPair<A, B> {
+    /// Binds `first` and `second`, which must have the same label names
+    /// and not evict.
+    pub fn new(first: &Family<A>, second: &Family<B>) -> Result<FamilyPair<A, B>, PairError> {
+        if first.label_names() != second.label_names() {
+            return Err(PairError::LabelNames {
+                first: first.name().to_string(),
+                second: second.name().to_string(),
+            });
+        }
+        if let Some(f) = [first.name(), second.name()]
+            .into_iter()
+            .zip([first.evicts(), second.evicts()])
+            .find(|(_, evicts)| *evicts)
+        {
+            return Err(PairError::Evicting {
+                name: f.0.to_string(),
+            });
+        }
+        // An entry exists only for a label set with a series in both
+        // members, so the smaller limit bounds the entries.
+        let limit = first.max_series().min(second.max_series());
+        Ok(FamilyPair {
+            inner: Arc::new(PairInner {
+                index: LabelIndex::new(first.inner.map.names().clone(), limit),
+                first: first.clone(),
+                second: second.clone(),
+            }),
+        })
+    }
+
+    /// The series of `labels` in both members (each created on first use;
+    /// a member's overflow series where it refuses the label set).
+    ///
+    /// Finding a label set seen before is one hash of the borrowed values
+    /// and one probe of a lock-free table: no lock, no allocation.
+    #[inline]
+    pub fn get<L: Labels + ?Sized>(&self, labels: &L) -> (&A, &B) {
+        match self.inner.index.find(labels) {
+            Some((a, b)) => (a, b),
+            None => self.miss(labels),
+        }
+    }
+
+    /// A label set not in the index: each member resolves it on its own;
+    /// when both give it a series of its own, the pair is indexed.
+    #[cold]
+    #[inline(never)]
+    fn miss<L: Labels + ?Sized>(&self, labels: &L) -> (&A, &B) {
+        let inner = &*self.inner;
+        let a = inner.first.resolve(labels);
+        let b = inner.second.resolve(labels);
+        if let (Some(a), Some(b)) = (a, b) {
+            if let Some((a, b)) = inner.index.insert(labels, (a.clone(), b.clone())) {
+                return (a, b);
+            }
+        }
+        (
+            a.unwrap_or_else(|| inner.first.overflow()),
+            b.unwrap_or_else(|| inner.second.overflow()),
+        )
+    }
+
+    /// Handles to the series of `labels` in both members (see
+    /// [`get`](Self::get)), to keep.
+    pub fn with<L: Labels + ?Sized>(&self, labels: &L) -> (A, B) {
+        let (a, b) = self.get(labels);
+        (a.clone(), b.clone())
+    }
+
+    /// The first member.
+    pub fn first(&self) -> &Family<A> {
+        &self.inner.first
+    }
+
+    /// The second member.
+    pub fn second(&self) -> &Family<B> {
+        &self.inner.second
+    }
+
+    /// Bytes of the pair's own index (the members' tables are counted by
+    /// their [`Family::index_bytes`]).
+    pub fn index_bytes(&self) -> usize {
+        self.inner.index.allocated_bytes()
+    }
+}
+
+impl FamilyPair<Counter, Histogram> {
+    /// Adds one to the counter and records `value` into the histogram of
+    /// `labels`, with one lookup.
+    #[inline]
+    pub fn inc_and_record<L: Labels + ?Sized>(&self, labels: &L, value: u64) {
+        let (c, h) = self.get(labels);
+        c.inc();
+        h.record(value);
+    }
+
+    /// Adds one to the counter and records `d` into the histogram of
+    /// `labels` (see [`Histogram::record_duration`]), with one lookup.
+    #[inline]
+    pub fn inc_and_record_duration<L: Labels + ?Sized>(&self, labels: &L, d: Duration) {
+        let (c, h) = self.get(labels);
+        c.inc();
+        h.record_duration(d);
+    }
+}
+
+impl<A: Clone, B: Clone> fmt::Debug for FamilyPair<A, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FamilyPair")
+            .field("first", &self.inner.first.name())
+            .field("second", &self.inner.second.name())
+            .finish()
+    }
+}
