@@ -260,3 +260,48 @@ fn shutdown_and_drop_stop_serving() {
     let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     assert!(http::serve(&reg, held.local_addr().unwrap()).is_err());
 }
+
+#[test]
+fn media_type_and_encoding_match_exactly() {
+    let reg = registry();
+    let server = http::serve(&reg, "127.0.0.1:0").unwrap();
+    let addr = server.local_addr();
+    let prometheus_text = Some("text/plain; version=0.0.4; charset=utf-8");
+
+    // Tokens that only start like the ones served select nothing.
+    for accept in [
+        "Accept: application/openmetrics-textfoo\r\n",
+        "Accept: application/openmetrics-text-x\r\n",
+    ] {
+        let (head, _) = get(addr, "/metrics", accept);
+        assert_eq!(header(&head, "content-type"), prometheus_text, "{accept}");
+    }
+    for encoding in [
+        "Accept-Encoding: gzipfoo\r\n",
+        "Accept-Encoding: x-gzip2\r\n",
+    ] {
+        let (head, body) = get(addr, "/metrics", encoding);
+        assert_eq!(header(&head, "content-encoding"), None, "{encoding}");
+        assert!(String::from_utf8(body).unwrap().contains("jobs_total 3\n"));
+    }
+    // Case and white space do not matter; parameters follow a `;`.
+    let (head, _) = get(
+        addr,
+        "/metrics",
+        "Accept: text/plain;q=0.5, Application/OpenMetrics-Text ; version=1.0.0\r\n",
+    );
+    assert_eq!(
+        header(&head, "content-type"),
+        Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
+    );
+    let (head, _) = get(addr, "/metrics", "Accept-Encoding: br, GZIP ;q=1\r\n");
+    assert_eq!(header(&head, "content-encoding"), Some("gzip"), "{head}");
+
+    // An HTTP version the server does not speak: 400, as documented.
+    let (head, _) = exchange(addr, b"GET /metrics HTTP/9.9\r\n\r\n");
+    assert!(
+        head.is_empty() || head.starts_with("HTTP/1.1 400"),
+        "{head}"
+    );
+    server.shutdown();
+}

@@ -3,8 +3,9 @@
 //! [`serve`] binds an address and answers scrapes from a thread of its own
 //! running hyper 1 (HTTP/1.1) on a one-thread tokio runtime. Each scrape is
 //! rendered from a snapshot, as OpenMetrics 1.0 when the `Accept` header
-//! names `application/openmetrics-text`, otherwise as Prometheus text 0.0.4,
-//! gzip-compressed when `Accept-Encoding` names `gzip`.
+//! names `application/openmetrics-text` (the media type exactly, any case),
+//! otherwise as Prometheus text 0.0.4, gzip-compressed when `Accept-Encoding`
+//! names `gzip` (exactly).
 //!
 //! The snapshot is made by a collection on each scrape (the default), or by
 //! a collection on an interval, scrapes then reading the latest one
@@ -322,17 +323,25 @@ fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
 /// Whether any value of header `name` contains `token` (ASCII,
 /// case-insensitive) without a `q=0` weight right after it.
 fn wants(req: &Request<Incoming>, name: hyper::header::HeaderName, token: &str) -> bool {
-    req.headers().get_all(name).iter().any(|v| {
-        let v = String::from_utf8_lossy(v.as_bytes()).to_ascii_lowercase();
-        v.split(',').any(|part| {
-            let mut fields = part.split(';').map(str::trim);
-            fields.next().is_some_and(|t| t.starts_with(token))
-                && !fields.any(|f| {
-                    f.strip_prefix("q=")
-                        .and_then(|q| q.parse::<f64>().ok())
-                        .is_some_and(|q| q <= 0.0)
-                })
-        })
+    req.headers()
+        .get_all(name)
+        .iter()
+        .any(|v| lists_token(v.as_bytes(), token))
+}
+
+/// Whether the header value `value` (a comma-separated list, each element
+/// a token with `;`-separated parameters) names `token` exactly, ignoring
+/// case and white space, and does not refuse it with `q=0`.
+fn lists_token(value: &[u8], token: &str) -> bool {
+    let value = String::from_utf8_lossy(value);
+    value.split(',').any(|part| {
+        let mut fields = part.split(';').map(str::trim);
+        fields.next().is_some_and(|t| t.eq_ignore_ascii_case(token))
+            && !fields.any(|f| {
+                f.strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f64>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            })
     })
 }
 
