@@ -157,3 +157,21 @@ fn handles_are_send_sync_clone() {
     assert_send_sync_clone::<hotmetrics::Histogram>();
     assert_send_sync_clone::<Registry>();
 }
+
+#[test]
+fn a_state_set_name_is_a_valid_label_name() {
+    // OpenMetrics labels a state set's samples with the set's own name, so
+    // the name must also be a valid label name: no colon.
+    let reg = Registry::new();
+    let err = reg
+        .state_set("svc:state", "State", &["up", "down"])
+        .unwrap_err();
+    assert!(
+        matches!(&err, RegistryError::InvalidName { name, .. } if name == "svc:state"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("colon"), "{err}");
+    assert!(reg.state_set("svc_state", "State", &["up", "down"]).is_ok());
+    // A colon stays valid in other metric names.
+    assert!(reg.counter("svc:requests", "Requests").is_ok());
+}

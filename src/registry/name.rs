@@ -52,13 +52,21 @@ fn invalid_label(metric: &str, label: &str, reason: &'static str) -> Result<(), 
     })
 }
 
-/// Checks a state set's states: 1 to `max`, each non-empty, no duplicates
-/// (any other UTF-8 is fine: states are exported as label values).
+/// Checks a state set's name and states. OpenMetrics labels a state set's
+/// samples with the set's own name, so the name must also be a valid label
+/// name: no colon. States: 1 to `max`, each non-empty, no duplicates (any
+/// other UTF-8 is fine: states are exported as label values).
 pub(crate) fn validate_states(
     metric: &str,
     states: &[String],
     max: usize,
 ) -> Result<(), RegistryError> {
+    if metric.contains(':') {
+        return Err(RegistryError::InvalidName {
+            name: metric.to_owned(),
+            reason: "a state set's name is also the label name of its samples, so it may not contain a colon",
+        });
+    }
     let fail = |label: &str, reason| invalid_label(metric, label, reason);
     if states.is_empty() {
         return fail("", "a state set needs at least one state");

@@ -217,7 +217,8 @@ impl Registry {
     }
 
     /// Registers (or finds) state set `name` with the given states (1 to
-    /// 64 distinct, non-empty names; see [`StateSet`]).
+    /// 64 distinct, non-empty names; see [`StateSet`]). The name is also
+    /// the label name of the set's samples, so it may not contain a colon.
     pub fn state_set<S: AsRef<str>>(
         &self,
         name: &str,

@@ -251,7 +251,7 @@ mod tests {
         let sizes = reg.histogram("size", "S", Unit::Bytes).unwrap();
         sizes.record(700);
         reg.histogram("empty", "E", Unit::None).unwrap();
-        reg.state_set("ns:mode", "M", &["on", "off"])
+        reg.state_set("ns_mode", "M", &["on", "off"])
             .unwrap()
             .set(0);
         let opts = TextOptions::new().summary_for("size_bytes", &[0.5, 0.99]);
