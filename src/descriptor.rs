@@ -164,6 +164,44 @@ impl Descriptor {
     pub fn precision(&self) -> Option<Precision> {
         self.precision
     }
+
+    /// The family name the text formats write: the registered name without
+    /// a trailing `_total` for counters, with `_<base unit>` appended unless
+    /// it already ends so (`request_duration` in nanoseconds →
+    /// `request_duration_seconds`).
+    pub(crate) fn family_name(&self) -> String {
+        let mut name = self.name.as_str();
+        if self.kind == MetricKind::Counter {
+            name = name.strip_suffix("_total").unwrap_or(name);
+        }
+        let mut out = name.to_owned();
+        let (unit, _) = self.unit.base();
+        let has_unit = out.len() > unit.len()
+            && out.ends_with(unit)
+            && out.as_bytes()[out.len() - unit.len() - 1] == b'_';
+        if !unit.is_empty() && self.kind != MetricKind::StateSet && !has_unit {
+            out.push('_');
+            out.push_str(unit);
+        }
+        out
+    }
+
+    /// Every name the metric takes in an exposition: its family name and
+    /// the name of each kind of sample it writes (`_total`, `_created`,
+    /// `_bucket`, `_count`, `_sum`). Two metrics whose sets meet would write
+    /// one family twice, or samples into another's family: the registry
+    /// refuses the second.
+    pub(crate) fn exported_names(&self) -> Vec<String> {
+        let family = self.family_name();
+        let suffixes: &[&str] = match self.kind {
+            MetricKind::Counter => &["_total", "_created"],
+            MetricKind::Histogram => &["_bucket", "_count", "_sum", "_created"],
+            MetricKind::Gauge | MetricKind::FloatGauge | MetricKind::StateSet => &[],
+        };
+        let mut names = vec![family.clone()];
+        names.extend(suffixes.iter().map(|s| format!("{family}{s}")));
+        names
+    }
 }
 
 #[cfg(test)]

@@ -175,3 +175,49 @@ fn a_state_set_name_is_a_valid_label_name() {
     // A colon stays valid in other metric names.
     assert!(reg.counter("svc:requests", "Requests").is_ok());
 }
+
+#[test]
+fn names_that_collide_once_exported_are_refused() {
+    // Each pair would make Prometheus reject the whole scrape.
+    type Make = fn(&Registry, &str) -> Result<(), RegistryError>;
+    let counter: Make = |r, n| r.counter(n, "c").map(drop);
+    let gauge: Make = |r, n| r.gauge(n, "g").map(drop);
+    let histogram_ns: Make = |r, n| r.histogram(n, "h", Unit::Nanoseconds).map(drop);
+    let histogram: Make = |r, n| r.histogram(n, "h", Unit::None).map(drop);
+    let cases: [(&str, Make, &str, Make, &str); 5] = [
+        ("dup", counter, "dup_total", counter, "dup"),
+        ("lat", histogram_ns, "lat_seconds", gauge, "lat_seconds"),
+        ("h", histogram, "h_count", gauge, "h_count"),
+        ("hb", histogram, "hb_bucket", gauge, "hb_bucket"),
+        ("gt", counter, "gt_total", gauge, "gt_total"),
+    ];
+    for (first, make_first, second, make_second, exported) in cases {
+        let reg = Registry::new();
+        make_first(&reg, first).unwrap();
+        let err = make_second(&reg, second).unwrap_err();
+        assert_eq!(
+            err,
+            RegistryError::Collision {
+                name: second.to_owned(),
+                existing: first.to_owned(),
+                exported: exported.to_owned(),
+            }
+        );
+        assert!(err.to_string().contains(first), "{err}");
+        // The other order is refused too.
+        let reg = Registry::new();
+        make_second(&reg, second).unwrap();
+        assert!(
+            matches!(make_first(&reg, first), Err(RegistryError::Collision { .. })),
+            "{second} then {first}"
+        );
+    }
+    // Names that only look alike are fine, and re-registering is not a
+    // collision.
+    let reg = Registry::new();
+    reg.counter("jobs", "j").unwrap();
+    reg.counter("jobs", "j").unwrap();
+    reg.gauge("jobs_running", "r").unwrap();
+    reg.histogram("jobs_duration", "d", Unit::Nanoseconds).unwrap();
+    reg.counter_family("jobs_by_queue", "q", &["queue"]).unwrap();
+}

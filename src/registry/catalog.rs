@@ -17,6 +17,8 @@ use std::collections::HashMap;
 pub(crate) struct Catalog {
     entries: Vec<Entry>,
     by_name: HashMap<String, usize>,
+    /// Every exported name (family and sample names) → the entry using it.
+    exported: HashMap<String, usize>,
 }
 
 /// One registered metric.
@@ -53,6 +55,24 @@ impl Catalog {
         if let Some(&i) = self.by_name.get(&options.name) {
             return self.entries[i].same::<K>(options, precision, labels);
         }
+        let descriptor = Arc::new(Descriptor {
+            name: options.name.clone(),
+            help: options.help.clone(),
+            unit: options.unit,
+            kind: K::KIND,
+            precision,
+        });
+        let exported = descriptor.exported_names();
+        if let Some((name, &i)) = exported
+            .iter()
+            .find_map(|n| self.exported.get(n).map(|i| (n, i)))
+        {
+            return Err(RegistryError::Collision {
+                name: options.name.clone(),
+                existing: self.entries[i].descriptor.name.clone(),
+                exported: name.clone(),
+            });
+        }
         let metric = K::make(&mut Registration {
             catalog: self,
             options,
@@ -63,15 +83,11 @@ impl Catalog {
                 ..ctx.clone()
             },
         })?;
-        let descriptor = Arc::new(Descriptor {
-            name: options.name.clone(),
-            help: options.help.clone(),
-            unit: options.unit,
-            kind: K::KIND,
-            precision,
-        });
-        self.by_name
-            .insert(descriptor.name.clone(), self.entries.len());
+        let index = self.entries.len();
+        self.by_name.insert(descriptor.name.clone(), index);
+        for name in exported {
+            self.exported.insert(name, index);
+        }
         self.entries.push(Entry {
             descriptor,
             labels,

@@ -42,6 +42,19 @@ pub enum RegistryError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// The metric would be exported under a name another metric's
+    /// exposition already uses (counter `dup` writes `dup_total`, so a
+    /// counter `dup_total` would write the family `dup` twice; histogram
+    /// `h` writes `h_count`, so a gauge `h_count` would land in it):
+    /// Prometheus would reject every scrape.
+    Collision {
+        /// The metric being registered.
+        name: String,
+        /// The registered metric whose exposition uses the name.
+        existing: String,
+        /// The exported name both would use.
+        exported: String,
+    },
     /// The registry has no room for more metrics (about two billion).
     Full,
 }
@@ -71,6 +84,14 @@ impl fmt::Display for RegistryError {
                 label,
                 reason,
             } => write!(f, "invalid label {label:?} for metric {name:?}: {reason}"),
+            RegistryError::Collision {
+                name,
+                existing,
+                exported,
+            } => write!(
+                f,
+                "metric {name:?} would be exported as {exported:?}, a name metric {existing:?} already uses"
+            ),
             RegistryError::Full => f.write_str("the registry has no room for more metrics"),
         }
     }
