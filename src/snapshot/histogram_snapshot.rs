@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 use crate::buckets::Precision;
+use crate::sync::FrozenArc;
 use std::fmt;
 
 /// One bucket of a [`HistogramSnapshot`]: `count` observations in
@@ -30,8 +31,10 @@ pub struct HistogramSnapshot {
     pub(crate) min: u64,
     pub(crate) max: u64,
     pub(crate) invalid: u64,
-    /// Non-empty buckets, by increasing index.
-    pub(crate) buckets: Vec<(u32, u64)>,
+    /// Non-empty buckets, by increasing index. Shared: a clone, and the
+    /// next collection of a histogram nothing was recorded into since,
+    /// copy no bucket.
+    pub(crate) buckets: FrozenArc<[(u32, u64)]>,
 }
 
 impl HistogramSnapshot {
@@ -41,6 +44,18 @@ impl HistogramSnapshot {
     pub(crate) fn from_parts(
         precision: Precision,
         buckets: Vec<(u32, u64)>,
+        sum: u128,
+        min: u64,
+        max: u64,
+        invalid: u64,
+    ) -> HistogramSnapshot {
+        HistogramSnapshot::from_shared(precision, buckets.into(), sum, min, max, invalid)
+    }
+
+    /// [`from_parts`](Self::from_parts) with the buckets already shared.
+    pub(crate) fn from_shared(
+        precision: Precision,
+        buckets: FrozenArc<[(u32, u64)]>,
         sum: u128,
         min: u64,
         max: u64,
@@ -124,7 +139,7 @@ impl HistogramSnapshot {
         // Rank is 1-based; q = 0 means the smallest observation.
         let rank = ((q * self.count as f64).ceil() as u64).clamp(1, self.count);
         let mut seen = 0u64;
-        for &(index, c) in &self.buckets {
+        for &(index, c) in self.buckets.iter() {
             seen += c;
             if seen >= rank {
                 let v = self.precision.representative(index as usize);
@@ -163,7 +178,7 @@ impl HistogramSnapshot {
         }
         let mut out = Vec::with_capacity(self.buckets.len());
         let mut old = earlier.buckets.iter().peekable();
-        for &(index, count) in &self.buckets {
+        for &(index, count) in self.buckets.iter() {
             while old.next_if(|&&(i, _)| i < index).is_some() {}
             let before = old.next_if(|&&(i, _)| i == index).map_or(0, |&(_, c)| c);
             let d = count.saturating_sub(before);
