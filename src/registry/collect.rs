@@ -26,15 +26,19 @@ use super::fold_histogram::Histograms;
 use crate::handle::{Counter, Histogram};
 use crate::snapshot::{HistogramSnapshot, MetricSnapshot, Snapshot};
 use crate::storage::Storage;
+use crate::sync::Arc;
 
 /// The collector's state between collections: the generation, the name
 /// order of the catalog, and what every collection reuses.
 #[derive(Default)]
 pub(crate) struct Collector {
     generation: u64,
-    /// Indices into the catalog's entries, ordered by metric name; covers
-    /// the entries there were at the last collection (the catalog only
-    /// grows, and a name never changes).
+    /// The catalog's entries as of this collection (see
+    /// [`sync_entries`](Self::sync_entries)).
+    entries: Vec<Entry>,
+    /// Indices into `entries`, ordered by metric name; covers the entries
+    /// there were at the last collection (the catalog only grows, and a
+    /// name never changes).
     by_name: Vec<usize>,
     /// Series in the last snapshot: the capacity of the next one.
     last_len: usize,
@@ -50,15 +54,37 @@ pub(crate) struct Fold<'a> {
 }
 
 impl Collector {
-    /// A new snapshot of `entries`, whose counter cells lie below
-    /// `counter_slots`.
-    pub(crate) fn fold(
+    /// Brings the collector's copy of the catalog's `entries` up to date,
+    /// under the catalog's lock: appends the metrics registered since and
+    /// takes the new descriptor of one whose help was replaced. An
+    /// unchanged entry is not cloned again (no reference count touched).
+    pub(crate) fn sync_entries(&mut self, entries: &[Entry]) {
+        self.entries.truncate(entries.len());
+        for (mine, theirs) in self.entries.iter_mut().zip(entries) {
+            if !Arc::ptr_eq(&mine.descriptor, &theirs.descriptor) {
+                *mine = theirs.clone();
+            }
+        }
+        let known = self.entries.len();
+        self.entries.extend_from_slice(&entries[known..]);
+    }
+
+    /// A new snapshot of the entries last synchronised, whose counter
+    /// cells lie below `counter_slots`.
+    pub(crate) fn fold(&mut self, storage: &Storage, counter_slots: usize) -> Snapshot {
+        self.generation += 1;
+        let entries = std::mem::take(&mut self.entries);
+        let snapshot = self.fold_entries(storage, &entries, counter_slots);
+        self.entries = entries;
+        snapshot
+    }
+
+    fn fold_entries(
         &mut self,
         storage: &Storage,
         entries: &[Entry],
         counter_slots: usize,
     ) -> Snapshot {
-        self.generation += 1;
         for e in entries {
             e.metric.prepare();
         }

@@ -70,10 +70,7 @@ impl Histograms {
             .as_ref()
             .filter(|l| l.count == merged.count && l.sum == merged.sum)
         {
-            let snap = HistogramSnapshot {
-                invalid,
-                ..last.clone()
-            };
+            let snap = last.with_invalid(invalid);
             self.clear_touched();
             return snap;
         }

@@ -35,7 +35,15 @@ pub struct HistogramSnapshot {
     /// next collection of a histogram nothing was recorded into since,
     /// copy no bucket.
     pub(crate) buckets: FrozenArc<[(u32, u64)]>,
+    /// Every [`SKIP`]-th entry of `buckets`: its bucket index and the
+    /// count of the buckets before it. Derived from `buckets` (so equal
+    /// whenever they are); lets [`count_below`](Self::count_below) read a
+    /// few cache lines instead of every bucket.
+    skips: FrozenArc<[(u32, u64)]>,
 }
+
+/// One entry of [`HistogramSnapshot::skips`] per this many buckets.
+const SKIP: usize = 16;
 
 impl HistogramSnapshot {
     /// Builds a snapshot from non-empty `(index, count)` buckets sorted by
@@ -74,6 +82,16 @@ impl HistogramSnapshot {
             }
             _ => (0, 0),
         };
+        let mut before = 0u64;
+        let skips = buckets
+            .iter()
+            .enumerate()
+            .filter_map(|(k, &(index, c))| {
+                let skip = (k % SKIP == 0).then_some((index, before));
+                before = before.wrapping_add(c);
+                skip
+            })
+            .collect();
         HistogramSnapshot {
             precision,
             count,
@@ -82,7 +100,33 @@ impl HistogramSnapshot {
             max,
             invalid,
             buckets,
+            skips,
         }
+    }
+
+    /// The same observations with `invalid` rejected ones; shares the
+    /// buckets.
+    pub(crate) fn with_invalid(&self, invalid: u64) -> HistogramSnapshot {
+        HistogramSnapshot {
+            invalid,
+            ..self.clone()
+        }
+    }
+
+    /// Observations in the buckets of index below `limit` (the classic
+    /// `le` buckets' rule, see `export/samples.rs`). Reads the skip list
+    /// and at most [`SKIP`] buckets.
+    pub(crate) fn count_below(&self, limit: usize) -> u64 {
+        let k = self.skips.partition_point(|&(i, _)| (i as usize) < limit);
+        let Some(&(_, before)) = k.checked_sub(1).and_then(|k| self.skips.get(k)) else {
+            return 0;
+        };
+        let start = (k - 1) * SKIP;
+        let end = (start + SKIP).min(self.buckets.len());
+        self.buckets[start..end]
+            .iter()
+            .take_while(|&&(i, _)| (i as usize) < limit)
+            .fold(before, |a, &(_, c)| a.wrapping_add(c))
     }
 
     /// Number of observations.
@@ -264,6 +308,25 @@ mod tests {
         let h = HistogramSnapshot::from_parts(p, vec![(i, 2)], 2_000_000, 3, u64::MAX, 0);
         assert_eq!(h.min(), Some(p.lower_bound(i as usize)));
         assert_eq!(h.max(), Some(p.upper_bound(i as usize)));
+    }
+
+    #[test]
+    fn count_below_matches_a_pass_over_every_bucket() {
+        let values: Vec<u64> = (0..3000)
+            .map(|k| (50.0 * 1.003f64.powi(k)) as u64)
+            .collect();
+        for n in [0, 1, 15, 16, 17, 40, 3000] {
+            let h = from_values(&values[..n]);
+            for limit in 0..=Precision::DEFAULT.bucket_count() {
+                let want: u64 = h
+                    .buckets
+                    .iter()
+                    .filter(|&&(i, _)| (i as usize) < limit)
+                    .map(|&(_, c)| c)
+                    .sum();
+                assert_eq!(h.count_below(limit), want, "{n} values, limit {limit}");
+            }
+        }
     }
 
     #[test]
