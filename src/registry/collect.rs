@@ -42,6 +42,8 @@ pub(crate) struct Collector {
     by_name: Vec<usize>,
     /// Series in the last snapshot: the capacity of the next one.
     last_len: usize,
+    /// How each metric's series are put in label order.
+    series_order: SeriesOrder,
     counter_totals: Vec<u64>,
     histograms: Histograms,
 }
@@ -96,6 +98,9 @@ impl Collector {
             histograms: &mut self.histograms,
         };
         let mut metrics = Vec::with_capacity(self.last_len);
+        self.series_order
+            .by_entry
+            .resize_with(entries.len(), Vec::new);
         for &i in &self.by_name {
             let e = &entries[i];
             let start = metrics.len();
@@ -106,7 +111,7 @@ impl Collector {
                     value,
                 })
             });
-            sort_by_labels(&mut metrics[start..]);
+            self.series_order.sort(&mut metrics, start, i);
         }
         self.last_len = metrics.len();
         Snapshot::from_sorted(self.generation, metrics)
@@ -124,12 +129,55 @@ impl Collector {
     }
 }
 
-/// Orders one metric's series by labels (a no-op check when they already
-/// are, as a plain metric's single series always is).
-fn sort_by_labels(series: &mut [MetricSnapshot]) {
-    if series.windows(2).any(|w| w[0].labels > w[1].labels) {
-        series.sort_unstable_by(|a, b| a.labels.cmp(&b.labels));
+/// Puts each metric's series in label order without sorting them on every
+/// collection: a family pushes its series in the order its map keeps them,
+/// which changes only when a series is added or removed, so the order that
+/// sorted them last time is tried first (one comparison per series) and a
+/// sort runs only when it no longer fits.
+#[derive(Default)]
+struct SeriesOrder {
+    /// By catalog entry: the permutation that sorted its series at the
+    /// last collection (empty when they came in order).
+    by_entry: Vec<Vec<u32>>,
+    /// The series being reordered.
+    scratch: Vec<Option<MetricSnapshot>>,
+}
+
+impl SeriesOrder {
+    /// Orders `metrics[start..]`, the series of entry `entry`, by labels.
+    fn sort(&mut self, metrics: &mut Vec<MetricSnapshot>, start: usize, entry: usize) {
+        let series = &metrics[start..];
+        let order = &mut self.by_entry[entry];
+        if is_sorted(series.iter()) {
+            order.clear();
+            return;
+        }
+        let fits =
+            order.len() == series.len() && is_sorted(order.iter().map(|&k| &series[k as usize]));
+        if !fits {
+            order.clear();
+            order.extend(0..series.len() as u32);
+            order.sort_unstable_by(|&a, &b| {
+                series[a as usize].labels.cmp(&series[b as usize].labels)
+            });
+        }
+        self.scratch.clear();
+        self.scratch.extend(metrics.drain(start..).map(Some));
+        let scratch = &mut self.scratch;
+        metrics.extend(order.iter().filter_map(|&k| scratch[k as usize].take()));
     }
+}
+
+/// Whether `series` are in label order.
+fn is_sorted<'a>(mut series: impl Iterator<Item = &'a MetricSnapshot>) -> bool {
+    let Some(mut prev) = series.next() else {
+        return true;
+    };
+    series.all(|s| {
+        let ordered = prev.labels <= s.labels;
+        prev = s;
+        ordered
+    })
 }
 
 /// Every counter slot's total over all threads, into `totals`.
@@ -159,5 +207,44 @@ impl Fold<'_> {
     pub(crate) fn histogram(&mut self, h: &Histogram) -> Option<HistogramSnapshot> {
         let invalid = self.counter_totals.get(h.invalid_slot().get()).copied()?;
         Some(self.histograms.fold(self.storage, h, invalid))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Registry;
+
+    fn routes(reg: &Registry) -> Vec<(String, u64)> {
+        let snap = reg.collect();
+        let names: Vec<&str> = snap.metrics().iter().map(|m| m.name()).collect();
+        assert!(names.windows(2).all(|w| w[0] <= w[1]), "{names:?}");
+        snap.series("req")
+            .iter()
+            .map(|m| {
+                let route = m.labels().get("route").unwrap();
+                let n = snap.counter_with("req", &[("route", route)]).unwrap();
+                (route.to_string(), n)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn series_come_out_in_name_then_label_order_as_the_set_changes() {
+        let reg = Registry::new();
+        reg.counter("zeta", "z").unwrap().inc();
+        let f = reg.counter_family("req", "r", &["route"]).unwrap();
+        reg.counter("alpha", "a").unwrap().inc();
+        for r in ["m", "c", "x", "a"] {
+            f.with(&[r]).inc();
+        }
+        let sorted = |v: &[&str]| v.iter().map(|r| (r.to_string(), 1)).collect::<Vec<_>>();
+        assert_eq!(routes(&reg), sorted(&["a", "c", "m", "x"]));
+        // The same set again: the last order is reused.
+        assert_eq!(routes(&reg), sorted(&["a", "c", "m", "x"]));
+        // A new series, and a metric registered between collections.
+        f.with(&["b"]).inc();
+        reg.counter("mid", "m").unwrap();
+        assert_eq!(routes(&reg), sorted(&["a", "b", "c", "m", "x"]));
+        assert_eq!(routes(&reg), sorted(&["a", "b", "c", "m", "x"]));
     }
 }
