@@ -114,14 +114,33 @@ impl HistogramSnapshot {
     }
 
     /// Observations in the buckets of index below `limit` (the classic
-    /// `le` buckets' rule, see `export/samples.rs`). Reads the skip list
-    /// and at most [`SKIP`] buckets.
+    /// `le` buckets' rule, see `export/samples.rs`).
+    #[cfg(test)]
     pub(crate) fn count_below(&self, limit: usize) -> u64 {
-        let k = self.skips.partition_point(|&(i, _)| (i as usize) < limit);
-        let Some(&(_, before)) = k.checked_sub(1).and_then(|k| self.skips.get(k)) else {
+        self.count_below_from(limit, &mut 0)
+    }
+
+    /// [`count_below`](Self::count_below) for increasing limits: `skip`
+    /// (0 for the first limit) is where the previous call stopped in the
+    /// skip list. Reads the skip list forward, once over all the limits
+    /// (sequential, so prefetched when the snapshot is not in cache, where
+    /// a binary search would wait on every step), and at most [`SKIP`]
+    /// buckets per limit.
+    pub(crate) fn count_below_from(&self, limit: usize, skip: &mut usize) -> u64 {
+        let skips = &self.skips[..];
+        while skips
+            .get(*skip + 1)
+            .is_some_and(|&(i, _)| (i as usize) < limit)
+        {
+            *skip += 1;
+        }
+        let Some(&(first, before)) = skips.get(*skip) else {
             return 0;
         };
-        let start = (k - 1) * SKIP;
+        if first as usize >= limit {
+            return 0;
+        }
+        let start = *skip * SKIP;
         let end = (start + SKIP).min(self.buckets.len());
         self.buckets[start..end]
             .iter()
@@ -317,6 +336,7 @@ mod tests {
             .collect();
         for n in [0, 1, 15, 16, 17, 40, 3000] {
             let h = from_values(&values[..n]);
+            let mut skip = 0;
             for limit in 0..=Precision::DEFAULT.bucket_count() {
                 let want: u64 = h
                     .buckets
@@ -325,6 +345,8 @@ mod tests {
                     .map(|&(_, c)| c)
                     .sum();
                 assert_eq!(h.count_below(limit), want, "{n} values, limit {limit}");
+                // Increasing limits, reading on from the last one.
+                assert_eq!(h.count_below_from(limit, &mut skip), want, "{n}, {limit}");
             }
         }
     }
