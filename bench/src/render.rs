@@ -1,7 +1,9 @@
 //! Rendering a scrape: the same counters and histograms (1,000
 //! observations each, 11 `le` bounds + `+Inf`) in hotmetrics and in each
 //! peer exporter, and one call that renders a scrape with any of them (the
-//! report's render section and `benches/export.rs`).
+//! report's render section and `benches/export.rs`): [`Renderers::scrape`]
+//! for what a scrape costs (hotmetrics: collect + render),
+//! [`Renderers::render`] for rendering alone.
 
 use hotmetrics::export::{json, openmetrics, prometheus as hm_prom, TextOptions};
 use hotmetrics::{Registry, Snapshot, Unit};
@@ -147,12 +149,16 @@ impl Renderers {
         buf.len()
     }
 
-    /// What a hotmetrics scrape costs: `collect()`, then Prometheus text;
-    /// returns the size in bytes.
-    pub fn collect_and_render(&mut self) -> usize {
-        self.buf.clear();
-        hm_prom::render_into(&self.reg.collect(), &mut self.buf, &self.opts);
-        self.buf.len()
+    /// One scrape as a `/metrics` endpoint serves it, with contender `k`:
+    /// hotmetrics collects (`Registry::collect`, which its endpoint does on
+    /// every scrape unless configured to collect on a timer), then renders;
+    /// a peer encodes (reading its atomics as it goes, so that is its whole
+    /// scrape). Returns the size in bytes.
+    pub fn scrape(&mut self, k: usize) -> usize {
+        if k < 2 {
+            self.snap = self.reg.collect();
+        }
+        self.render(k)
     }
 
     /// hotmetrics' JSON summary of the snapshot collected at construction;

@@ -7,63 +7,103 @@
 //!    before any cell is read: `family/evict.rs`);
 //! 2. one pass over each thread's dense counter cells, summing every
 //!    counter slot;
-//! 3. every metric's [`Kind::fold`](super::kind::Kind::fold), in
-//!    registration order, reading through [`Fold`]: counters from the
-//!    sums of step 2, histograms merged over all threads on demand.
+//! 3. every metric's [`Kind::fold`](super::kind::Kind::fold), in name
+//!    order, reading through [`Fold`]: counters from the sums of step 2,
+//!    histograms merged over all threads on demand (`fold_histogram.rs`).
+//!
+//! The snapshot comes out ordered by name, then labels, without sorting
+//! every series: names are unique in the catalog, so the collector keeps
+//! the catalog's entries ordered by name (re-ordered only when a metric
+//! was registered since the last collection) and sorts only within one
+//! metric's series (a family's, usually already in order).
 //!
 //! Writers are never paused: cells are read with atomic loads while their
 //! owners keep recording (`docs/design.md`).
 #![forbid(unsafe_code)]
 
 use super::catalog::Entry;
+use super::fold_histogram::Histograms;
 use crate::handle::{Counter, Histogram};
 use crate::snapshot::{HistogramSnapshot, MetricSnapshot, Snapshot};
-use crate::storage::{Storage, CHUNK_BUCKETS};
+use crate::storage::Storage;
+use crate::sync::Arc;
 
-/// The collector's state between collections: the generation and scratch
-/// buffers reused by every collection.
+/// The collector's state between collections: the generation, the name
+/// order of the catalog, and what every collection reuses.
 #[derive(Default)]
 pub(crate) struct Collector {
     generation: u64,
-    scratch: Scratch,
-}
-
-#[derive(Default)]
-struct Scratch {
+    /// The catalog's entries as of this collection (see
+    /// [`sync_entries`](Self::sync_entries)).
+    entries: Vec<Entry>,
+    /// Indices into `entries`, ordered by metric name; covers the entries
+    /// there were at the last collection (the catalog only grows, and a
+    /// name never changes).
+    by_name: Vec<usize>,
+    /// Series in the last snapshot: the capacity of the next one.
+    last_len: usize,
+    /// How each metric's series are put in label order.
+    series_order: SeriesOrder,
     counter_totals: Vec<u64>,
-    /// Dense per-bucket sums for the histogram being merged; all zero
-    /// between histograms.
-    buckets: Vec<u64>,
-    /// Which chunks of `buckets` were touched.
-    touched: Vec<bool>,
+    histograms: Histograms,
 }
 
 /// What a metric reads its cells through during a collection.
 pub(crate) struct Fold<'a> {
     storage: &'a Storage,
-    scratch: &'a mut Scratch,
+    counter_totals: &'a [u64],
+    histograms: &'a mut Histograms,
 }
 
 impl Collector {
-    /// A new snapshot of `entries`, whose counter cells lie below
-    /// `counter_slots`.
-    pub(crate) fn fold(
+    /// Brings the collector's copy of the catalog's `entries` up to date,
+    /// under the catalog's lock: appends the metrics registered since and
+    /// takes the new descriptor of one whose help was replaced. An
+    /// unchanged entry is not cloned again (no reference count touched).
+    pub(crate) fn sync_entries(&mut self, entries: &[Entry]) {
+        self.entries.truncate(entries.len());
+        for (mine, theirs) in self.entries.iter_mut().zip(entries) {
+            if !Arc::ptr_eq(&mine.descriptor, &theirs.descriptor) {
+                *mine = theirs.clone();
+            }
+        }
+        let known = self.entries.len();
+        self.entries.extend_from_slice(&entries[known..]);
+    }
+
+    /// A new snapshot of the entries last synchronised, whose counter
+    /// cells lie below `counter_slots`.
+    pub(crate) fn fold(&mut self, storage: &Storage, counter_slots: usize) -> Snapshot {
+        self.generation += 1;
+        let entries = std::mem::take(&mut self.entries);
+        let snapshot = self.fold_entries(storage, &entries, counter_slots);
+        self.entries = entries;
+        snapshot
+    }
+
+    fn fold_entries(
         &mut self,
         storage: &Storage,
         entries: &[Entry],
         counter_slots: usize,
     ) -> Snapshot {
-        self.generation += 1;
         for e in entries {
             e.metric.prepare();
         }
-        self.scratch.sum_counters(storage, counter_slots);
+        sum_counters(&mut self.counter_totals, storage, counter_slots);
+        self.order_by_name(entries);
         let mut fold = Fold {
             storage,
-            scratch: &mut self.scratch,
+            counter_totals: &self.counter_totals,
+            histograms: &mut self.histograms,
         };
-        let mut metrics = Vec::with_capacity(entries.len());
-        for e in entries {
+        let mut metrics = Vec::with_capacity(self.last_len);
+        self.series_order
+            .by_entry
+            .resize_with(entries.len(), Vec::new);
+        for &i in &self.by_name {
+            let e = &entries[i];
+            let start = metrics.len();
             e.metric.fold(&mut fold, &mut |labels, value| {
                 metrics.push(MetricSnapshot {
                     descriptor: e.descriptor.clone(),
@@ -71,78 +111,140 @@ impl Collector {
                     value,
                 })
             });
+            self.series_order.sort(&mut metrics, start, i);
         }
-        Snapshot::new(self.generation, metrics)
+        self.last_len = metrics.len();
+        Snapshot::from_sorted(self.generation, metrics)
+    }
+
+    /// Brings [`by_name`](Self::by_name) up to date with `entries`.
+    fn order_by_name(&mut self, entries: &[Entry]) {
+        if self.by_name.len() == entries.len() {
+            return;
+        }
+        self.by_name.clear();
+        self.by_name.extend(0..entries.len());
+        self.by_name
+            .sort_unstable_by(|&a, &b| entries[a].descriptor.name.cmp(&entries[b].descriptor.name));
     }
 }
 
-impl Scratch {
-    /// Every counter slot's total over all threads.
-    fn sum_counters(&mut self, storage: &Storage, counter_slots: usize) {
-        let totals = &mut self.counter_totals;
-        totals.clear();
-        totals.resize(counter_slots, 0);
-        storage.for_each_shard(|shard| {
-            shard.read_counters(|slot, v| {
-                // Cells past `counter_slots` belong to metrics registered
-                // after this collection started.
-                if let Some(t) = totals.get_mut(slot) {
-                    *t = t.wrapping_add(v);
-                }
-            })
-        });
+/// Puts each metric's series in label order without sorting them on every
+/// collection: a family pushes its series in the order its map keeps them,
+/// which changes only when a series is added or removed, so the order that
+/// sorted them last time is tried first (one comparison per series) and a
+/// sort runs only when it no longer fits.
+#[derive(Default)]
+struct SeriesOrder {
+    /// By catalog entry: the permutation that sorted its series at the
+    /// last collection (empty when they came in order).
+    by_entry: Vec<Vec<u32>>,
+    /// The series being reordered.
+    scratch: Vec<Option<MetricSnapshot>>,
+}
+
+impl SeriesOrder {
+    /// Orders `metrics[start..]`, the series of entry `entry`, by labels.
+    fn sort(&mut self, metrics: &mut Vec<MetricSnapshot>, start: usize, entry: usize) {
+        let series = &metrics[start..];
+        let order = &mut self.by_entry[entry];
+        if is_sorted(series.iter()) {
+            order.clear();
+            return;
+        }
+        let fits =
+            order.len() == series.len() && is_sorted(order.iter().map(|&k| &series[k as usize]));
+        if !fits {
+            order.clear();
+            order.extend(0..series.len() as u32);
+            order.sort_unstable_by(|&a, &b| {
+                series[a as usize].labels.cmp(&series[b as usize].labels)
+            });
+        }
+        self.scratch.clear();
+        self.scratch.extend(metrics.drain(start..).map(Some));
+        let scratch = &mut self.scratch;
+        metrics.extend(order.iter().filter_map(|&k| scratch[k as usize].take()));
     }
+}
+
+/// Whether `series` are in label order.
+fn is_sorted<'a>(mut series: impl Iterator<Item = &'a MetricSnapshot>) -> bool {
+    let Some(mut prev) = series.next() else {
+        return true;
+    };
+    series.all(|s| {
+        let ordered = prev.labels <= s.labels;
+        prev = s;
+        ordered
+    })
+}
+
+/// Every counter slot's total over all threads, into `totals`.
+fn sum_counters(totals: &mut Vec<u64>, storage: &Storage, counter_slots: usize) {
+    totals.clear();
+    totals.resize(counter_slots, 0);
+    storage.for_each_shard(|shard| {
+        shard.read_counters(|slot, v| {
+            // Cells past `counter_slots` belong to metrics registered
+            // after this collection started.
+            if let Some(t) = totals.get_mut(slot) {
+                *t = t.wrapping_add(v);
+            }
+        })
+    });
 }
 
 impl Fold<'_> {
     /// The total of counter `c`; `None` if it was registered after this
     /// collection read the slot count.
     pub(crate) fn counter(&self, c: &Counter) -> Option<u64> {
-        self.scratch.counter_totals.get(c.slot().get()).copied()
+        self.counter_totals.get(c.slot().get()).copied()
     }
 
     /// Histogram `h` merged over all threads; `None` if it was registered
     /// after this collection read the slot count.
     pub(crate) fn histogram(&mut self, h: &Histogram) -> Option<HistogramSnapshot> {
-        let s = &mut *self.scratch;
-        let invalid = s.counter_totals.get(h.invalid_slot().get()).copied()?;
-        let precision = h.precision();
-        let chunks = precision.bucket_count().div_ceil(CHUNK_BUCKETS);
-        if s.buckets.len() < chunks * CHUNK_BUCKETS {
-            s.buckets.resize(chunks * CHUNK_BUCKETS, 0);
-            s.touched.resize(chunks, false);
+        let invalid = self.counter_totals.get(h.invalid_slot().get()).copied()?;
+        Some(self.histograms.fold(self.storage, h, invalid))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Registry;
+
+    fn routes(reg: &Registry) -> Vec<(String, u64)> {
+        let snap = reg.collect();
+        let names: Vec<&str> = snap.metrics().iter().map(|m| m.name()).collect();
+        assert!(names.windows(2).all(|w| w[0] <= w[1]), "{names:?}");
+        snap.series("req")
+            .iter()
+            .map(|m| {
+                let route = m.labels().get("route").unwrap();
+                let n = snap.counter_with("req", &[("route", route)]).unwrap();
+                (route.to_string(), n)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn series_come_out_in_name_then_label_order_as_the_set_changes() {
+        let reg = Registry::new();
+        reg.counter("zeta", "z").unwrap().inc();
+        let f = reg.counter_family("req", "r", &["route"]).unwrap();
+        reg.counter("alpha", "a").unwrap().inc();
+        for r in ["m", "c", "x", "a"] {
+            f.with(&[r]).inc();
         }
-        let (buckets, touched) = (&mut s.buckets, &mut s.touched);
-        let (mut sum, mut min, mut max) = (0u128, u64::MAX, 0u64);
-        self.storage.for_each_shard(|shard| {
-            let Some(cells) = shard.read_histogram(h.slot()) else {
-                return;
-            };
-            let (lo, hi) = cells.read(|first, counts, chunk_sum| {
-                touched[first / CHUNK_BUCKETS] = true;
-                for (b, &c) in buckets[first..first + CHUNK_BUCKETS].iter_mut().zip(counts) {
-                    *b = b.wrapping_add(c);
-                }
-                sum += chunk_sum;
-            });
-            min = min.min(lo);
-            max = max.max(hi);
-        });
-        let mut nonzero = Vec::new();
-        for (chunk, t) in touched.iter_mut().enumerate() {
-            if !std::mem::take(t) {
-                continue;
-            }
-            let first = chunk * CHUNK_BUCKETS;
-            for (i, b) in buckets[first..first + CHUNK_BUCKETS].iter_mut().enumerate() {
-                let c = std::mem::take(b);
-                if c > 0 {
-                    nonzero.push(((first + i) as u32, c));
-                }
-            }
-        }
-        Some(HistogramSnapshot::from_parts(
-            precision, nonzero, sum, min, max, invalid,
-        ))
+        let sorted = |v: &[&str]| v.iter().map(|r| (r.to_string(), 1)).collect::<Vec<_>>();
+        assert_eq!(routes(&reg), sorted(&["a", "c", "m", "x"]));
+        // The same set again: the last order is reused.
+        assert_eq!(routes(&reg), sorted(&["a", "c", "m", "x"]));
+        // A new series, and a metric registered between collections.
+        f.with(&["b"]).inc();
+        reg.counter("mid", "m").unwrap();
+        assert_eq!(routes(&reg), sorted(&["a", "b", "c", "m", "x"]));
+        assert_eq!(routes(&reg), sorted(&["a", "b", "c", "m", "x"]));
     }
 }

@@ -5,7 +5,9 @@
 //!   made, how it folds into a snapshot);
 //! - `catalog.rs`: the registered metrics by name, and the matching of a
 //!   re-registration against them;
-//! - `collect.rs`: the collector;
+//! - `collect.rs`: the collector; `fold_histogram.rs`: how it merges a
+//!   histogram over all threads (reusing the last collection's result when
+//!   nothing was recorded since);
 //! - `registry.rs`: [`Registry`], the typed registration methods, and
 //!   [`global()`](crate::global);
 //! - `error.rs`, `name.rs`: what a registration can be refused for.
@@ -13,6 +15,7 @@
 mod catalog;
 mod collect;
 mod error;
+mod fold_histogram;
 mod kind;
 mod name;
 mod options;

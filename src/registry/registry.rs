@@ -277,16 +277,12 @@ impl Registry {
     /// calls are serialised, so published snapshots only move forward.
     pub fn collect(&self) -> Arc<Snapshot> {
         let mut collector = lock(&self.inner.collector);
-        let (entries, counter_slots) = {
-            let entries = lock(&self.inner.catalog).entries().to_vec();
-            // Read after the entries: every series they can reach has a
-            // slot below this count (slots are allocated before a series is
-            // published). Cells of later series are ignored by this fold.
-            let counter_slots = lock(&self.inner.cells.slots).counters();
-            (entries, counter_slots)
-        };
-        let snapshot =
-            Arc::new(collector.fold(&self.inner.cells.core.storage, &entries, counter_slots));
+        collector.sync_entries(lock(&self.inner.catalog).entries());
+        // Read after the entries: every series they can reach has a slot
+        // below this count (slots are allocated before a series is
+        // published). Cells of later series are ignored by this fold.
+        let counter_slots = lock(&self.inner.cells.slots).counters();
+        let snapshot = Arc::new(collector.fold(&self.inner.cells.core.storage, counter_slots));
         self.inner.published.store(snapshot.clone());
         snapshot
     }

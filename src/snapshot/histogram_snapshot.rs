@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 use crate::buckets::Precision;
+use crate::sync::FrozenArc;
 use std::fmt;
 
 /// One bucket of a [`HistogramSnapshot`]: `count` observations in
@@ -30,9 +31,19 @@ pub struct HistogramSnapshot {
     pub(crate) min: u64,
     pub(crate) max: u64,
     pub(crate) invalid: u64,
-    /// Non-empty buckets, by increasing index.
-    pub(crate) buckets: Vec<(u32, u64)>,
+    /// Non-empty buckets, by increasing index. Shared: a clone, and the
+    /// next collection of a histogram nothing was recorded into since,
+    /// copy no bucket.
+    pub(crate) buckets: FrozenArc<[(u32, u64)]>,
+    /// Every [`SKIP`]-th entry of `buckets`: its bucket index and the
+    /// count of the buckets before it. Derived from `buckets` (so equal
+    /// whenever they are); lets [`count_below`](Self::count_below) read a
+    /// few cache lines instead of every bucket.
+    skips: FrozenArc<[(u32, u64)]>,
 }
+
+/// One entry of [`HistogramSnapshot::skips`] per this many buckets.
+const SKIP: usize = 16;
 
 impl HistogramSnapshot {
     /// Builds a snapshot from non-empty `(index, count)` buckets sorted by
@@ -41,6 +52,18 @@ impl HistogramSnapshot {
     pub(crate) fn from_parts(
         precision: Precision,
         buckets: Vec<(u32, u64)>,
+        sum: u128,
+        min: u64,
+        max: u64,
+        invalid: u64,
+    ) -> HistogramSnapshot {
+        HistogramSnapshot::from_shared(precision, buckets.into(), sum, min, max, invalid)
+    }
+
+    /// [`from_parts`](Self::from_parts) with the buckets already shared.
+    pub(crate) fn from_shared(
+        precision: Precision,
+        buckets: FrozenArc<[(u32, u64)]>,
         sum: u128,
         min: u64,
         max: u64,
@@ -59,6 +82,16 @@ impl HistogramSnapshot {
             }
             _ => (0, 0),
         };
+        let mut before = 0u64;
+        let skips = buckets
+            .iter()
+            .enumerate()
+            .filter_map(|(k, &(index, c))| {
+                let skip = (k % SKIP == 0).then_some((index, before));
+                before = before.wrapping_add(c);
+                skip
+            })
+            .collect();
         HistogramSnapshot {
             precision,
             count,
@@ -67,7 +100,52 @@ impl HistogramSnapshot {
             max,
             invalid,
             buckets,
+            skips,
         }
+    }
+
+    /// The same observations with `invalid` rejected ones; shares the
+    /// buckets.
+    pub(crate) fn with_invalid(&self, invalid: u64) -> HistogramSnapshot {
+        HistogramSnapshot {
+            invalid,
+            ..self.clone()
+        }
+    }
+
+    /// Observations in the buckets of index below `limit` (the classic
+    /// `le` buckets' rule, see `export/samples.rs`).
+    #[cfg(test)]
+    pub(crate) fn count_below(&self, limit: usize) -> u64 {
+        self.count_below_from(limit, &mut 0)
+    }
+
+    /// [`count_below`](Self::count_below) for increasing limits: `skip`
+    /// (0 for the first limit) is where the previous call stopped in the
+    /// skip list. Reads the skip list forward, once over all the limits
+    /// (sequential, so prefetched when the snapshot is not in cache, where
+    /// a binary search would wait on every step), and at most [`SKIP`]
+    /// buckets per limit.
+    pub(crate) fn count_below_from(&self, limit: usize, skip: &mut usize) -> u64 {
+        let skips = &self.skips[..];
+        while skips
+            .get(*skip + 1)
+            .is_some_and(|&(i, _)| (i as usize) < limit)
+        {
+            *skip += 1;
+        }
+        let Some(&(first, before)) = skips.get(*skip) else {
+            return 0;
+        };
+        if first as usize >= limit {
+            return 0;
+        }
+        let start = *skip * SKIP;
+        let end = (start + SKIP).min(self.buckets.len());
+        self.buckets[start..end]
+            .iter()
+            .take_while(|&&(i, _)| (i as usize) < limit)
+            .fold(before, |a, &(_, c)| a.wrapping_add(c))
     }
 
     /// Number of observations.
@@ -124,7 +202,7 @@ impl HistogramSnapshot {
         // Rank is 1-based; q = 0 means the smallest observation.
         let rank = ((q * self.count as f64).ceil() as u64).clamp(1, self.count);
         let mut seen = 0u64;
-        for &(index, c) in &self.buckets {
+        for &(index, c) in self.buckets.iter() {
             seen += c;
             if seen >= rank {
                 let v = self.precision.representative(index as usize);
@@ -163,7 +241,7 @@ impl HistogramSnapshot {
         }
         let mut out = Vec::with_capacity(self.buckets.len());
         let mut old = earlier.buckets.iter().peekable();
-        for &(index, count) in &self.buckets {
+        for &(index, count) in self.buckets.iter() {
             while old.next_if(|&&(i, _)| i < index).is_some() {}
             let before = old.next_if(|&&(i, _)| i == index).map_or(0, |&(_, c)| c);
             let d = count.saturating_sub(before);
@@ -249,6 +327,28 @@ mod tests {
         let h = HistogramSnapshot::from_parts(p, vec![(i, 2)], 2_000_000, 3, u64::MAX, 0);
         assert_eq!(h.min(), Some(p.lower_bound(i as usize)));
         assert_eq!(h.max(), Some(p.upper_bound(i as usize)));
+    }
+
+    #[test]
+    fn count_below_matches_a_pass_over_every_bucket() {
+        let values: Vec<u64> = (0..3000)
+            .map(|k| (50.0 * 1.003f64.powi(k)) as u64)
+            .collect();
+        for n in [0, 1, 15, 16, 17, 40, 3000] {
+            let h = from_values(&values[..n]);
+            let mut skip = 0;
+            for limit in 0..=Precision::DEFAULT.bucket_count() {
+                let want: u64 = h
+                    .buckets
+                    .iter()
+                    .filter(|&&(i, _)| (i as usize) < limit)
+                    .map(|&(_, c)| c)
+                    .sum();
+                assert_eq!(h.count_below(limit), want, "{n} values, limit {limit}");
+                // Increasing limits, reading on from the last one.
+                assert_eq!(h.count_below_from(limit, &mut skip), want, "{n}, {limit}");
+            }
+        }
     }
 
     #[test]

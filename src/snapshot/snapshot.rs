@@ -77,10 +77,21 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// Builds a snapshot; `metrics` are sorted by name, then labels, here.
+    #[cfg(test)]
     pub(crate) fn new(generation: u64, mut metrics: Vec<MetricSnapshot>) -> Snapshot {
         metrics.sort_unstable_by(|a, b| {
             (a.descriptor.name.as_str(), &a.labels).cmp(&(b.descriptor.name.as_str(), &b.labels))
         });
+        Snapshot::from_sorted(generation, metrics)
+    }
+
+    /// Builds a snapshot from `metrics` already ordered by name, then
+    /// labels (the collector folds them in that order).
+    pub(crate) fn from_sorted(generation: u64, metrics: Vec<MetricSnapshot>) -> Snapshot {
+        debug_assert!(metrics.windows(2).all(|w| {
+            (w[0].descriptor.name.as_str(), &w[0].labels)
+                <= (w[1].descriptor.name.as_str(), &w[1].labels)
+        }));
         Snapshot {
             generation,
             metrics,

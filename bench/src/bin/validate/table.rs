@@ -331,11 +331,13 @@ pub static SECTIONS: [Spec; 10] = [
     Spec {
         key: "render",
         title: "Exposition render",
-        requirement: "rendering 1,000 counters + 100 histograms as Prometheus text, every \
-                      contender measured in this run (threshold set for this report)",
+        requirement: "a scrape of 1,000 counters + 100 histograms as Prometheus text \
+                      (hotmetrics: collect + render, what its endpoint pays per scrape by \
+                      default), every contender measured in this run (threshold set for \
+                      this report)",
         thresholds: &[versus(
             "peer",
-            "hotmetrics' Prometheus text render time",
+            "hotmetrics' Prometheus text scrape (collect + render) time",
             Cmp::Le,
             "every peer's",
         )],

@@ -1,5 +1,6 @@
 //! Exposition render: one scrape of the same 1,000 counters and 100
-//! histograms rendered by hotmetrics and by five peer exporters.
+//! histograms by hotmetrics and by five peer exporters. hotmetrics' scrape
+//! is `collect()` + render, what its endpoint pays per scrape by default.
 
 use super::Ctx;
 use crate::model::Section;
@@ -15,9 +16,11 @@ pub fn run(ctx: &Ctx<'_>) -> Section {
     let mut s = ctx.section(format!(
         "The same data in every contender: 1,000 counters and 100 histograms, each \
              histogram holding the same 1,000 observations (100 µs to 2.3 s, log-spread), \
-             written with the 11 Prometheus default `le` bounds plus `+Inf`. hotmetrics \
-             renders an already collected snapshot with `export::prometheus::render_into` / \
-             `export::openmetrics::render_into` into a reused String; prometheus: \
+             written with the 11 Prometheus default `le` bounds plus `+Inf`. A hotmetrics \
+             scrape is what its `/metrics` endpoint pays by default (it collects on every \
+             scrape unless configured to collect on a timer): `Registry::collect()`, then \
+             `export::prometheus::render_into` / `export::openmetrics::render_into` into a \
+             reused String (nothing recorded between scrapes); prometheus: \
              `gather()` + `TextEncoder::encode_utf8`; prometheus-client: `encoding::text::\
              encode`; metrics-exporter-prometheus: `PrometheusHandle::render` (no HTTP \
              listener); fastmetrics: `format::text::encode` (Prometheus 0.0.4); measured: \
@@ -34,12 +37,12 @@ pub fn run(ctx: &Ctx<'_>) -> Section {
         ctx.progress(&format!("render run {}/{}", run + 1, cfg.runs));
         for (k, t) in t.iter_mut().enumerate() {
             for _ in 0..3 {
-                black_box(r.render(k));
+                black_box(r.scrape(k));
             }
             let mut v = Vec::with_capacity(iters);
             for _ in 0..iters {
                 let t0 = Instant::now();
-                size[k] = black_box(r.render(k));
+                size[k] = black_box(r.scrape(k));
                 v.push(t0.elapsed().as_secs_f64() * 1e6);
             }
             t.push(percentile(&sorted(&v), 0.5));
@@ -47,7 +50,7 @@ pub fn run(ctx: &Ctx<'_>) -> Section {
     }
     let mut rows = Vec::new();
     for (k, c) in CONTENDERS.iter().enumerate() {
-        let f = s.fig(Figure::of(format!("{}: render", c.name), "µs", &t[k]));
+        let f = s.fig(Figure::of(format!("{}: scrape", c.name), "µs", &t[k]));
         s.fig(Figure::of(
             format!("{}: output", c.name),
             "KiB",
@@ -59,7 +62,7 @@ pub fn run(ctx: &Ctx<'_>) -> Section {
         s.versus("peer", &rows[0], f, c.name);
     }
     s.console
-        .push("Exposition render, 1,000 counters + 100 histograms (median µs):".to_string());
+        .push("Exposition scrape (hotmetrics: collect + render), 1,000 counters + 100 histograms (median µs):".to_string());
     for (c, f) in CONTENDERS.iter().zip(&rows) {
         s.console
             .push(format!("{:<50} {:>10}", c.name, num(f.median)));
@@ -72,11 +75,11 @@ pub fn run(ctx: &Ctx<'_>) -> Section {
 fn plot(s: &mut Section, rows: &[Figure]) {
     let cats: Vec<String> = CONTENDERS.iter().map(|c| c.name.to_string()).collect();
     let series = [Series {
-        name: "render".into(),
+        name: "scrape".into(),
         values: rows.iter().map(|f| Some(f.point())).collect(),
     }];
     let chart = Chart {
-        title: "Rendering 1,000 counters + 100 histograms as text",
+        title: "A scrape of 1,000 counters + 100 histograms as text (hotmetrics: collect + render)",
         y_label: "µs per scrape",
         caption: "bars: median over runs; whiskers: min–max over runs",
         log: false,

@@ -1,0 +1,187 @@
+//! [`Histograms`]: how the collector merges one histogram's cells over all
+//! threads into a [`HistogramSnapshot`], reusing what it can.
+//!
+//! Each thread's chunks are read (a consistent copy each, see
+//! `storage/histogram_cells.rs`) and added into a dense scratch row that is
+//! all zero between histograms; only the chunks touched are visited again.
+//! Then:
+//!
+//! - if the merged record count equals the count this histogram had at the
+//!   last collection, nothing was recorded into it since: every chunk's
+//!   count only grows, so an equal total means every chunk holds the same
+//!   records, hence the same buckets and the same sum. The last snapshot is
+//!   handed out again; its buckets are shared, not copied.
+//! - otherwise the non-empty buckets are gathered into a reused buffer and
+//!   copied once into the new snapshot's shared bucket list.
+//!
+//! Nothing is allocated for an unchanged histogram, and one allocation of
+//! exactly the non-empty buckets for a changed one.
+#![forbid(unsafe_code)]
+
+use crate::handle::Histogram;
+use crate::snapshot::HistogramSnapshot;
+use crate::storage::{Storage, CHUNK_BUCKETS};
+
+/// The histogram fold's scratch space and memory, kept by the collector.
+#[derive(Default)]
+pub(super) struct Histograms {
+    /// Dense per-bucket sums of the histogram being merged; all zero
+    /// between histograms.
+    buckets: Vec<u64>,
+    /// Which chunks of `buckets` the current merge wrote.
+    touched: Vec<bool>,
+    /// Those chunks' numbers, in the order first written.
+    touched_list: Vec<u32>,
+    /// The non-empty buckets of the histogram being folded.
+    nonzero: Vec<(u32, u64)>,
+    /// By histogram slot: what the last collection folded.
+    last: Vec<Option<HistogramSnapshot>>,
+}
+
+/// What one merge read, besides the buckets.
+struct Merged {
+    count: u64,
+    sum: u128,
+    min: u64,
+    max: u64,
+}
+
+impl Histograms {
+    /// Histogram `h` merged over all threads, with `invalid` rejected
+    /// observations.
+    pub(super) fn fold(
+        &mut self,
+        storage: &Storage,
+        h: &Histogram,
+        invalid: u64,
+    ) -> HistogramSnapshot {
+        let precision = h.precision();
+        let chunks = precision.bucket_count().div_ceil(CHUNK_BUCKETS);
+        if self.buckets.len() < chunks * CHUNK_BUCKETS {
+            self.buckets.resize(chunks * CHUNK_BUCKETS, 0);
+            self.touched.resize(chunks, false);
+        }
+        let merged = self.merge(storage, h);
+        let slot = h.slot().get();
+        if self.last.len() <= slot {
+            self.last.resize(slot + 1, None);
+        }
+        if let Some(last) = self.last[slot]
+            .as_ref()
+            .filter(|l| l.count == merged.count && l.sum == merged.sum)
+        {
+            let snap = last.with_invalid(invalid);
+            self.clear_touched();
+            return snap;
+        }
+        self.gather_nonzero();
+        let snap = HistogramSnapshot::from_shared(
+            precision,
+            self.nonzero.as_slice().into(),
+            merged.sum,
+            merged.min,
+            merged.max,
+            invalid,
+        );
+        self.last[slot] = Some(snap.clone());
+        snap
+    }
+
+    /// Adds every thread's chunks of `h` into the scratch row.
+    fn merge(&mut self, storage: &Storage, h: &Histogram) -> Merged {
+        let (buckets, touched, list) =
+            (&mut self.buckets, &mut self.touched, &mut self.touched_list);
+        let mut m = Merged {
+            count: 0,
+            sum: 0,
+            min: u64::MAX,
+            max: 0,
+        };
+        storage.for_each_shard(|shard| {
+            let Some(cells) = shard.read_histogram(h.slot()) else {
+                return;
+            };
+            let (lo, hi) = cells.read(|first, counts, chunk_sum| {
+                let chunk = first / CHUNK_BUCKETS;
+                if !std::mem::replace(&mut touched[chunk], true) {
+                    list.push(chunk as u32);
+                }
+                for (b, &c) in buckets[first..first + CHUNK_BUCKETS].iter_mut().zip(counts) {
+                    *b = b.wrapping_add(c);
+                    m.count = m.count.wrapping_add(c);
+                }
+                m.sum += chunk_sum;
+            });
+            m.min = m.min.min(lo);
+            m.max = m.max.max(hi);
+        });
+        m
+    }
+
+    /// Zeroes the chunks the last merge wrote.
+    fn clear_touched(&mut self) {
+        for chunk in self.touched_list.drain(..) {
+            let first = chunk as usize * CHUNK_BUCKETS;
+            self.touched[chunk as usize] = false;
+            self.buckets[first..first + CHUNK_BUCKETS].fill(0);
+        }
+    }
+
+    /// Moves the non-empty buckets the last merge wrote, by increasing
+    /// index, into `nonzero` (zeroing the scratch row).
+    fn gather_nonzero(&mut self) {
+        self.nonzero.clear();
+        // Threads touch chunks in increasing order each, but the list is
+        // in the order first written over all threads.
+        self.touched_list.sort_unstable();
+        for chunk in self.touched_list.drain(..) {
+            self.touched[chunk as usize] = false;
+            let first = chunk as usize * CHUNK_BUCKETS;
+            for (i, b) in self.buckets[first..first + CHUNK_BUCKETS]
+                .iter_mut()
+                .enumerate()
+            {
+                let c = std::mem::take(b);
+                if c > 0 {
+                    self.nonzero.push(((first + i) as u32, c));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::sync::FrozenArc;
+    use crate::{Registry, Unit};
+
+    #[test]
+    fn an_unchanged_histogram_shares_its_buckets_and_a_changed_one_is_folded_again() {
+        let reg = Registry::new();
+        let h = reg.histogram("lat", "l", Unit::None).unwrap();
+        h.record(5);
+        h.record(700);
+        let (a, b) = (reg.collect(), reg.collect());
+        let (ha, hb) = (a.histogram("lat").unwrap(), b.histogram("lat").unwrap());
+        assert_eq!(ha, hb);
+        assert!(FrozenArc::ptr_eq(&ha.buckets, &hb.buckets));
+
+        // Only a rejected observation: same buckets, new invalid count.
+        h.record_f64(f64::NAN);
+        let c = reg.collect();
+        let hc = c.histogram("lat").unwrap();
+        assert_eq!((hc.count(), hc.invalid()), (2, 1));
+        assert!(FrozenArc::ptr_eq(&ha.buckets, &hc.buckets));
+
+        // A record from another thread is folded in.
+        std::thread::scope(|s| {
+            s.spawn(|| h.record(9));
+        });
+        let d = reg.collect();
+        let hd = d.histogram("lat").unwrap();
+        assert_eq!((hd.count(), hd.sum(), hd.invalid()), (3, 714, 1));
+        assert_eq!((hd.min(), hd.max()), (Some(5), Some(700)));
+        assert_eq!(hd.buckets().count(), 3);
+        assert_eq!(ha.count(), 2, "an earlier snapshot is unchanged");
+    }
+}
