@@ -208,7 +208,10 @@ fn names_that_collide_once_exported_are_refused() {
         let reg = Registry::new();
         make_second(&reg, second).unwrap();
         assert!(
-            matches!(make_first(&reg, first), Err(RegistryError::Collision { .. })),
+            matches!(
+                make_first(&reg, first),
+                Err(RegistryError::Collision { .. })
+            ),
             "{second} then {first}"
         );
     }
@@ -218,6 +221,8 @@ fn names_that_collide_once_exported_are_refused() {
     reg.counter("jobs", "j").unwrap();
     reg.counter("jobs", "j").unwrap();
     reg.gauge("jobs_running", "r").unwrap();
-    reg.histogram("jobs_duration", "d", Unit::Nanoseconds).unwrap();
-    reg.counter_family("jobs_by_queue", "q", &["queue"]).unwrap();
+    reg.histogram("jobs_duration", "d", Unit::Nanoseconds)
+        .unwrap();
+    reg.counter_family("jobs_by_queue", "q", &["queue"])
+        .unwrap();
 }
