@@ -1,18 +1,18 @@
 //! [`Histograms`]: how the collector merges one histogram's cells over all
 //! threads into a [`HistogramSnapshot`], reusing what it can.
 //!
-//! Each thread's chunks are read (a consistent copy each, see
-//! `storage/histogram_cells.rs`) and added into a dense scratch row that is
-//! all zero between histograms; only the chunks touched are visited again.
-//! Then:
-//!
-//! - if the merged record count equals the count this histogram had at the
-//!   last collection, nothing was recorded into it since: every chunk's
-//!   count only grows, so an equal total means every chunk holds the same
-//!   records, hence the same buckets and the same sum. The last snapshot is
-//!   handed out again; its buckets are shared, not copied.
-//! - otherwise the non-empty buckets are gathered into a reused buffer and
-//!   copied once into the new snapshot's shared bucket list.
+//! - First, without copying any bucket, every thread's chunk counts are
+//!   added up (`HistogramCells::count`). If the total equals the count this
+//!   histogram had at the last collection, nothing was recorded into it
+//!   since: every chunk's count only grows, so an equal total means every
+//!   chunk holds the same records, hence the same buckets and sum. The last
+//!   snapshot is handed out again; its buckets are shared, not copied.
+//! - Otherwise (the total grew, or there is no last snapshot) each thread's
+//!   chunks are read (a consistent copy each, see
+//!   `storage/histogram_cells.rs`) and added into a dense scratch row that
+//!   is all zero between histograms; then the non-empty buckets of the
+//!   chunks touched are gathered into a reused buffer and copied once into
+//!   the new snapshot's shared bucket list.
 //!
 //! Nothing is allocated for an unchanged histogram, and one allocation of
 //! exactly the non-empty buckets for a changed one.
@@ -55,6 +55,21 @@ impl Histograms {
         h: &Histogram,
         invalid: u64,
     ) -> HistogramSnapshot {
+        let slot = h.slot().get();
+        if let Some(last) = self.last.get(slot).and_then(Option::as_ref) {
+            // Counts only grow: an unchanged total means every chunk holds
+            // what it held at the last collection. Checked without copying
+            // any bucket.
+            let mut count = 0u64;
+            storage.for_each_shard(|shard| {
+                if let Some(cells) = shard.read_histogram(h.slot()) {
+                    count = count.wrapping_add(cells.count());
+                }
+            });
+            if count == last.count {
+                return last.with_invalid(invalid);
+            }
+        }
         let precision = h.precision();
         let chunks = precision.bucket_count().div_ceil(CHUNK_BUCKETS);
         if self.buckets.len() < chunks * CHUNK_BUCKETS {
@@ -62,17 +77,8 @@ impl Histograms {
             self.touched.resize(chunks, false);
         }
         let merged = self.merge(storage, h);
-        let slot = h.slot().get();
         if self.last.len() <= slot {
             self.last.resize(slot + 1, None);
-        }
-        if let Some(last) = self.last[slot]
-            .as_ref()
-            .filter(|l| l.count == merged.count && l.sum == merged.sum)
-        {
-            let snap = last.with_invalid(invalid);
-            self.clear_touched();
-            return snap;
         }
         self.gather_nonzero();
         let snap = HistogramSnapshot::from_shared(
@@ -116,15 +122,6 @@ impl Histograms {
             m.max = m.max.max(hi);
         });
         m
-    }
-
-    /// Zeroes the chunks the last merge wrote.
-    fn clear_touched(&mut self) {
-        for chunk in self.touched_list.drain(..) {
-            let first = chunk as usize * CHUNK_BUCKETS;
-            self.touched[chunk as usize] = false;
-            self.buckets[first..first + CHUNK_BUCKETS].fill(0);
-        }
     }
 
     /// Moves the non-empty buckets the last merge wrote, by increasing

@@ -271,6 +271,39 @@ impl HistogramCells {
         )
     }
 
+    /// The records completed into these cells so far: the sum of every
+    /// chunk's count, without copying any bucket. The collector compares it
+    /// with the count it folded last time: counts only grow, so an equal
+    /// total means no chunk changed.
+    pub(crate) fn count(&self) -> u64 {
+        let mut n = 0u64;
+        for group in self.groups.iter() {
+            // Acquire: pairs with the Release in `install`.
+            let g = group.load(Ordering::Acquire);
+            if g.is_null() {
+                continue;
+            }
+            // SAFETY: a non-null group pointer was published by `install`
+            // (Acquire above) from a live `Box`, and groups are freed only
+            // when `self` is dropped, which `&self` rules out.
+            for slot in unsafe { &(*g).chunks } {
+                let c = slot.load(Ordering::Acquire);
+                if c.is_null() {
+                    continue;
+                }
+                // SAFETY: a non-null chunk pointer was published by
+                // `install` (Acquire above) from a live `Box`; chunks are
+                // freed only when `self` is dropped.
+                let chunk = unsafe { &*c };
+                // Acquire: pairs with the count's Release store in
+                // `Chunk::write`, as in `Chunk::read`; a record that
+                // happened-before this load is counted.
+                n = n.wrapping_add(chunk.count.load(Ordering::Acquire));
+            }
+        }
+        n
+    }
+
     /// Heap bytes owned by these cells, including `self`.
     pub(crate) fn allocated_bytes(&self) -> usize {
         let mut bytes = std::mem::size_of::<Self>()
