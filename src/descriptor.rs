@@ -188,14 +188,25 @@ impl Descriptor {
 
     /// Every name the metric takes in an exposition: its family name and
     /// the name of each kind of sample it writes (`_total`, `_created`,
-    /// `_bucket`, `_count`, `_sum`). Two metrics whose sets meet would write
+    /// `_bucket`, `_count`, `_sum`; for a histogram also the family of its
+    /// invalid observations, `_invalid` with `_total` and `_created`). Two metrics whose sets meet would write
     /// one family twice, or samples into another's family: the registry
     /// refuses the second.
     pub(crate) fn exported_names(&self) -> Vec<String> {
         let family = self.family_name();
         let suffixes: &[&str] = match self.kind {
             MetricKind::Counter => &["_total", "_created"],
-            MetricKind::Histogram => &["_bucket", "_count", "_sum", "_created"],
+            MetricKind::Histogram => &[
+                "_bucket",
+                "_count",
+                "_sum",
+                "_created",
+                // The family of its rejected observations (export's
+                // `samples.rs`, written once any were rejected).
+                "_invalid",
+                "_invalid_total",
+                "_invalid_created",
+            ],
             MetricKind::Gauge | MetricKind::FloatGauge | MetricKind::StateSet => &[],
         };
         let mut names = vec![family.clone()];

@@ -111,6 +111,9 @@ fn live() -> Registry {
         .histogram("payload", "Payload size", Unit::Bytes)
         .unwrap();
     size.record(1500);
+    // Rejected: exported as the counter family `payload_bytes_invalid`.
+    size.record_f64(f64::NAN);
+    size.record_f64(-1.0);
     reg.histogram("attempts", "Attempts per job", Unit::None)
         .unwrap()
         .record(3);
@@ -138,6 +141,7 @@ fn promtool_accepts_live_prometheus_text_in_every_shape() {
     ] {
         let mut text = String::new();
         prometheus::render_into(&snap, &mut text, &opts);
+        assert!(text.contains("\npayload_bytes_invalid_total 2\n"), "{text}");
         let Some((ok, out)) = promtool(&text) else {
             return;
         };
@@ -195,6 +199,8 @@ fn openmetrics_parser_accepts_live_text() {
     assert!(out.contains("payload_bytes summary bytes 4\n"), "{out}");
     assert!(out.contains("jobs counter - 1\n"), "{out}");
     assert!(out.contains("bytes_sent counter - 1\n"), "{out}");
+    assert!(out.contains("payload_bytes_invalid counter - 1\n"), "{out}");
+    assert!(text.contains("\npayload_bytes_invalid_total 2\n"), "{text}");
 }
 
 #[test]

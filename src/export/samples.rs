@@ -200,6 +200,50 @@ fn family(
             },
         }
     }
+    if d.kind() == MetricKind::Histogram {
+        invalid_family(d, name, series, visitor);
+    }
+}
+
+/// A histogram's rejected observations (NaN, infinite or negative values),
+/// as the counter family `<family>_invalid`, written only when some series
+/// rejected any: one `_total` sample per such series. The registry reserves
+/// the name with the histogram's (`Descriptor::exported_names`).
+fn invalid_family(
+    d: &Descriptor,
+    family: &str,
+    series: &[MetricSnapshot],
+    visitor: &mut impl Visitor,
+) {
+    let invalid = |s: &MetricSnapshot| match s.value() {
+        MetricValue::Histogram(h) => h.invalid(),
+        _ => 0,
+    };
+    if series.iter().all(|s| invalid(s) == 0) {
+        return;
+    }
+    let name = format!("{family}_invalid");
+    let help = format!(
+        "Observations of `{}` rejected as invalid (NaN, infinite or negative)",
+        d.name()
+    );
+    visitor.family(&Family {
+        name: &name,
+        help: &help,
+        kind: MetricKind::Counter,
+        summary: false,
+        unit: "",
+    });
+    for s in series.iter().filter(|s| invalid(s) > 0) {
+        visitor.series(s.labels());
+        visitor.sample(&Sample {
+            name: &name,
+            suffix: "_total",
+            labels: s.labels(),
+            extra: None,
+            value: Value::Count(invalid(s)),
+        });
+    }
 }
 
 /// `_bucket` samples for `bounds` and `+Inf`, then `_count` and `_sum`.
