@@ -3,8 +3,8 @@
 //! state sets and the response tracker.
 
 use hotmetrics::{
-    CacheStatus, Conflict, ErrorCategory, LabelValue, MetricKind, MetricValue, Options, Registry,
-    RegistryError, ResponseOutcome, Unit,
+    CacheStatus, Conflict, Counter, ErrorCategory, LabelValue, MetricKind, MetricValue, Options,
+    Registry, RegistryError, ResponseOutcome, Unit,
 };
 use std::fmt::Write as _;
 use std::sync::atomic::{fence, AtomicBool, Ordering};
@@ -695,4 +695,50 @@ fn exact_totals_with_eviction_and_overflow() {
         "nothing overflowed"
     );
     assert!(fam.len() <= 20);
+}
+
+#[test]
+fn a_familys_internal_counters_are_never_merged_with_user_metrics() {
+    let reserved = |r: Result<Counter, RegistryError>, name: &str, family: &str| match r {
+        Err(RegistryError::Reserved { name: n, family: f }) => {
+            assert_eq!((n.as_str(), f.as_str()), (name, family));
+        }
+        other => panic!("{name}: {other:?}"),
+    };
+    // A family first: its counters are its own.
+    let reg = Registry::new();
+    reg.counter_family_with(
+        Options::new("jobs", "Jobs")
+            .labels(&["queue"])
+            .evict_idle_after(2),
+    )
+    .unwrap();
+    reserved(
+        reg.counter("jobs_overflow", "mine"),
+        "jobs_overflow",
+        "jobs",
+    );
+    reserved(reg.counter("jobs_evicted", "mine"), "jobs_evicted", "jobs");
+    // Re-registering the family is still fine.
+    reg.counter_family_with(
+        Options::new("jobs", "Jobs")
+            .labels(&["queue"])
+            .evict_idle_after(2),
+    )
+    .unwrap();
+
+    // The user's counter first: the family cannot take its name over.
+    let reg = Registry::new();
+    let mine = reg.counter("jobs_overflow", "mine").unwrap();
+    mine.add(5);
+    let err = reg.counter_family("jobs", "Jobs", &["queue"]).unwrap_err();
+    assert_eq!(
+        err,
+        RegistryError::Reserved {
+            name: "jobs_overflow".into(),
+            family: "jobs".into()
+        }
+    );
+    assert!(err.to_string().contains("reserved"), "{err}");
+    assert_eq!(reg.collect().counter("jobs_overflow"), Some(5));
 }

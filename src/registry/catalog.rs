@@ -30,6 +30,9 @@ pub(crate) struct Entry {
     labels: Option<FrozenArc<[String]>>,
     // Immutable once registered: nothing about the pointer needs modelling.
     pub(crate) metric: FrozenArc<dyn Registered>,
+    /// The family this metric is an internal counter of (`<family>_overflow`,
+    /// `<family>_evicted`); `None` for a metric registered by the user.
+    owner: Option<String>,
 }
 
 impl Catalog {
@@ -41,7 +44,9 @@ impl Catalog {
     /// Registers `options` as a `K`, or returns the metric already
     /// registered under that name if it is a `K` with the same unit,
     /// precision and `labels` (a different help text is ignored: the first
-    /// one is kept). The caller has validated the names.
+    /// one is kept). The caller has validated the names. `owner` names the
+    /// family registering one of its internal counters; such a counter is
+    /// never handed to another registration, nor merged with one.
     ///
     /// `ctx` carries what makes cells; its precision and unit are replaced
     /// by the options'.
@@ -50,10 +55,22 @@ impl Catalog {
         ctx: &SeriesCtx,
         options: &Options,
         labels: Option<FrozenArc<[String]>>,
+        owner: Option<&str>,
     ) -> Result<K, RegistryError> {
         let precision = (K::KIND == MetricKind::Histogram).then_some(options.precision);
         if let Some(&i) = self.by_name.get(&options.name) {
-            return self.entries[i].same::<K>(options, precision, labels);
+            let e = &self.entries[i];
+            if let Some(family) = e.owner.as_deref().or(owner) {
+                // A family's own counter asked for by anyone else, or a
+                // name a family needs taken by someone else: never merged.
+                if e.owner.as_deref() != owner {
+                    return Err(RegistryError::Reserved {
+                        name: options.name.clone(),
+                        family: family.to_owned(),
+                    });
+                }
+            }
+            return e.same::<K>(options, precision, labels);
         }
         let descriptor = Arc::new(Descriptor {
             name: options.name.clone(),
@@ -92,6 +109,7 @@ impl Catalog {
             descriptor,
             labels,
             metric: FrozenArc::new(metric.clone()),
+            owner: owner.map(str::to_owned),
         });
         Ok(metric)
     }

@@ -55,6 +55,16 @@ pub enum RegistryError {
         /// The exported name both would use.
         exported: String,
     },
+    /// The name is one a family registers for its own counters
+    /// (`<family>_overflow`, `<family>_evicted`): asked for by another
+    /// registration, or already taken when the family registers. Never
+    /// merged, so a family's internal counts stay its own.
+    Reserved {
+        /// The name asked for.
+        name: String,
+        /// The family it belongs to.
+        family: String,
+    },
     /// The registry has no room for more metrics (about two billion).
     Full,
 }
@@ -91,6 +101,10 @@ impl fmt::Display for RegistryError {
             } => write!(
                 f,
                 "metric {name:?} would be exported as {exported:?}, a name metric {existing:?} already uses"
+            ),
+            RegistryError::Reserved { name, family } => write!(
+                f,
+                "metric name {name:?} is reserved for the internal counters of family {family:?}"
             ),
             RegistryError::Full => f.write_str("the registry has no room for more metrics"),
         }

@@ -81,7 +81,9 @@ impl Registration<'_> {
     /// being registered.
     fn companion(&mut self, name: String, help: String) -> Result<Counter, RegistryError> {
         let options = Options::new(name, help);
-        self.catalog.register::<Counter>(&self.ctx, &options, None)
+        let family = Some(self.options.name.as_str());
+        self.catalog
+            .register::<Counter>(&self.ctx, &options, None, family)
     }
 }
 

@@ -247,7 +247,7 @@ impl Registry {
                 Some(options.labels.clone().into())
             }
         };
-        lock(&self.inner.catalog).register::<K>(&self.inner.cells, &options, labels)
+        lock(&self.inner.catalog).register::<K>(&self.inner.cells, &options, labels, None)
     }
 
     /// Replaces the help text of the `kind` metric `name`, for the
