@@ -46,6 +46,9 @@ pub(crate) struct PerThread<T: Send + Sync> {
     values: IndexArray<AtomicPtr<T>>,
     /// Owns the values (auto traits follow `T`'s).
     _owns: PhantomData<Box<T>>,
+    /// Under loom only: see [`PerThread::race_point`].
+    #[cfg(all(loom, feature = "loom"))]
+    race: crate::sync::AtomicUsize,
 }
 
 /// A fresh container id; never 0 (the cache's empty id), never reused.
@@ -64,7 +67,21 @@ impl<T: Send + Sync> PerThread<T> {
             id: next_id(),
             values: IndexArray::new(),
             _owns: PhantomData,
+            #[cfg(all(loom, feature = "loom"))]
+            race: crate::sync::AtomicUsize::new(0),
         }
+    }
+
+    /// Under loom, a Relaxed RMW on a counter of its own, made when a value
+    /// is created and by every iteration: loom sees them conflict and
+    /// explores both orders of each pair. Without it loom 0.7 explores
+    /// almost nothing here: every publication is a load followed by a CAS
+    /// by the same thread, the pattern it does not backtrack on
+    /// (tokio-rs/loom#392). Relaxed, so it orders nothing the models check.
+    #[inline(always)]
+    fn race_point(&self) {
+        #[cfg(all(loom, feature = "loom"))]
+        self.race.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Runs `f` on this thread's value, created by `create` on first use.
@@ -116,6 +133,7 @@ impl<T: Send + Sync> PerThread<T> {
         // hand-over.)
         let value = slot.load(Ordering::Acquire);
         if value.is_null() {
+            self.race_point();
             install(slot, create)
         } else {
             value
@@ -124,6 +142,7 @@ impl<T: Send + Sync> PerThread<T> {
 
     /// Every value, including those of threads that exited.
     pub(crate) fn for_each(&self, mut f: impl FnMut(&T)) {
+        self.race_point();
         self.values.for_each(|slot| {
             // Acquire: as in `value_of`.
             let value = slot.load(Ordering::Acquire);

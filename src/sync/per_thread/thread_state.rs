@@ -207,10 +207,11 @@ crate::sync::cfg_not_loom! {
 crate::sync::cfg_loom! {
     use std::cell::RefCell;
     use std::rc::Rc;
+    use std::sync::Arc as StdArc; // shim-exempt: keeps the model's token table alive, see `ExitGuard`
 
     loom::lazy_static! {
         /// The tokens of one model execution.
-        static ref TOKENS: Tokens = Tokens::new();
+        static ref TOKENS: StdArc<Tokens> = StdArc::new(Tokens::new());
     }
 
     fn tokens() -> &'static Tokens {
@@ -229,8 +230,11 @@ crate::sync::cfg_loom! {
     }
 
     fn register_guard() -> bool {
-        let state = STATE.with(Rc::clone);
-        GUARD.with(|g| *g.borrow_mut() = Some(ExitGuard(state)));
+        let guard = ExitGuard {
+            state: STATE.with(Rc::clone),
+            tokens: StdArc::clone(&TOKENS),
+        };
+        GUARD.with(|g| *g.borrow_mut() = Some(guard));
         true
     }
 
@@ -242,7 +246,12 @@ crate::sync::cfg_loom! {
         drop(GUARD.with(|g| g.borrow_mut().take()));
     }
 
-    struct ExitGuard(Rc<ThreadState>);
+    /// loom drops the model's main thread's thread-locals after its lazy
+    /// statics, so the guard keeps the token table alive itself.
+    struct ExitGuard {
+        state: Rc<ThreadState>,
+        tokens: StdArc<Tokens>,
+    }
 
     impl Drop for ExitGuard {
         fn drop(&mut self) {
@@ -251,7 +260,7 @@ crate::sync::cfg_loom! {
                 // execution, where loom objects cannot be touched.
                 return;
             }
-            self.0.guard_ran(tokens());
+            self.state.guard_ran(&self.tokens);
         }
     }
 }

@@ -8,7 +8,10 @@
 //! release does not need to reach any of them (a registry may be gone by
 //! then). A released token, and with it every value filed under it, is
 //! handed to the next thread that claims one. Tokens are never freed: there
-//! are never more of them than threads that held one at the same time.
+//! are never more of them than threads that held or were claiming one at
+//! the same time (a claim that finds none free makes a new one, and a
+//! scanning claim may take that fresh index first, sending its maker on to
+//! the next: at most one extra index per claim in progress).
 
 use super::index_array::IndexArray;
 use crate::sync::{AtomicUsize, Ordering};
