@@ -29,6 +29,8 @@ mod tokens;
 
 #[cfg(all(test, loom, feature = "loom"))]
 mod loom_model;
+#[cfg(all(test, not(all(loom, feature = "loom"))))]
+mod tests;
 
 use crate::sync::{AtomicPtr, Ordering};
 use index_array::IndexArray;
