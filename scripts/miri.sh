@@ -15,10 +15,13 @@ fi
 target=(--target-dir "${MIRI_TARGET_DIR:-target/miri}")
 
 # The unit tests of src/sync/per_thread/ (threads recording, containers
-# beyond the cache, holds), and the exact-count tests on real threads.
+# beyond the cache, holds), and the exact-count tests of counters and
+# histograms on real threads (the gauge one is left out: the gauge's
+# timestamp clock reads the TSC with inline assembly, which Miri lacks).
 run() {
     cargo "+$toolchain" miri test -p hotmetrics "${target[@]}" --lib "$@" -- sync::per_thread
-    cargo "+$toolchain" miri test -p hotmetrics "${target[@]}" --test exact_counts "$@"
+    cargo "+$toolchain" miri test -p hotmetrics "${target[@]}" --test exact_counts "$@" -- \
+        threads_times_ops_is_exact short_lived_threads_lose_nothing
 }
 
 echo "== Stacked Borrows"
