@@ -68,9 +68,10 @@ impl Histogram {
     #[inline(always)]
     fn with_cells(&self, f: impl FnOnce(OwnedHistogram<'_>)) {
         let (slot, precision) = (self.slot, self.precision);
-        self.core
-            .storage
-            .with_shard(|shard| f(shard.histogram(slot, precision)));
+        self.core.storage.with_shard(
+            #[inline(always)]
+            |shard| f(shard.histogram(slot, precision)),
+        );
     }
 
     /// Records one observation of `value` (in the histogram's unit). Does
@@ -78,7 +79,10 @@ impl Histogram {
     #[inline(always)]
     pub fn record(&self, value: u64) {
         if self.core.enabled() {
-            self.with_cells(|cells| cells.record(self.precision, value));
+            self.with_cells(
+                #[inline(always)]
+                |cells| cells.record(self.precision, value),
+            );
         }
     }
 

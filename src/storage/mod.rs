@@ -39,7 +39,11 @@ impl Storage {
         // `Shard::new` is called only on the out-of-line first use: inlined,
         // the 400-byte `Shard` built on the stack would give every record a
         // large stack frame and register spills.
-        self.shards.with(Shard::new, |shard| f(Owned::new(shard)))
+        self.shards.with(
+            Shard::new,
+            #[inline(always)]
+            |shard| f(Owned::new(shard)),
+        )
     }
 
     /// The calling thread's shard, kept this thread's while the [`Hold`]
