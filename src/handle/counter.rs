@@ -2,7 +2,7 @@
 
 use super::registry_core::Core;
 use crate::storage::{OwnedCell, SlotIndex};
-use crate::sync::Arc;
+use crate::sync::{Arc, Hold};
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -45,14 +45,20 @@ impl Counter {
     #[inline]
     pub fn add(&self, n: u64) {
         if self.core.enabled() {
-            self.core.storage.shard().counter(self.slot).add(n);
+            let slot = self.slot;
+            self.core
+                .storage
+                .with_shard(|shard| shard.counter(slot).add(n));
         }
     }
 
     /// Adds `n` even while recording is switched off: for tallies the
     /// collector keeps (an evicted series' final value must not be lost).
     pub(crate) fn add_always(&self, n: u64) {
-        self.core.storage.shard().counter(self.slot).add(n);
+        let slot = self.slot;
+        self.core
+            .storage
+            .with_shard(|shard| shard.counter(slot).add(n));
     }
 
     /// A handle bound to this thread's cell: skips the per-thread lookup.
@@ -68,9 +74,11 @@ impl Counter {
     /// assert_eq!(reg.collect().counter("loops"), Some(10));
     /// ```
     pub fn local(&self) -> LocalCounter<'_> {
+        let (hold, shard) = self.core.storage.hold_shard();
         LocalCounter {
             core: &self.core,
-            cell: self.core.storage.shard().counter(self.slot),
+            cell: shard.counter(self.slot),
+            _hold: hold,
             _not_send: PhantomData,
         }
     }
@@ -89,6 +97,9 @@ impl fmt::Debug for Counter {
 pub struct LocalCounter<'a> {
     core: &'a Core,
     cell: OwnedCell<'a>,
+    /// Keeps the cell this thread's while the handle lives, also if it is
+    /// used by a thread-local destructor after the thread's exit guard ran.
+    _hold: Hold,
     /// `!Send` and `!Sync`: the cell must only be written by its thread.
     _not_send: PhantomData<*const ()>,
 }

@@ -4,7 +4,7 @@ use super::registry_core::Core;
 use crate::buckets::Precision;
 use crate::descriptor::Unit;
 use crate::storage::{OwnedCell, OwnedHistogram, SlotIndex};
-use crate::sync::Arc;
+use crate::sync::{Arc, Hold};
 use std::fmt;
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -64,12 +64,14 @@ impl Histogram {
         self.invalid
     }
 
+    /// Runs `f` with this thread's cells of the histogram.
     #[inline(always)]
-    fn cells(&self) -> OwnedHistogram<'_> {
-        self.core
-            .storage
-            .shard()
-            .histogram(self.slot, self.precision)
+    fn with_cells(&self, f: impl FnOnce(OwnedHistogram<'_>)) {
+        let (slot, precision) = (self.slot, self.precision);
+        self.core.storage.with_shard(
+            #[inline(always)]
+            |shard| f(shard.histogram(slot, precision)),
+        );
     }
 
     /// Records one observation of `value` (in the histogram's unit). Does
@@ -77,7 +79,10 @@ impl Histogram {
     #[inline(always)]
     pub fn record(&self, value: u64) {
         if self.core.enabled() {
-            self.cells().record(self.precision, value);
+            self.with_cells(
+                #[inline(always)]
+                |cells| cells.record(self.precision, value),
+            );
         }
     }
 
@@ -86,7 +91,7 @@ impl Histogram {
     #[inline(always)]
     pub(crate) fn record_clustered(&self, value: u64) {
         if self.core.enabled() {
-            self.cells().record_clustered(self.precision, value);
+            self.with_cells(|cells| cells.record_clustered(self.precision, value));
         }
     }
 
@@ -97,7 +102,12 @@ impl Histogram {
     pub fn record_f64(&self, value: f64) {
         match checked_f64(value) {
             Some(v) => self.record(v),
-            None if self.core.enabled() => self.core.storage.shard().counter(self.invalid).add(1),
+            None if self.core.enabled() => {
+                let invalid = self.invalid;
+                self.core
+                    .storage
+                    .with_shard(|shard| shard.counter(invalid).add(1));
+            }
             None => {}
         }
     }
@@ -122,12 +132,14 @@ impl Histogram {
     /// A handle bound to this thread's cells: skips the per-thread lookup.
     /// `!Send`; the collector sees its records without any flush.
     pub fn local(&self) -> LocalHistogram<'_> {
+        let (hold, shard) = self.core.storage.hold_shard();
         LocalHistogram {
             core: &self.core,
-            cells: self.cells(),
-            invalid: self.core.storage.shard().counter(self.invalid),
+            cells: shard.histogram(self.slot, self.precision),
+            invalid: shard.counter(self.invalid),
             precision: self.precision,
             unit: self.unit,
+            _hold: hold,
             _not_send: PhantomData,
         }
     }
@@ -162,6 +174,9 @@ pub struct LocalHistogram<'a> {
     invalid: OwnedCell<'a>,
     precision: Precision,
     unit: Unit,
+    /// Keeps the cells this thread's while the handle lives, also if it is
+    /// used by a thread-local destructor after the thread's exit guard ran.
+    _hold: Hold,
     /// `!Send` and `!Sync`: the cells must only be written by their thread.
     _not_send: PhantomData<*const ()>,
 }

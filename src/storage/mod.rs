@@ -17,7 +17,7 @@ pub(crate) use segments::SlotIndex;
 pub(crate) use shard::Shard;
 pub(crate) use slots::SlotAllocator;
 
-use crate::sync::PerThread;
+use crate::sync::{Hold, PerThread};
 use std::fmt;
 
 /// All threads' cells of one registry.
@@ -32,22 +32,25 @@ impl Storage {
         }
     }
 
-    /// The calling thread's shard, created on its first record: the
-    /// write capability, which cannot leave this thread.
+    /// Runs `f` with the calling thread's shard, created on its first
+    /// record: the write capability, which cannot leave the call.
     #[inline(always)]
-    pub(crate) fn shard(&self) -> Owned<'_> {
-        Owned::new(match self.shards.get() {
-            Some(shard) => shard,
-            None => self.first_shard(),
-        })
+    pub(crate) fn with_shard<R>(&self, f: impl FnOnce(Owned<'_>) -> R) -> R {
+        // `Shard::new` is called only on the out-of-line first use: inlined,
+        // the 400-byte `Shard` built on the stack would give every record a
+        // large stack frame and register spills.
+        self.shards.with(
+            Shard::new,
+            #[inline(always)]
+            |shard| f(Owned::new(shard)),
+        )
     }
 
-    /// Creation kept out of line: inlined, the 400-byte `Shard` built on the
-    /// stack would give every record a large stack frame and register spills.
-    #[cold]
-    #[inline(never)]
-    fn first_shard(&self) -> &Shard {
-        self.shards.get_or(Shard::new)
+    /// The calling thread's shard, kept this thread's while the [`Hold`]
+    /// lives (for handles bound to this thread: `local()`).
+    pub(crate) fn hold_shard(&self) -> (Hold, Owned<'_>) {
+        let (hold, shard) = self.shards.hold(Shard::new);
+        (hold, Owned::new(shard))
     }
 
     /// Every shard, including those of threads that have exited.

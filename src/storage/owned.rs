@@ -4,8 +4,10 @@
 //! single-writer protocol of `docs/design.md`: a plain load and store, no
 //! read-modify-write). The types here make that a property of the types
 //! rather than of doc comments: an [`Owned`] shard is handed out only by
-//! [`Storage::shard`](super::Storage::shard), which looks up the calling
-//! thread's own shard, and it and the cells it gives ([`OwnedCell`],
+//! [`Storage::with_shard`](super::Storage::with_shard) (for one call) and
+//! [`Storage::hold_shard`](super::Storage::hold_shard) (with a hold on the
+//! thread's owner token), which look up the calling thread's own shard,
+//! and it and the cells it gives ([`OwnedCell`],
 //! [`OwnedHistogram`]) are `!Send` and `!Sync`, so they never reach another
 //! thread. The collector's side of a [`Shard`] only reads.
 //!
@@ -46,8 +48,8 @@ pub(crate) struct OwnedHistogram<'a> {
 
 impl<'a> Owned<'a> {
     /// Wraps the shard of the calling thread. Only
-    /// [`Storage::shard`](super::Storage::shard) calls it, with the shard
-    /// its per-thread store gave the calling thread.
+    /// [`Storage`](super::Storage) calls it, with the shard its per-thread
+    /// store gave the calling thread.
     #[inline(always)]
     pub(super) fn new(shard: &'a Shard) -> Owned<'a> {
         Owned {

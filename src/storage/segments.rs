@@ -96,14 +96,14 @@ impl<T: Slot> Segments<T> {
 
     /// The slot at `at`, allocating its segment on first touch.
     ///
-    /// Called by the owning thread only (the one `PerThread` handed this
-    /// value to): it is the only thread that ever installs segments here.
+    /// Called by the owning thread only (the holder of the owner token this
+    /// value is filed under): it is the only thread that ever installs segments here.
     #[inline(always)]
     pub(crate) fn get_or_grow(&self, at: SlotIndex) -> &T {
         // Relaxed: segments are installed by this same thread (or by the
-        // thread that owned this value before it exited, which
-        // happens-before us through the thread id allocator), so program
-        // order already makes the segment's contents visible.
+        // thread that held this shard's owner token before it, which
+        // happens-before us through the token's release and claim), so
+        // program order already makes the segment's contents visible.
         debug_assert!((at.segment as usize) < MAX_SEGMENTS);
         // SAFETY: `SlotIndex::new` only makes segments below MAX_SEGMENTS.
         let segment = unsafe { self.segments.get_unchecked(at.segment as usize) };

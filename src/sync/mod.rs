@@ -53,7 +53,7 @@ mod queue;
 mod reclaim;
 mod table;
 
-pub(crate) use per_thread::PerThread;
+pub(crate) use per_thread::{Hold, PerThread};
 pub(crate) use publish::Publish;
 #[cfg(any(feature = "telemetry", all(loom, feature = "loom")))]
 pub(crate) use queue::Queue;

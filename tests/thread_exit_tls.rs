@@ -1,0 +1,167 @@
+//! Thread-local destructors that record.
+//!
+//! A value kept in a `thread_local!` slot is dropped while its thread exits,
+//! among the other thread-locals, in an order the program does not choose:
+//! before the crate's own per-thread state is torn down or after it. A
+//! destructor that records (a flush-on-exit counter, a `Timer` kept in a
+//! slot) must be counted either way, in a thread that recorded before and in
+//! one that never did, and must not abort the process.
+//!
+//! Each scenario runs in a child process (this test binary, run again with
+//! `CHILD` set), so that an abort is seen as a failure of the parent test
+//! instead of taking the whole test binary down.
+
+use hotmetrics::{Counter, Histogram, Registry, Timer, Unit};
+use std::cell::RefCell;
+use std::process::Command;
+
+/// Set in the child process: run the scenario named by its value.
+const CHILD: &str = "HOTMETRICS_TLS_EXIT_CHILD";
+
+/// What one [`Recorder`] adds when dropped: to the counter, through the
+/// shared handle and through a local handle made in the destructor ...
+const SHARED_ADD: u64 = 10;
+const LOCAL_ADD: u64 = 100;
+/// ... and to the histogram: one `record` and one timer.
+const HIST_RECORDS: u64 = 2;
+
+/// Records when dropped, as a flush-on-exit counter or a pending timer does.
+struct Recorder {
+    counter: Counter,
+    histogram: &'static Histogram,
+    timer: Option<Timer<'static>>,
+}
+
+impl Recorder {
+    fn new(counter: &Counter, histogram: &'static Histogram) -> Recorder {
+        Recorder {
+            counter: counter.clone(),
+            histogram,
+            timer: Some(histogram.start_timer()),
+        }
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.counter.add(SHARED_ADD);
+        self.counter.local().add(LOCAL_ADD);
+        self.histogram.record(7);
+        drop(self.timer.take());
+    }
+}
+
+thread_local! {
+    /// Touched before the thread first records: its destructor is
+    /// registered before the crate's own, so it runs after it.
+    static EARLY: RefCell<Option<Recorder>> = const { RefCell::new(None) };
+    /// Touched after the thread first records: its destructor runs before
+    /// the crate's own.
+    static LATE: RefCell<Option<Recorder>> = const { RefCell::new(None) };
+}
+
+fn put(slot: &'static std::thread::LocalKey<RefCell<Option<Recorder>>>, r: Recorder) {
+    slot.with(|s| *s.borrow_mut() = Some(r));
+}
+
+/// The metrics every scenario records into (the histogram is leaked, so
+/// that timers borrowing it can sit in thread-local slots).
+fn metrics() -> (Registry, Counter, &'static Histogram) {
+    let reg = Registry::new();
+    let counter = reg
+        .counter("exits", "Records made by exiting threads")
+        .unwrap();
+    let histogram = reg
+        .histogram(
+            "exit_sizes",
+            "Observations of exiting threads",
+            Unit::Nanoseconds,
+        )
+        .unwrap();
+    (reg, counter, Box::leak(Box::new(histogram)))
+}
+
+/// A thread that records, with one destructor registered before its first
+/// record and one after: 1 direct record plus two recorders.
+fn recorded_thread(
+    counter: &Counter,
+    histogram: &'static Histogram,
+) -> std::thread::JoinHandle<()> {
+    let counter = counter.clone();
+    std::thread::spawn(move || {
+        put(&EARLY, Recorder::new(&counter, histogram));
+        counter.inc();
+        histogram.record(3);
+        put(&LATE, Recorder::new(&counter, histogram));
+    })
+}
+
+/// A thread that never records but in a destructor: one recorder.
+fn fresh_thread(counter: &Counter, histogram: &'static Histogram) -> std::thread::JoinHandle<()> {
+    let counter = counter.clone();
+    std::thread::spawn(move || put(&EARLY, Recorder::new(&counter, histogram)))
+}
+
+/// Runs `threads` rounds of one recorded and one fresh thread at a time
+/// (so exits overlap new threads being handed their cells), then checks
+/// every record.
+fn scenario_exits_are_counted(rounds: u64) {
+    let (reg, counter, histogram) = metrics();
+    for _ in 0..rounds {
+        let a = recorded_thread(&counter, histogram);
+        let b = fresh_thread(&counter, histogram);
+        let c = recorded_thread(&counter, histogram);
+        for t in [a, b, c] {
+            t.join().unwrap();
+        }
+    }
+    // Per round: two recorded threads (1 direct record + 2 recorders each)
+    // and one fresh thread (1 recorder).
+    let recorders = rounds * 5;
+    let snap = reg.collect();
+    assert_eq!(
+        snap.counter("exits"),
+        Some(rounds * 2 + recorders * (SHARED_ADD + LOCAL_ADD))
+    );
+    let h = snap.histogram("exit_sizes").unwrap();
+    assert_eq!(h.count(), rounds * 2 + recorders * HIST_RECORDS);
+    // Everything is still there after more threads came and went.
+    assert_eq!(reg.collect().counter("exits"), snap.counter("exits"));
+}
+
+/// Runs `scenario` in a child process and fails if it failed or aborted.
+fn in_child(test: &str, scenario: &str) {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, scenario)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "scenario {scenario} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// One thread of each kind.
+#[test]
+fn destructors_that_record_are_counted() {
+    match std::env::var(CHILD).as_deref() {
+        Ok("once") => scenario_exits_are_counted(1),
+        Ok(_) => {}
+        Err(_) => in_child("destructors_that_record_are_counted", "once"),
+    }
+}
+
+/// Many rounds, so that threads exit while others are handed cells.
+#[test]
+fn destructors_that_record_while_threads_come_and_go() {
+    let rounds = if cfg!(miri) { 2 } else { 200 };
+    match std::env::var(CHILD).as_deref() {
+        Ok("many") => scenario_exits_are_counted(rounds),
+        Ok(_) => {}
+        Err(_) => in_child("destructors_that_record_while_threads_come_and_go", "many"),
+    }
+}
