@@ -119,6 +119,8 @@ fn live() -> Registry {
         .record(3);
     reg.histogram("never", "Never recorded", Unit::Microseconds)
         .unwrap();
+    // No help text given: one is made from the name.
+    reg.gauge("no_help_given", "").unwrap().set(1);
     reg
 }
 

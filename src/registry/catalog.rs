@@ -74,7 +74,7 @@ impl Catalog {
         }
         let descriptor = Arc::new(Descriptor {
             name: options.name.clone(),
-            help: options.help.clone(),
+            help: help_or_default(options),
             unit: options.unit,
             kind: K::KIND,
             precision,
@@ -173,5 +173,16 @@ impl Entry {
             Some(metric) => Ok(metric.clone()),
             None => Err(conflict(Conflict::Labeled)),
         }
+    }
+}
+
+/// The options' help text, or one made from the name when none was given
+/// (`jobs_done` → "jobs done"): every family gets a `# HELP` line, which
+/// `promtool check metrics` requires.
+fn help_or_default(options: &Options) -> String {
+    if options.help.trim().is_empty() {
+        options.name.replace('_', " ").trim().to_owned()
+    } else {
+        options.help.clone()
     }
 }
