@@ -65,9 +65,10 @@ impl Precision {
     }
 
     /// The coarsest precision whose worst-case relative error is at most
-    /// `max_error` (for example `0.01` for 1 %).
+    /// `max_error`, a fraction above 0 and below 1 (for example `0.01` for
+    /// 1 %; `2.0` is refused, not read as 200 %).
     pub fn from_relative_error(max_error: f64) -> Result<Precision, PrecisionError> {
-        if !(max_error.is_finite() && max_error > 0.0) {
+        if !(max_error > 0.0 && max_error < 1.0) {
             return Err(PrecisionError::InvalidError);
         }
         (Self::MIN.0..=Self::MAX.0)
@@ -183,7 +184,7 @@ impl fmt::Debug for Precision {
 pub enum PrecisionError {
     /// More than 10 sub-bucket bits, or a relative error below 0.05 %.
     OutOfRange,
-    /// The relative error was not a finite positive number.
+    /// The relative error was not a fraction above 0 and below 1.
     InvalidError,
 }
 
@@ -195,7 +196,7 @@ impl fmt::Display for PrecisionError {
                  (relative error 50 % down to 0.05 %)",
             ),
             PrecisionError::InvalidError => {
-                f.write_str("relative error must be a finite number above 0")
+                f.write_str("relative error must be a fraction above 0 and below 1 (0.01 for 1 %)")
             }
         }
     }
@@ -264,7 +265,10 @@ mod tests {
             Precision::from_relative_error(1e-6),
             Err(PrecisionError::OutOfRange)
         );
-        for bad in [0.0, -0.1, f64::NAN, f64::INFINITY] {
+        // A relative error is a fraction below 1: 1 (100 %) or more says
+        // nothing about the value, and is most likely a percentage given as
+        // a number (2.0 meant as 2 %).
+        for bad in [0.0, -0.1, 1.0, 2.0, 100.0, f64::NAN, f64::INFINITY] {
             assert_eq!(
                 Precision::from_relative_error(bad),
                 Err(PrecisionError::InvalidError)
