@@ -305,3 +305,14 @@ fn media_type_and_encoding_match_exactly() {
     );
     server.shutdown();
 }
+
+#[test]
+fn a_bind_error_names_the_address() {
+    let reg = registry();
+    let first = http::serve(&reg, "127.0.0.1:0").unwrap();
+    let taken = first.local_addr();
+    let err = http::serve(&reg, taken).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+    assert!(err.to_string().contains(&taken.to_string()), "{err}");
+    first.shutdown();
+}

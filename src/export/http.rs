@@ -157,7 +157,13 @@ impl Builder {
     /// Binding fails (address in use, not allowed, no address), or the
     /// thread or its runtime cannot be created.
     pub fn bind(self, addr: impl ToSocketAddrs) -> io::Result<Server> {
-        let listener = std::net::TcpListener::bind(addr)?;
+        let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
+        // The error names what could not be bound ("address in use" alone
+        // does not say which).
+        let listener = std::net::TcpListener::bind(&addrs[..]).map_err(|e| {
+            let list: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+            io::Error::new(e.kind(), format!("cannot bind {}: {e}", list.join(", ")))
+        })?;
         listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
         let runtime = tokio::runtime::Builder::new_current_thread()
