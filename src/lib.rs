@@ -123,8 +123,9 @@ pub use buckets::{Precision, PrecisionError};
 pub use clock::Clock;
 pub use descriptor::{Descriptor, MetricKind, Unit};
 pub use family::{
-    CounterFamily, Family, FamilyPair, FloatGaugeFamily, GaugeFamily, HistogramFamily, LabelValue,
-    Labels, PairError, SeriesRef, StateSet, DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT, MAX_STATES,
+    Arity, CounterFamily, Dyn, Family, FamilyPair, FixedShape, FloatGaugeFamily, GaugeFamily,
+    HistogramFamily, LabelError, LabelShape, LabelValue, LabelValues, Labels, PairError, SeriesRef,
+    StateSet, ToLabelValue, ValueBuf, DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT, MAX_STATES,
 };
 crate::sync::cfg_not_loom! {
     pub use handle::{is_enabled, set_enabled};
@@ -135,7 +136,7 @@ pub use handle::{
 crate::sync::cfg_not_loom! {
     pub use registry::global;
 }
-pub use registry::{Conflict, Options, Registry, RegistryError};
+pub use registry::{Conflict, FamilyBuilder, Options, Registry, RegistryError};
 pub use snapshot::{Bucket, HistogramSnapshot, LabelSet, MetricSnapshot, MetricValue, Snapshot};
 pub use tracker::{
     default_classifier, CacheStatus, ErrorCategory, IntoResponseOutcome, ResponseOutcome,
@@ -316,11 +317,16 @@ pub use hotmetrics_macros::track_latency;
 #[cfg(feature = "macros")]
 pub use hotmetrics_macros::LabelValue;
 
-/// Derives [`Labels`](trait@Labels) for a struct with named fields, each a
-/// [`LabelValue`](trait@LabelValue) (feature `macros`): the label values
-/// are the fields in order; the label names (field names, or
-/// `#[label = "..."]`) are the associated constant `LABEL_NAMES`, checked
-/// at compile time. A lookup borrows the fields: no allocation.
+/// Derives the label set of a family typed by a struct with named fields
+/// (feature `macros`): [`LabelValues`](trait@LabelValues) (the fields, in
+/// order, each a [`ToLabelValue`](trait@ToLabelValue): strings, integers,
+/// `bool`, enums), [`LabelShape`](trait@LabelShape) (the label names: field
+/// names, or `#[label = "..."]`, checked at compile time, also given as the
+/// constant `LABEL_NAMES`) and [`Labels`](trait@Labels).
+///
+/// A family built with
+/// [`labels_of::<T>()`](crate::FamilyBuilder::labels_of) takes `T` and
+/// nothing else; a lookup borrows the fields: no allocation.
 ///
 /// ```
 /// use hotmetrics::{LabelValue, Labels, Registry, Unit};
@@ -331,18 +337,35 @@ pub use hotmetrics_macros::LabelValue;
 /// #[derive(Labels)]
 /// struct Request<'a> {
 ///     route: &'a str,
+///     status: u16,
 ///     #[label = "result"]
 ///     outcome: Outcome,
 /// }
 ///
 /// let reg = Registry::new();
 /// let latency = reg
-///     .histogram_family("req_duration", "Latency", Unit::Nanoseconds, Request::LABEL_NAMES)
+///     .histogram_family_builder("req_duration")
+///     .help("Latency")
+///     .unit(Unit::Nanoseconds)
+///     .labels_of::<Request>()
+///     .build()
 ///     .unwrap();
-/// latency.record(&Request { route: "search", outcome: Outcome::Ok }, 1_200);
+/// let route = String::from("search");
+/// latency.record(&Request { route: &route, status: 200, outcome: Outcome::Ok }, 1_200);
 /// let snap = reg.collect();
-/// let h = snap.histogram_with("req_duration", &[("route", "search"), ("result", "ok")]);
-/// assert_eq!(h.unwrap().count(), 1);
+/// let labels = [("route", "search"), ("status", "200"), ("result", "ok")];
+/// assert_eq!(snap.histogram_with("req_duration", &labels).unwrap().count(), 1);
+/// ```
+///
+/// Any other label set is a compile error:
+///
+/// ```compile_fail
+/// # use hotmetrics::{Labels, Registry};
+/// #[derive(Labels)]
+/// struct Request<'a> { route: &'a str, status: u16 }
+/// let reg = Registry::new();
+/// let requests = reg.counter_family_builder("requests").labels_of::<Request>().build().unwrap();
+/// requests.inc(&("search", 200u16)); // error: not a label set of a family typed `Request`
 /// ```
 #[cfg(feature = "macros")]
 pub use hotmetrics_macros::Labels;

@@ -2,7 +2,7 @@
 //! API: hidden from the docs, and may change in any release.
 #![forbid(unsafe_code)]
 
-use crate::{global, Histogram, Unit};
+use crate::{global, Histogram, Options, Unit};
 
 // shim-exempt: a one-time lazy registration, not recording state; it is not
 // modelled under loom (this module does not exist there).
@@ -31,10 +31,16 @@ pub fn labeled_latency_histogram(
     keys: &[&'static str],
     values: &[&'static str],
 ) -> Option<Histogram> {
-    let family = global()
-        .histogram_family(name, help, Unit::Nanoseconds, keys)
-        .ok()?;
-    Some(family.with(values))
+    let family = global().checked_family::<Histogram>(latency_options(name, help, keys));
+    family.ok()?.try_with(values).ok()
+}
+
+/// A nanosecond histogram family's registration; the macro gives as many
+/// values as keys, so the family is a `Dyn` one that never refuses them.
+fn latency_options(name: &str, help: &str, keys: &[&str]) -> Options {
+    Options::new(name, help)
+        .unit(Unit::Nanoseconds)
+        .labels(keys)
 }
 
 /// The three series of a function timed with `#[track_latency(outcome)]`:
@@ -60,18 +66,17 @@ pub fn outcome_latency_histograms(
 ) -> Option<OutcomeSeries> {
     let mut names = keys.to_vec();
     names.push("outcome");
-    let family = global()
-        .histogram_family(name, help, Unit::Nanoseconds, &names)
-        .ok()?;
+    let family = global().checked_family::<Histogram>(latency_options(name, help, &names));
+    let family = family.ok()?;
     let series = |outcome: &'static str| {
         let mut labels = values.to_vec();
         labels.push(outcome);
-        family.with(&labels)
+        family.try_with(&labels).ok()
     };
     Some(OutcomeSeries {
-        ok: series("ok"),
-        err: series("err"),
-        panic: series("panic"),
+        ok: series("ok")?,
+        err: series("err")?,
+        panic: series("panic")?,
     })
 }
 

@@ -5,9 +5,9 @@
 #![forbid(unsafe_code)]
 
 use crate::descriptor::Unit;
-use crate::family::{CounterFamily, HistogramFamily, LabelIndex, LabelValue};
+use crate::family::{Arity, CounterFamily, HistogramFamily, LabelIndex, LabelValue};
 use crate::handle::{Counter, Histogram};
-use crate::registry::{Options, Registry, RegistryError};
+use crate::registry::{Registry, RegistryError};
 use crate::sync::FrozenArc;
 use std::error::Error;
 use std::fmt;
@@ -244,10 +244,10 @@ type Classifier = dyn Fn(&(dyn Error + 'static)) -> ErrorCategory + Send + Sync;
 /// ```
 #[derive(Clone)]
 pub struct ResponseTracker {
-    requests: CounterFamily,
-    duration: HistogramFamily,
-    errors: CounterFamily,
-    cache: CounterFamily,
+    requests: CounterFamily<Arity<3>>,
+    duration: HistogramFamily<Arity<2>>,
+    errors: CounterFamily<Arity<2>>,
+    cache: CounterFamily<Arity<2>>,
     classify: FrozenArc<Classifier>,
     /// (route, intent, outcome, category, cache) → the series of all four
     /// families, so that a request costs one lookup; `None` when a family
@@ -278,13 +278,11 @@ impl Registry {
                 "Requests by route, intent and outcome",
                 &["route", "intent", "outcome"],
             )?,
-            duration: self.histogram_family_with(
-                Options::new(
-                    name("request_duration"),
-                    "Request latency by route and outcome",
-                )
-                .unit(Unit::Nanoseconds)
-                .labels(&["route", "outcome"]),
+            duration: self.histogram_family(
+                &name("request_duration"),
+                "Request latency by route and outcome",
+                Unit::Nanoseconds,
+                &["route", "outcome"],
             )?,
             errors: self.counter_family(
                 &name("errors"),
@@ -434,8 +432,13 @@ impl ResponseTracker {
     /// With the one-lookup index, unless a family evicts (an index entry
     /// keeps handles to series, which eviction would take away).
     fn indexed(mut self) -> ResponseTracker {
-        let families = [&self.requests, &self.errors, &self.cache];
-        if self.duration.evicts() || families.iter().any(|f| f.evicts()) {
+        let evicts = [
+            self.requests.evicts(),
+            self.duration.evicts(),
+            self.errors.evicts(),
+            self.cache.evicts(),
+        ];
+        if evicts.contains(&true) {
             return self;
         }
         let names: Vec<String> = KEY_NAMES.iter().map(|n| n.to_string()).collect();

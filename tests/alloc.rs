@@ -101,11 +101,11 @@ fn a_histogram_touching_a_few_dozen_buckets_costs_under_a_kib_per_thread() {
 fn labeled_recording_allocates_nothing_once_the_series_exist() {
     let reg = Registry::new();
     let fam = reg
-        .counter_family_with(
-            hotmetrics::Options::new("req", "r")
-                .labels(&["route", "method", "status"])
-                .max_series(2),
-        )
+        .counter_family_builder("req")
+        .help("r")
+        .labels(&["route", "method", "status"])
+        .max_series(2)
+        .build()
         .unwrap();
     let lat = reg
         .histogram_family("lat", "l", Unit::Nanoseconds, &["route"])
@@ -113,11 +113,11 @@ fn labeled_recording_allocates_nothing_once_the_series_exist() {
     let states = reg.state_set("s", "s", &["a", "b"]).unwrap();
     // A family that evicts pins an epoch per lookup: no allocation either.
     let evicting = reg
-        .counter_family_with(
-            hotmetrics::Options::new("ev", "e")
-                .labels(&["k"])
-                .evict_idle_after(1_000),
-        )
+        .counter_family_builder("ev")
+        .help("e")
+        .labels(&["k"])
+        .evict_idle_after(1_000)
+        .build()
         .unwrap();
     let rt = reg.response_tracker("api").unwrap();
     // A pair over `fam` (full after two label sets) and a histogram family.
@@ -135,6 +135,15 @@ fn labeled_recording_allocates_nothing_once_the_series_exist() {
         String::from("GET"),
         String::from("200"),
     );
+    // Integer values are formatted on the stack; a `Dyn` family checks the
+    // count and refuses without allocating either.
+    let statuses = reg
+        .counter_family("by_status", "s", &["status", "ok"])
+        .unwrap();
+    let names = vec![String::from("route")];
+    let dynamic = reg
+        .counter_family_with(hotmetrics::Options::new("dyn", "d").labels(&names))
+        .unwrap();
     let ok: Result<(), std::io::Error> = Ok(());
     let record = || {
         fam.inc(&("search", "GET", "200"));
@@ -145,6 +154,10 @@ fn labeled_recording_allocates_nothing_once_the_series_exist() {
         lat.record(&["search"], 1_000);
         states.set(1);
         evicting.inc(&["x"]);
+        statuses.inc(&(503u16, false));
+        statuses.inc(&(u64::MAX, true));
+        dynamic.try_get(&["search"]).unwrap().inc();
+        dynamic.inc(&("search", 1u8)); // refused: counted, not recorded
         pair.inc_and_record(&("search", "GET", "200"), 5);
         pair.inc_and_record(&("full", "so", "overflow"), 5);
         rt.record_response(
@@ -165,6 +178,16 @@ fn labeled_recording_allocates_nothing_once_the_series_exist() {
         bound.inc();
     }
     assert_eq!(allocs() - before, 0, "allocations on the labeled path");
+    let snap = reg.collect();
+    let errors = [("metric", "dyn")];
+    assert_eq!(
+        snap.counter_with("hotmetrics_label_arity_errors", &errors),
+        Some(301)
+    );
+    assert_eq!(
+        snap.counter_with("by_status", &[("status", "503"), ("ok", "false")]),
+        Some(301)
+    );
     assert_eq!(
         reg.collect().counter_with(
             "req",

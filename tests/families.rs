@@ -52,19 +52,19 @@ fn exact_totals_across_label_sets_with_overflow() {
     const LIMIT: usize = 50;
     let reg = Registry::new();
     let counts = reg
-        .counter_family_with(
-            Options::new("ops", "Operations")
-                .labels(&["route", "shard"])
-                .max_series(LIMIT),
-        )
+        .counter_family_builder("ops")
+        .help("Operations")
+        .labels(&["route", "shard"])
+        .max_series(LIMIT)
+        .build()
         .unwrap();
     let sizes = reg
-        .histogram_family_with(
-            Options::new("sizes", "Sizes")
-                .unit(Unit::Bytes)
-                .labels(&["route", "shard"])
-                .max_series(LIMIT),
-        )
+        .histogram_family_builder("sizes")
+        .help("Sizes")
+        .unit(Unit::Bytes)
+        .labels(&["route", "shard"])
+        .max_series(LIMIT)
+        .build()
         .unwrap();
     let shard_names: Vec<String> = (0..SETS / 3).map(|i| format!("s{i}")).collect();
     let set = |k: u64| {
@@ -191,7 +191,10 @@ fn a_million_label_sets_stay_bounded() {
     const SETS: u64 = 1_000_000;
     let reg = Registry::new();
     let fam = reg
-        .counter_family_with(Options::new("users", "Per user").labels(&["user", "region"]))
+        .counter_family_builder("users")
+        .help("Per user")
+        .labels(&["user", "region"])
+        .build()
         .unwrap();
     assert_eq!(fam.max_series(), 1_000);
     let mut buf = String::new();
@@ -247,9 +250,9 @@ fn label_shapes_find_the_same_series() {
     fam.inc(&owned);
     fam.inc(&(Route::Search, "hit"));
     fam.inc(&["search", "hit"]);
-    fam.inc(&vec!["search".to_string(), "hit".to_string()]);
+    fam.inc(&["search".to_string(), "hit".to_string()]);
     fam.with(&("search", "hit")).add(10);
-    fam.get(&["search", "hit"][..]).inc();
+    fam.get(&[&"search", &"hit"]).inc();
     assert_eq!(fam.len(), 1);
     // Any UTF-8 is a valid value.
     fam.inc(&("Ünïcödé \"quoted\"\n", ""));
@@ -267,17 +270,78 @@ fn label_shapes_find_the_same_series() {
     assert_eq!(snap.counter("hits_overflow"), Some(0));
 }
 
+/// A family whose label names are known only at run time (`Dyn`) checks
+/// the number of values: `try_get`/`try_with` return an error naming the
+/// metric and both counts; the shortcuts, which cannot return one, count
+/// the label set in `hotmetrics_label_arity_errors{metric}` and record
+/// nothing. Neither touches the overflow series. (In a typed family the
+/// same calls do not compile: `tests/ui/wrong_arity*.rs`.)
 #[test]
-fn wrong_number_of_values_goes_to_overflow() {
+fn wrong_number_of_values_in_a_dyn_family_is_refused_loudly() {
     let reg = Registry::new();
-    let fam = reg.counter_family("x", "x", &["a", "b"]).unwrap();
+    let names: Vec<String> = vec!["a".into(), "b".into()];
+    let fam = reg
+        .counter_family_with(Options::new("x", "x").labels(&names))
+        .unwrap();
+    let err = fam.try_get(&["only one"]).unwrap_err();
+    assert_eq!((err.metric(), err.expected(), err.given()), ("x", 2, 1));
+    assert_eq!(
+        err.to_string(),
+        r#"metric "x" takes 2 label values (a, b), 1 given"#
+    );
+    let err = fam.try_with(&vec!["1", "2", "3"]).unwrap_err();
+    assert_eq!((err.expected(), err.given()), (2, 3));
+    fam.try_get(&("a", 7u8)).unwrap().inc();
     fam.inc(&("only one",));
     fam.inc(&["1", "2", "3"]);
-    fam.inc(&("a", "b"));
+    fam.add(&vec!["1"], 5);
+    fam.inc(&["a", "7"][..]);
     let snap = reg.collect();
-    assert_eq!(snap.counter_with("x", &[("overflow", "true")]), Some(2));
-    assert_eq!(snap.counter("x_overflow"), Some(2));
-    assert_eq!(snap.counter_with("x", &[("a", "a"), ("b", "b")]), Some(1));
+    assert_eq!(snap.counter_with("x", &[("a", "a"), ("b", "7")]), Some(2));
+    assert_eq!(snap.series("x").len(), 1, "nothing else recorded");
+    assert_eq!(snap.counter("x_overflow"), Some(0));
+    assert_eq!(
+        snap.counter_with("hotmetrics_label_arity_errors", &[("metric", "x")]),
+        Some(3)
+    );
+    let text = hotmetrics::export::prometheus::render(&snap);
+    assert!(
+        text.contains("hotmetrics_label_arity_errors_total{metric=\"x\"} 3"),
+        "{text}"
+    );
+}
+
+/// Integer, `bool` and enum values are label values: an integer finds the
+/// series of its decimal digits, and looking an existing one up allocates
+/// nothing (`tests/alloc.rs`).
+#[test]
+fn integer_bool_and_enum_values() {
+    let reg = Registry::new();
+    let fam = reg
+        .counter_family("responses", "Responses", &["route", "status", "cached"])
+        .unwrap();
+    fam.inc(&(Route::Search, 200u16, true));
+    fam.inc(&("search", "200", "true"));
+    fam.with(&(Route::Search, 200u64, true)).inc();
+    fam.inc(&(Route::Checkout, -1i32, false));
+    for (status, n) in [(0u8, "0"), (255, "255")] {
+        fam.inc(&("x", status, false));
+        let snap = reg.collect();
+        let labels = [("route", "x"), ("status", n), ("cached", "false")];
+        assert_eq!(snap.counter_with("responses", &labels), Some(1));
+    }
+    fam.inc(&("x", usize::MAX, false));
+    fam.inc(&("x", i64::MIN, false));
+    let snap = reg.collect();
+    let get = |route: &str, status: &str, cached: &str| {
+        let labels = [("route", route), ("status", status), ("cached", cached)];
+        snap.counter_with("responses", &labels)
+    };
+    assert_eq!(get("search", "200", "true"), Some(3));
+    assert_eq!(get("checkout", "-1", "false"), Some(1));
+    assert_eq!(get("x", &usize::MAX.to_string(), "false"), Some(1));
+    assert_eq!(get("x", "-9223372036854775808", "false"), Some(1));
+    assert_eq!(fam.len(), 6);
 }
 
 #[test]
@@ -344,7 +408,9 @@ fn registration_rules() {
         &["a", "a"],
         &[],
     ] {
-        let err = reg.counter_family("fam", "f", bad).unwrap_err();
+        let err = reg
+            .counter_family_with(Options::new("fam", "f").labels(bad))
+            .unwrap_err();
         assert!(
             matches!(err, RegistryError::InvalidLabel { .. }),
             "{bad:?}: {err}"
@@ -360,15 +426,19 @@ fn registration_rules() {
     ));
     // Absurd limits are clamped, not a panic or a huge allocation.
     let huge = reg
-        .counter_family_with(
-            Options::new("huge", "h")
-                .labels(&["a"])
-                .max_series(usize::MAX),
-        )
+        .counter_family_builder("huge")
+        .help("h")
+        .labels(&["a"])
+        .max_series(usize::MAX)
+        .build()
         .unwrap();
     assert_eq!(huge.max_series(), hotmetrics::MAX_SERIES_LIMIT);
     let tiny = reg
-        .counter_family_with(Options::new("tiny", "t").labels(&["a"]).max_series(0))
+        .counter_family_builder("tiny")
+        .help("t")
+        .labels(&["a"])
+        .max_series(0)
+        .build()
         .unwrap();
     assert_eq!(tiny.max_series(), 1);
     // The overflow counter's name is taken.
@@ -589,20 +659,20 @@ fn exact_totals_with_eviction_and_overflow() {
     const OPS: u64 = 5_000;
     let reg = Registry::new();
     let fam = reg
-        .counter_family_with(
-            Options::new("jobs", "Jobs")
-                .labels(&["queue", "kind"])
-                .max_series(20)
-                .evict_idle_after(1),
-        )
+        .counter_family_builder("jobs")
+        .help("Jobs")
+        .labels(&["queue", "kind"])
+        .max_series(20)
+        .evict_idle_after(1)
+        .build()
         .unwrap();
     let lat = reg
-        .histogram_family_with(
-            Options::new("lat", "Latency")
-                .labels(&["queue"])
-                .max_series(10)
-                .evict_idle_after(1),
-        )
+        .histogram_family_builder("lat")
+        .help("Latency")
+        .labels(&["queue"])
+        .max_series(10)
+        .evict_idle_after(1)
+        .build()
         .unwrap();
     let names: Vec<String> = (0..16).map(|i| format!("q{i}")).collect();
     let kinds = ["a", "b", "c", "d"];
@@ -707,12 +777,12 @@ fn a_familys_internal_counters_are_never_merged_with_user_metrics() {
     };
     // A family first: its counters are its own.
     let reg = Registry::new();
-    reg.counter_family_with(
-        Options::new("jobs", "Jobs")
-            .labels(&["queue"])
-            .evict_idle_after(2),
-    )
-    .unwrap();
+    reg.counter_family_builder("jobs")
+        .help("Jobs")
+        .labels(&["queue"])
+        .evict_idle_after(2)
+        .build()
+        .unwrap();
     reserved(
         reg.counter("jobs_overflow", "mine"),
         "jobs_overflow",
@@ -720,12 +790,12 @@ fn a_familys_internal_counters_are_never_merged_with_user_metrics() {
     );
     reserved(reg.counter("jobs_evicted", "mine"), "jobs_evicted", "jobs");
     // Re-registering the family is still fine.
-    reg.counter_family_with(
-        Options::new("jobs", "Jobs")
-            .labels(&["queue"])
-            .evict_idle_after(2),
-    )
-    .unwrap();
+    reg.counter_family_builder("jobs")
+        .help("Jobs")
+        .labels(&["queue"])
+        .evict_idle_after(2)
+        .build()
+        .unwrap();
 
     // The user's counter first: the family cannot take its name over.
     let reg = Registry::new();

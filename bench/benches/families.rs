@@ -55,11 +55,11 @@ fn dynamic(c: &mut Criterion) {
     let reg = Registry::new();
     let fam = reg.counter_family("requests", "Requests", &LABELS).unwrap();
     let evicting = reg
-        .counter_family_with(
-            hotmetrics::Options::new("requests_evicting", "Requests")
-                .labels(&LABELS)
-                .evict_idle_after(1_000),
-        )
+        .counter_family_builder("requests_evicting")
+        .help("Requests")
+        .labels(&LABELS)
+        .evict_idle_after(1_000)
+        .build()
         .unwrap();
     let prom =
         prometheus::IntCounterVec::new(prometheus::Opts::new("requests", "Requests"), &LABELS)

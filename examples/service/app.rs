@@ -28,7 +28,8 @@
 use hotmetrics::export::http;
 use hotmetrics::telemetry::{Accounting, Client, QueryEvent, QueryOutcome};
 use hotmetrics::{
-    CacheStatus, CounterFamily, Gauge, Histogram, LabelValue, ResponseTracker, StateSet, Unit,
+    Arity, CacheStatus, CounterFamily, Gauge, Histogram, LabelValue, ResponseTracker, StateSet,
+    Unit,
 };
 use std::collections::HashMap;
 use std::fmt;
@@ -157,7 +158,7 @@ struct Breaker {
     threshold: u64,
     cool_down: Duration,
     states: StateSet,
-    transitions: CounterFamily,
+    transitions: CounterFamily<Arity<1>>,
 }
 
 impl Breaker {

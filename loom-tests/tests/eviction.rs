@@ -46,11 +46,11 @@ fn eviction_vs_record() {
     run_model_at_least("eviction_vs_record", 3, || {
         let reg = Registry::new();
         let fam = reg
-            .counter_family_with(
-                Options::new("req", "loom model")
-                    .labels(&["route"])
-                    .evict_idle_after(1),
-            )
+            .counter_family_builder("req")
+            .help("loom model")
+            .labels(&["route"])
+            .evict_idle_after(1)
+            .build()
             .unwrap();
         fam.inc(&["a"]);
         assert_eq!(seen(&reg.collect()), 1);

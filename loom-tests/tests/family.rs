@@ -61,11 +61,11 @@ fn limit_reached_by_racing_inserts() {
     run_model("limit_reached_by_racing_inserts", || {
         let reg = Registry::new();
         let fam = reg
-            .counter_family_with(
-                Options::new("req", "loom model")
-                    .labels(&["route"])
-                    .max_series(1),
-            )
+            .counter_family_builder("req")
+            .help("loom model")
+            .labels(&["route"])
+            .max_series(1)
+            .build()
             .unwrap();
         let threads: Vec<_> = ["a", "b"]
             .into_iter()

@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream as TokenStream2;
 use quote::quote;
 use syn::ext::IdentExt;
-use syn::{Attribute, Data, DeriveInput, Expr, ExprLit, Fields, Lit, LitStr};
+use syn::{Attribute, Data, DeriveInput, Expr, ExprLit, Fields, GenericParam, Lit, LitStr};
 
 /// The `#[label = "..."]` rename on a variant or field, if any.
 fn rename(attrs: &[Attribute]) -> syn::Result<Option<LitStr>> {
@@ -126,20 +126,27 @@ pub(crate) fn labels(input: DeriveInput) -> syn::Result<TokenStream2> {
                 format!("label `{}` is given twice", name.value()),
             ));
         }
-        arms.push(quote! { #i => ::hotmetrics::LabelValue::label_value(&self.#ident), });
+        arms.push(quote! {
+            #i => ::hotmetrics::ToLabelValue::to_label_value(&self.#ident, buf),
+        });
         names.push(name);
     }
     let count = names.len();
     let name = &input.ident;
     let (impl_g, ty_g, where_c) = input.generics.split_for_impl();
+    let (shape_impl_g, shape_ty, shape_where) = shape_of(&input);
     Ok(quote! {
-        impl #impl_g ::hotmetrics::Labels for #name #ty_g #where_c {
+        impl #impl_g ::hotmetrics::LabelValues for #name #ty_g #where_c {
             #[inline]
             fn label_count(&self) -> usize {
                 #count
             }
             #[inline]
-            fn label_value(&self, i: usize) -> &str {
+            fn value_at<'__hm>(
+                &'__hm self,
+                i: usize,
+                buf: &'__hm mut ::hotmetrics::ValueBuf,
+            ) -> &'__hm str {
                 match i {
                     #(#arms)*
                     _ => "",
@@ -148,11 +155,59 @@ pub(crate) fn labels(input: DeriveInput) -> syn::Result<TokenStream2> {
         }
 
         impl #impl_g #name #ty_g #where_c {
-            /// The label names, in field order: pass them to the family's
-            /// registration.
+            /// The label names, in field order.
             pub const LABEL_NAMES: &'static [&'static str] = &[#(#names),*];
         }
+
+        impl #shape_impl_g ::hotmetrics::LabelShape for #shape_ty #shape_where {
+            const ARITY: ::core::option::Option<usize> = ::core::option::Option::Some(#count);
+            const NAMES: ::core::option::Option<&'static [&'static str]> =
+                ::core::option::Option::Some(&[#(#names),*]);
+        }
+
+        impl #shape_impl_g ::hotmetrics::FixedShape for #shape_ty #shape_where {}
+
+        impl #impl_g ::hotmetrics::Labels<#shape_ty> for #name #ty_g #where_c {}
+
+        impl #impl_g ::hotmetrics::Labels<::hotmetrics::Dyn> for #name #ty_g #where_c {}
     })
+}
+
+/// The type a family is typed by for struct `input`: the struct with its
+/// lifetimes made `'static` (a family outlives any borrowed label value),
+/// with the generics and bounds of its `LabelShape` impl.
+fn shape_of(input: &DeriveInput) -> (TokenStream2, TokenStream2, TokenStream2) {
+    let name = &input.ident;
+    let mut params = Vec::new();
+    let mut args = Vec::new();
+    let mut bounds = Vec::new();
+    for p in &input.generics.params {
+        match p {
+            GenericParam::Lifetime(_) => args.push(quote! { 'static }),
+            GenericParam::Type(t) => {
+                let ident = &t.ident;
+                let own = &t.bounds;
+                params.push(quote! { #ident: #own });
+                bounds.push(quote! { #ident: 'static, });
+                args.push(quote! { #ident });
+            }
+            GenericParam::Const(c) => {
+                let (ident, ty) = (&c.ident, &c.ty);
+                params.push(quote! { const #ident: #ty });
+                args.push(quote! { #ident });
+            }
+        }
+    }
+    let extra = input.generics.where_clause.as_ref().map(|w| &w.predicates);
+    let where_c = quote! { where #(#bounds)* #extra };
+    if args.is_empty() {
+        return (quote! {}, quote! { #name }, where_c);
+    }
+    (
+        quote! { <#(#params),*> },
+        quote! { #name<#(#args),*> },
+        where_c,
+    )
 }
 
 #[cfg(test)]

@@ -62,10 +62,12 @@ pub fn derive_label_value(input: TokenStream) -> TokenStream {
         .into()
 }
 
-/// Implements `hotmetrics::Labels` for a struct with named fields, each a
-/// `hotmetrics::LabelValue`: the values are the fields in order, the label
-/// names the field names (or `#[label = "..."]`), given as the associated
-/// constant `LABEL_NAMES`. Use it through `hotmetrics::Labels`.
+/// Implements `hotmetrics::LabelValues`, `LabelShape`, `FixedShape` and
+/// `Labels` for a struct with named fields, each a
+/// `hotmetrics::ToLabelValue`: the values are the fields in order, the label
+/// names the field names (or `#[label = "..."]`), also given as the
+/// associated constant `LABEL_NAMES`. A family typed by the struct takes it
+/// and nothing else. Use it through `hotmetrics::Labels`.
 #[proc_macro_derive(Labels, attributes(label))]
 pub fn derive_labels(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);

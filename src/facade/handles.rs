@@ -140,7 +140,7 @@ impl FacadeKind for CounterKind {
     }
 
     fn family(registry: &Registry, options: Options) -> Result<Family<Counter>, RegistryError> {
-        registry.counter_family_with(options)
+        registry.checked_family(options)
     }
 }
 
@@ -159,7 +159,7 @@ impl FacadeKind for GaugeKind {
     }
 
     fn family(registry: &Registry, options: Options) -> Result<Family<FloatGauge>, RegistryError> {
-        registry.float_gauge_family_with(options)
+        registry.checked_family(options)
     }
 }
 
@@ -178,6 +178,6 @@ impl FacadeKind for HistogramKind {
     }
 
     fn family(registry: &Registry, options: Options) -> Result<Family<Histogram>, RegistryError> {
-        registry.histogram_family_with(options)
+        registry.checked_family(options)
     }
 }

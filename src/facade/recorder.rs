@@ -5,7 +5,7 @@
 use super::handles::{CounterKind, FacadeKind, GaugeKind, HistogramKind};
 use super::key_map::KeyMap;
 use super::naming::{self, Kind};
-use crate::family::{CounterFamily, Family};
+use crate::family::{Arity, CounterFamily, Family};
 use crate::registry::{Options, Registry, RegistryError};
 use crate::sync::{lock, Arc, FrozenArc, Mutex};
 use metrics::{Key, KeyName, Metadata, SharedString};
@@ -53,7 +53,7 @@ struct Inner {
     descriptions: Mutex<HashMap<(Kind, String), Description>>,
     /// `hotmetrics_facade_refused{reason}`: registrations answered with a
     /// no-op handle (`None` if the name was taken in the registry).
-    refused: Option<CounterFamily>,
+    refused: Option<CounterFamily<Arity<1>>>,
     /// Hashes metric names for `Table::names`.
     hasher: foldhash::fast::RandomState,
 }
@@ -313,7 +313,7 @@ impl Inner {
                 if !label_values(key, label_keys, values) {
                     return self.refuse(Reason::Labels);
                 }
-                match family.try_with(&*values) {
+                match family.with_or_none(&*values) {
                     Some(metric) => {
                         let made = FrozenArc::new(K::handle(metric, *scale));
                         cache(&made)

@@ -1,16 +1,17 @@
 //! [`Family`]: one metric split into series by a label set.
 #![forbid(unsafe_code)]
 
-use super::labels::Labels;
+use super::labels::{Arity, Dyn, FixedShape, LabelValues, Labels};
 use super::map::{Baseline, Refused, Series, SeriesMap};
+use super::series_ref::SeriesRef;
 use crate::buckets::Precision;
 use crate::descriptor::Unit;
 use crate::handle::{Core, Counter, FloatGauge, Gauge, Histogram};
 use crate::storage::SlotAllocator;
+use crate::sync::Reclaim;
 use crate::sync::{lock, Arc, FrozenArc, Mutex};
-use crate::sync::{Guard, Reclaim};
 use std::fmt;
-use std::time::Duration;
+use std::marker::PhantomData;
 
 /// Series per family unless [`Options::max_series`](crate::Options::max_series)
 /// says otherwise.
@@ -77,9 +78,22 @@ impl SeriesMetric for FloatGauge {
 /// method, latency per route and outcome.
 ///
 /// Get one from [`Registry::counter_family`](crate::Registry::counter_family),
-/// [`gauge_family`](crate::Registry::gauge_family) or
-/// [`histogram_family`](crate::Registry::histogram_family). `M` is the
-/// metric of each series: [`Counter`], [`Gauge`] or [`Histogram`].
+/// [`gauge_family`](crate::Registry::gauge_family),
+/// [`histogram_family`](crate::Registry::histogram_family) or a
+/// [`FamilyBuilder`](crate::FamilyBuilder). `M` is the metric of each
+/// series: [`Counter`], [`Gauge`], [`FloatGauge`] or [`Histogram`]. `S`,
+/// its [`LabelShape`], says which label sets it takes, so that a label set
+/// of the wrong shape does not compile:
+///
+/// - [`Arity<N>`](crate::Arity), for a family registered with an array of
+///   `N` label names: tuples and arrays of `N` values;
+/// - a struct deriving [`Labels`](derive@crate::Labels): that struct;
+/// - [`Dyn`] (label names known only at run time, registered through
+///   [`Options`](crate::Options)): any label set, its number of values
+///   checked when it is new (see [`try_get`](Self::try_get)).
+///
+/// Values are anything [`ToLabelValue`](crate::ToLabelValue): strings,
+/// `bool`, enums, integers.
 ///
 /// Two ways to record:
 ///
@@ -95,8 +109,7 @@ impl SeriesMetric for FloatGauge {
 /// [`Options::max_series`](crate::Options::max_series)). Past it, a new
 /// label set records into one **overflow series** labeled
 /// `{overflow="true"}`, and every such lookup is counted by the counter
-/// `<name>_overflow`: totals stay exact and memory stays bounded. A label
-/// set with the wrong number of values goes there too.
+/// `<name>_overflow`: totals stay exact and memory stays bounded.
 ///
 /// **Eviction** is off by default. With
 /// [`Options::evict_idle_after`](crate::Options::evict_idle_after)`(n)`, a
@@ -114,26 +127,34 @@ impl SeriesMetric for FloatGauge {
 ///
 /// let reg = Registry::new();
 /// let latency = reg
-///     .histogram_family("request_duration", "Latency", Unit::Nanoseconds, &["route", "outcome"])
+///     .histogram_family_builder("request_duration")
+///     .help("Latency")
+///     .unit(Unit::Nanoseconds)
+///     .labels(&["route", "status"])
+///     .build()
 ///     .unwrap();
 ///
 /// // Pre-bound: look up once, record at the plain-histogram cost.
-/// let search_ok = latency.with(&("search", "ok"));
+/// let search_ok = latency.with(&("search", 200u16));
 /// search_ok.record(1_200);
 ///
 /// // Dynamic: any label value, looked up on each call.
 /// let route = String::from("checkout");
-/// latency.record(&(route.as_str(), "error"), 9_000);
+/// latency.record(&(route.as_str(), 503u16), 9_000);
 ///
 /// let snap = reg.collect();
 /// let h = snap
-///     .histogram_with("request_duration", &[("route", "search"), ("outcome", "ok")])
+///     .histogram_with("request_duration", &[("route", "search"), ("status", "200")])
 ///     .unwrap();
 /// assert_eq!(h.count(), 1);
 /// assert_eq!(snap.series("request_duration").len(), 2);
 /// ```
-pub struct Family<M> {
+pub struct Family<M, S = Dyn> {
     pub(super) inner: Arc<Inner<M>>,
+    /// `hotmetrics_label_arity_errors`, where a [`Dyn`] family counts the
+    /// label sets it refused for their number of values (by metric name).
+    pub(super) arity_errors: Option<Arc<Family<Counter, Arity<1>>>>,
+    _shape: PhantomData<fn() -> S>,
 }
 
 // The fields the collector's side (`evict.rs`) works with are `pub(super)`.
@@ -164,18 +185,20 @@ pub(crate) struct Eviction {
 }
 
 /// A family of [`Counter`]s.
-pub type CounterFamily = Family<Counter>;
+pub type CounterFamily<S = Dyn> = Family<Counter, S>;
 /// A family of [`Gauge`]s.
-pub type GaugeFamily = Family<Gauge>;
+pub type GaugeFamily<S = Dyn> = Family<Gauge, S>;
 /// A family of [`FloatGauge`]s.
-pub type FloatGaugeFamily = Family<FloatGauge>;
+pub type FloatGaugeFamily<S = Dyn> = Family<FloatGauge, S>;
 /// A family of [`Histogram`]s.
-pub type HistogramFamily = Family<Histogram>;
+pub type HistogramFamily<S = Dyn> = Family<Histogram, S>;
 
-impl<M> Clone for Family<M> {
+impl<M, S> Clone for Family<M, S> {
     fn clone(&self) -> Self {
         Family {
             inner: self.inner.clone(),
+            arity_errors: self.arity_errors.clone(),
+            _shape: PhantomData,
         }
     }
 }
@@ -207,28 +230,33 @@ impl<M: Clone> Family<M> {
                 reclaimed: Mutex::new(Vec::new()),
                 free: Mutex::new(Vec::new()),
             }),
+            arity_errors: None,
+            _shape: PhantomData,
         })
+    }
+}
+
+impl<M, S> Family<M, S> {
+    /// The same family typed `T`; a [`Dyn`] view counts its arity errors
+    /// in `arity_errors`. The registry has checked that `T` fits the
+    /// family's label names.
+    pub(crate) fn retype<T>(
+        self,
+        arity_errors: Option<Arc<Family<Counter, Arity<1>>>>,
+    ) -> Family<M, T> {
+        Family {
+            inner: self.inner,
+            arity_errors,
+            _shape: PhantomData,
+        }
     }
 
     /// The series of `labels`, created on first use; the overflow series
-    /// once the family is full.
-    ///
-    /// Finding an existing series takes no lock and allocates nothing. The
-    /// first use of a label set takes the family's insertion lock and
-    /// allocates its label strings.
-    ///
-    /// The returned [`SeriesRef`] records into the series; it is meant to
-    /// be used at once (in a family that evicts, it holds the epoch guard
-    /// that keeps the series from being reclaimed under it).
-    ///
-    /// ```
-    /// let reg = hotmetrics::Registry::new();
-    /// let hits = reg.counter_family("cache_hits", "Hits", &["cache"]).unwrap();
-    /// hits.get(&["users"]).add(3);
-    /// assert_eq!(reg.collect().counter_with("cache_hits", &[("cache", "users")]), Some(3));
-    /// ```
+    /// once the family is full. `None` for a label set with another number
+    /// of values than the family has names (only a [`Dyn`] family can be
+    /// given one), after counting it in `hotmetrics_label_arity_errors`.
     #[inline]
-    pub fn get<L: Labels + ?Sized>(&self, labels: &L) -> SeriesRef<'_, M> {
+    pub(super) fn lookup<L: LabelValues + ?Sized>(&self, labels: &L) -> Option<SeriesRef<'_, M>> {
         let inner = &*self.inner;
         let guard = if inner.evict_after != 0 {
             Some(inner.reclaim.pin())
@@ -237,32 +265,66 @@ impl<M: Clone> Family<M> {
         };
         let metric = match inner.map.find(labels) {
             Some(s) => &s.metric,
-            None => self.miss(labels),
+            None => self.miss(labels)?,
         };
-        SeriesRef {
-            metric,
-            _guard: guard,
-        }
+        Some(SeriesRef::new(metric, guard))
     }
 
     #[cold]
     #[inline(never)]
-    fn miss<L: Labels + ?Sized>(&self, labels: &L) -> &M {
+    fn miss<L: LabelValues + ?Sized>(&self, labels: &L) -> Option<&M> {
         let inner = &*self.inner;
+        if labels.label_count() != inner.map.names().len() {
+            self.count_arity_error();
+            return None;
+        }
         if !inner.map.is_full() {
             if let Ok(s) = inner.map.insert(labels, || inner.make_series()) {
-                return &s.metric;
+                return Some(&s.metric);
             }
         }
         inner.overflowed.inc();
-        &inner.overflow
+        Some(&inner.overflow)
+    }
+
+    /// Counts a refused label set in `hotmetrics_label_arity_errors`.
+    #[cold]
+    fn count_arity_error(&self) {
+        if let Some(errors) = &self.arity_errors {
+            errors.inc(&[self.name()]);
+        }
+    }
+
+    /// A handle to the series of `labels` (a label set of the family's
+    /// number of values), bound so that it is never evicted.
+    pub(super) fn bind<L: LabelValues + ?Sized>(&self, labels: &L) -> M
+    where
+        M: Clone,
+    {
+        let inner = &*self.inner;
+        if inner.evict_after == 0 {
+            if let Some(s) = inner.map.find(labels) {
+                return s.metric.clone();
+            }
+            if inner.map.is_full() {
+                inner.overflowed.inc();
+                return inner.overflow.clone();
+            }
+        }
+        match inner.map.bind(labels, || inner.make_series()) {
+            Ok(m) => m,
+            Err(Refused::Full | Refused::Invalid) => {
+                inner.overflowed.inc();
+                inner.overflow.clone()
+            }
+        }
     }
 
     /// For a family that never evicts (so no guard is needed): the metric
     /// of the series of `labels`, created on first use; `None`, after
     /// counting the lookup in `<name>_overflow`, where [`get`](Self::get)
     /// would give the overflow series. Lock-free for an existing series.
-    pub(crate) fn resolve<L: Labels + ?Sized>(&self, labels: &L) -> Option<&M> {
+    pub(crate) fn resolve<L: LabelValues + ?Sized>(&self, labels: &L) -> Option<&M> {
         let inner = &*self.inner;
         debug_assert_eq!(inner.evict_after, 0, "resolve in an evicting family");
         if let Some(s) = inner.map.find(labels) {
@@ -282,37 +344,13 @@ impl<M: Clone> Family<M> {
         self.inner.evict_after != 0
     }
 
-    /// A handle to the series of `labels` (see [`get`](Self::get)), to keep
-    /// and record into at the cost of an unlabeled metric.
-    ///
-    /// ```
-    /// let reg = hotmetrics::Registry::new();
-    /// let requests = reg.counter_family("requests", "Requests", &["route"]).unwrap();
-    /// let search = requests.with(&["search"]); // a plain `Counter`
-    /// for _ in 0..10 { search.inc(); }
-    /// assert_eq!(reg.collect().counter_with("requests", &[("route", "search")]), Some(10));
-    /// ```
-    ///
-    /// In a family that evicts, the series of a handle obtained here is
-    /// never evicted (binding takes the family's insertion lock).
-    pub fn with<L: Labels + ?Sized>(&self, labels: &L) -> M {
-        let inner = &*self.inner;
-        if inner.evict_after == 0 {
-            return self.get(labels).metric.clone();
-        }
-        match inner.map.bind(labels, || inner.make_series()) {
-            Ok(m) => m,
-            Err(Refused::Full | Refused::Invalid) => {
-                inner.overflowed.inc();
-                inner.overflow.clone()
-            }
-        }
-    }
-
     /// As [`with`](Self::with), but `None` (after counting the lookup in
     /// `<name>_overflow`) where `with` would return the overflow series.
     #[cfg_attr(not(feature = "metrics-facade"), allow(dead_code))]
-    pub(crate) fn try_with<L: Labels + ?Sized>(&self, labels: &L) -> Option<M> {
+    pub(crate) fn with_or_none<L: LabelValues + ?Sized>(&self, labels: &L) -> Option<M>
+    where
+        M: Clone,
+    {
         let inner = &*self.inner;
         if inner.evict_after == 0 {
             // As in `get`: lock-free for an existing series, and for a
@@ -383,6 +421,52 @@ impl<M: Clone> Family<M> {
     }
 }
 
+impl<M: Clone, S: FixedShape> Family<M, S> {
+    /// The series of `labels`, created on first use; the overflow series
+    /// once the family is full.
+    ///
+    /// Finding an existing series takes no lock and allocates nothing. The
+    /// first use of a label set takes the family's insertion lock and
+    /// allocates its label strings.
+    ///
+    /// The returned [`SeriesRef`] records into the series; it is meant to
+    /// be used at once (in a family that evicts, it holds the epoch guard
+    /// that keeps the series from being reclaimed under it).
+    ///
+    /// ```
+    /// let reg = hotmetrics::Registry::new();
+    /// let hits = reg.counter_family("cache_hits", "Hits", &["cache"]).unwrap();
+    /// hits.get(&["users"]).add(3);
+    /// assert_eq!(reg.collect().counter_with("cache_hits", &[("cache", "users")]), Some(3));
+    /// ```
+    #[inline]
+    pub fn get<L: Labels<S> + ?Sized>(&self, labels: &L) -> SeriesRef<'_, M> {
+        match self.lookup(labels) {
+            Some(series) => series,
+            // Unreachable: a label set of a fixed shape has the family's
+            // number of values (the registry checked the names' count).
+            None => SeriesRef::new(&self.inner.overflow, None),
+        }
+    }
+
+    /// A handle to the series of `labels` (see [`get`](Self::get)), to keep
+    /// and record into at the cost of an unlabeled metric.
+    ///
+    /// ```
+    /// let reg = hotmetrics::Registry::new();
+    /// let requests = reg.counter_family("requests", "Requests", &["route"]).unwrap();
+    /// let search = requests.with(&["search"]); // a plain `Counter`
+    /// for _ in 0..10 { search.inc(); }
+    /// assert_eq!(reg.collect().counter_with("requests", &[("route", "search")]), Some(10));
+    /// ```
+    ///
+    /// In a family that evicts, the series of a handle obtained here is
+    /// never evicted (binding takes the family's insertion lock).
+    pub fn with<L: Labels<S> + ?Sized>(&self, labels: &L) -> M {
+        self.bind(labels)
+    }
+}
+
 impl<M> Inner<M> {
     /// A recycled metric if there is one, else a fresh one.
     fn make_series(&self) -> Option<(M, Baseline)> {
@@ -393,154 +477,7 @@ impl<M> Inner<M> {
     }
 }
 
-/// The series a dynamic lookup found ([`Family::get`]), to record into at
-/// once. It derefs to nothing on purpose: a metric handle kept beyond the
-/// lookup must come from [`Family::with`], which keeps its series from
-/// being evicted.
-#[must_use = "a series reference does nothing until recorded into"]
-pub struct SeriesRef<'a, M> {
-    metric: &'a M,
-    _guard: Option<Guard<'a>>,
-}
-
-impl<M> fmt::Debug for SeriesRef<'_, M> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SeriesRef { .. }")
-    }
-}
-
-impl SeriesRef<'_, Counter> {
-    /// Adds one.
-    #[inline]
-    pub fn inc(&self) {
-        self.metric.inc();
-    }
-    /// Adds `n`.
-    #[inline]
-    pub fn add(&self, n: u64) {
-        self.metric.add(n);
-    }
-}
-
-impl SeriesRef<'_, Histogram> {
-    /// As [`Histogram::record`].
-    #[inline]
-    pub fn record(&self, value: u64) {
-        self.metric.record(value);
-    }
-    /// As [`Histogram::record_duration`].
-    #[inline]
-    pub fn record_duration(&self, d: Duration) {
-        self.metric.record_duration(d);
-    }
-    /// As [`Histogram::record_f64`].
-    #[inline]
-    pub fn record_f64(&self, value: f64) {
-        self.metric.record_f64(value);
-    }
-}
-
-impl SeriesRef<'_, Gauge> {
-    /// As [`Gauge::set`].
-    #[inline]
-    pub fn set(&self, v: i64) {
-        self.metric.set(v);
-    }
-    /// As [`Gauge::add`].
-    #[inline]
-    pub fn add(&self, n: i64) {
-        self.metric.add(n);
-    }
-    /// As [`Gauge::get`].
-    #[inline]
-    pub fn get(&self) -> i64 {
-        self.metric.get()
-    }
-}
-
-impl SeriesRef<'_, FloatGauge> {
-    /// As [`FloatGauge::set`].
-    #[inline]
-    pub fn set(&self, v: f64) {
-        self.metric.set(v);
-    }
-    /// As [`FloatGauge::add`].
-    #[inline]
-    pub fn add(&self, d: f64) {
-        self.metric.add(d);
-    }
-    /// As [`FloatGauge::get`].
-    #[inline]
-    pub fn get(&self) -> f64 {
-        self.metric.get()
-    }
-}
-
-impl Family<Counter> {
-    /// Adds one to the series of `labels`.
-    #[inline]
-    pub fn inc<L: Labels + ?Sized>(&self, labels: &L) {
-        self.get(labels).inc();
-    }
-
-    /// Adds `n` to the series of `labels`.
-    #[inline]
-    pub fn add<L: Labels + ?Sized>(&self, labels: &L, n: u64) {
-        self.get(labels).add(n);
-    }
-}
-
-impl Family<Histogram> {
-    /// Records `value` into the series of `labels`.
-    #[inline]
-    pub fn record<L: Labels + ?Sized>(&self, labels: &L, value: u64) {
-        self.get(labels).record(value);
-    }
-
-    /// Records a duration into the series of `labels` (see
-    /// [`Histogram::record_duration`]).
-    #[inline]
-    pub fn record_duration<L: Labels + ?Sized>(&self, labels: &L, d: Duration) {
-        self.get(labels).record_duration(d);
-    }
-
-    /// Records a float into the series of `labels` (see
-    /// [`Histogram::record_f64`]).
-    #[inline]
-    pub fn record_f64<L: Labels + ?Sized>(&self, labels: &L, value: f64) {
-        self.get(labels).record_f64(value);
-    }
-}
-
-impl Family<Gauge> {
-    /// Sets the series of `labels` to `v`.
-    #[inline]
-    pub fn set<L: Labels + ?Sized>(&self, labels: &L, v: i64) {
-        self.get(labels).set(v);
-    }
-
-    /// Adds `n` to the series of `labels`.
-    #[inline]
-    pub fn add<L: Labels + ?Sized>(&self, labels: &L, n: i64) {
-        self.get(labels).add(n);
-    }
-}
-
-impl Family<FloatGauge> {
-    /// Sets the series of `labels` to `v`.
-    #[inline]
-    pub fn set<L: Labels + ?Sized>(&self, labels: &L, v: f64) {
-        self.get(labels).set(v);
-    }
-
-    /// Adds `d` to the series of `labels`.
-    #[inline]
-    pub fn add<L: Labels + ?Sized>(&self, labels: &L, d: f64) {
-        self.get(labels).add(d);
-    }
-}
-
-impl<M> fmt::Debug for Family<M> {
+impl<M, S> fmt::Debug for Family<M, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Family")
             .field("name", &self.inner.name)

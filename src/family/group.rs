@@ -14,7 +14,7 @@
 #![forbid(unsafe_code)]
 
 use super::family::Family;
-use super::labels::Labels;
+use super::labels::{FixedShape, LabelValues, Labels};
 use super::map::{Baseline, SeriesMap};
 use crate::handle::{Counter, Histogram};
 use crate::sync::{Arc, FrozenArc};
@@ -50,7 +50,7 @@ impl<E> LabelIndex<E> {
 
     /// The entry of `labels`, if one was inserted.
     #[inline]
-    pub(crate) fn find<L: Labels + ?Sized>(&self, labels: &L) -> Option<&E> {
+    pub(crate) fn find<L: LabelValues + ?Sized>(&self, labels: &L) -> Option<&E> {
         self.map.find(labels).map(|s| &s.metric)
     }
 
@@ -59,7 +59,7 @@ impl<E> LabelIndex<E> {
     /// wrong number of values. Takes the index's lock and allocates: for a
     /// label set's first use.
     #[cold]
-    pub(crate) fn insert<L: Labels + ?Sized>(&self, labels: &L, entry: E) -> Option<&E> {
+    pub(crate) fn insert<L: LabelValues + ?Sized>(&self, labels: &L, entry: E) -> Option<&E> {
         if self.map.is_full() {
             return None;
         }
@@ -118,8 +118,8 @@ impl Error for PairError {}
 /// before, with its own cardinality limit and overflow series (a label
 /// set one member refuses records into that member's overflow series and
 /// counts in its `<name>_overflow`, on every lookup, as the family alone
-/// would). A label set with the wrong number of values goes to both
-/// overflow series.
+/// would). The members are typed by the same [`FixedShape`], so a label
+/// set with the wrong number of values does not compile.
 ///
 /// Members must not evict ([`PairError::Evicting`]). Pre-bound handles
 /// ([`with`](Self::with), or [`Family::with`]) remain the fastest way to
@@ -147,17 +147,17 @@ impl Error for PairError {}
 /// assert_eq!(snap.counter_with("requests", &labels), Some(2));
 /// assert_eq!(snap.histogram_with("request_duration", &labels).unwrap().count(), 2);
 /// ```
-pub struct FamilyPair<A, B> {
-    inner: Arc<PairInner<A, B>>,
+pub struct FamilyPair<A, B, S> {
+    inner: Arc<PairInner<A, B, S>>,
 }
 
-struct PairInner<A, B> {
-    first: Family<A>,
-    second: Family<B>,
+struct PairInner<A, B, S> {
+    first: Family<A, S>,
+    second: Family<B, S>,
     index: LabelIndex<(A, B)>,
 }
 
-impl<A, B> Clone for FamilyPair<A, B> {
+impl<A, B, S> Clone for FamilyPair<A, B, S> {
     fn clone(&self) -> Self {
         FamilyPair {
             inner: self.inner.clone(),
@@ -165,10 +165,13 @@ impl<A, B> Clone for FamilyPair<A, B> {
     }
 }
 
-impl<A: Clone, B: Clone> FamilyPair<A, B> {
+impl<A: Clone, B: Clone, S: FixedShape> FamilyPair<A, B, S> {
     /// Binds `first` and `second`, which must have the same label names
-    /// and not evict.
-    pub fn new(first: &Family<A>, second: &Family<B>) -> Result<FamilyPair<A, B>, PairError> {
+    /// and not evict. Both are typed by the same [`FixedShape`].
+    pub fn new(
+        first: &Family<A, S>,
+        second: &Family<B, S>,
+    ) -> Result<FamilyPair<A, B, S>, PairError> {
         if first.label_names() != second.label_names() {
             return Err(PairError::LabelNames {
                 first: first.name().to_string(),
@@ -202,7 +205,7 @@ impl<A: Clone, B: Clone> FamilyPair<A, B> {
     /// Finding a label set seen before is one hash of the borrowed values
     /// and one probe of a lock-free table: no lock, no allocation.
     #[inline]
-    pub fn get<L: Labels + ?Sized>(&self, labels: &L) -> (&A, &B) {
+    pub fn get<L: Labels<S> + ?Sized>(&self, labels: &L) -> (&A, &B) {
         match self.inner.index.find(labels) {
             Some((a, b)) => (a, b),
             None => self.miss(labels),
@@ -213,7 +216,7 @@ impl<A: Clone, B: Clone> FamilyPair<A, B> {
     /// when both give it a series of its own, the pair is indexed.
     #[cold]
     #[inline(never)]
-    fn miss<L: Labels + ?Sized>(&self, labels: &L) -> (&A, &B) {
+    fn miss<L: LabelValues + ?Sized>(&self, labels: &L) -> (&A, &B) {
         let inner = &*self.inner;
         let a = inner.first.resolve(labels);
         let b = inner.second.resolve(labels);
@@ -230,18 +233,18 @@ impl<A: Clone, B: Clone> FamilyPair<A, B> {
 
     /// Handles to the series of `labels` in both members (see
     /// [`get`](Self::get)), to keep.
-    pub fn with<L: Labels + ?Sized>(&self, labels: &L) -> (A, B) {
+    pub fn with<L: Labels<S> + ?Sized>(&self, labels: &L) -> (A, B) {
         let (a, b) = self.get(labels);
         (a.clone(), b.clone())
     }
 
     /// The first member.
-    pub fn first(&self) -> &Family<A> {
+    pub fn first(&self) -> &Family<A, S> {
         &self.inner.first
     }
 
     /// The second member.
-    pub fn second(&self) -> &Family<B> {
+    pub fn second(&self) -> &Family<B, S> {
         &self.inner.second
     }
 
@@ -252,11 +255,11 @@ impl<A: Clone, B: Clone> FamilyPair<A, B> {
     }
 }
 
-impl FamilyPair<Counter, Histogram> {
+impl<S: FixedShape> FamilyPair<Counter, Histogram, S> {
     /// Adds one to the counter and records `value` into the histogram of
     /// `labels`, with one lookup.
     #[inline]
-    pub fn inc_and_record<L: Labels + ?Sized>(&self, labels: &L, value: u64) {
+    pub fn inc_and_record<L: Labels<S> + ?Sized>(&self, labels: &L, value: u64) {
         let (c, h) = self.get(labels);
         c.inc();
         h.record(value);
@@ -265,14 +268,14 @@ impl FamilyPair<Counter, Histogram> {
     /// Adds one to the counter and records `d` into the histogram of
     /// `labels` (see [`Histogram::record_duration`]), with one lookup.
     #[inline]
-    pub fn inc_and_record_duration<L: Labels + ?Sized>(&self, labels: &L, d: Duration) {
+    pub fn inc_and_record_duration<L: Labels<S> + ?Sized>(&self, labels: &L, d: Duration) {
         let (c, h) = self.get(labels);
         c.inc();
         h.record_duration(d);
     }
 }
 
-impl<A: Clone, B: Clone> fmt::Debug for FamilyPair<A, B> {
+impl<A: Clone, B: Clone, S> fmt::Debug for FamilyPair<A, B, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FamilyPair")
             .field("first", &self.inner.first.name())

@@ -18,7 +18,7 @@
 //! A label set past the limit is not inserted (the family records it into
 //! its overflow series instead).
 
-use super::labels::{hash_labels, key_matches, Labels};
+use super::labels::{hash_labels, key_matches, key_of, key_values, LabelValues};
 use crate::snapshot::{HistogramSnapshot, LabelSet};
 use crate::sync::{AtomicU64, AtomicU8, Entry, EntryHash, FrozenArc, Ordering, RandomState};
 use crate::sync::{Table, Writer};
@@ -119,7 +119,7 @@ impl<M> SeriesMap<M> {
     /// For a family that evicts, every caller holds a `Guard` of the
     /// family's `Reclaim` while it uses the result (see `evict`).
     #[inline]
-    pub(crate) fn find<L: Labels + ?Sized>(&self, labels: &L) -> Option<&Series<M>> {
+    pub(crate) fn find<L: LabelValues + ?Sized>(&self, labels: &L) -> Option<&Series<M>> {
         let hash = hash_labels(&self.hasher, labels);
         self.table.find(hash, |s| key_matches(labels, &s.key))
     }
@@ -138,7 +138,7 @@ impl<M> SeriesMap<M> {
     /// caller holds a `Guard` while it uses the result.
     #[cold]
     #[inline(never)]
-    pub(crate) fn insert<L: Labels + ?Sized>(
+    pub(crate) fn insert<L: LabelValues + ?Sized>(
         &self,
         labels: &L,
         make: impl FnOnce() -> Option<(M, Baseline)>,
@@ -148,7 +148,7 @@ impl<M> SeriesMap<M> {
 
     /// As `insert`, and marks the series as never to be evicted: for
     /// handles that live outside any guard. Returns the metric handle.
-    pub(crate) fn bind<L: Labels + ?Sized>(
+    pub(crate) fn bind<L: LabelValues + ?Sized>(
         &self,
         labels: &L,
         make: impl FnOnce() -> Option<(M, Baseline)>,
@@ -163,7 +163,7 @@ impl<M> SeriesMap<M> {
         Ok(s.metric.clone())
     }
 
-    fn insert_locked<'t, L: Labels + ?Sized>(
+    fn insert_locked<'t, L: LabelValues + ?Sized>(
         &self,
         table: &mut Writer<'t, Series<M>>,
         labels: &L,
@@ -193,24 +193,15 @@ impl<M> SeriesMap<M> {
         Ok(series)
     }
 
-    fn new_series<L: Labels + ?Sized>(
+    fn new_series<L: LabelValues + ?Sized>(
         &self,
         hash: u64,
         labels: &L,
         metric: M,
         baseline: Baseline,
     ) -> Series<M> {
-        let mut key = Vec::new();
-        for i in 0..labels.label_count() {
-            key.extend_from_slice(labels.label_value(i).as_bytes());
-            key.push(0xff);
-        }
-        let labels = LabelSet::new(
-            self.names
-                .iter()
-                .enumerate()
-                .map(|(i, n)| (n.as_str(), labels.label_value(i))),
-        );
+        let key = key_of(labels);
+        let labels = LabelSet::new(self.names.iter().map(String::as_str).zip(key_values(&key)));
         Series {
             hash: EntryHash::new(hash),
             key: key.into(),

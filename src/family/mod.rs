@@ -7,20 +7,26 @@
 //! bounded by a per-family cardinality limit. A [`FamilyPair`] looks a
 //! label set up in two families at once (`group.rs`).
 
+mod checked;
 mod evict;
 #[allow(clippy::module_inception)]
 mod family;
 mod group;
 mod labels;
 mod map;
+mod series_ref;
 mod state_set;
 
+pub use checked::LabelError;
 pub use family::{
-    CounterFamily, Family, FloatGaugeFamily, GaugeFamily, HistogramFamily, SeriesRef,
-    DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT,
+    CounterFamily, Family, FloatGaugeFamily, GaugeFamily, HistogramFamily, DEFAULT_MAX_SERIES,
+    MAX_SERIES_LIMIT,
 };
 pub(crate) use family::{Eviction, SeriesCtx, SeriesMetric};
 pub(crate) use group::LabelIndex;
 pub use group::{FamilyPair, PairError};
-pub use labels::{LabelValue, Labels};
+pub use labels::{
+    Arity, Dyn, FixedShape, LabelShape, LabelValue, LabelValues, Labels, ToLabelValue, ValueBuf,
+};
+pub use series_ref::SeriesRef;
 pub use state_set::{StateSet, MAX_STATES};

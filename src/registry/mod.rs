@@ -10,11 +10,14 @@
 //!   nothing was recorded since);
 //! - `registry.rs`: [`Registry`], the typed registration methods, and
 //!   [`global()`](crate::global);
+//! - `family_builder.rs`: [`FamilyBuilder`], a family's registration with
+//!   named arguments;
 //! - `error.rs`, `name.rs`: what a registration can be refused for.
 
 mod catalog;
 mod collect;
 mod error;
+mod family_builder;
 mod fold_histogram;
 mod kind;
 mod name;
@@ -23,6 +26,7 @@ mod options;
 mod registry;
 
 pub use error::{Conflict, RegistryError};
+pub use family_builder::FamilyBuilder;
 pub use options::Options;
 crate::sync::cfg_not_loom! {
     pub use registry::global;

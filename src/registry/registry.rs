@@ -8,13 +8,18 @@ use super::{name, RegistryError};
 use crate::clock::Clock;
 use crate::descriptor::{MetricKind, Unit};
 use crate::family::{
-    CounterFamily, FloatGaugeFamily, GaugeFamily, HistogramFamily, SeriesCtx, StateSet, MAX_STATES,
+    Arity, CounterFamily, Family, FloatGaugeFamily, GaugeFamily, HistogramFamily, LabelShape,
+    SeriesCtx, StateSet, MAX_STATES,
 };
 use crate::handle::{Core, Counter, FloatGauge, Gauge, Histogram};
 use crate::snapshot::{Publish, Snapshot};
 use crate::storage::SlotAllocator;
 use crate::sync::{lock, Arc, Mutex};
 use std::fmt;
+
+/// The counter family where [`Dyn`] families count the label sets they
+/// refuse for their number of values, labeled by family name.
+pub(crate) const ARITY_ERRORS: &str = "hotmetrics_label_arity_errors";
 
 /// A set of named metrics and the per-thread cells they record into.
 ///
@@ -128,49 +133,58 @@ impl Registry {
     }
 
     /// Registers (or finds) counter family `name`, one series per value of
-    /// the label names `labels` (see [`Family`](crate::Family)).
+    /// the label names `labels` (see [`Family`](crate::Family)). The family
+    /// is typed by the number of names: it takes tuples and arrays of that
+    /// many values (strings, integers, `bool`, enums), and another number
+    /// does not compile.
     ///
     /// ```
     /// let reg = hotmetrics::Registry::new();
     /// let requests = reg.counter_family("http_requests", "Requests", &["route", "status"]).unwrap();
-    /// requests.inc(&("search", "200"));
+    /// requests.inc(&("search", 200u16));
     /// requests.add(&["search", "200"], 2);
     /// let snap = reg.collect();
     /// assert_eq!(snap.counter_with("http_requests", &[("route", "search"), ("status", "200")]), Some(3));
     /// assert!(reg.counter_family("http_requests", "Requests", &["route"]).is_err()); // other labels
     /// ```
-    pub fn counter_family<S: AsRef<str>>(
+    pub fn counter_family<S: AsRef<str>, const N: usize>(
         &self,
         name: &str,
         help: &str,
-        labels: &[S],
-    ) -> Result<CounterFamily, RegistryError> {
-        self.counter_family_with(Options::new(name, help).labels(labels))
+        labels: &[S; N],
+    ) -> Result<CounterFamily<Arity<N>>, RegistryError> {
+        self.family(Options::new(name, help).labels(labels))
     }
 
-    /// Registers (or finds) a counter family described by `options`
-    /// (label names from [`Options::labels`]).
+    /// Registers (or finds) a counter family described by `options`, its
+    /// label names ([`Options::labels`]) known only at run time: a [`Dyn`]
+    /// family, which checks the number of values of each new label set
+    /// ([`Family::try_get`](crate::Family::try_get)). For a typed family
+    /// with options, use [`counter_family_builder`](Self::counter_family_builder).
     pub fn counter_family_with(&self, options: Options) -> Result<CounterFamily, RegistryError> {
-        self.register(options)
+        self.family(options)
     }
 
-    /// Registers (or finds) gauge family `name` with label names `labels`.
-    pub fn gauge_family<S: AsRef<str>>(
+    /// Registers (or finds) gauge family `name` with label names `labels`
+    /// (typed by their number, as [`counter_family`](Self::counter_family)).
+    pub fn gauge_family<S: AsRef<str>, const N: usize>(
         &self,
         name: &str,
         help: &str,
-        labels: &[S],
-    ) -> Result<GaugeFamily, RegistryError> {
-        self.gauge_family_with(Options::new(name, help).labels(labels))
+        labels: &[S; N],
+    ) -> Result<GaugeFamily<Arity<N>>, RegistryError> {
+        self.family(Options::new(name, help).labels(labels))
     }
 
-    /// Registers (or finds) a gauge family described by `options`.
+    /// Registers (or finds) a gauge family described by `options` (a
+    /// [`Dyn`] family, as [`counter_family_with`](Self::counter_family_with)).
     pub fn gauge_family_with(&self, options: Options) -> Result<GaugeFamily, RegistryError> {
-        self.register(options)
+        self.family(options)
     }
 
     /// Registers (or finds) float gauge family `name` with label names
-    /// `labels`: one [`FloatGauge`] per label set.
+    /// `labels`: one [`FloatGauge`] per label set (typed by their number,
+    /// as [`counter_family`](Self::counter_family)).
     ///
     /// ```
     /// let reg = hotmetrics::Registry::new();
@@ -179,40 +193,82 @@ impl Registry {
     /// load.add(&["db"], 0.5);
     /// assert_eq!(reg.collect().float_gauge_with("pool_load", &[("pool", "db")]), Some(0.75));
     /// ```
-    pub fn float_gauge_family<S: AsRef<str>>(
+    pub fn float_gauge_family<S: AsRef<str>, const N: usize>(
         &self,
         name: &str,
         help: &str,
-        labels: &[S],
-    ) -> Result<FloatGaugeFamily, RegistryError> {
-        self.float_gauge_family_with(Options::new(name, help).labels(labels))
+        labels: &[S; N],
+    ) -> Result<FloatGaugeFamily<Arity<N>>, RegistryError> {
+        self.family(Options::new(name, help).labels(labels))
     }
 
-    /// Registers (or finds) a float gauge family described by `options`.
+    /// Registers (or finds) a float gauge family described by `options` (a
+    /// [`Dyn`] family, as [`counter_family_with`](Self::counter_family_with)).
     pub fn float_gauge_family_with(
         &self,
         options: Options,
     ) -> Result<FloatGaugeFamily, RegistryError> {
-        self.register(options)
+        self.family(options)
     }
 
     /// Registers (or finds) histogram family `name`, recording in `unit`,
-    /// with label names `labels` (`le` and `quantile` are reserved for histograms).
-    pub fn histogram_family<S: AsRef<str>>(
+    /// with label names `labels` (`le` and `quantile` are reserved for
+    /// histograms), typed by their number as
+    /// [`counter_family`](Self::counter_family). The
+    /// [`histogram_family_builder`](Self::histogram_family_builder) names
+    /// each argument.
+    pub fn histogram_family<S: AsRef<str>, const N: usize>(
         &self,
         name: &str,
         help: &str,
         unit: Unit,
-        labels: &[S],
-    ) -> Result<HistogramFamily, RegistryError> {
-        self.histogram_family_with(Options::new(name, help).unit(unit).labels(labels))
+        labels: &[S; N],
+    ) -> Result<HistogramFamily<Arity<N>>, RegistryError> {
+        self.family(Options::new(name, help).unit(unit).labels(labels))
     }
 
-    /// Registers (or finds) a histogram family described by `options`.
+    /// Registers (or finds) a histogram family described by `options` (a
+    /// [`Dyn`] family, as [`counter_family_with`](Self::counter_family_with)).
     pub fn histogram_family_with(
         &self,
         options: Options,
     ) -> Result<HistogramFamily, RegistryError> {
+        self.family(options)
+    }
+
+    /// Registers (or finds) family `options` typed `S`. A [`Dyn`] family
+    /// also gets the registry's `hotmetrics_label_arity_errors`, where it
+    /// counts the label sets it refuses without a `Result` to say so.
+    pub(super) fn family<M, S: LabelShape>(
+        &self,
+        options: Options,
+    ) -> Result<Family<M, S>, RegistryError>
+    where
+        Family<M>: Kind,
+    {
+        let family: Family<M> = self.register(options)?;
+        let errors = match S::ARITY {
+            Some(_) => None,
+            None => Some(Arc::new(
+                self.family::<Counter, Arity<1>>(
+                    Options::new(
+                        ARITY_ERRORS,
+                        "Label sets refused by a family for their number of values, by family",
+                    )
+                    .labels(&["metric"]),
+                )?,
+            )),
+        };
+        Ok(family.retype(errors))
+    }
+
+    /// A [`Dyn`] family for a caller that checks the number of values
+    /// itself (so it has no arity errors to count).
+    #[cfg_attr(not(feature = "metrics-facade"), allow(dead_code))]
+    pub(crate) fn checked_family<M>(&self, options: Options) -> Result<Family<M>, RegistryError>
+    where
+        Family<M>: Kind,
+    {
         self.register(options)
     }
 

@@ -4,19 +4,19 @@
 
 use super::accounting::Accounting;
 use super::breaker::BreakerState;
-use crate::{Counter, CounterFamily, Gauge, Registry, StateSet};
+use crate::{Arity, Counter, CounterFamily, Gauge, Registry, StateSet};
 
 /// The self-metrics, registered in the client's registry.
 #[derive(Debug)]
 pub(crate) struct SelfMetrics {
     pub(super) accepted: Counter,
     pub(super) delivered: Counter,
-    pub(super) dropped: CounterFamily,
+    pub(super) dropped: CounterFamily<Arity<1>>,
     pub(super) pending: Gauge,
     pub(super) events_breaker: StateSet,
     pub(super) push_breaker: StateSet,
-    pub(super) transitions: CounterFamily,
-    pub(super) pushes: CounterFamily,
+    pub(super) transitions: CounterFamily<Arity<2>>,
+    pub(super) pushes: CounterFamily<Arity<1>>,
     pub(crate) panics: Counter,
     pub(super) last: Accounting,
 }
@@ -50,11 +50,12 @@ impl SelfMetrics {
                 &format!("{p}_events_delivered"),
                 "Telemetry events acknowledged by the endpoint",
             )?,
-            dropped: reg.counter_family_with(small(
+            dropped: small(
+                reg,
                 format!("{p}_events_dropped"),
                 "Telemetry events dropped, by reason (queue_full, rejected, shutdown)",
                 &["reason"],
-            ))?,
+            )?,
             pending: reg.gauge(
                 &format!("{p}_events_pending"),
                 "Telemetry events queued or in the batch being sent",
@@ -69,16 +70,18 @@ impl SelfMetrics {
                 "Circuit breaker of the remote-write endpoint",
                 &states,
             )?,
-            transitions: reg.counter_family_with(small(
+            transitions: small(
+                reg,
                 format!("{p}_breaker_transitions"),
                 "Circuit breaker transitions, by endpoint and new state",
                 &["endpoint", "to"],
-            ))?,
-            pushes: reg.counter_family_with(small(
+            )?,
+            pushes: small(
+                reg,
                 format!("{p}_remote_write_pushes"),
                 "Remote-write pushes, by result (ok, failed, skipped)",
                 &["result"],
-            ))?,
+            )?,
             panics: reg.counter(
                 &format!("{p}_exporter_panics"),
                 "Panics caught in the telemetry exporter (the loop restarts)",
@@ -115,6 +118,15 @@ impl SelfMetrics {
 /// A family with a handful of fixed series (at most 2 endpoints × 3
 /// states): a small series limit keeps its table small (the default
 /// limit's table is about 18 KiB).
-fn small(name: String, help: &str, labels: &[&str]) -> crate::Options {
-    crate::Options::new(name, help).labels(labels).max_series(8)
+fn small<const N: usize>(
+    reg: &Registry,
+    name: String,
+    help: &str,
+    labels: &[&str; N],
+) -> Result<CounterFamily<Arity<N>>, crate::RegistryError> {
+    reg.counter_family_builder(&name)
+        .help(help)
+        .labels(labels)
+        .max_series(8)
+        .build()
 }

@@ -34,11 +34,11 @@ pub fn sample(batches: usize, batch: u64) -> Vec<f64> {
     let plain = reg.counter("plain", "Plain").unwrap();
     let fam = reg.counter_family("labeled", "Labeled", &LABELS).unwrap();
     let evicting = reg
-        .counter_family_with(
-            hotmetrics::Options::new("labeled_evicting", "Labeled")
-                .labels(&LABELS)
-                .evict_idle_after(1_000_000),
-        )
+        .counter_family_builder("labeled_evicting")
+        .help("Labeled")
+        .labels(&LABELS)
+        .evict_idle_after(1_000_000)
+        .build()
         .unwrap();
     let bound = fam.with(&sets[0]);
     let prom = prometheus::IntCounterVec::new(prometheus::Opts::new("labeled", "Labeled"), &LABELS)
