@@ -311,6 +311,36 @@ fn wrong_number_of_values_in_a_dyn_family_is_refused_loudly() {
     );
 }
 
+/// A typed and a `Dyn` registration of the same family (same name, same
+/// label names) share its series; other label names are refused as before.
+#[test]
+fn typed_and_dyn_views_of_one_family_share_series() {
+    let reg = Registry::new();
+    let typed = reg.counter_family("jobs", "Jobs", &["queue"]).unwrap();
+    let names = vec![String::from("queue")];
+    let dynamic = reg
+        .counter_family_with(Options::new("jobs", "Jobs").labels(&names))
+        .unwrap();
+    typed.inc(&["mail"]);
+    dynamic.try_get(&["mail"]).unwrap().add(2);
+    dynamic.inc(&vec!["mail"]);
+    let built = reg
+        .counter_family_builder("jobs")
+        .labels(&["queue"])
+        .build()
+        .unwrap();
+    built.with(&["mail"]).inc();
+    assert_eq!(
+        reg.collect().counter_with("jobs", &[("queue", "mail")]),
+        Some(5)
+    );
+    assert!(reg
+        .counter_family_builder("jobs")
+        .labels(&["queue", "retry"])
+        .build()
+        .is_err());
+}
+
 /// Integer, `bool` and enum values are label values: an integer finds the
 /// series of its decimal digits, and looking an existing one up allocates
 /// nothing (`tests/alloc.rs`).

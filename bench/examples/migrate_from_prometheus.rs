@@ -96,13 +96,13 @@ mod with_prometheus {
 mod with_hotmetrics {
     use super::BOUNDS;
     use hotmetrics::export::{prometheus, TextOptions};
-    use hotmetrics::{CounterFamily, Gauge, HistogramFamily, Registry, RegistryError, Unit};
+    use hotmetrics::{Arity, CounterFamily, Gauge, HistogramFamily, Registry, RegistryError, Unit};
     use std::time::Duration;
 
     pub struct Metrics {
         registry: Registry,
-        requests: CounterFamily,
-        latency: HistogramFamily,
+        requests: CounterFamily<Arity<2>>,
+        latency: HistogramFamily<Arity<1>>,
         in_flight: Gauge,
     }
 
