@@ -82,7 +82,7 @@ impl SeriesMetric for FloatGauge {
 /// [`histogram_family`](crate::Registry::histogram_family) or a
 /// [`FamilyBuilder`](crate::FamilyBuilder). `M` is the metric of each
 /// series: [`Counter`], [`Gauge`], [`FloatGauge`] or [`Histogram`]. `S`,
-/// its [`LabelShape`], says which label sets it takes, so that a label set
+/// its [`LabelShape`](crate::LabelShape), says which label sets it takes, so that a label set
 /// of the wrong shape does not compile:
 ///
 /// - [`Arity<N>`](crate::Arity), for a family registered with an array of

@@ -17,7 +17,7 @@ use crate::storage::SlotAllocator;
 use crate::sync::{lock, Arc, Mutex};
 use std::fmt;
 
-/// The counter family where [`Dyn`] families count the label sets they
+/// The counter family where [`Dyn`](crate::Dyn) families count the label sets they
 /// refuse for their number of values, labeled by family name.
 pub(crate) const ARITY_ERRORS: &str = "hotmetrics_label_arity_errors";
 
@@ -157,7 +157,7 @@ impl Registry {
     }
 
     /// Registers (or finds) a counter family described by `options`, its
-    /// label names ([`Options::labels`]) known only at run time: a [`Dyn`]
+    /// label names ([`Options::labels`]) known only at run time: a [`Dyn`](crate::Dyn)
     /// family, which checks the number of values of each new label set
     /// ([`Family::try_get`](crate::Family::try_get)). For a typed family
     /// with options, use [`counter_family_builder`](Self::counter_family_builder).
@@ -177,7 +177,7 @@ impl Registry {
     }
 
     /// Registers (or finds) a gauge family described by `options` (a
-    /// [`Dyn`] family, as [`counter_family_with`](Self::counter_family_with)).
+    /// [`Dyn`](crate::Dyn) family, as [`counter_family_with`](Self::counter_family_with)).
     pub fn gauge_family_with(&self, options: Options) -> Result<GaugeFamily, RegistryError> {
         self.family(options)
     }
@@ -203,7 +203,7 @@ impl Registry {
     }
 
     /// Registers (or finds) a float gauge family described by `options` (a
-    /// [`Dyn`] family, as [`counter_family_with`](Self::counter_family_with)).
+    /// [`Dyn`](crate::Dyn) family, as [`counter_family_with`](Self::counter_family_with)).
     pub fn float_gauge_family_with(
         &self,
         options: Options,
@@ -228,7 +228,7 @@ impl Registry {
     }
 
     /// Registers (or finds) a histogram family described by `options` (a
-    /// [`Dyn`] family, as [`counter_family_with`](Self::counter_family_with)).
+    /// [`Dyn`](crate::Dyn) family, as [`counter_family_with`](Self::counter_family_with)).
     pub fn histogram_family_with(
         &self,
         options: Options,
@@ -236,7 +236,7 @@ impl Registry {
         self.family(options)
     }
 
-    /// Registers (or finds) family `options` typed `S`. A [`Dyn`] family
+    /// Registers (or finds) family `options` typed `S`. A [`Dyn`](crate::Dyn) family
     /// also gets the registry's `hotmetrics_label_arity_errors`, where it
     /// counts the label sets it refuses without a `Result` to say so.
     pub(super) fn family<M, S: LabelShape>(
@@ -262,7 +262,7 @@ impl Registry {
         Ok(family.retype(errors))
     }
 
-    /// A [`Dyn`] family for a caller that checks the number of values
+    /// A [`Dyn`](crate::Dyn) family for a caller that checks the number of values
     /// itself (so it has no arity errors to count).
     #[cfg_attr(not(feature = "metrics-facade"), allow(dead_code))]
     pub(crate) fn checked_family<M>(&self, options: Options) -> Result<Family<M>, RegistryError>
