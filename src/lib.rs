@@ -13,8 +13,12 @@
 //!   deltas between snapshots.
 //! - [`Family`] ([`CounterFamily`], [`GaugeFamily`], [`FloatGaugeFamily`],
 //!   [`HistogramFamily`])
-//!   splits a metric into series by [`Labels`], with a cardinality limit and
-//!   an overflow series; [`FamilyPair`] looks a label set up in two
+//!   splits a metric into series by label values (strings, `bool`, enums,
+//!   integers), with a cardinality limit and an overflow series. A family is
+//!   typed by its [`LabelShape`] ([`Arity<N>`](Arity), a struct deriving
+//!   [`Labels`], or [`Dyn`] for names known only at run time): a label set
+//!   of the wrong shape does not compile. [`FamilyBuilder`] names each
+//!   setting of a registration; [`FamilyPair`] looks a label set up in two
 //!   families at once; [`ResponseTracker`] records request latency,
 //!   outcome, error category and cache use per route in one call;
 //!   [`StateSet`] holds a component's state (closed / open / half-open).

@@ -6,6 +6,11 @@
 //! per-thread storage, found through a lock-free table (`map.rs`) and
 //! bounded by a per-family cardinality limit. A [`FamilyPair`] looks a
 //! label set up in two families at once (`group.rs`).
+//!
+//! A family is typed by the label sets it takes (`labels.rs`: [`Labels`],
+//! [`LabelShape`]); the recording shortcuts and [`SeriesRef`] are in
+//! `series_ref.rs`, the checked form of a [`Dyn`] family (label names known
+//! only at run time) in `checked.rs`.
 
 mod checked;
 mod evict;
