@@ -14,7 +14,7 @@
 //! are checked to have been explored.
 #![cfg(loom)]
 
-use hotmetrics::{MetricValue, Options, Registry, Snapshot};
+use hotmetrics::{MetricValue, Registry, Snapshot};
 use hotmetrics_loom_tests::run_model_at_least;
 use loom::thread;
 use std::collections::BTreeSet;

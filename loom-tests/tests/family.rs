@@ -9,7 +9,7 @@
 //! other's record lands in the overflow series, total exact.
 #![cfg(loom)]
 
-use hotmetrics::{MetricValue, Options, Registry, Snapshot};
+use hotmetrics::{MetricValue, Registry, Snapshot};
 use hotmetrics_loom_tests::run_model;
 use loom::thread;
 
