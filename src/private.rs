@@ -1,40 +1,161 @@
 //! Run-time support for the code `#[track_latency]` generates. Not public
 //! API: hidden from the docs, and may change in any release.
+//!
+//! Each timed function has one `static` site, registered on its first
+//! call in the registry the attribute names ([`global()`] by default), as
+//! a *shape* of its metric name (see `registry/catalog.rs`): functions
+//! sharing a name with the same label names share one histogram; with other
+//! label names (a plain site and an `outcome` one, say) each records into
+//! series of its own under the same family. A site that cannot be
+//! registered at all (the name is another kind of metric, or has another
+//! unit) runs untimed, and says so: one warning through the `log` facade
+//! and every untimed call counted in
+//! `hotmetrics_track_latency_untimed{metric, reason}` of that registry.
 #![forbid(unsafe_code)]
 
-use crate::{global, Histogram, Unit};
+use crate::family::Family;
+use crate::registry::{Conflict, Options, Registry, RegistryError};
+use crate::{global, Counter, Histogram, Timer, Unit};
 
 // shim-exempt: a one-time lazy registration, not recording state; it is not
 // modelled under loom (this module does not exist there).
 pub use std::sync::LazyLock;
 
-/// Registers (or finds) the nanosecond histogram `name` on [`global()`].
-///
-/// `None` if the name is taken by a metric of another kind, unit or
-/// precision (or the registry is full): the function is then not timed,
-/// rather than panicking on its first call. The name itself has been
-/// validated at compile time.
-pub fn latency_histogram(name: &'static str, help: &'static str) -> Option<Histogram> {
-    global().histogram(name, help, Unit::Nanoseconds).ok()
+/// The name of the counter family of untimed calls.
+pub const UNTIMED: &str = "hotmetrics_track_latency_untimed";
+
+/// What `registry = ...` of `#[track_latency]` accepts.
+#[diagnostic::on_unimplemented(
+    message = "`#[track_latency(registry = ...)]` needs a `Registry` or a `&Registry`, not `{Self}`",
+    label = "not a registry"
+)]
+pub trait AsRegistry {
+    /// The registry.
+    fn as_registry(&self) -> &Registry;
 }
 
-/// Registers (or finds) the nanosecond histogram family `name` with label
-/// names `keys` on [`global()`], and returns the series of `values`
-/// (bound: a plain histogram handle, never evicted).
-///
-/// `None` if the name is taken by a metric of another kind or with other
-/// label names (the function is then not timed). Names have been checked at
-/// compile time.
-pub fn labeled_latency_histogram(
-    name: &'static str,
-    help: &'static str,
+impl AsRegistry for Registry {
+    fn as_registry(&self) -> &Registry {
+        self
+    }
+}
+
+impl<R: AsRegistry + ?Sized> AsRegistry for &R {
+    fn as_registry(&self) -> &Registry {
+        (**self).as_registry()
+    }
+}
+
+impl<R: AsRegistry + ?Sized> AsRegistry for std::sync::Arc<R> {
+    fn as_registry(&self) -> &Registry {
+        (**self).as_registry()
+    }
+}
+
+/// The registry `#[track_latency]` uses when none is given.
+pub fn default_registry() -> &'static Registry {
+    global()
+}
+
+/// Where a function's series were to be registered, for the warning and
+/// the untimed counter: `function` is its path (`module::name`).
+#[derive(Clone, Copy, Debug)]
+pub struct SiteInfo {
+    /// The metric name.
+    pub name: &'static str,
+    /// The help text.
+    pub help: &'static str,
+    /// The function, as `module_path!()::name`.
+    pub function: &'static str,
+}
+
+/// The histogram of a function timed by `#[track_latency]` (with or
+/// without `labels`), or the counter of its untimed calls.
+#[derive(Debug)]
+pub struct Site {
+    histogram: Result<Histogram, Option<Counter>>,
+}
+
+impl Site {
+    /// Starts timing a call; `None` (and the call counted as untimed) if
+    /// the site could not be registered.
+    #[inline]
+    pub fn start_timer(&self) -> Option<Timer<'_>> {
+        match &self.histogram {
+            Ok(h) => Some(h.start_timer()),
+            Err(untimed) => {
+                if let Some(c) = untimed {
+                    c.inc();
+                }
+                None
+            }
+        }
+    }
+}
+
+/// Registers (or finds) the nanosecond histogram `site.name` on
+/// `registry`, with label names `keys` and bound to `values` if there are
+/// any.
+pub fn latency_site(
+    registry: impl AsRegistry,
+    site: SiteInfo,
     keys: &[&'static str],
     values: &[&'static str],
-) -> Option<Histogram> {
-    let family = global()
-        .histogram_family(name, help, Unit::Nanoseconds, keys)
+) -> Site {
+    let registry = registry.as_registry();
+    let options = Options::new(site.name, site.help).unit(Unit::Nanoseconds);
+    let histogram = if keys.is_empty() {
+        registry.register_shape::<Histogram>(options)
+    } else {
+        registry
+            .register_shape::<Family<Histogram>>(options.labels(keys))
+            .map(|family| family.with(values))
+    };
+    Site {
+        histogram: histogram.map_err(|e| untimed(registry, site, &e)),
+    }
+}
+
+/// Warns (once per site: registration runs once) that `site` runs
+/// untimed, and returns the counter of its untimed calls.
+#[cold]
+fn untimed(registry: &Registry, site: SiteInfo, error: &RegistryError) -> Option<Counter> {
+    let reason = reason(error);
+    log::warn!(
+        "#[track_latency] on `{}`: {error}; its calls are not timed, and are counted in \
+         `{UNTIMED}_total{{metric=\"{}\",reason=\"{reason}\"}}`",
+        site.function,
+        site.name,
+    );
+    let family = registry
+        .counter_family(
+            UNTIMED,
+            "Calls of functions timed with #[track_latency] whose histogram could not be \
+             registered, by metric name and reason",
+            &["metric", "reason"],
+        )
         .ok()?;
-    Some(family.with(values))
+    Some(family.with(&[site.name, reason]))
+}
+
+/// The `reason` label of an untimed call.
+fn reason(e: &RegistryError) -> &'static str {
+    match e {
+        RegistryError::KindMismatch { .. } => "kind",
+        RegistryError::Conflict {
+            what: Conflict::Unit,
+            ..
+        } => "unit",
+        RegistryError::Conflict {
+            what: Conflict::Precision,
+            ..
+        } => "precision",
+        RegistryError::Conflict { .. } => "labels",
+        RegistryError::Reserved { .. } => "reserved",
+        RegistryError::Collision { .. } => "collision",
+        RegistryError::Full => "full",
+        _ => "invalid_name",
+    }
 }
 
 /// The three series of a function timed with `#[track_latency(outcome)]`:
@@ -46,33 +167,44 @@ pub struct OutcomeSeries {
     panic: Histogram,
 }
 
-/// Registers (or finds) the nanosecond histogram family `name` with label
-/// names `keys` and `outcome` on [`global()`], and binds its three series
-/// for `values`.
-///
-/// `None` if the name is taken by a metric of another kind or with other
-/// label names (the function is then not timed).
-pub fn outcome_latency_histograms(
-    name: &'static str,
-    help: &'static str,
+/// The series of a function timed with `#[track_latency(outcome)]`, or the
+/// counter of its untimed calls.
+#[derive(Debug)]
+pub struct OutcomeSite {
+    series: Result<OutcomeSeries, Option<Counter>>,
+}
+
+/// Registers (or finds) the nanosecond histogram family `site.name` with
+/// label names `keys` and `outcome` on `registry`, and binds its three
+/// series for `values`.
+pub fn outcome_site(
+    registry: impl AsRegistry,
+    site: SiteInfo,
     keys: &[&'static str],
     values: &[&'static str],
-) -> Option<OutcomeSeries> {
+) -> OutcomeSite {
+    let registry = registry.as_registry();
     let mut names = keys.to_vec();
     names.push("outcome");
-    let family = global()
-        .histogram_family(name, help, Unit::Nanoseconds, &names)
-        .ok()?;
-    let series = |outcome: &'static str| {
-        let mut labels = values.to_vec();
-        labels.push(outcome);
-        family.with(&labels)
+    let options = Options::new(site.name, site.help)
+        .unit(Unit::Nanoseconds)
+        .labels(&names);
+    let series = match registry.register_shape::<Family<Histogram>>(options) {
+        Ok(family) => {
+            let series = |outcome: &'static str| {
+                let mut labels = values.to_vec();
+                labels.push(outcome);
+                family.with(&labels)
+            };
+            Ok(OutcomeSeries {
+                ok: series("ok"),
+                err: series("err"),
+                panic: series("panic"),
+            })
+        }
+        Err(e) => Err(untimed(registry, site, &e)),
     };
-    Some(OutcomeSeries {
-        ok: series("ok"),
-        err: series("err"),
-        panic: series("panic"),
-    })
+    OutcomeSite { series }
 }
 
 /// What `#[track_latency(outcome)]` can tell ok from err.
@@ -103,10 +235,19 @@ pub struct OutcomeTimer<'a> {
 }
 
 impl<'a> OutcomeTimer<'a> {
-    /// Starts timing (reads no clock if recording is off or `series` is
-    /// `None`).
+    /// Starts timing (reads no clock if recording is off; counts the call
+    /// as untimed if the site could not be registered).
     #[inline]
-    pub fn start(series: Option<&'a OutcomeSeries>) -> OutcomeTimer<'a> {
+    pub fn start(site: &'a OutcomeSite) -> OutcomeTimer<'a> {
+        let series = match &site.series {
+            Ok(s) => Some(s),
+            Err(untimed) => {
+                if let Some(c) = untimed {
+                    c.inc();
+                }
+                None
+            }
+        };
         OutcomeTimer {
             series,
             start: series.and_then(|s| s.ok.start_raw()),
