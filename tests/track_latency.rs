@@ -6,6 +6,9 @@
 // current toolchain anyway.
 #![allow(clippy::incompatible_msrv)]
 
+#[path = "common/parsers.rs"]
+mod parsers;
+
 use hotmetrics::{track_latency, HistogramSnapshot};
 use hotmetrics_testkit::block_on;
 use std::future::Future;
@@ -492,6 +495,14 @@ fn sites_with_one_name_and_different_shapes_all_record() {
         text.contains("shaped_handler_duration_seconds_count{outcome=\"err\"} 1\n"),
         "{text}"
     );
+    parsers::assert_promtool_accepts(&text);
+    let om = hotmetrics::export::openmetrics::render(&snap);
+    if let Some(families) = parsers::openmetrics_families(&om) {
+        let family = families
+            .lines()
+            .filter(|l| l.starts_with("shaped_handler_duration_seconds "));
+        assert_eq!(family.count(), 1, "{families}");
+    }
 }
 
 #[test]
