@@ -58,7 +58,8 @@ impl Catalog {
     /// Registers `options` as a `K`, or returns the metric already
     /// registered under that name if it is a `K` with the same unit,
     /// precision and `labels` (a different help text is ignored: the first
-    /// one is kept). The caller has validated the names. `owner` names the
+    /// one is kept); for a name with several shapes, the shape with these
+    /// `labels` if there is one. The caller has validated the names. `owner` names the
     /// family registering one of its internal counters; such a counter is
     /// never handed to another registration, nor merged with one.
     ///
@@ -84,7 +85,17 @@ impl Catalog {
                     });
                 }
             }
-            return e.same::<K>(options, precision, labels);
+            // A name with several shapes: the one with these labels.
+            let shapes = self
+                .shapes
+                .get(&options.name)
+                .map_or(&[][..], Vec::as_slice);
+            let i = shapes
+                .iter()
+                .copied()
+                .find(|&j| self.entries[j].labels == labels)
+                .unwrap_or(i);
+            return self.entries[i].same::<K>(options, precision, labels);
         }
         let descriptor = Arc::new(Descriptor {
             name: options.name.clone(),
@@ -139,14 +150,11 @@ impl Catalog {
             }) if K::LABELING != Labeling::States => self.by_name[&options.name],
             other => return other,
         };
+        // `register` has looked for a shape with these labels already.
         let shapes = self
             .shapes
             .get(&options.name)
             .map_or(&[][..], Vec::as_slice);
-        let precision = (K::KIND == MetricKind::Histogram).then_some(options.precision);
-        if let Some(&i) = shapes.iter().find(|&&i| self.entries[i].labels == labels) {
-            return self.entries[i].same::<K>(options, precision, labels);
-        }
         let wanted = name_set(&labels);
         let reordered = std::iter::once(&first)
             .chain(shapes)

@@ -312,6 +312,11 @@ mod tests {
             .register_shape::<Gauge>(Options::new("jobs", ""))
             .is_err());
         assert!(reg.counter_family("jobs", "Jobs", &["x"]).is_err());
+        // It finds an existing shape, though.
+        let public = reg
+            .counter_family("jobs", "Jobs", &["queue", "retry"])
+            .unwrap();
+        public.inc(&["a", "1"]);
 
         plain.inc();
         by_queue.inc(&["a"]);
@@ -334,7 +339,7 @@ mod tests {
             ("", 1),
             ("{overflow=\"true\"}", 2),
             ("{queue=\"a\"}", 2),
-            ("{queue=\"a\",retry=\"1\"}", 1),
+            ("{queue=\"a\",retry=\"1\"}", 2),
         ];
         let want: Vec<(String, u64)> = want.iter().map(|&(l, n)| (l.to_owned(), n)).collect();
         assert_eq!(series, want);
