@@ -517,8 +517,27 @@ fn taken_by_a_gauge() -> u32 {
     7
 }
 
+/// Keeps the warnings logged through the `log` facade.
+struct Warnings(std::sync::Mutex<Vec<String>>);
+
+impl log::Log for Warnings {
+    fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+        m.level() <= log::Level::Warn
+    }
+    fn log(&self, r: &log::Record<'_>) {
+        if self.enabled(r.metadata()) {
+            self.0.lock().unwrap().push(r.args().to_string());
+        }
+    }
+    fn flush(&self) {}
+}
+
+static WARNINGS: Warnings = Warnings(std::sync::Mutex::new(Vec::new()));
+
 #[test]
 fn an_untimed_site_is_counted_under_its_metric_and_reason() {
+    log::set_logger(&WARNINGS).unwrap();
+    log::set_max_level(log::LevelFilter::Warn);
     hotmetrics::global()
         .gauge("taken_by_a_gauge_duration", "Already a gauge")
         .unwrap();
@@ -531,6 +550,19 @@ fn an_untimed_site_is_counted_under_its_metric_and_reason() {
         &[("metric", "taken_by_a_gauge_duration"), ("reason", "kind")],
     );
     assert_eq!(untimed, Some(3));
+    // One warning, on the first call, naming the function and the error.
+    let warnings = WARNINGS.0.lock().unwrap();
+    let ours: Vec<&String> = warnings
+        .iter()
+        .filter(|w| w.contains("taken_by_a_gauge_duration"))
+        .collect();
+    assert_eq!(ours.len(), 1, "{warnings:?}");
+    assert!(
+        ours[0].contains("track_latency::taken_by_a_gauge`")
+            && ours[0].contains("already registered as a gauge"),
+        "{}",
+        ours[0]
+    );
 }
 
 static OWN: std::sync::LazyLock<hotmetrics::Registry> =
