@@ -148,7 +148,7 @@ pub use tracker::{
 };
 
 /// Records the latency of every call of a function in a histogram of the
-/// [`global()`] registry.
+/// [`global()`] registry (or of the registry given with `registry = ...`).
 ///
 /// ```
 /// use hotmetrics::track_latency;
@@ -189,7 +189,7 @@ pub use tracker::{
 ///
 /// # Arguments
 ///
-/// All optional, all string literals:
+/// All optional; all string literals but `registry`:
 ///
 /// - `name`: the metric name; by default the function's name followed by
 ///   `_duration` (`lookup` → `lookup_duration`). Checked at compile time
@@ -205,6 +205,25 @@ pub use tracker::{
 ///   label `outcome` with the value `ok` or `err` as returned, or `panic` if
 ///   the body unwinds. The three series are bound on the first call, so
 ///   choosing one costs a branch on `is_ok()`.
+/// - `registry = <expression>`: the registry to record into instead of
+///   [`global()`]: any expression of type [`Registry`], `&Registry` or
+///   `Arc<Registry>`, evaluated once, on the first call (a function
+///   returning a `&'static Registry`, a `static` `LazyLock<Registry>`
+///   as `&*MY_REGISTRY`, …).
+///
+/// ```
+/// use std::sync::LazyLock;
+/// use hotmetrics::Registry;
+///
+/// static APP: LazyLock<Registry> = LazyLock::new(Registry::new);
+///
+/// #[hotmetrics::track_latency(registry = &*APP)]
+/// fn render() {}
+///
+/// render();
+/// assert_eq!(APP.collect().histogram("render_duration").unwrap().count(), 1);
+/// assert!(hotmetrics::global().collect().histogram("render_duration").is_none());
+/// ```
 ///
 /// ```
 /// #[hotmetrics::track_latency(name = "store_op_duration", labels(table = "users", op = "read"))]
@@ -244,7 +263,7 @@ pub use tracker::{
 /// # Registration
 ///
 /// The signature is kept as written; the body gets a `static` holding the
-/// histogram (registered on [`global()`] on the first call, never again)
+/// histogram (registered on the first call, never again)
 /// and a [`Timer`] guard started before the original statements (see
 /// *Expansion* below). A call costs a check that the static is initialised,
 /// two clock reads and one record; while recording is switched off (see
@@ -254,14 +273,43 @@ pub use tracker::{
 ///   statics in generic functions are not per instantiation.
 /// - Functions with the same name share the default metric name, and so
 ///   one histogram: two methods `get` of two types both record into
-///   `get_duration`. Give them distinct `name`s to tell them apart.
-/// - If the name is already registered as a metric of another kind, or as
-///   a histogram with another unit or precision (or other label names), the
-///   function runs **untimed** rather than panicking.
+///   `get_duration` (the name does not depend on the module, so that
+///   moving a function does not rename its metric). Give them distinct
+///   `name`s to tell them apart.
 /// - With `labels(...)`, the function records into its own series of the
 ///   histogram family `name`, bound once on the first call: functions that
 ///   share a `name` with the same label names, each with its own values,
 ///   split one family into series.
+/// - Functions that share a `name` with **other label names** (one plain,
+///   one with `outcome`, one with `labels(route = "…")`) all record: each
+///   set of label names is a shape of the one family `name`, exported
+///   under one `# HELP`/`# TYPE` with series of different label names, as
+///   the Prometheus data model allows. Up to 16 sets of label names per
+///   name; the same names in another order are refused (below).
+/// - If the histogram cannot be registered (the name is a metric of
+///   another kind, or a histogram with another unit or precision, or the
+///   registry is full), the function runs **untimed** rather than
+///   panicking, and says so: a warning through the [`log`](https://docs.rs/log)
+///   facade on its first call, naming the function, the metric and the
+///   error, and every untimed call counted in the counter family
+///   `hotmetrics_track_latency_untimed{metric, reason}` of the registry
+///   (`reason`: `kind`, `unit`, `precision`, `labels`, `reserved`,
+///   `collision`, `full`).
+///
+/// ```
+/// #[hotmetrics::track_latency(name = "handler_duration")]
+/// fn health() {}
+///
+/// #[hotmetrics::track_latency(name = "handler_duration", outcome)]
+/// fn search() -> Result<(), ()> { Ok(()) }
+///
+/// health();
+/// search().unwrap();
+/// let snap = hotmetrics::global().collect();
+/// assert_eq!(snap.histogram("handler_duration").unwrap().count(), 1);
+/// let ok = snap.histogram_with("handler_duration", &[("outcome", "ok")]);
+/// assert_eq!(ok.unwrap().count(), 1);
+/// ```
 ///
 /// # With `outcome`
 ///

@@ -2,6 +2,9 @@
 //! records counters, gauges, histograms, labels and descriptions into
 //! hotmetrics; bad input is refused and counted, never a panic.
 
+#[path = "common/parsers.rs"]
+mod parsers;
+
 use hotmetrics::facade::FacadeRecorder;
 use hotmetrics::{MetricKind, Registry, Unit};
 
@@ -232,7 +235,7 @@ fn bad_input_is_refused_and_counted_never_a_panic() {
         metrics::counter!("mixed").increment(1);
         metrics::gauge!("mixed").set(1.0);
         metrics::histogram!("mixed").record(1.0);
-        // Same name, other label keys: refused.
+        // Same name, other label keys: one series each (#17).
         metrics::counter!("by_route", "route" => "a").increment(1);
         metrics::counter!("by_route", "path" => "a").increment(1);
         metrics::counter!("by_route").increment(1);
@@ -248,7 +251,7 @@ fn bad_input_is_refused_and_counted_never_a_panic() {
     let refused = |reason| snap.counter_with("hotmetrics_facade_refused", &[("reason", reason)]);
     assert_eq!(refused("invalid_name"), Some(2));
     assert_eq!(refused("conflict"), Some(2));
-    assert_eq!(refused("labels"), Some(2));
+    assert_eq!(refused("labels"), None);
     assert_eq!(
         snap.counter_with("_9_lives_", &[("le", "x"), ("a_b", "y")]),
         Some(1)
@@ -257,6 +260,8 @@ fn bad_input_is_refused_and_counted_never_a_panic() {
     assert_eq!(sizes.unwrap().count(), 1);
     assert_eq!(snap.counter("mixed"), Some(1));
     assert_eq!(snap.counter_with("by_route", &[("route", "a")]), Some(1));
+    assert_eq!(snap.counter_with("by_route", &[("path", "a")]), Some(1));
+    assert_eq!(snap.counter("by_route"), Some(1));
     let h = snap.histogram("latency_seconds").unwrap();
     assert_eq!((h.count(), h.invalid(), h.sum()), (1, 3, 500_000_000));
 }
@@ -283,4 +288,85 @@ fn keys_past_the_series_limit_go_to_overflow_and_are_not_cached() {
     );
     assert_eq!(snap.counter("per_user_overflow"), Some(2 * extra as u64));
     assert_eq!(recorder.cached_keys(), limit);
+}
+
+#[test]
+fn one_name_takes_several_label_sets() {
+    let reg = Registry::new();
+    let recorder = FacadeRecorder::new(&reg);
+    metrics::with_local_recorder(&recorder, || {
+        metrics::describe_histogram!("job_seconds", metrics::Unit::Seconds, "Job latency");
+        for _ in 0..2 {
+            metrics::counter!("jobs", "queue" => "mail").increment(1);
+            metrics::counter!("jobs", "queue" => "mail", "retry" => "1").increment(1);
+            metrics::counter!("jobs").increment(1);
+            // The same label keys in another order: the same series.
+            metrics::counter!("jobs", "retry" => "1", "queue" => "mail").increment(1);
+            metrics::gauge!("depth", "queue" => "mail").set(3.0);
+            metrics::gauge!("depth").set(5.0);
+            metrics::histogram!("job_seconds").record(0.5);
+            metrics::histogram!("job_seconds", "queue" => "sms").record(0.25);
+        }
+    });
+    let snap = reg.collect();
+    let jobs = |labels: &[(&str, &str)]| snap.counter_with("jobs", labels);
+    assert_eq!(jobs(&[("queue", "mail")]), Some(2));
+    assert_eq!(jobs(&[("queue", "mail"), ("retry", "1")]), Some(4));
+    assert_eq!(jobs(&[]), Some(2));
+    assert_eq!(
+        snap.float_gauge_with("depth", &[("queue", "mail")]),
+        Some(3.0)
+    );
+    assert_eq!(snap.float_gauge("depth"), Some(5.0));
+    assert_eq!(snap.histogram("job_seconds").unwrap().count(), 2);
+    let sms = snap
+        .histogram_with("job_seconds", &[("queue", "sms")])
+        .unwrap();
+    assert_eq!(sms.sum(), 500_000_000);
+    let refused = snap.series("hotmetrics_facade_refused");
+    assert!(refused.is_empty(), "{refused:?}");
+
+    // One HELP/TYPE per family, every label set under it, and real parsers
+    // accept both formats.
+    let text = hotmetrics::export::prometheus::render(&snap);
+    for family in ["jobs_total counter", "depth gauge", "job_seconds histogram"] {
+        let line = format!("# TYPE {family}\n");
+        assert_eq!(text.matches(&line).count(), 1, "{line}{text}");
+    }
+    for sample in [
+        "jobs_total 2\n",
+        "jobs_total{queue=\"mail\"} 2\n",
+        "jobs_total{queue=\"mail\",retry=\"1\"} 4\n",
+        "job_seconds_count 2\n",
+        "job_seconds_count{queue=\"sms\"} 2\n",
+    ] {
+        assert!(text.contains(sample), "{sample}{text}");
+    }
+    parsers::assert_promtool_accepts(&text);
+    let om = hotmetrics::export::openmetrics::render(&snap);
+    if let Some(families) = parsers::openmetrics_families(&om) {
+        for family in ["jobs counter 3", "depth gauge 2"] {
+            assert!(
+                families.lines().any(|l| l == family),
+                "{family}\n{families}"
+            );
+        }
+    }
+}
+
+#[test]
+fn label_sets_under_one_name_are_bounded() {
+    let reg = Registry::new();
+    let recorder = FacadeRecorder::new(&reg);
+    metrics::with_local_recorder(&recorder, || {
+        for i in 0..100 {
+            let key = format!("k{i}");
+            metrics::counter!("shapes", key => "v").increment(1);
+        }
+    });
+    let snap = reg.collect();
+    let kept = snap.series("shapes").len() as u64;
+    assert!((1..100).contains(&kept), "{kept}");
+    let refused = snap.counter_with("hotmetrics_facade_refused", &[("reason", "labels")]);
+    assert_eq!(refused, Some(100 - kept));
 }

@@ -6,6 +6,9 @@
 // current toolchain anyway.
 #![allow(clippy::incompatible_msrv)]
 
+#[path = "common/parsers.rs"]
+mod parsers;
+
 use hotmetrics::{track_latency, HistogramSnapshot};
 use hotmetrics_testkit::block_on;
 use std::future::Future;
@@ -429,4 +432,172 @@ fn outcome_labels_ok_err_and_panic() {
     let caught = std::panic::catch_unwind(|| outcome_panics(true));
     assert!(caught.is_err());
     assert_eq!(outcome_counts("outcome_panics", &[]), [1, 0, 1]);
+}
+
+/// Two modules with functions of the same name and metric name but other
+/// label shapes (#17).
+mod shapes_a {
+    #[hotmetrics::track_latency(name = "shaped_handler_duration")]
+    pub fn handle() {}
+
+    #[hotmetrics::track_latency]
+    pub fn shared_default() {}
+}
+
+mod shapes_b {
+    #[hotmetrics::track_latency(name = "shaped_handler_duration", outcome)]
+    pub fn handle(ok: bool) -> Result<(), ()> {
+        if ok {
+            Ok(())
+        } else {
+            Err(())
+        }
+    }
+
+    #[hotmetrics::track_latency(name = "shaped_handler_duration", labels(route = "r"))]
+    pub fn handle_route() {}
+
+    #[hotmetrics::track_latency]
+    pub fn shared_default() {}
+}
+
+#[test]
+fn sites_with_one_name_and_different_shapes_all_record() {
+    // The outcome site first: today the plain site then finds the name
+    // taken by a family and runs untimed.
+    assert_eq!(shapes_b::handle(true), Ok(()));
+    shapes_a::handle();
+    shapes_a::handle();
+    assert_eq!(shapes_b::handle(false), Err(()));
+    shapes_b::handle_route();
+    let snap = hotmetrics::global().collect();
+    let count = |labels: &[(&str, &str)]| {
+        snap.histogram_with("shaped_handler_duration", labels)
+            .map_or(0, |h| h.count())
+    };
+    assert_eq!(count(&[]), 2);
+    assert_eq!(count(&[("outcome", "ok")]), 1);
+    assert_eq!(count(&[("outcome", "err")]), 1);
+    assert_eq!(count(&[("route", "r")]), 1);
+    // One family in the exposition: one HELP and one TYPE line.
+    let text = hotmetrics::export::prometheus::render(&snap);
+    for line in [
+        "# HELP shaped_handler_duration_seconds ",
+        "# TYPE shaped_handler_duration_seconds histogram",
+    ] {
+        assert_eq!(text.matches(line).count(), 1, "{line}\n{text}");
+    }
+    assert!(
+        text.contains("shaped_handler_duration_seconds_count 2\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("shaped_handler_duration_seconds_count{outcome=\"err\"} 1\n"),
+        "{text}"
+    );
+    // The family alone: the other tests' metrics share the registry.
+    let ours = |text: &str| -> String {
+        text.lines()
+            .filter(|l| l.contains(" shaped_handler_duration") || l.starts_with("shaped_"))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    parsers::assert_promtool_accepts(&ours(&text));
+    let om = ours(&hotmetrics::export::openmetrics::render(&snap)) + "# EOF\n";
+    if let Some(families) = parsers::openmetrics_families(&om) {
+        let family = families
+            .lines()
+            .filter(|l| l.starts_with("shaped_handler_duration_seconds "));
+        assert_eq!(family.count(), 1, "{families}");
+    }
+}
+
+#[test]
+fn sites_with_one_default_name_and_one_shape_share_a_histogram() {
+    shapes_a::shared_default();
+    shapes_b::shared_default();
+    assert_eq!(count("shared_default_duration"), 2);
+}
+
+#[track_latency]
+fn taken_elsewhere() -> u32 {
+    7
+}
+
+/// Keeps the warnings logged through the `log` facade.
+struct Warnings(std::sync::Mutex<Vec<String>>);
+
+impl log::Log for Warnings {
+    fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+        m.level() <= log::Level::Warn
+    }
+    fn log(&self, r: &log::Record<'_>) {
+        if self.enabled(r.metadata()) {
+            self.0.lock().unwrap().push(r.args().to_string());
+        }
+    }
+    fn flush(&self) {}
+}
+
+static WARNINGS: Warnings = Warnings(std::sync::Mutex::new(Vec::new()));
+
+#[test]
+fn an_untimed_site_is_counted_under_its_metric_and_reason() {
+    log::set_logger(&WARNINGS).unwrap();
+    log::set_max_level(log::LevelFilter::Warn);
+    hotmetrics::global()
+        .gauge("taken_elsewhere_duration", "Already a gauge")
+        .unwrap();
+    for _ in 0..3 {
+        assert_eq!(taken_elsewhere(), 7);
+    }
+    let snap = hotmetrics::global().collect();
+    let untimed = snap.counter_with(
+        "hotmetrics_track_latency_untimed",
+        &[("metric", "taken_elsewhere_duration"), ("reason", "kind")],
+    );
+    assert_eq!(untimed, Some(3));
+    // One warning, on the first call, naming the function and the error.
+    let warnings = WARNINGS.0.lock().unwrap();
+    let ours: Vec<&String> = warnings
+        .iter()
+        .filter(|w| w.contains("taken_elsewhere_duration"))
+        .collect();
+    assert_eq!(ours.len(), 1, "{warnings:?}");
+    assert!(
+        ours[0].contains("track_latency::taken_elsewhere`")
+            && ours[0].contains("already registered as a gauge"),
+        "{}",
+        ours[0]
+    );
+}
+
+static OWN: std::sync::LazyLock<hotmetrics::Registry> =
+    std::sync::LazyLock::new(hotmetrics::Registry::new);
+
+fn own_registry() -> &'static hotmetrics::Registry {
+    &OWN
+}
+
+#[track_latency(registry = own_registry())]
+fn in_own_registry() {}
+
+#[track_latency(name = "own_outcome_duration", outcome, registry = own_registry().clone())]
+fn in_own_registry_outcome() -> Result<(), ()> {
+    Ok(())
+}
+
+#[test]
+fn a_registry_of_ones_own_is_passed_explicitly() {
+    in_own_registry();
+    in_own_registry();
+    in_own_registry_outcome().unwrap();
+    let own = OWN.collect();
+    assert_eq!(
+        own.histogram("in_own_registry_duration").unwrap().count(),
+        2
+    );
+    let ok = own.histogram_with("own_outcome_duration", &[("outcome", "ok")]);
+    assert_eq!(ok.unwrap().count(), 1);
+    assert!(histogram("in_own_registry_duration").is_none());
 }

@@ -32,15 +32,17 @@ use syn::{parse_quote, Expr, ExprLit, Ident, Item, ItemFn, Lit, LitStr, Stmt};
 ///
 /// ```text
 /// {
-///     static __HOTMETRICS_HISTOGRAM: LazyLock<Option<Histogram>> =
-///         LazyLock::new(|| latency_histogram("<name>", "<help>"));
-///     let __hotmetrics_timer = __HOTMETRICS_HISTOGRAM.as_ref().map(Histogram::start_timer);
+///     static __HOTMETRICS_HISTOGRAM: LazyLock<Site> = LazyLock::new(|| {
+///         latency_site(<registry>, SiteInfo { name, help, function }, &[<keys>], &[<values>])
+///     });
+///     let __hotmetrics_timer = __HOTMETRICS_HISTOGRAM.start_timer();
 ///     <the original statements>
 /// }
 /// ```
 ///
 /// with every path spelled out in full (`::hotmetrics::__private::LazyLock`,
-/// `::hotmetrics::__private::latency_histogram`, `::hotmetrics::Histogram`).
+/// `::hotmetrics::__private::latency_site`, …); `<registry>` is the
+/// `registry = ...` expression, or `::hotmetrics::__private::default_registry()`.
 /// The timer binding is hygienic: the body can neither name nor shadow it.
 /// On invalid arguments or items, the item is emitted unchanged next to the
 /// `compile_error!`, so the only errors are the attribute's.
@@ -85,6 +87,9 @@ struct Args {
     /// `outcome`: an `outcome` label, `ok`/`err` from the returned `Result`
     /// (`panic` when the function unwinds).
     outcome: bool,
+    /// `registry = EXPR`: the registry to record into (`global()` if not
+    /// given), evaluated once, on the first call.
+    registry: Option<Expr>,
 }
 
 fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
@@ -174,6 +179,12 @@ fn parse_args(attr: TokenStream2) -> syn::Result<Args> {
             }
             args.labels = Some(labels);
             Ok(())
+        } else if meta.path.is_ident("registry") {
+            if args.registry.is_some() {
+                return Err(meta.error("`registry` is given more than once"));
+            }
+            args.registry = Some(meta.value()?.parse::<Expr>()?);
+            Ok(())
         } else if meta.path.is_ident("outcome") {
             if args.outcome {
                 return Err(meta.error("`outcome` is given more than once"));
@@ -187,7 +198,7 @@ fn parse_args(attr: TokenStream2) -> syn::Result<Args> {
             let key = meta.path.to_token_stream().to_string().replace(' ', "");
             Err(meta.error(format!(
                 "unknown argument `{key}`; expected `name = \"...\"`, `help = \"...\"`, \
-                 `labels(key = \"value\", ...)` or `outcome`"
+                 `labels(key = \"value\", ...)`, `outcome` or `registry = <expression>`"
             )))
         }
     });
@@ -323,38 +334,41 @@ fn instrument(args: Args, mut func: ItemFn) -> syn::Result<TokenStream2> {
         .flatten()
         .map(|(k, v)| (LitStr::new(&k.unraw().to_string(), k.span()), v))
         .unzip();
-    if args.outcome {
-        return instrument_outcome(func, &name, &help, &keys, &values, &timer);
-    }
-    // With labels: a histogram family, and the function's series bound once.
-    let register: Expr = if args.labels.is_none() {
-        parse_quote! { ::hotmetrics::__private::latency_histogram(#name, #help) }
-    } else {
-        parse_quote! {
-            ::hotmetrics::__private::labeled_latency_histogram(
-                #name,
-                #help,
-                &[#(#keys),*],
-                &[#(#values),*],
-            )
+    let registry: Expr = args
+        .registry
+        .unwrap_or_else(|| parse_quote! { ::hotmetrics::__private::default_registry() });
+    let fn_lit = LitStr::new(&fn_name, func.sig.ident.span());
+    let site: Expr = parse_quote! {
+        ::hotmetrics::__private::SiteInfo {
+            name: #name,
+            help: #help,
+            function: ::core::concat!(::core::module_path!(), "::", #fn_lit),
         }
     };
+    let register = |f: Ident| -> Expr {
+        parse_quote! {
+            ::hotmetrics::__private::#f(#registry, #site, &[#(#keys),*], &[#(#values),*])
+        }
+    };
+    if args.outcome {
+        let register = register(Ident::new("outcome_site", Span::call_site()));
+        return instrument_outcome(func, register, &timer);
+    }
+    // With labels: a histogram family, and the function's series bound once.
+    let register = register(Ident::new("latency_site", Span::call_site()));
     let prologue: [Stmt; 2] = [
         // One registration per function, on its first call, shared by all
         // instantiations of a generic function (statics in generic
         // functions are not per instantiation).
         parse_quote! {
             static __HOTMETRICS_HISTOGRAM: ::hotmetrics::__private::LazyLock<
-                ::core::option::Option<::hotmetrics::Histogram>,
+                ::hotmetrics::__private::Site,
             > = ::hotmetrics::__private::LazyLock::new(|| #register);
         },
         // Bound first, so dropped last: records on every way out of the
         // body (return, `?`, unwinding), after the body's own locals.
         parse_quote! {
-            let #timer = ::core::option::Option::map(
-                ::core::option::Option::as_ref(&*__HOTMETRICS_HISTOGRAM),
-                ::hotmetrics::Histogram::start_timer,
-            );
+            let #timer = ::hotmetrics::__private::Site::start_timer(&*__HOTMETRICS_HISTOGRAM);
         },
     ];
     let body = std::mem::take(&mut func.block.stmts);
@@ -369,10 +383,7 @@ fn instrument(args: Args, mut func: ItemFn) -> syn::Result<TokenStream2> {
 /// body unwinds.
 fn instrument_outcome(
     mut func: ItemFn,
-    name: &LitStr,
-    help: &LitStr,
-    keys: &[LitStr],
-    values: &[&LitStr],
+    register: Expr,
     timer: &Ident,
 ) -> syn::Result<TokenStream2> {
     let ret = match &func.sig.output {
@@ -408,20 +419,11 @@ fn instrument_outcome(
     func.block.stmts = vec![
         parse_quote! {
             static __HOTMETRICS_OUTCOMES: ::hotmetrics::__private::LazyLock<
-                ::core::option::Option<::hotmetrics::__private::OutcomeSeries>,
-            > = ::hotmetrics::__private::LazyLock::new(|| {
-                ::hotmetrics::__private::outcome_latency_histograms(
-                    #name,
-                    #help,
-                    &[#(#keys),*],
-                    &[#(#values),*],
-                )
-            });
+                ::hotmetrics::__private::OutcomeSite,
+            > = ::hotmetrics::__private::LazyLock::new(|| #register);
         },
         parse_quote! {
-            let #timer = ::hotmetrics::__private::OutcomeTimer::start(
-                ::core::option::Option::as_ref(&*__HOTMETRICS_OUTCOMES),
-            );
+            let #timer = ::hotmetrics::__private::OutcomeTimer::start(&*__HOTMETRICS_OUTCOMES);
         },
         parse_quote! { let #result: #ret = #run; },
         parse_quote! { #timer.finish(&#result); },
@@ -473,10 +475,23 @@ mod tests {
             r#"name = "db_query_duration", labels(table = "users", r#type = "read")"#,
             "fn query() {}",
         );
-        assert!(out.contains("labeled_latency_histogram"), "{out}");
+        assert!(out.contains("latency_site"), "{out}");
         assert!(out.contains("[\"table\" , \"type\"]"), "{out}");
         assert!(out.contains("[\"users\" , \"read\"]"), "{out}");
         assert!(!out.contains("compile_error"), "{out}");
+    }
+
+    #[test]
+    fn registry_is_the_given_expression_or_the_default() {
+        let out = expand_str("registry = &*MY_REGISTRY", "fn f() {}");
+        assert!(out.contains("latency_site (& * MY_REGISTRY"), "{out}");
+        let out = expand_str("", "fn f() {}");
+        assert!(out.contains("default_registry ()"), "{out}");
+        let out = expand_str(
+            "outcome, registry = mine()",
+            "fn f() -> Result<(), ()> { Ok(()) }",
+        );
+        assert!(out.contains("outcome_site (mine ()"), "{out}");
     }
 
     #[test]
@@ -491,6 +506,8 @@ mod tests {
             ("labels(a = \"1\", a = \"2\")", "fn f() {}"),
             ("labels(a = 1)", "fn f() {}"),
             ("labels(a::b = \"1\")", "fn f() {}"),
+            ("registry", "fn f() {}"),
+            ("registry = a, registry = b", "fn f() {}"),
             ("outcome = \"x\"", "fn f() -> Result<(), ()> { Ok(()) }"),
             ("outcome", "fn f() {}"),
             ("outcome, outcome", "fn f() -> Result<(), ()> { Ok(()) }"),

@@ -106,9 +106,10 @@ pub(crate) trait FacadeKind: 'static {
     const METRIC_KIND: MetricKind;
     /// A handle recording `value × scale` into `metric`.
     fn handle(metric: Self::Metric, scale: f64) -> Self::Handle;
-    /// Registers (or finds) a plain metric.
+    /// Registers (or finds) a plain metric, as a shape of its name (see
+    /// `Registry::register_shape`).
     fn plain(registry: &Registry, options: Options) -> Result<Self::Metric, RegistryError>;
-    /// Registers (or finds) a family.
+    /// Registers (or finds) a family, as a shape of its name.
     fn family(registry: &Registry, options: Options)
         -> Result<Family<Self::Metric>, RegistryError>;
 }
@@ -136,11 +137,11 @@ impl FacadeKind for CounterKind {
     }
 
     fn plain(registry: &Registry, options: Options) -> Result<Counter, RegistryError> {
-        registry.counter_with(options)
+        registry.register_shape::<Counter>(options)
     }
 
     fn family(registry: &Registry, options: Options) -> Result<Family<Counter>, RegistryError> {
-        registry.checked_family(options)
+        registry.register_shape::<Family<Counter>>(options)
     }
 }
 
@@ -155,11 +156,11 @@ impl FacadeKind for GaugeKind {
     }
 
     fn plain(registry: &Registry, options: Options) -> Result<FloatGauge, RegistryError> {
-        registry.float_gauge_with(options)
+        registry.register_shape::<FloatGauge>(options)
     }
 
     fn family(registry: &Registry, options: Options) -> Result<Family<FloatGauge>, RegistryError> {
-        registry.checked_family(options)
+        registry.register_shape::<Family<FloatGauge>>(options)
     }
 }
 
@@ -174,10 +175,10 @@ impl FacadeKind for HistogramKind {
     }
 
     fn plain(registry: &Registry, options: Options) -> Result<Histogram, RegistryError> {
-        registry.histogram_with(options)
+        registry.register_shape::<Histogram>(options)
     }
 
     fn family(registry: &Registry, options: Options) -> Result<Family<Histogram>, RegistryError> {
-        registry.checked_family(options)
+        registry.register_shape::<Family<Histogram>>(options)
     }
 }

@@ -39,7 +39,8 @@
 //! | `gauge!` (f64 `set`, `increment`, `decrement`) | [`FloatGauge`](crate::FloatGauge) |
 //! | `histogram!` (f64 `record`) | [`Histogram`](crate::Histogram), values scaled and rounded (below) |
 //! | key without labels | a plain metric |
-//! | key with labels | a family ([`Registry::counter_family`](crate::Registry::counter_family), …) whose label names are the first key's label keys, in that key's order; its series are bound once per key |
+//! | key with labels | a family ([`Registry::counter_family`](crate::Registry::counter_family), …) whose label names are the label keys of the first key with that set of keys, in that key's order; its series are bound once per key |
+//! | one name with several sets of label keys | one metric family in the exposition, whose series have different label names (below) |
 //! | `describe_*` help text | the metric's help (`# HELP`) |
 //! | `describe_*` unit | the metric's [`Unit`](crate::Unit) and scale (below) |
 //!
@@ -75,6 +76,17 @@
 //! (the counter is the sum of the increments and the largest absolute
 //! value).
 //!
+//! **Label sets.** As the Prometheus data model (and
+//! `metrics-exporter-prometheus`) allows, one name takes keys with
+//! different sets of label keys: `counter!("jobs")`,
+//! `counter!("jobs", "queue" => q)` and
+//! `counter!("jobs", "queue" => q, "retry" => r)` record into three series
+//! of one family, written under one `# HELP`/`# TYPE`. Each set of label
+//! keys (in any order) is a *shape* of the name with its own series limit;
+//! the shapes share the name's kind, unit, help text and its
+//! `<name>_overflow` counter, and their overflow series are written as one.
+//! A name has at most 16 shapes.
+//!
 //! **Descriptions.** `describe_*` before the first use of a name sets its
 //! help and unit. After the first use, the help text is updated (from the
 //! next collection on) but the unit stays what the first use chose: the
@@ -90,10 +102,9 @@
 //! - `conflict`: the name is registered in the registry as another kind
 //!   (say, `counter!("x")` after `gauge!("x")`), with another unit, or with
 //!   other label names;
-//! - `labels`: the key's label keys are not the ones the name was first
-//!   used with (in any order: `("a", "b")` and `("b", "a")` are the same
-//!   family), or it has labels where the name was first used without (or
-//!   the reverse);
+//! - `labels`: the key's set of label keys would be a 17th shape of its
+//!   name, or the registry has the name with these label names in another
+//!   order (registered there by other code);
 //! - `full`: the registry has no room left.
 //!
 //! **Cardinality.** Each family has the default series limit

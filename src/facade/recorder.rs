@@ -4,9 +4,9 @@
 
 use super::handles::{CounterKind, FacadeKind, GaugeKind, HistogramKind};
 use super::key_map::KeyMap;
-use super::naming::{self, Kind};
+use super::naming::{self, Kind, Mapping};
 use crate::family::{Arity, CounterFamily, Family};
-use crate::registry::{Options, Registry, RegistryError};
+use crate::registry::{Conflict, Options, Registry, RegistryError};
 use crate::sync::{lock, Arc, FrozenArc, Mutex};
 use metrics::{Key, KeyName, Metadata, SharedString};
 use std::collections::HashMap;
@@ -54,7 +54,8 @@ struct Inner {
     /// `hotmetrics_facade_refused{reason}`: registrations answered with a
     /// no-op handle (`None` if the name was taken in the registry).
     refused: Option<CounterFamily<Arity<1>>>,
-    /// Hashes metric names for `Table::names`.
+    /// Hashes metric names and label keys for `Table::shapes` and
+    /// `Table::names`.
     hasher: foldhash::fast::RandomState,
 }
 
@@ -67,8 +68,37 @@ struct Table<K: FacadeKind> {
     /// the families' series limits: a key past its family's limit is not
     /// added (it records into the overflow series).
     keys: KeyMap<Key, FrozenArc<K::Handle>>,
-    /// What each `metrics` name (as given, before sanitizing) registered as.
-    names: KeyMap<Box<str>, Entry<K>>,
+    /// What each shape (a `metrics` name, as given, and a set of label
+    /// keys) registered as. At most `MAX_SHAPES` registered shapes per name
+    /// (the registry's bound), plus the refused ones of keys tried.
+    shapes: KeyMap<Shape, Entry<K>>,
+    /// Each `metrics` name whose first shape was registered: the name it
+    /// was registered under and the unit mapping every shape of it uses.
+    names: KeyMap<Box<str>, (String, Mapping)>,
+}
+
+/// A `metrics` name with a set of label keys (in any order).
+struct Shape {
+    name: Box<str>,
+    label_keys: Box<[Box<str>]>,
+}
+
+impl Shape {
+    fn of(key: &Key) -> Shape {
+        Shape {
+            name: key.name().into(),
+            label_keys: key.labels().map(|l| l.key().into()).collect(),
+        }
+    }
+
+    /// Whether `key` has this name and these label keys, in any order.
+    fn matches(&self, key: &Key) -> bool {
+        &*self.name == key.name()
+            && self.label_keys.len() == key.labels().len()
+            && key
+                .labels()
+                .all(|l| self.label_keys.iter().any(|k| &**k == l.key()))
+    }
 }
 
 /// What a `metrics` name registered as.
@@ -111,7 +141,8 @@ enum Reason {
     /// The name is registered as another kind, or with another unit or
     /// other label names.
     Conflict,
-    /// The key's label keys are not the ones its name was first used with.
+    /// The name has the most label sets (shapes) it may have, or the
+    /// registry has these label names in another order.
     Labels,
     /// The registry is full.
     Full,
@@ -133,6 +164,13 @@ impl Reason {
                 Reason::InvalidName
             }
             RegistryError::Full => Reason::Full,
+            // Kind, unit and precision agree (the registry checks them
+            // first): the name has as many shapes as it may have, or one
+            // with these label names in another order.
+            RegistryError::Conflict {
+                what: Conflict::LabelNames | Conflict::Labeled,
+                ..
+            } => Reason::Labels,
             _ => Reason::Conflict,
         }
     }
@@ -227,13 +265,14 @@ impl<K: FacadeKind> Table<K> {
     fn new() -> Table<K> {
         Table {
             keys: KeyMap::new(),
+            shapes: KeyMap::new(),
             names: KeyMap::new(),
         }
     }
 
     fn registered_name(&self, hasher: &foldhash::fast::RandomState, name: &str) -> Option<String> {
-        let entry = self.names.find(hasher.hash_one(name), |n| &**n == name)?;
-        entry.registered_name().map(str::to_owned)
+        let (registered, _) = self.names.find(hasher.hash_one(name), |n| &**n == name)?;
+        Some(registered.clone())
     }
 }
 
@@ -247,23 +286,30 @@ impl Inner {
         }
     }
 
-    /// A key not in the cache: its name's entry (registered on first use),
-    /// then its series.
+    /// The hash of `key`'s shape: its name and label keys, in any order.
+    fn shape_hash(&self, key: &Key) -> u64 {
+        let keys = key
+            .labels()
+            .fold(0u64, |h, l| h.wrapping_add(self.hasher.hash_one(l.key())));
+        self.hasher.hash_one(key.name()) ^ keys.rotate_left(29)
+    }
+
+    /// A key not in the cache: its shape's entry (registered on first
+    /// use), then its series.
     #[cold]
     #[inline(never)]
     fn miss<K: FacadeKind>(&self, table: &Table<K>, key: &Key) -> Option<FrozenArc<K::Handle>> {
-        let name = key.name();
-        let name_hash = self.hasher.hash_one(name);
-        let entry = match table.names.find(name_hash, |n| &**n == name) {
+        let shape_hash = self.shape_hash(key);
+        let entry = match table.shapes.find(shape_hash, |s| s.matches(key)) {
             Some(e) => e,
             None => {
                 let mut created = false;
-                let entry = table.names.get_or_insert(
-                    name_hash,
-                    |n| &**n == name,
+                let entry = table.shapes.get_or_insert(
+                    shape_hash,
+                    |s| s.matches(key),
                     || {
                         created = true;
-                        Some((name.into(), self.register::<K>(key)))
+                        Some((Shape::of(key), self.register::<K>(table, key)))
                     },
                 )?;
                 if created {
@@ -284,13 +330,7 @@ impl Inner {
         };
         match entry {
             Entry::Refused(reason) => self.refuse(*reason),
-            Entry::Plain { handle, .. } => {
-                if key.labels().len() == 0 {
-                    cache(handle)
-                } else {
-                    self.refuse(Reason::Labels)
-                }
-            }
+            Entry::Plain { handle, .. } => cache(handle),
             Entry::Family {
                 label_keys,
                 family,
@@ -338,9 +378,10 @@ impl Inner {
         }
     }
 
-    /// Registers the metric of `key`'s name, as a plain metric or a family
-    /// after its labels, with the description given so far.
-    fn register<K: FacadeKind>(&self, key: &Key) -> Entry<K> {
+    /// Registers the shape of `key` (its name and label keys), as a plain
+    /// metric or a family after its labels, with the description given so
+    /// far; a name's later shapes take the unit of its first.
+    fn register<K: FacadeKind>(&self, table: &Table<K>, key: &Key) -> Entry<K> {
         let Some(name) = naming::metric_name(key.name()) else {
             return Entry::Refused(Reason::InvalidName);
         };
@@ -349,8 +390,28 @@ impl Inner {
             .get(&(K::KIND, key.name().to_owned()))
             .cloned()
             .unwrap_or_default();
-        let mapping = naming::mapping(K::KIND, unit, &name);
+        let name_hash = self.hasher.hash_one(key.name());
+        let first = table.names.find(name_hash, |n| &**n == key.name());
+        let mapping = first.map_or_else(|| naming::mapping(K::KIND, unit, &name), |f| f.1);
         let options = Options::new(name.clone(), help).unit(mapping.unit);
+        let entry = self.register_shape::<K>(key, name, mapping, options);
+        if let Some(registered) = entry.registered_name().filter(|_| first.is_none()) {
+            let made = || Some((key.name().into(), (registered.to_owned(), mapping)));
+            table
+                .names
+                .get_or_insert(name_hash, |n| &**n == key.name(), made);
+        }
+        entry
+    }
+
+    /// [`register`](Self::register) once the name and unit are known.
+    fn register_shape<K: FacadeKind>(
+        &self,
+        key: &Key,
+        name: String,
+        mapping: Mapping,
+        options: Options,
+    ) -> Entry<K> {
         if key.labels().len() == 0 {
             return match K::plain(&self.registry, options) {
                 Ok(metric) => Entry::Plain {

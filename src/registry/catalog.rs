@@ -1,6 +1,13 @@
 //! [`Catalog`]: every registered metric by name, and registration itself:
 //! a new name makes a metric, a known one hands back the same metric if
 //! the registration matches it, or says what differs.
+//!
+//! A name can also hold several **shapes** ([`Catalog::register_shape`]):
+//! metrics of one kind, unit and precision whose label names differ (a
+//! plain histogram and a family by `outcome`, say). The Prometheus data
+//! model allows that: they are one family in the exposition, whose series
+//! have different label names. Each shape is an entry of its own sharing
+//! the first one's descriptor; the collector merges them (`collect.rs`).
 #![forbid(unsafe_code)]
 
 use super::error::Conflict;
@@ -19,7 +26,14 @@ pub(crate) struct Catalog {
     by_name: HashMap<String, usize>,
     /// Every exported name (family and sample names) → the entry using it.
     exported: HashMap<String, usize>,
+    /// Name → the entries of its shapes after the first (which is in
+    /// `by_name`).
+    shapes: HashMap<String, Vec<usize>>,
 }
+
+/// Most shapes one name can have, the first included: label names known
+/// only at run time cannot make a name's shapes grow without bound.
+pub(crate) const MAX_SHAPES: usize = 16;
 
 /// One registered metric.
 #[derive(Clone)]
@@ -44,7 +58,8 @@ impl Catalog {
     /// Registers `options` as a `K`, or returns the metric already
     /// registered under that name if it is a `K` with the same unit,
     /// precision and `labels` (a different help text is ignored: the first
-    /// one is kept). The caller has validated the names. `owner` names the
+    /// one is kept); for a name with several shapes, the shape with these
+    /// `labels` if there is one. The caller has validated the names. `owner` names the
     /// family registering one of its internal counters; such a counter is
     /// never handed to another registration, nor merged with one.
     ///
@@ -70,7 +85,17 @@ impl Catalog {
                     });
                 }
             }
-            return e.same::<K>(options, precision, labels);
+            // A name with several shapes: the one with these labels.
+            let shapes = self
+                .shapes
+                .get(&options.name)
+                .map_or(&[][..], Vec::as_slice);
+            let i = shapes
+                .iter()
+                .copied()
+                .find(|&j| self.entries[j].labels == labels)
+                .unwrap_or(i);
+            return self.entries[i].same::<K>(options, precision, labels);
         }
         let descriptor = Arc::new(Descriptor {
             name: options.name.clone(),
@@ -90,16 +115,7 @@ impl Catalog {
                 exported: name.clone(),
             });
         }
-        let metric = K::make(&mut Registration {
-            catalog: self,
-            options,
-            labels: labels.clone().unwrap_or_default(),
-            ctx: SeriesCtx {
-                precision: options.precision,
-                unit: options.unit,
-                ..ctx.clone()
-            },
-        })?;
+        let metric = self.make::<K>(ctx, options, &labels)?;
         let index = self.entries.len();
         self.by_name.insert(descriptor.name.clone(), index);
         for name in exported {
@@ -112,6 +128,76 @@ impl Catalog {
             owner: owner.map(str::to_owned),
         });
         Ok(metric)
+    }
+
+    /// [`register`](Self::register), except that a name registered with
+    /// other label names (or without labels, or with them where this
+    /// registration has none) gets this shape beside the ones it has, if
+    /// kind, unit and precision are the same. Refused with
+    /// [`Conflict::LabelNames`] when a shape has the same label names in
+    /// another order (their series would be the same series), or when the
+    /// name has [`MAX_SHAPES`] shapes already.
+    pub(crate) fn register_shape<K: Kind>(
+        &mut self,
+        ctx: &SeriesCtx,
+        options: &Options,
+        labels: Option<FrozenArc<[String]>>,
+    ) -> Result<K, RegistryError> {
+        let first = match self.register::<K>(ctx, options, labels.clone(), None) {
+            Err(RegistryError::Conflict {
+                what: Conflict::LabelNames | Conflict::Labeled,
+                ..
+            }) if K::LABELING != Labeling::States => self.by_name[&options.name],
+            other => return other,
+        };
+        // `register` has looked for a shape with these labels already.
+        let shapes = self
+            .shapes
+            .get(&options.name)
+            .map_or(&[][..], Vec::as_slice);
+        let wanted = name_set(&labels);
+        let reordered = std::iter::once(&first)
+            .chain(shapes)
+            .any(|&i| name_set(&self.entries[i].labels) == wanted);
+        if reordered || shapes.len() + 1 >= MAX_SHAPES {
+            return Err(RegistryError::Conflict {
+                name: options.name.clone(),
+                what: Conflict::LabelNames,
+            });
+        }
+        let descriptor = self.entries[first].descriptor.clone();
+        let metric = self.make::<K>(ctx, options, &labels)?;
+        self.shapes
+            .entry(options.name.clone())
+            .or_default()
+            .push(self.entries.len());
+        self.entries.push(Entry {
+            descriptor,
+            labels,
+            metric: FrozenArc::new(metric.clone()),
+            owner: None,
+        });
+        Ok(metric)
+    }
+
+    /// A new `K` for `options`; its cells are made by `ctx` with the
+    /// options' precision and unit.
+    fn make<K: Kind>(
+        &mut self,
+        ctx: &SeriesCtx,
+        options: &Options,
+        labels: &Option<FrozenArc<[String]>>,
+    ) -> Result<K, RegistryError> {
+        K::make(&mut Registration {
+            catalog: self,
+            options,
+            labels: labels.clone().unwrap_or_default(),
+            ctx: SeriesCtx {
+                precision: options.precision,
+                unit: options.unit,
+                ..ctx.clone()
+            },
+        })
     }
 
     /// Replaces the help text of the `kind` metric `name`; `false` (and no
@@ -128,6 +214,10 @@ impl Catalog {
             let mut d = (*e.descriptor).clone();
             d.help = help.to_owned();
             e.descriptor = Arc::new(d);
+            // The other shapes share the first one's descriptor.
+            for &j in self.shapes.get(name).into_iter().flatten() {
+                self.entries[j].descriptor = self.entries[i].descriptor.clone();
+            }
         }
         true
     }
@@ -174,6 +264,17 @@ impl Entry {
             None => Err(conflict(Conflict::Labeled)),
         }
     }
+}
+
+/// Label names as a set: sorted.
+fn name_set(labels: &Option<FrozenArc<[String]>>) -> Vec<&str> {
+    let mut names: Vec<&str> = labels
+        .iter()
+        .flat_map(|l| l.iter())
+        .map(String::as_str)
+        .collect();
+    names.sort_unstable();
+    names
 }
 
 /// The options' help text, or one made from the name when none was given

@@ -12,10 +12,12 @@
 //!    histograms merged over all threads on demand (`fold_histogram.rs`).
 //!
 //! The snapshot comes out ordered by name, then labels, without sorting
-//! every series: names are unique in the catalog, so the collector keeps
-//! the catalog's entries ordered by name (re-ordered only when a metric
-//! was registered since the last collection) and sorts only within one
-//! metric's series (a family's, usually already in order).
+//! every series: the collector keeps the catalog's entries ordered by name
+//! (re-ordered only when a metric was registered since the last
+//! collection) and sorts only within one metric's series (a family's,
+//! usually already in order). A name with several shapes (`catalog.rs`)
+//! has its shapes' series merged into one label order, and their overflow
+//! series into one.
 //!
 //! Writers are never paused: cells are read with atomic loads while their
 //! owners keep recording (`docs/design.md`).
@@ -24,7 +26,7 @@
 use super::catalog::Entry;
 use super::fold_histogram::Histograms;
 use crate::handle::{Counter, Histogram};
-use crate::snapshot::{HistogramSnapshot, MetricSnapshot, Snapshot};
+use crate::snapshot::{HistogramSnapshot, MetricSnapshot, MetricValue, Snapshot};
 use crate::storage::Storage;
 use crate::sync::Arc;
 
@@ -101,7 +103,10 @@ impl Collector {
         self.series_order
             .by_entry
             .resize_with(entries.len(), Vec::new);
-        for &i in &self.by_name {
+        // Where the current name's series start, and how many entries
+        // (shapes) it has so far.
+        let (mut name_start, mut shapes) = (0, 0);
+        for (k, &i) in self.by_name.iter().enumerate() {
             let e = &entries[i];
             let start = metrics.len();
             e.metric.fold(&mut fold, &mut |labels, value| {
@@ -112,6 +117,16 @@ impl Collector {
                 })
             });
             self.series_order.sort(&mut metrics, start, i);
+            let same_name = |j: usize| entries[j].descriptor.name == e.descriptor.name;
+            if k > 0 && same_name(self.by_name[k - 1]) {
+                shapes += 1;
+            } else {
+                (name_start, shapes) = (start, 1);
+            }
+            let last_shape = self.by_name.get(k + 1).map_or(true, |&j| !same_name(j));
+            if shapes > 1 && last_shape {
+                merge_shapes(&mut metrics, name_start);
+            }
         }
         self.last_len = metrics.len();
         Snapshot::from_sorted(self.generation, metrics)
@@ -180,6 +195,37 @@ fn is_sorted<'a>(mut series: impl Iterator<Item = &'a MetricSnapshot>) -> bool {
     })
 }
 
+/// Puts the series of one name's shapes, `metrics[start..]` (each shape's
+/// already in label order), in label order, and merges series that have
+/// the same labels: the overflow series (`overflow="true"`) of every
+/// family shape. Their values add up (a state set keeps the first).
+fn merge_shapes(metrics: &mut Vec<MetricSnapshot>, start: usize) {
+    // Stable and run-aware: a few sorted runs are merged, not re-sorted.
+    metrics[start..].sort_by(|a, b| a.labels.cmp(&b.labels));
+    let mut write = start;
+    for read in start..metrics.len() {
+        if write > start && metrics[write - 1].labels == metrics[read].labels {
+            let value = metrics[read].value.clone();
+            add_value(&mut metrics[write - 1].value, &value);
+        } else {
+            metrics.swap(write, read);
+            write += 1;
+        }
+    }
+    metrics.truncate(write);
+}
+
+/// Adds `more` to `into` (values of one kind of metric).
+fn add_value(into: &mut MetricValue, more: &MetricValue) {
+    match (into, more) {
+        (MetricValue::Counter(a), MetricValue::Counter(b)) => *a = a.wrapping_add(*b),
+        (MetricValue::Gauge(a), MetricValue::Gauge(b)) => *a = a.wrapping_add(*b),
+        (MetricValue::FloatGauge(a), MetricValue::FloatGauge(b)) => *a += *b,
+        (MetricValue::Histogram(a), MetricValue::Histogram(b)) => *a = a.merged(b),
+        _ => {}
+    }
+}
+
 /// Every counter slot's total over all threads, into `totals`.
 fn sum_counters(totals: &mut Vec<u64>, storage: &Storage, counter_slots: usize) {
     totals.clear();
@@ -212,7 +258,7 @@ impl Fold<'_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::Registry;
+    use crate::{Counter, CounterFamily, Gauge, Options, Registry};
 
     fn routes(reg: &Registry) -> Vec<(String, u64)> {
         let snap = reg.collect();
@@ -246,5 +292,73 @@ mod tests {
         reg.counter("mid", "m").unwrap();
         assert_eq!(routes(&reg), sorted(&["a", "b", "c", "m", "x"]));
         assert_eq!(routes(&reg), sorted(&["a", "b", "c", "m", "x"]));
+    }
+
+    #[test]
+    fn shapes_of_one_name_are_one_metric_with_one_overflow_series() {
+        let reg = Registry::new();
+        let family = |labels: &[&str]| Options::new("jobs", "Jobs").labels(labels).max_series(1);
+        let by_queue: CounterFamily = reg.register_shape(family(&["queue"])).unwrap();
+        let plain: Counter = reg.register_shape(Options::new("jobs", "")).unwrap();
+        let by_both: CounterFamily = reg.register_shape(family(&["queue", "retry"])).unwrap();
+        // The same shape again is the same metric.
+        let again: CounterFamily = reg.register_shape(family(&["queue"])).unwrap();
+        // Refused: the same label names in another order, another kind,
+        // and a shape through the public (strict) registration.
+        assert!(reg
+            .register_shape::<CounterFamily>(family(&["retry", "queue"]))
+            .is_err());
+        assert!(reg
+            .register_shape::<Gauge>(Options::new("jobs", ""))
+            .is_err());
+        assert!(reg.counter_family("jobs", "Jobs", &["x"]).is_err());
+        // It finds an existing shape, though.
+        let public = reg
+            .counter_family("jobs", "Jobs", &["queue", "retry"])
+            .unwrap();
+        public.inc(&["a", "1"]);
+
+        plain.inc();
+        by_queue.inc(&["a"]);
+        again.inc(&["a"]);
+        by_queue.inc(&["b"]); // past the limit
+        by_both.inc(&["a", "1"]);
+        by_both.inc(&["b", "2"]); // past the limit
+        let snap = reg.collect();
+        let series: Vec<(String, u64)> = snap
+            .series("jobs")
+            .iter()
+            .map(|m| {
+                (
+                    m.labels().to_string(),
+                    snap.counter_with("jobs", &pairs(m)).unwrap(),
+                )
+            })
+            .collect();
+        let want = [
+            ("", 1),
+            ("{overflow=\"true\"}", 2),
+            ("{queue=\"a\"}", 2),
+            ("{queue=\"a\",retry=\"1\"}", 2),
+        ];
+        let want: Vec<(String, u64)> = want.iter().map(|&(l, n)| (l.to_owned(), n)).collect();
+        assert_eq!(series, want);
+        assert_eq!(snap.counter("jobs_overflow"), Some(2));
+        assert_eq!(reg.collect().series("jobs").len(), 4);
+    }
+
+    fn pairs(m: &crate::MetricSnapshot) -> Vec<(&str, &str)> {
+        m.labels().iter().collect()
+    }
+
+    #[test]
+    fn at_most_max_shapes_shapes_per_name() {
+        let reg = Registry::new();
+        let mut kept = 0;
+        for i in 0..2 * super::super::catalog::MAX_SHAPES {
+            let options = Options::new("many", "").labels(&[format!("k{i}")]);
+            kept += usize::from(reg.register_shape::<CounterFamily>(options).is_ok());
+        }
+        assert_eq!(kept, super::super::catalog::MAX_SHAPES);
     }
 }

@@ -262,16 +262,6 @@ impl Registry {
         Ok(family.retype(errors))
     }
 
-    /// A [`Dyn`](crate::Dyn) family for a caller that checks the number of values
-    /// itself (so it has no arity errors to count).
-    #[cfg_attr(not(feature = "metrics-facade"), allow(dead_code))]
-    pub(crate) fn checked_family<M>(&self, options: Options) -> Result<Family<M>, RegistryError>
-    where
-        Family<M>: Kind,
-    {
-        self.register(options)
-    }
-
     /// Registers (or finds) state set `name` with the given states (1 to
     /// 64 distinct, non-empty names; see [`StateSet`]). The name is also
     /// the label name of the set's samples, so it may not contain a colon.
@@ -291,8 +281,31 @@ impl Registry {
     /// metric (the first help text is kept); another kind, unit, precision,
     /// label names or states is an error.
     fn register<K: Kind>(&self, options: Options) -> Result<K, RegistryError> {
+        let labels = Self::validate::<K>(&options)?;
+        lock(&self.inner.catalog).register::<K>(&self.inner.cells, &options, labels, None)
+    }
+
+    /// [`register`](Self::register), except that a name registered with
+    /// other label names gets this shape beside the ones it has, as one
+    /// family in the exposition whose series have different label names
+    /// (what the Prometheus data model allows). Kind, unit and precision
+    /// must still match. For `#[track_latency]` sites and the `metrics`
+    /// facade, whose label sets are not declared up front.
+    #[cfg_attr(
+        not(any(feature = "metrics-facade", feature = "macros")),
+        allow(dead_code)
+    )]
+    pub(crate) fn register_shape<K: Kind>(&self, options: Options) -> Result<K, RegistryError> {
+        let labels = Self::validate::<K>(&options)?;
+        lock(&self.inner.catalog).register_shape::<K>(&self.inner.cells, &options, labels)
+    }
+
+    /// Checks the names of a registration; its label names or states.
+    fn validate<K: Kind>(
+        options: &Options,
+    ) -> Result<Option<crate::sync::FrozenArc<[String]>>, RegistryError> {
         name::validate(&options.name)?;
-        let labels = match K::LABELING {
+        Ok(match K::LABELING {
             Labeling::Unlabeled => None,
             Labeling::LabelNames => {
                 name::validate_labels(&options.name, &options.labels, K::KIND)?;
@@ -302,8 +315,7 @@ impl Registry {
                 name::validate_states(&options.name, &options.labels, MAX_STATES)?;
                 Some(options.labels.clone().into())
             }
-        };
-        lock(&self.inner.catalog).register::<K>(&self.inner.cells, &options, labels, None)
+        })
     }
 
     /// Replaces the help text of the `kind` metric `name`, for the

@@ -231,6 +231,43 @@ impl HistogramSnapshot {
             .sum()
     }
 
+    /// The observations of both `self` and `other` (histograms of one
+    /// precision: the shapes of one name); `self` if the precisions differ.
+    pub(crate) fn merged(&self, other: &HistogramSnapshot) -> HistogramSnapshot {
+        if other.precision != self.precision || other.count == 0 {
+            return self.with_invalid(self.invalid.wrapping_add(other.invalid));
+        }
+        let mut out = Vec::with_capacity(self.buckets.len() + other.buckets.len());
+        let (mut a, mut b) = (&self.buckets[..], &other.buckets[..]);
+        while let (Some(&x), Some(&y)) = (a.first(), b.first()) {
+            if x.0 == y.0 {
+                out.push((x.0, x.1.wrapping_add(y.1)));
+                (a, b) = (&a[1..], &b[1..]);
+            } else if x.0 < y.0 {
+                out.push(x);
+                a = &a[1..];
+            } else {
+                out.push(y);
+                b = &b[1..];
+            }
+        }
+        out.extend_from_slice(a);
+        out.extend_from_slice(b);
+        let (min, max) = if self.count == 0 {
+            (other.min, other.max)
+        } else {
+            (self.min.min(other.min), self.max.max(other.max))
+        };
+        HistogramSnapshot::from_parts(
+            self.precision,
+            out,
+            self.sum.wrapping_add(other.sum),
+            min,
+            max,
+            self.invalid.wrapping_add(other.invalid),
+        )
+    }
+
     /// What was recorded since `earlier` (a snapshot of the same histogram).
     /// Counts and sums are differences; min and max are those of the
     /// remaining buckets (within bucket error). If `earlier` is not an
@@ -292,6 +329,16 @@ mod tests {
             values.iter().copied().max().unwrap_or(0),
             0,
         )
+    }
+
+    #[test]
+    fn merged_holds_the_observations_of_both() {
+        let (a, b) = (&[3, 900, 70_000][..], &[5, 900, 1_000_000][..]);
+        let both: Vec<u64> = a.iter().chain(b).copied().collect();
+        let m = from_values(a).merged(&from_values(b));
+        assert_eq!(m, from_values(&both));
+        assert_eq!(from_values(&[]).merged(&from_values(b)), from_values(b));
+        assert_eq!(from_values(a).merged(&from_values(&[])), from_values(a));
     }
 
     #[test]

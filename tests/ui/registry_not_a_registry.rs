@@ -1,0 +1,6 @@
+#[hotmetrics::track_latency(registry = "global")]
+fn lookup() {}
+
+fn main() {
+    lookup();
+}
