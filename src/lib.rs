@@ -21,7 +21,8 @@
 //!   With feature `macros`, `#[derive(LabelValue)]` and `#[derive(Labels)]`
 //!   turn enums and structs into label values and label sets.
 //! - [`Precision`] sets a histogram's bucket resolution and error bound.
-//! - [`Histogram::start_timer`], [`Histogram::time`] and
+//! - [`Histogram::start_timer`] (or [`Histogram::start_timer_owned`] on a
+//!   temporary handle), [`Histogram::time`] and
 //!   [`Histogram::time_future`] time a scope, a closure or a future;
 //!   [`#[track_latency]`][`track_latency`] times every call of a function
 //!   (feature `macros`, on by default).
@@ -130,7 +131,8 @@ crate::sync::cfg_not_loom! {
     pub use handle::{is_enabled, set_enabled};
 }
 pub use handle::{
-    Counter, FloatGauge, Gauge, Histogram, LocalCounter, LocalHistogram, TimedFuture, Timer,
+    Counter, FloatGauge, Gauge, Histogram, LocalCounter, LocalHistogram, OwnedTimer, TimedFuture,
+    Timer,
 };
 crate::sync::cfg_not_loom! {
     pub use registry::global;
