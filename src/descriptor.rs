@@ -141,6 +141,8 @@ pub struct Descriptor {
     pub(crate) unit: Unit,
     pub(crate) kind: MetricKind,
     pub(crate) precision: Option<Precision>,
+    /// A family's own counter (`<family>_overflow`, `<family>_evicted`).
+    pub(crate) internal: bool,
 }
 
 impl Descriptor {
@@ -163,6 +165,13 @@ impl Descriptor {
     /// The bucket precision, for histograms.
     pub fn precision(&self) -> Option<Precision> {
         self.precision
+    }
+    /// Whether this is a family's own counter (`<family>_overflow`,
+    /// `<family>_evicted`) rather than a metric registered by the user.
+    /// The exporters write such a counter only once it is non-zero; the
+    /// snapshot has it from the family's registration on.
+    pub fn is_internal(&self) -> bool {
+        self.internal
     }
 
     /// The family name the text formats write: the registered name without

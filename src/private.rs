@@ -2,7 +2,7 @@
 //! API: hidden from the docs, and may change in any release.
 #![forbid(unsafe_code)]
 
-use crate::{global, Histogram, Unit};
+use crate::{global, Histogram, HistogramFamily, Unit};
 
 // shim-exempt: a one-time lazy registration, not recording state; it is not
 // modelled under loom (this module does not exist there).
@@ -38,12 +38,16 @@ pub fn labeled_latency_histogram(
 }
 
 /// The three series of a function timed with `#[track_latency(outcome)]`:
-/// `outcome="ok"`, `"err"` and `"panic"`.
+/// `outcome="ok"` and `"err"`, bound at registration, and `"panic"`,
+/// created by the first panic (so that an exposition has no all-zero
+/// series for panics that never happened).
 #[derive(Debug)]
 pub struct OutcomeSeries {
     ok: Histogram,
     err: Histogram,
-    panic: Histogram,
+    family: HistogramFamily,
+    /// The label values of the panic series (`values` and `"panic"`).
+    panic: Box<[&'static str]>,
 }
 
 /// Registers (or finds) the nanosecond histogram family `name` with label
@@ -63,15 +67,16 @@ pub fn outcome_latency_histograms(
     let family = global()
         .histogram_family(name, help, Unit::Nanoseconds, &names)
         .ok()?;
-    let series = |outcome: &'static str| {
+    let labels = |outcome: &'static str| {
         let mut labels = values.to_vec();
         labels.push(outcome);
-        family.with(&labels)
+        labels
     };
     Some(OutcomeSeries {
-        ok: series("ok"),
-        err: series("err"),
-        panic: series("panic"),
+        ok: family.with(&labels("ok")),
+        err: family.with(&labels("err")),
+        panic: labels("panic").into(),
+        family,
     })
 }
 
@@ -93,7 +98,8 @@ impl<T, E> IsResult for Result<T, E> {
 
 /// The guard of `#[track_latency(outcome)]`: [`finish`](Self::finish) records
 /// into the ok or err series; dropped unfinished (the body unwound), it
-/// records into the panic series.
+/// records into the panic series (looking it up: panics are rare, and the
+/// series is created by the first).
 #[must_use]
 #[derive(Debug)]
 pub struct OutcomeTimer<'a> {
@@ -130,7 +136,7 @@ impl<'a> OutcomeTimer<'a> {
 impl Drop for OutcomeTimer<'_> {
     fn drop(&mut self) {
         if let (Some(series), Some(start)) = (self.series, self.start.take()) {
-            series.panic.record_since(start);
+            series.family.with(&*series.panic).record_since(start);
         }
     }
 }

@@ -212,3 +212,97 @@ fn openmetrics_parser_rejects_a_missing_eof() {
     };
     assert!(!ok);
 }
+
+/// The series of a Prometheus text exposition: its sample lines.
+fn series_lines(text: &str) -> Vec<&str> {
+    text.lines().filter(|l| !l.starts_with('#')).collect()
+}
+
+/// A small service's metrics: a family per route, one that evicts, a
+/// latency histogram family, a gauge.
+fn small_app(reg: &Registry) -> hotmetrics::CounterFamily {
+    let requests = reg
+        .counter_family_with(
+            hotmetrics::Options::new("requests", "Requests by route")
+                .labels(&["route"])
+                .max_series(2),
+        )
+        .unwrap();
+    let jobs = reg
+        .counter_family_with(
+            hotmetrics::Options::new("jobs", "Jobs by queue")
+                .labels(&["queue"])
+                .evict_idle_after(1),
+        )
+        .unwrap();
+    let latency = reg
+        .histogram_family("request_duration", "Latency", Unit::Nanoseconds, &["route"])
+        .unwrap();
+    for route in ["/a", "/b"] {
+        requests.inc(&[route]);
+        latency.record(&[route], 2_000_000);
+    }
+    jobs.inc(&["q1"]);
+    reg.gauge("inflight", "In flight").unwrap().set(1);
+    requests
+}
+
+/// A family's internal counters (`_overflow`, `_evicted`) are written only
+/// once non-zero: a small service's scrape has only its own series, and
+/// gains each internal counter when it counts something.
+#[test]
+fn internal_counters_are_written_once_non_zero() {
+    let reg = Registry::new();
+    let requests = small_app(&reg);
+    let text = prometheus::render(&reg.collect());
+    let lines = series_lines(&text);
+    // requests 2 + jobs 1 + inflight 1 + 2 histograms × (11 bounds + +Inf,
+    // _count, _sum).
+    assert_eq!(lines.len(), 2 + 1 + 1 + 2 * 14, "{text}");
+    assert!(
+        !text.contains("_overflow") && !text.contains("_evicted"),
+        "{text}"
+    );
+    let om = openmetrics::render(&reg.collect());
+    assert!(
+        !om.contains("_overflow") && !om.contains("_evicted"),
+        "{om}"
+    );
+    let json = hotmetrics::export::json::to_string(&reg.collect());
+    assert!(
+        !json.contains("_overflow") && !json.contains("_evicted"),
+        "{json}"
+    );
+    // The snapshot still reads them.
+    assert_eq!(reg.collect().counter("requests_overflow"), Some(0));
+    if let Some((ok, out)) = promtool(&text) {
+        assert!(ok && out.trim().is_empty(), "promtool: {out}\n{text}");
+    }
+
+    // A third route overflows; the idle `jobs` series is evicted and
+    // reclaimed over the next collections.
+    requests.inc(&["/c"]);
+    for _ in 0..4 {
+        reg.collect();
+    }
+    let snap = reg.collect();
+    let text = prometheus::render(&snap);
+    assert!(text.contains("\nrequests_overflow_total 1\n"), "{text}");
+    assert!(
+        text.contains("\nrequests_total{overflow=\"true\"} 1\n"),
+        "{text}"
+    );
+    assert!(text.contains("\njobs_evicted_total 1\n"), "{text}");
+    let json = hotmetrics::export::json::to_string(&snap);
+    assert!(json.contains("\"name\":\"requests_overflow\""), "{json}");
+    assert!(json.contains("\"name\":\"jobs_evicted\""), "{json}");
+    if let Some((ok, out)) = promtool(&text) {
+        assert!(ok && out.trim().is_empty(), "promtool: {out}\n{text}");
+    }
+    let om = openmetrics::render(&snap);
+    if let Some((ok, out)) = om_parser(&om) {
+        assert!(ok, "parser: {out}\n{om}");
+        assert!(out.contains("requests_overflow counter - 1\n"), "{out}");
+        assert!(out.contains("jobs_evicted counter - 1\n"), "{out}");
+    }
+}

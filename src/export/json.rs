@@ -116,8 +116,11 @@ struct Series<'a>(&'a [MetricSnapshot]);
 
 impl Serialize for Series<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for m in self.0 {
+        // A family's internal counters are left out while zero, as in
+        // the text formats.
+        let written = || self.0.iter().filter(|m| !m.is_unwritten());
+        let mut seq = s.serialize_seq(Some(written().count()))?;
+        for m in written() {
             seq.serialize_element(&One(m))?;
         }
         seq.end()

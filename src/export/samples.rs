@@ -115,10 +115,14 @@ pub(crate) fn push_label_name(out: &mut String, name: &str) {
 }
 
 /// Hands every sample of `snap`, shaped by `opts`, to `visitor`, families
-/// in the snapshot's order.
+/// in the snapshot's order. A family's internal counters (`_overflow`,
+/// `_evicted`) are left out while zero.
 pub(crate) fn visit(snap: &Snapshot, opts: &TextOptions, visitor: &mut impl Visitor) {
     let mut scratch = Scratch::default();
     for (d, series) in snap.families() {
+        if series.iter().all(MetricSnapshot::is_unwritten) {
+            continue;
+        }
         family(d, series, opts, &mut scratch, visitor);
     }
 }
@@ -386,6 +390,7 @@ mod tests {
                 unit,
                 kind,
                 precision: None,
+                internal: false,
             };
             let mut o = String::new();
             family_name(&mut o, &d);

@@ -78,6 +78,7 @@ impl Catalog {
             unit: options.unit,
             kind: K::KIND,
             precision,
+            internal: owner.is_some(),
         });
         let exported = descriptor.exported_names();
         if let Some((name, &i)) = exported

@@ -48,6 +48,11 @@ impl MetricSnapshot {
     pub fn value(&self) -> &MetricValue {
         &self.value
     }
+    /// Whether the exporters leave this series out: a family's internal
+    /// counter ([`Descriptor::is_internal`]) that has counted nothing yet.
+    pub(crate) fn is_unwritten(&self) -> bool {
+        self.descriptor.internal && matches!(self.value, MetricValue::Counter(0))
+    }
 }
 
 /// An immutable view of every metric of a registry, as folded by one
@@ -343,6 +348,7 @@ mod tests {
                 unit: Unit::None,
                 kind,
                 precision: None,
+                internal: false,
             }),
             labels: LabelSet::new(labels.iter().copied()),
             value,
