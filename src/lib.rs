@@ -122,7 +122,7 @@ mod tracker;
 
 pub use buckets::{Precision, PrecisionError};
 pub use clock::Clock;
-pub use descriptor::{Descriptor, MetricKind, Unit};
+pub use descriptor::{CustomUnit, Descriptor, MetricKind, Unit, UnitError};
 pub use family::{
     CounterFamily, Family, FamilyPair, FloatGaugeFamily, GaugeFamily, HistogramFamily, LabelValue,
     Labels, PairError, SeriesRef, StateSet, DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT, MAX_STATES,

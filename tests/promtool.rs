@@ -306,3 +306,89 @@ fn internal_counters_are_written_once_non_zero() {
         assert!(out.contains("jobs_evicted counter - 1\n"), "{out}");
     }
 }
+
+/// Units beyond the fixed list: each is the exported name's suffix and the
+/// OpenMetrics `# UNIT`, and both real parsers accept the result.
+#[test]
+fn custom_units_are_exported_as_suffix_and_unit() {
+    let reg = Registry::new();
+    let requests = Unit::custom("requests").unwrap();
+    let celsius = Unit::custom("celsius").unwrap();
+    let ratio = Unit::custom("ratio").unwrap();
+    let opts = |name: &str, help: &str, unit| hotmetrics::Options::new(name, help).unit(unit);
+    reg.counter_with(opts("http_requests", "Requests served", requests))
+        .unwrap()
+        .add(3);
+    reg.gauge_with(opts("room_temperature", "Temperature", celsius))
+        .unwrap()
+        .set(21);
+    reg.float_gauge_with(opts("cache_hit", "Hit ratio", ratio))
+        .unwrap()
+        .set(0.25);
+    reg.histogram_with(opts("batch", "Requests per batch", requests))
+        .unwrap()
+        .record(7);
+    // The time units keep converting: a custom "milliseconds" is the
+    // built-in one.
+    assert_eq!(Unit::custom("milliseconds"), Ok(Unit::Milliseconds));
+    let snap = reg.collect();
+
+    let text = prometheus::render(&snap);
+    for line in [
+        "http_requests_total 3",
+        "room_temperature_celsius 21",
+        "cache_hit_ratio 0.25",
+        "batch_requests_bucket{le=\"10.0\"} 1",
+        "batch_requests_count 1",
+        "batch_requests_sum 7",
+    ] {
+        assert!(text.contains(&format!("\n{line}\n")), "{line}: {text}");
+    }
+    if let Some((ok, out)) = promtool(&text) {
+        assert!(ok && out.trim().is_empty(), "promtool: {out}\n{text}");
+    }
+
+    let om = openmetrics::render(&snap);
+    for line in [
+        "# UNIT http_requests requests",
+        "# UNIT room_temperature_celsius celsius",
+        "# UNIT cache_hit_ratio ratio",
+        "# UNIT batch_requests requests",
+    ] {
+        assert!(om.contains(&format!("\n{line}\n")), "{line}: {om}");
+    }
+    if let Some((ok, out)) = om_parser(&om) {
+        assert!(ok, "parser: {out}\n{om}");
+        let expected = "batch_requests histogram requests 13\n\
+                        cache_hit_ratio gauge ratio 1\n\
+                        http_requests counter requests 1\n\
+                        room_temperature_celsius gauge celsius 1\n";
+        assert_eq!(out, expected);
+    }
+    let json = hotmetrics::export::json::to_string(&snap);
+    assert!(json.contains("\"unit\":\"celsius\""), "{json}");
+}
+
+/// A unit that could not be a name's suffix, or would read as a sample
+/// suffix, is refused with the reason.
+#[test]
+fn custom_units_are_validated() {
+    for (bad, why) in [
+        ("", "empty"),
+        ("req/s", "letters"),
+        ("per:sec", "letters"),
+        ("_x", "underscore"),
+        ("x_", "underscore"),
+        ("9lives", "digit"),
+        ("total", "suffix"),
+        ("bucket", "suffix"),
+        ("info", "suffix"),
+    ] {
+        let err = Unit::custom(bad).unwrap_err();
+        assert!(err.to_string().contains(why), "{bad:?}: {err}");
+        assert!(err.to_string().contains(&format!("{bad:?}")), "{err}");
+    }
+    for good in ["requests", "celsius", "ratio", "kilo_watts", "m2"] {
+        assert_eq!(Unit::custom(good).unwrap().as_str(), good);
+    }
+}
