@@ -21,6 +21,10 @@ pub enum MetricKind {
     /// A set of named boolean states (for example a circuit breaker's
     /// closed/open/half-open), exported as an OpenMetrics `stateset`.
     StateSet,
+    /// Fixed facts about the program as label values (version, commit),
+    /// exported as an OpenMetrics `info` (`build_info{version="1.2.3"} 1`)
+    /// and as a gauge in Prometheus text.
+    Info,
 }
 
 impl MetricKind {
@@ -31,6 +35,19 @@ impl MetricKind {
             MetricKind::Gauge | MetricKind::FloatGauge => "gauge",
             MetricKind::Histogram => "histogram",
             MetricKind::StateSet => "stateset",
+            MetricKind::Info => "info",
+        }
+    }
+}
+
+impl MetricKind {
+    /// The suffix of the kind's one sample name that a registered name may
+    /// already end with: `_total` for counters, `_info` for info metrics.
+    pub(crate) fn sample_suffix(self) -> Option<&'static str> {
+        match self {
+            MetricKind::Counter => Some("_total"),
+            MetricKind::Info => Some("_info"),
+            _ => None,
         }
     }
 }
@@ -319,13 +336,13 @@ impl Descriptor {
     }
 
     /// The family name the text formats write: the registered name without
-    /// a trailing `_total` for counters, with `_<base unit>` appended unless
+    /// a trailing `_total` for counters (`_info` for info metrics), with `_<base unit>` appended unless
     /// it already ends so (`request_duration` in nanoseconds →
     /// `request_duration_seconds`).
     pub(crate) fn family_name(&self) -> String {
         let mut name = self.name.as_str();
-        if self.kind == MetricKind::Counter {
-            name = name.strip_suffix("_total").unwrap_or(name);
+        if let Some(suffix) = self.kind.sample_suffix() {
+            name = name.strip_suffix(suffix).unwrap_or(name);
         }
         let mut out = name.to_owned();
         let (unit, _) = self.unit.base();
@@ -360,6 +377,7 @@ impl Descriptor {
                 "_invalid_total",
                 "_invalid_created",
             ],
+            MetricKind::Info => &["_info"],
             MetricKind::Gauge | MetricKind::FloatGauge | MetricKind::StateSet => &[],
         };
         let mut names = vec![family.clone()];

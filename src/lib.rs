@@ -17,7 +17,9 @@
 //!   an overflow series; [`FamilyPair`] looks a label set up in two
 //!   families at once; [`ResponseTracker`] records request latency,
 //!   outcome, error category and cache use per route in one call;
-//!   [`StateSet`] holds a component's state (closed / open / half-open).
+//!   [`StateSet`] holds a component's state (closed / open / half-open);
+//!   [`Registry::info`] exports fixed facts (version, commit) as an info
+//!   metric.
 //!   With feature `macros`, `#[derive(LabelValue)]` and `#[derive(Labels)]`
 //!   turn enums and structs into label values and label sets.
 //! - [`Precision`] sets a histogram's bucket resolution and error bound.

@@ -392,3 +392,69 @@ fn custom_units_are_validated() {
         assert_eq!(Unit::custom(good).unwrap().as_str(), good);
     }
 }
+
+/// Info metrics: OpenMetrics `info` (`build_info{..} 1`), a gauge
+/// `build_info` in Prometheus text, `"type": "info"` in JSON; fixed values,
+/// and the exported name `_info` reserved against other metrics.
+#[test]
+fn info_metrics_in_every_format() {
+    let reg = Registry::new();
+    let build = [("version", "1.2.3"), ("commit", "ab\"c")];
+    reg.info("build", "Build information", &build).unwrap();
+    // Again with the same values: the same metric.
+    reg.info("build", "Build information", &build).unwrap();
+    let other = reg.info(
+        "build",
+        "Build information",
+        &[("version", "2"), ("commit", "x")],
+    );
+    assert!(
+        matches!(other, Err(hotmetrics::RegistryError::Conflict { .. })),
+        "{other:?}"
+    );
+    // `build_info` is the info metric's exported name.
+    let clash = reg.gauge("build_info", "g");
+    assert!(
+        matches!(clash, Err(hotmetrics::RegistryError::Collision { .. })),
+        "{clash:?}"
+    );
+    // A name ending in `_info` is the family's sample name.
+    reg.info("runtime_info", "Runtime", &[("os", "linux")])
+        .unwrap();
+    assert!(reg.info("bad", "Bad", &[("le-x", "1")]).is_err());
+    let snap = reg.collect();
+    assert!(snap.info("build").unwrap().matches(&build));
+
+    let text = prometheus::render(&snap);
+    for part in [
+        "# HELP build_info Build information\n# TYPE build_info gauge\n",
+        "\nbuild_info{version=\"1.2.3\",commit=\"ab\\\"c\"} 1\n",
+        "# TYPE runtime_info gauge\nruntime_info{os=\"linux\"} 1\n",
+    ] {
+        assert!(text.contains(part), "{part}: {text}");
+    }
+    if let Some((ok, out)) = promtool(&text) {
+        assert!(ok && out.trim().is_empty(), "promtool: {out}\n{text}");
+    }
+
+    let om = openmetrics::render(&snap);
+    for part in [
+        "# TYPE build info\n# HELP build Build information\n",
+        "\nbuild_info{version=\"1.2.3\",commit=\"ab\\\"c\"} 1\n",
+        "# TYPE runtime info\n",
+    ] {
+        assert!(om.contains(part), "{part}: {om}");
+    }
+    if let Some((ok, out)) = om_parser(&om) {
+        assert!(ok, "parser: {out}\n{om}");
+        assert_eq!(out, "build info - 1\nruntime info - 1\n");
+    }
+
+    let json = hotmetrics::export::json::to_string(&snap);
+    assert!(
+        json.contains(
+            r#"{"name":"build","type":"info","help":"Build information","unit":"","labels":{"version":"1.2.3","commit":"ab\"c"},"value":1}"#
+        ),
+        "{json}"
+    );
+}

@@ -162,6 +162,7 @@ impl Serialize for One<'_> {
             MetricValue::Gauge(_) | MetricValue::FloatGauge(_) => ("gauge", 1),
             MetricValue::Histogram(_) => ("histogram", 10),
             MetricValue::StateSet(_) => ("stateset", 1),
+            MetricValue::Info => ("info", 1),
         };
         let mut st = s.serialize_struct("Series", 5 + extra)?;
         st.serialize_field("name", d.name())?;
@@ -175,6 +176,7 @@ impl Serialize for One<'_> {
             // serde_json writes a non-finite float as `null`.
             MetricValue::FloatGauge(v) => st.serialize_field("value", v)?,
             MetricValue::StateSet(states) => st.serialize_field("states", &States(states))?,
+            MetricValue::Info => st.serialize_field("value", &1)?,
             MetricValue::Histogram(h) => histogram(&mut st, h)?,
         }
         st.end()

@@ -165,6 +165,7 @@ impl Entry {
             return Err(conflict(match (&self.labels, K::LABELING) {
                 (None, _) => Conflict::Labeled,
                 (Some(_), Labeling::States) => Conflict::States,
+                (Some(_), Labeling::Pairs) => Conflict::Info,
                 (Some(_), _) => Conflict::LabelNames,
             }));
         }

@@ -10,12 +10,14 @@
 //!   nothing was recorded since);
 //! - `registry.rs`: [`Registry`], the typed registration methods, and
 //!   [`global()`](crate::global);
+//! - `info.rs`: info metrics ([`Registry::info`]);
 //! - `error.rs`, `name.rs`: what a registration can be refused for.
 
 mod catalog;
 mod collect;
 mod error;
 mod fold_histogram;
+mod info;
 mod kind;
 mod name;
 mod options;
