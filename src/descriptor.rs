@@ -21,6 +21,10 @@ pub enum MetricKind {
     /// A set of named boolean states (for example a circuit breaker's
     /// closed/open/half-open), exported as an OpenMetrics `stateset`.
     StateSet,
+    /// Fixed facts about the program as label values (version, commit),
+    /// exported as an OpenMetrics `info` (`build_info{version="1.2.3"} 1`)
+    /// and as a gauge in Prometheus text.
+    Info,
 }
 
 impl MetricKind {
@@ -31,6 +35,19 @@ impl MetricKind {
             MetricKind::Gauge | MetricKind::FloatGauge => "gauge",
             MetricKind::Histogram => "histogram",
             MetricKind::StateSet => "stateset",
+            MetricKind::Info => "info",
+        }
+    }
+}
+
+impl MetricKind {
+    /// The suffix of the kind's one sample name that a registered name may
+    /// already end with: `_total` for counters, `_info` for info metrics.
+    pub(crate) fn sample_suffix(self) -> Option<&'static str> {
+        match self {
+            MetricKind::Counter => Some("_total"),
+            MetricKind::Info => Some("_info"),
+            _ => None,
         }
     }
 }
@@ -48,7 +65,9 @@ impl fmt::Display for MetricKind {
 ///
 /// Histograms record integers, so time is best recorded in a small unit
 /// (nanoseconds by default for timers); exporters convert to the base unit
-/// (seconds, bytes) where a format asks for it.
+/// (seconds, bytes) where a format asks for it. Any other unit is made
+/// with [`Unit::custom`] (`requests`, `celsius`, `ratio`): exported as it
+/// is, the name's suffix and OpenMetrics' `# UNIT`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Unit {
@@ -65,11 +84,152 @@ pub enum Unit {
     Seconds,
     /// Bytes.
     Bytes,
+    /// Any other unit, made (and validated) by [`Unit::custom`]; values are
+    /// exported as recorded.
+    Other(CustomUnit),
+}
+
+/// The name of a unit made by [`Unit::custom`]: valid as a metric name's
+/// suffix (see there).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CustomUnit(&'static str);
+
+impl CustomUnit {
+    /// The unit's name, as given (`"celsius"`).
+    pub const fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+/// Why [`Unit::custom`] refused a unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnitError {
+    unit: &'static str,
+    reason: &'static str,
+}
+
+impl UnitError {
+    /// The refused unit.
+    pub fn unit(&self) -> &'static str {
+        self.unit
+    }
+    /// What is wrong with it.
+    pub fn reason(&self) -> &'static str {
+        self.reason
+    }
+}
+
+impl fmt::Display for UnitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid unit {:?}: {}", self.unit, self.reason)
+    }
+}
+
+impl std::error::Error for UnitError {}
+
+/// What a metric's samples end with: a unit with one of these names would
+/// make a name read as another sample's (`x_total` of a gauge in unit
+/// `total`). The Prometheus and OpenMetrics suffixes.
+const SAMPLE_SUFFIXES: [&str; 8] = [
+    "total", "created", "bucket", "count", "sum", "info", "gcount", "gsum",
+];
+
+/// What is wrong with `name` as a custom unit (see [`Unit::custom`]).
+const fn unit_error(name: &str) -> Option<&'static str> {
+    let b = name.as_bytes();
+    if b.is_empty() {
+        return Some("empty (use `Unit::None` for a count of things)");
+    }
+    if !b[0].is_ascii_alphabetic() {
+        return Some("it must start with a letter, not a digit or underscore");
+    }
+    if b[b.len() - 1] == b'_' {
+        return Some("it must not end with an underscore");
+    }
+    let mut i = 0;
+    while i < b.len() {
+        if !(b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+            return Some("only ASCII letters, digits and '_' are allowed");
+        }
+        i += 1;
+    }
+    let mut k = 0;
+    while k < SAMPLE_SUFFIXES.len() {
+        if same(name, SAMPLE_SUFFIXES[k]) {
+            return Some(
+                "a sample suffix (total, created, bucket, count, sum, info, gcount, gsum) is not a unit",
+            );
+        }
+        k += 1;
+    }
+    None
+}
+
+/// Whether `a` and `b` are the same string (usable in a `const fn`).
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 impl Unit {
-    /// Lower-case plural name (`"nanoseconds"`), empty for [`Unit::None`].
-    pub fn as_str(self) -> &'static str {
+    /// A unit not in the list above, such as `requests`, `celsius` or
+    /// `ratio`: exported as the metric name's suffix (appended unless the
+    /// name already ends with `_<unit>`) and, in OpenMetrics, as `# UNIT`.
+    /// Values are not converted. The name of a built-in unit gives that
+    /// unit (`"milliseconds"` is [`Unit::Milliseconds`], still converted to
+    /// seconds).
+    ///
+    /// Refused: an empty name; anything but ASCII letters, digits and `_`;
+    /// a name not starting with a letter or ending with `_`; and the
+    /// sample suffixes `total`, `created`, `bucket`, `count`, `sum`,
+    /// `info`, `gcount`, `gsum` (a name ending so would read as another
+    /// sample).
+    ///
+    /// ```
+    /// use hotmetrics::{Options, Registry, Unit};
+    /// let reg = Registry::new();
+    /// let celsius = Unit::custom("celsius").unwrap();
+    /// let t = reg.gauge_with(Options::new("room_temperature", "Temperature").unit(celsius)).unwrap();
+    /// t.set(21);
+    /// let text = hotmetrics::export::openmetrics::render(&reg.collect());
+    /// assert!(text.contains("# UNIT room_temperature_celsius celsius\n"));
+    /// assert!(text.contains("\nroom_temperature_celsius 21\n"));
+    /// assert!(Unit::custom("req/s").is_err());
+    /// ```
+    pub const fn custom(name: &'static str) -> Result<Unit, UnitError> {
+        if let Some(reason) = unit_error(name) {
+            return Err(UnitError { unit: name, reason });
+        }
+        let known = [
+            Unit::Nanoseconds,
+            Unit::Microseconds,
+            Unit::Milliseconds,
+            Unit::Seconds,
+            Unit::Bytes,
+        ];
+        let mut k = 0;
+        while k < known.len() {
+            if same(name, known[k].as_str()) {
+                return Ok(known[k]);
+            }
+            k += 1;
+        }
+        Ok(Unit::Other(CustomUnit(name)))
+    }
+
+    /// Lower-case plural name (`"nanoseconds"`), empty for [`Unit::None`];
+    /// a custom unit's name as given.
+    pub const fn as_str(self) -> &'static str {
         match self {
             Unit::None => "",
             Unit::Nanoseconds => "nanoseconds",
@@ -77,6 +237,7 @@ impl Unit {
             Unit::Milliseconds => "milliseconds",
             Unit::Seconds => "seconds",
             Unit::Bytes => "bytes",
+            Unit::Other(u) => u.as_str(),
         }
     }
 
@@ -141,6 +302,8 @@ pub struct Descriptor {
     pub(crate) unit: Unit,
     pub(crate) kind: MetricKind,
     pub(crate) precision: Option<Precision>,
+    /// A family's own counter (`<family>_overflow`, `<family>_evicted`).
+    pub(crate) internal: bool,
 }
 
 impl Descriptor {
@@ -164,15 +327,22 @@ impl Descriptor {
     pub fn precision(&self) -> Option<Precision> {
         self.precision
     }
+    /// Whether this is a family's own counter (`<family>_overflow`,
+    /// `<family>_evicted`) rather than a metric registered by the user.
+    /// The exporters write such a counter only once it is non-zero; the
+    /// snapshot has it from the family's registration on.
+    pub fn is_internal(&self) -> bool {
+        self.internal
+    }
 
     /// The family name the text formats write: the registered name without
-    /// a trailing `_total` for counters, with `_<base unit>` appended unless
+    /// a trailing `_total` for counters (`_info` for info metrics), with `_<base unit>` appended unless
     /// it already ends so (`request_duration` in nanoseconds →
     /// `request_duration_seconds`).
     pub(crate) fn family_name(&self) -> String {
         let mut name = self.name.as_str();
-        if self.kind == MetricKind::Counter {
-            name = name.strip_suffix("_total").unwrap_or(name);
+        if let Some(suffix) = self.kind.sample_suffix() {
+            name = name.strip_suffix(suffix).unwrap_or(name);
         }
         let mut out = name.to_owned();
         let (unit, _) = self.unit.base();
@@ -207,6 +377,7 @@ impl Descriptor {
                 "_invalid_total",
                 "_invalid_created",
             ],
+            MetricKind::Info => &["_info"],
             MetricKind::Gauge | MetricKind::FloatGauge | MetricKind::StateSet => &[],
         };
         let mut names = vec![family.clone()];
@@ -233,5 +404,40 @@ mod tests {
         assert_eq!(Unit::Nanoseconds.base(), ("seconds", 1e-9));
         assert_eq!(Unit::Bytes.base(), ("bytes", 1.0));
         assert!(Unit::Seconds.is_time() && !Unit::Bytes.is_time());
+    }
+
+    #[test]
+    fn custom_units_name_families_and_do_not_convert() {
+        const CELSIUS: Unit = match Unit::custom("celsius") {
+            Ok(u) => u,
+            Err(_) => panic!("a valid unit"),
+        };
+        assert_eq!(CELSIUS.base(), ("celsius", 1.0));
+        assert!(!CELSIUS.is_time());
+        assert_eq!(CELSIUS.nanos_to_unit(7), 7);
+        assert_eq!(CELSIUS.to_string(), "celsius");
+        assert_eq!(Unit::custom("bytes"), Ok(Unit::Bytes));
+        let d = |name: &str, kind| Descriptor {
+            name: name.into(),
+            help: String::new(),
+            unit: CELSIUS,
+            kind,
+            precision: None,
+            internal: false,
+        };
+        assert_eq!(d("temp", MetricKind::Gauge).family_name(), "temp_celsius");
+        assert_eq!(
+            d("temp_celsius", MetricKind::Gauge).family_name(),
+            "temp_celsius"
+        );
+        assert_eq!(
+            d("heat_total", MetricKind::Counter).exported_names(),
+            ["heat_celsius", "heat_celsius_total", "heat_celsius_created"]
+        );
+        let err = Unit::custom("x-y").unwrap_err();
+        assert_eq!(
+            (err.unit(), err.reason()),
+            ("x-y", "only ASCII letters, digits and '_' are allowed")
+        );
     }
 }

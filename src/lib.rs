@@ -21,11 +21,14 @@
 //!   setting of a registration; [`FamilyPair`] looks a label set up in two
 //!   families at once; [`ResponseTracker`] records request latency,
 //!   outcome, error category and cache use per route in one call;
-//!   [`StateSet`] holds a component's state (closed / open / half-open).
+//!   [`StateSet`] holds a component's state (closed / open / half-open);
+//!   [`Registry::info`] exports fixed facts (version, commit) as an info
+//!   metric.
 //!   With feature `macros`, `#[derive(LabelValue)]` and `#[derive(Labels)]`
 //!   turn enums and structs into label values and label sets.
 //! - [`Precision`] sets a histogram's bucket resolution and error bound.
-//! - [`Histogram::start_timer`], [`Histogram::time`] and
+//! - [`Histogram::start_timer`] (or [`Histogram::start_timer_owned`] on a
+//!   temporary handle), [`Histogram::time`] and
 //!   [`Histogram::time_future`] time a scope, a closure or a future;
 //!   [`#[track_latency]`][`track_latency`] times every call of a function
 //!   (feature `macros`, on by default).
@@ -125,7 +128,7 @@ mod tracker;
 
 pub use buckets::{Precision, PrecisionError};
 pub use clock::Clock;
-pub use descriptor::{Descriptor, MetricKind, Unit};
+pub use descriptor::{CustomUnit, Descriptor, MetricKind, Unit, UnitError};
 pub use family::{
     Arity, CounterFamily, Dyn, Family, FamilyPair, FixedShape, FloatGaugeFamily, GaugeFamily,
     HistogramFamily, LabelError, LabelShape, LabelValue, LabelValues, Labels, PairError, SeriesRef,
@@ -135,7 +138,8 @@ crate::sync::cfg_not_loom! {
     pub use handle::{is_enabled, set_enabled};
 }
 pub use handle::{
-    Counter, FloatGauge, Gauge, Histogram, LocalCounter, LocalHistogram, TimedFuture, Timer,
+    Counter, FloatGauge, Gauge, Histogram, LocalCounter, LocalHistogram, OwnedTimer, TimedFuture,
+    Timer,
 };
 crate::sync::cfg_not_loom! {
     pub use registry::global;

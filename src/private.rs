@@ -15,7 +15,7 @@
 
 use crate::family::{Family, LabelError};
 use crate::registry::{Conflict, Options, Registry, RegistryError};
-use crate::{global, Counter, Histogram, Timer, Unit};
+use crate::{global, Counter, Histogram, HistogramFamily, Timer, Unit};
 use std::fmt;
 
 // shim-exempt: a one-time lazy registration, not recording state; it is not
@@ -192,12 +192,16 @@ fn registry_reason(e: &RegistryError) -> &'static str {
 }
 
 /// The three series of a function timed with `#[track_latency(outcome)]`:
-/// `outcome="ok"`, `"err"` and `"panic"`.
+/// `outcome="ok"` and `"err"`, bound at registration, and `"panic"`,
+/// created by the first panic (so that an exposition has no all-zero
+/// series for panics that never happened).
 #[derive(Debug)]
 pub struct OutcomeSeries {
     ok: Histogram,
     err: Histogram,
-    panic: Histogram,
+    family: HistogramFamily,
+    /// The label values of the panic series (`values` and `"panic"`).
+    panic: Box<[&'static str]>,
 }
 
 /// The series of a function timed with `#[track_latency(outcome)]`, or the
@@ -224,16 +228,20 @@ pub fn outcome_site(
         .labels(&names);
     let series = match registry.register_shape::<Family<Histogram>>(options) {
         Ok(family) => {
-            let series = |outcome: &'static str| {
+            let labels = |outcome: &'static str| {
                 let mut labels = values.to_vec();
                 labels.push(outcome);
-                family.try_with(&labels).map_err(Refusal::Labels)
+                labels
+            };
+            let series = |outcome: &'static str| {
+                family.try_with(&labels(outcome)).map_err(Refusal::Labels)
             };
             series("ok").and_then(|ok| {
                 Ok(OutcomeSeries {
                     ok,
                     err: series("err")?,
-                    panic: series("panic")?,
+                    panic: labels("panic").into(),
+                    family: family.clone(),
                 })
             })
         }
@@ -264,7 +272,8 @@ impl<T, E> IsResult for Result<T, E> {
 
 /// The guard of `#[track_latency(outcome)]`: [`finish`](Self::finish) records
 /// into the ok or err series; dropped unfinished (the body unwound), it
-/// records into the panic series.
+/// records into the panic series (looking it up: panics are rare, and the
+/// series is created by the first).
 #[must_use]
 #[derive(Debug)]
 pub struct OutcomeTimer<'a> {
@@ -310,7 +319,11 @@ impl<'a> OutcomeTimer<'a> {
 impl Drop for OutcomeTimer<'_> {
     fn drop(&mut self) {
         if let (Some(series), Some(start)) = (self.series, self.start.take()) {
-            series.panic.record_since(start);
+            // The panic series has as many values as the family has names
+            // (checked when `ok` and `err` were bound).
+            if let Ok(panic) = series.family.try_with(&*series.panic) {
+                panic.record_since(start);
+            }
         }
     }
 }

@@ -212,3 +212,249 @@ fn openmetrics_parser_rejects_a_missing_eof() {
     };
     assert!(!ok);
 }
+
+/// The series of a Prometheus text exposition: its sample lines.
+fn series_lines(text: &str) -> Vec<&str> {
+    text.lines().filter(|l| !l.starts_with('#')).collect()
+}
+
+/// A small service's metrics: a family per route, one that evicts, a
+/// latency histogram family, a gauge.
+fn small_app(reg: &Registry) -> hotmetrics::CounterFamily {
+    let requests = reg
+        .counter_family_with(
+            hotmetrics::Options::new("requests", "Requests by route")
+                .labels(&["route"])
+                .max_series(2),
+        )
+        .unwrap();
+    let jobs = reg
+        .counter_family_with(
+            hotmetrics::Options::new("jobs", "Jobs by queue")
+                .labels(&["queue"])
+                .evict_idle_after(1),
+        )
+        .unwrap();
+    let latency = reg
+        .histogram_family("request_duration", "Latency", Unit::Nanoseconds, &["route"])
+        .unwrap();
+    for route in ["/a", "/b"] {
+        requests.inc(&[route]);
+        latency.record(&[route], 2_000_000);
+    }
+    jobs.inc(&["q1"]);
+    reg.gauge("inflight", "In flight").unwrap().set(1);
+    requests
+}
+
+/// A family's internal counters (`_overflow`, `_evicted`) are written only
+/// once non-zero: a small service's scrape has only its own series, and
+/// gains each internal counter when it counts something.
+#[test]
+fn internal_counters_are_written_once_non_zero() {
+    let reg = Registry::new();
+    let requests = small_app(&reg);
+    let text = prometheus::render(&reg.collect());
+    let lines = series_lines(&text);
+    // requests 2 + jobs 1 + inflight 1 + 2 histograms × (11 bounds + +Inf,
+    // _count, _sum).
+    assert_eq!(lines.len(), 2 + 1 + 1 + 2 * 14, "{text}");
+    assert!(
+        !text.contains("_overflow") && !text.contains("_evicted"),
+        "{text}"
+    );
+    let om = openmetrics::render(&reg.collect());
+    assert!(
+        !om.contains("_overflow") && !om.contains("_evicted"),
+        "{om}"
+    );
+    let json = hotmetrics::export::json::to_string(&reg.collect());
+    assert!(
+        !json.contains("_overflow") && !json.contains("_evicted"),
+        "{json}"
+    );
+    // The snapshot still reads them.
+    assert_eq!(reg.collect().counter("requests_overflow"), Some(0));
+    if let Some((ok, out)) = promtool(&text) {
+        assert!(ok && out.trim().is_empty(), "promtool: {out}\n{text}");
+    }
+
+    // A third route overflows; the idle `jobs` series is evicted and
+    // reclaimed over the next collections.
+    requests.inc(&["/c"]);
+    for _ in 0..4 {
+        reg.collect();
+    }
+    let snap = reg.collect();
+    let text = prometheus::render(&snap);
+    assert!(text.contains("\nrequests_overflow_total 1\n"), "{text}");
+    assert!(
+        text.contains("\nrequests_total{overflow=\"true\"} 1\n"),
+        "{text}"
+    );
+    assert!(text.contains("\njobs_evicted_total 1\n"), "{text}");
+    let json = hotmetrics::export::json::to_string(&snap);
+    assert!(json.contains("\"name\":\"requests_overflow\""), "{json}");
+    assert!(json.contains("\"name\":\"jobs_evicted\""), "{json}");
+    if let Some((ok, out)) = promtool(&text) {
+        assert!(ok && out.trim().is_empty(), "promtool: {out}\n{text}");
+    }
+    let om = openmetrics::render(&snap);
+    if let Some((ok, out)) = om_parser(&om) {
+        assert!(ok, "parser: {out}\n{om}");
+        assert!(out.contains("requests_overflow counter - 1\n"), "{out}");
+        assert!(out.contains("jobs_evicted counter - 1\n"), "{out}");
+    }
+}
+
+/// Units beyond the fixed list: each is the exported name's suffix and the
+/// OpenMetrics `# UNIT`, and both real parsers accept the result.
+#[test]
+fn custom_units_are_exported_as_suffix_and_unit() {
+    let reg = Registry::new();
+    let requests = Unit::custom("requests").unwrap();
+    let celsius = Unit::custom("celsius").unwrap();
+    let ratio = Unit::custom("ratio").unwrap();
+    let opts = |name: &str, help: &str, unit| hotmetrics::Options::new(name, help).unit(unit);
+    reg.counter_with(opts("http_requests", "Requests served", requests))
+        .unwrap()
+        .add(3);
+    reg.gauge_with(opts("room_temperature", "Temperature", celsius))
+        .unwrap()
+        .set(21);
+    reg.float_gauge_with(opts("cache_hit", "Hit ratio", ratio))
+        .unwrap()
+        .set(0.25);
+    reg.histogram_with(opts("batch", "Requests per batch", requests))
+        .unwrap()
+        .record(7);
+    // The time units keep converting: a custom "milliseconds" is the
+    // built-in one.
+    assert_eq!(Unit::custom("milliseconds"), Ok(Unit::Milliseconds));
+    let snap = reg.collect();
+
+    let text = prometheus::render(&snap);
+    for line in [
+        "http_requests_total 3",
+        "room_temperature_celsius 21",
+        "cache_hit_ratio 0.25",
+        "batch_requests_bucket{le=\"10.0\"} 1",
+        "batch_requests_count 1",
+        "batch_requests_sum 7",
+    ] {
+        assert!(text.contains(&format!("\n{line}\n")), "{line}: {text}");
+    }
+    if let Some((ok, out)) = promtool(&text) {
+        assert!(ok && out.trim().is_empty(), "promtool: {out}\n{text}");
+    }
+
+    let om = openmetrics::render(&snap);
+    for line in [
+        "# UNIT http_requests requests",
+        "# UNIT room_temperature_celsius celsius",
+        "# UNIT cache_hit_ratio ratio",
+        "# UNIT batch_requests requests",
+    ] {
+        assert!(om.contains(&format!("\n{line}\n")), "{line}: {om}");
+    }
+    if let Some((ok, out)) = om_parser(&om) {
+        assert!(ok, "parser: {out}\n{om}");
+        let expected = "batch_requests histogram requests 13\n\
+                        cache_hit_ratio gauge ratio 1\n\
+                        http_requests counter requests 1\n\
+                        room_temperature_celsius gauge celsius 1\n";
+        assert_eq!(out, expected);
+    }
+    let json = hotmetrics::export::json::to_string(&snap);
+    assert!(json.contains("\"unit\":\"celsius\""), "{json}");
+}
+
+/// A unit that could not be a name's suffix, or would read as a sample
+/// suffix, is refused with the reason.
+#[test]
+fn custom_units_are_validated() {
+    for (bad, why) in [
+        ("", "empty"),
+        ("req/s", "letters"),
+        ("per:sec", "letters"),
+        ("_x", "underscore"),
+        ("x_", "underscore"),
+        ("9lives", "digit"),
+        ("total", "suffix"),
+        ("bucket", "suffix"),
+        ("info", "suffix"),
+    ] {
+        let err = Unit::custom(bad).unwrap_err();
+        assert!(err.to_string().contains(why), "{bad:?}: {err}");
+        assert!(err.to_string().contains(&format!("{bad:?}")), "{err}");
+    }
+    for good in ["requests", "celsius", "ratio", "kilo_watts", "m2"] {
+        assert_eq!(Unit::custom(good).unwrap().as_str(), good);
+    }
+}
+
+/// Info metrics: OpenMetrics `info` (`build_info{..} 1`), a gauge
+/// `build_info` in Prometheus text, `"type": "info"` in JSON; fixed values,
+/// and the exported name `_info` reserved against other metrics.
+#[test]
+fn info_metrics_in_every_format() {
+    let reg = Registry::new();
+    let build = [("version", "1.2.3"), ("commit", "ab\"c")];
+    reg.info("build", "Build information", &build).unwrap();
+    // Again with the same values: the same metric.
+    reg.info("build", "Build information", &build).unwrap();
+    let other = reg.info(
+        "build",
+        "Build information",
+        &[("version", "2"), ("commit", "x")],
+    );
+    assert!(
+        matches!(other, Err(hotmetrics::RegistryError::Conflict { .. })),
+        "{other:?}"
+    );
+    // `build_info` is the info metric's exported name.
+    let clash = reg.gauge("build_info", "g");
+    assert!(
+        matches!(clash, Err(hotmetrics::RegistryError::Collision { .. })),
+        "{clash:?}"
+    );
+    // A name ending in `_info` is the family's sample name.
+    reg.info("runtime_info", "Runtime", &[("os", "linux")])
+        .unwrap();
+    assert!(reg.info("bad", "Bad", &[("le-x", "1")]).is_err());
+    let snap = reg.collect();
+    assert!(snap.info("build").unwrap().matches(&build));
+
+    let text = prometheus::render(&snap);
+    for part in [
+        "# HELP build_info Build information\n# TYPE build_info gauge\n",
+        "\nbuild_info{version=\"1.2.3\",commit=\"ab\\\"c\"} 1\n",
+        "# TYPE runtime_info gauge\nruntime_info{os=\"linux\"} 1\n",
+    ] {
+        assert!(text.contains(part), "{part}: {text}");
+    }
+    if let Some((ok, out)) = promtool(&text) {
+        assert!(ok && out.trim().is_empty(), "promtool: {out}\n{text}");
+    }
+
+    let om = openmetrics::render(&snap);
+    for part in [
+        "# TYPE build info\n# HELP build Build information\n",
+        "\nbuild_info{version=\"1.2.3\",commit=\"ab\\\"c\"} 1\n",
+        "# TYPE runtime info\n",
+    ] {
+        assert!(om.contains(part), "{part}: {om}");
+    }
+    if let Some((ok, out)) = om_parser(&om) {
+        assert!(ok, "parser: {out}\n{om}");
+        assert_eq!(out, "build info - 1\nruntime info - 1\n");
+    }
+
+    let json = hotmetrics::export::json::to_string(&snap);
+    assert!(
+        json.contains(
+            r#"{"name":"build","type":"info","help":"Build information","unit":"","labels":{"version":"1.2.3","commit":"ab\"c"},"value":1}"#
+        ),
+        "{json}"
+    );
+}

@@ -239,3 +239,78 @@ fn switching_from_many_threads_is_safe() {
     c.inc();
     assert_eq!(reg.collect().counter("n"), Some(n + 1));
 }
+
+/// A timer started on a temporary handle (`family.with(..)`), as a
+/// handler would write it: the owned timer holds the handle itself.
+#[test]
+fn owned_timer_on_a_temporary_records_when_dropped_or_stopped() {
+    use std::sync::LazyLock;
+    let tc = TestClock::default();
+    let reg = Registry::with_clock(tc.clock());
+    let latency = reg
+        .histogram_family(
+            "item_duration",
+            "Item latency",
+            Unit::Nanoseconds,
+            &["route"],
+        )
+        .unwrap();
+    {
+        let _t = latency.with(&("/item/:id",)).start_timer_owned();
+        tc.advance(700);
+    }
+    let t = latency.with(&("/item/:id",)).start_timer_owned();
+    tc.advance(300);
+    assert_eq!(t.elapsed(), Some(Duration::from_nanos(300)));
+    assert_eq!(t.stop(), Some(Duration::from_nanos(300)));
+    latency.with(&("/item/:id",)).start_timer_owned().discard();
+    // Owned, so it can outlive the scope that made it and cross threads.
+    let t: hotmetrics::OwnedTimer = latency.with(&("/other",)).start_timer_owned();
+    tc.advance(50);
+    std::thread::spawn(move || drop(t)).join().unwrap();
+
+    let snap = reg.collect();
+    let item = snap
+        .histogram_with("item_duration", &[("route", "/item/:id")])
+        .unwrap();
+    assert_eq!((item.count(), item.sum()), (2, 1_000));
+    let other = snap
+        .histogram_with("item_duration", &[("route", "/other")])
+        .unwrap();
+    assert_eq!((other.count(), other.sum()), (1, 50));
+
+    // The line from the guide, on a family in a static.
+    static LATENCY: LazyLock<hotmetrics::HistogramFamily<hotmetrics::Arity<1>>> = LazyLock::new(|| {
+        hotmetrics::global()
+            .histogram_family(
+                "owned_timer_static",
+                "Latency",
+                Unit::Nanoseconds,
+                &["route"],
+            )
+            .unwrap()
+    });
+    {
+        let _t = LATENCY.with(&("/item/:id",)).start_timer_owned();
+    }
+    let n = hotmetrics::global()
+        .collect()
+        .histogram_with("owned_timer_static", &[("route", "/item/:id")])
+        .map(|h| h.count());
+    assert_eq!(n, Some(1));
+}
+
+/// While recording is off, an owned timer reads no clock and records
+/// nothing, like the borrowing one.
+#[test]
+fn owned_timer_switched_off_reads_no_clock() {
+    let tc = TestClock::default();
+    let reg = Registry::with_clock(tc.clock());
+    let h = reg.histogram("op", "op", Unit::Nanoseconds).unwrap();
+    reg.set_enabled(false);
+    let reads = tc.reads();
+    assert!(h.clone().start_timer_owned().stop().is_none());
+    drop(h.clone().start_timer_owned());
+    assert_eq!(tc.reads(), reads);
+    assert_eq!(reg.collect().histogram("op").unwrap().count(), 0);
+}

@@ -601,3 +601,39 @@ fn a_registry_of_ones_own_is_passed_explicitly() {
     assert_eq!(ok.unwrap().count(), 1);
     assert!(histogram("in_own_registry_duration").is_none());
 }
+
+#[track_latency(name = "outcome_quiet", outcome)]
+fn outcome_quiet(fail: bool) -> Result<(), ()> {
+    if fail {
+        panic!("on purpose");
+    }
+    Ok(())
+}
+
+/// The `outcome="panic"` series exists only once a call panicked: a
+/// scrape of a service that never panics has no all-zero series for it.
+#[test]
+fn panic_outcome_series_appears_with_the_first_panic() {
+    let panic_series = || {
+        let snap = hotmetrics::global().collect();
+        let text = hotmetrics::export::prometheus::render(&snap);
+        let n = text
+            .lines()
+            .filter(|l| l.starts_with("outcome_quiet_seconds") && l.contains("outcome=\"panic\""))
+            .count();
+        let count = snap
+            .histogram_with("outcome_quiet", &[("outcome", "panic")])
+            .map(|h| h.count());
+        (n, count)
+    };
+    assert_eq!(outcome_quiet(false), Ok(()));
+    assert_eq!(panic_series(), (0, None));
+    let caught = std::panic::catch_unwind(|| outcome_quiet(true));
+    assert!(caught.is_err());
+    // 11 default bounds, +Inf, _count and _sum.
+    assert_eq!(panic_series(), (14, Some(1)));
+    let caught = std::panic::catch_unwind(|| outcome_quiet(true));
+    assert!(caught.is_err());
+    assert_eq!(panic_series(), (14, Some(2)));
+    assert_eq!(outcome_counts("outcome_quiet", &[]), [1, 0, 2]);
+}

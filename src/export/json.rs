@@ -116,8 +116,11 @@ struct Series<'a>(&'a [MetricSnapshot]);
 
 impl Serialize for Series<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for m in self.0 {
+        // A family's internal counters are left out while zero, as in
+        // the text formats.
+        let written = || self.0.iter().filter(|m| !m.is_unwritten());
+        let mut seq = s.serialize_seq(Some(written().count()))?;
+        for m in written() {
             seq.serialize_element(&One(m))?;
         }
         seq.end()
@@ -159,6 +162,7 @@ impl Serialize for One<'_> {
             MetricValue::Gauge(_) | MetricValue::FloatGauge(_) => ("gauge", 1),
             MetricValue::Histogram(_) => ("histogram", 10),
             MetricValue::StateSet(_) => ("stateset", 1),
+            MetricValue::Info => ("info", 1),
         };
         let mut st = s.serialize_struct("Series", 5 + extra)?;
         st.serialize_field("name", d.name())?;
@@ -172,6 +176,7 @@ impl Serialize for One<'_> {
             // serde_json writes a non-finite float as `null`.
             MetricValue::FloatGauge(v) => st.serialize_field("value", v)?,
             MetricValue::StateSet(states) => st.serialize_field("states", &States(states))?,
+            MetricValue::Info => st.serialize_field("value", &1)?,
             MetricValue::Histogram(h) => histogram(&mut st, h)?,
         }
         st.end()

@@ -115,10 +115,14 @@ pub(crate) fn push_label_name(out: &mut String, name: &str) {
 }
 
 /// Hands every sample of `snap`, shaped by `opts`, to `visitor`, families
-/// in the snapshot's order.
+/// in the snapshot's order. A family's internal counters (`_overflow`,
+/// `_evicted`) are left out while zero.
 pub(crate) fn visit(snap: &Snapshot, opts: &TextOptions, visitor: &mut impl Visitor) {
     let mut scratch = Scratch::default();
     for (d, series) in snap.families() {
+        if series.iter().all(MetricSnapshot::is_unwritten) {
+            continue;
+        }
         family(d, series, opts, &mut scratch, visitor);
     }
 }
@@ -185,6 +189,7 @@ fn family(
             MetricValue::Counter(v) => one(total, None, Value::Scaled(u128::from(*v), divisor)),
             MetricValue::Gauge(v) => one("", None, Value::ScaledSigned(*v, divisor)),
             MetricValue::FloatGauge(v) => one("", None, Value::Float(v / divisor)),
+            MetricValue::Info => one("_info", None, Value::Count(1)),
             MetricValue::StateSet(states) => {
                 for (state, on) in states {
                     let extra = Some((state_label.as_str(), state.as_str()));
@@ -318,12 +323,12 @@ fn base_unit(d: &Descriptor) -> (&'static str, f64) {
 }
 
 /// The exported family name: the registered name without a trailing
-/// `_total` for counters, with `_<base unit>` appended unless it already
+/// `_total` for counters (`_info` for info metrics), with `_<base unit>` appended unless it already
 /// ends so (`request_duration` in nanoseconds → `request_duration_seconds`).
 fn family_name(out: &mut String, d: &Descriptor) {
     let mut name = d.name();
-    if d.kind() == MetricKind::Counter {
-        name = name.strip_suffix("_total").unwrap_or(name);
+    if let Some(suffix) = d.kind().sample_suffix() {
+        name = name.strip_suffix(suffix).unwrap_or(name);
     }
     names::push_sanitized(out, name, NameKind::Metric);
     let (unit, _) = base_unit(d);
@@ -386,6 +391,7 @@ mod tests {
                 unit,
                 kind,
                 precision: None,
+                internal: false,
             };
             let mut o = String::new();
             family_name(&mut o, &d);

@@ -129,12 +129,15 @@ struct Writer<'o> {
 
 impl Writer<'_> {
     /// Appends `# <what><name><suffix> `: Prometheus 0.0.4 names a counter
-    /// family by its sample name (`_total`), OpenMetrics does not.
+    /// family by its sample name (`_total`), and an info metric, a gauge
+    /// there, by its one sample's (`_info`); OpenMetrics does not.
     fn header(&mut self, what: &str, family: &Family<'_>) {
         self.out.push_str(what);
         self.out.push_str(family.name);
-        if family.kind == MetricKind::Counter && self.dialect == Dialect::Prometheus {
-            self.out.push_str("_total");
+        if self.dialect == Dialect::Prometheus {
+            if let Some(suffix) = family.kind.sample_suffix() {
+                self.out.push_str(suffix);
+            }
         }
         self.out.push(' ');
     }
@@ -152,7 +155,7 @@ impl Visitor for Writer<'_> {
     fn family(&mut self, family: &Family<'_>) {
         let kind = match (family.kind, self.dialect) {
             _ if family.summary => "summary",
-            (MetricKind::StateSet, Dialect::Prometheus) => "gauge",
+            (MetricKind::StateSet | MetricKind::Info, Dialect::Prometheus) => "gauge",
             (k, _) => k.as_str(),
         };
         if self.dialect == Dialect::Prometheus {

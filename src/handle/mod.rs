@@ -9,7 +9,7 @@ mod timer;
 pub use counter::{Counter, LocalCounter};
 pub use gauge::{FloatGauge, Gauge};
 pub use histogram::{Histogram, LocalHistogram};
-pub use timer::{TimedFuture, Timer};
+pub use timer::{OwnedTimer, TimedFuture, Timer};
 
 crate::sync::cfg_not_loom! {
     pub use self::registry_core::switch::{is_enabled, set_enabled};

@@ -1,4 +1,5 @@
-//! Latency timers on a [`Histogram`]: a guard ([`Timer`]), a closure form
+//! Latency timers on a [`Histogram`]: a guard ([`Timer`], or
+//! [`OwnedTimer`] to start on a temporary handle), a closure form
 //! ([`Histogram::time`]) and a future wrapper ([`TimedFuture`]).
 //!
 //! All three read the registry's [`Clock`](crate::Clock) twice and record the
@@ -36,6 +37,37 @@ impl Histogram {
         Timer {
             histogram: self,
             start: self.start_raw(),
+        }
+    }
+
+    /// Like [`start_timer`](Self::start_timer), but the timer owns the
+    /// handle: it can be started on a temporary, such as the series handle
+    /// [`Family::with`](crate::Family::with) returns, kept past the
+    /// handle's scope, or sent to another thread.
+    ///
+    /// It takes `self`, so no reference count is touched: the handle a
+    /// lookup returned moves into the timer (clone a handle you keep).
+    ///
+    /// ```
+    /// use hotmetrics::{Registry, Unit};
+    /// let reg = Registry::new();
+    /// let latency = reg
+    ///     .histogram_family("item_duration", "Item latency", Unit::Nanoseconds, &["route"])
+    ///     .unwrap();
+    /// {
+    ///     // `latency.with(..).start_timer()` would borrow a temporary (E0716).
+    ///     let _t = latency.with(&("/item/:id",)).start_timer_owned();
+    ///     // work
+    /// }
+    /// let snap = reg.collect();
+    /// assert_eq!(snap.histogram_with("item_duration", &[("route", "/item/:id")]).unwrap().count(), 1);
+    /// ```
+    #[inline]
+    pub fn start_timer_owned(self) -> OwnedTimer {
+        let start = self.start_raw();
+        OwnedTimer {
+            histogram: self,
+            start,
         }
     }
 
@@ -162,6 +194,55 @@ impl Drop for Timer<'_> {
 impl fmt::Debug for Timer<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Timer")
+            .field("running", &self.start.is_some())
+            .finish()
+    }
+}
+
+/// A [`Timer`] that owns its [`Histogram`] handle instead of borrowing it
+/// (see [`Histogram::start_timer_owned`]): `'static`, `Send`, and it can be
+/// started on a temporary.
+#[must_use = "a timer records when dropped; bind it (`let _t = ...`) to time a scope"]
+pub struct OwnedTimer {
+    histogram: Histogram,
+    /// Raw clock reading; `None` if recording was off when it started.
+    start: Option<u64>,
+}
+
+impl OwnedTimer {
+    /// Records now and returns the elapsed time (`None` if recording was
+    /// switched off when the timer started).
+    pub fn stop(mut self) -> Option<Duration> {
+        self.start
+            .take()
+            .map(|s| Duration::from_nanos(self.histogram.record_since(s)))
+    }
+
+    /// Drops the timer without recording.
+    pub fn discard(mut self) {
+        self.start = None;
+    }
+
+    /// Time elapsed so far, without recording.
+    pub fn elapsed(&self) -> Option<Duration> {
+        let clock = &self.histogram.core.clock;
+        self.start
+            .map(|s| Duration::from_nanos(clock.nanos_between(s, clock.raw())))
+    }
+}
+
+impl Drop for OwnedTimer {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(start) = self.start.take() {
+            self.histogram.record_since(start);
+        }
+    }
+}
+
+impl fmt::Debug for OwnedTimer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedTimer")
             .field("running", &self.start.is_some())
             .finish()
     }

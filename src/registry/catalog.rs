@@ -103,6 +103,7 @@ impl Catalog {
             unit: options.unit,
             kind: K::KIND,
             precision,
+            internal: owner.is_some(),
         });
         let exported = descriptor.exported_names();
         if let Some((name, &i)) = exported
@@ -254,6 +255,7 @@ impl Entry {
             return Err(conflict(match (&self.labels, K::LABELING) {
                 (None, _) => Conflict::Labeled,
                 (Some(_), Labeling::States) => Conflict::States,
+                (Some(_), Labeling::Pairs) => Conflict::Info,
                 (Some(_), _) => Conflict::LabelNames,
             }));
         }

@@ -128,6 +128,8 @@ pub enum Conflict {
     LabelNames,
     /// Another list of states for a state set.
     States,
+    /// Other labels for an info metric (its facts are fixed).
+    Info,
 }
 
 impl Conflict {
@@ -139,6 +141,7 @@ impl Conflict {
             Conflict::Labeled => "shape (it is an unlabeled metric)",
             Conflict::LabelNames => "label names",
             Conflict::States => "list of states",
+            Conflict::Info => "labels (an info metric's are fixed)",
         }
     }
 }

@@ -32,6 +32,9 @@ pub(crate) enum Labeling {
     LabelNames,
     /// A list of states ([`Options::labels`]): a state set.
     States,
+    /// Label names and values, alternating ([`Options::labels`]): an info
+    /// metric, whose labels are its facts.
+    Pairs,
 }
 
 /// Where the collector pushes a metric's series: label set and value.

@@ -12,6 +12,7 @@
 //!   [`global()`](crate::global);
 //! - `family_builder.rs`: [`FamilyBuilder`], a family's registration with
 //!   named arguments;
+//! - `info.rs`: info metrics ([`Registry::info`]);
 //! - `error.rs`, `name.rs`: what a registration can be refused for.
 
 mod catalog;
@@ -19,6 +20,7 @@ mod collect;
 mod error;
 mod family_builder;
 mod fold_histogram;
+mod info;
 mod kind;
 mod name;
 mod options;

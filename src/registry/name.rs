@@ -43,6 +43,15 @@ pub(crate) fn validate_labels(
     Ok(())
 }
 
+/// Checks an info metric's label names: each valid, not reserved, given
+/// once (none at all is allowed: `build_info 1`).
+pub(crate) fn validate_info_labels(metric: &str, labels: &[String]) -> Result<(), RegistryError> {
+    if labels.is_empty() {
+        return Ok(());
+    }
+    validate_labels(metric, labels, MetricKind::Info)
+}
+
 /// The error for label (or state) `label` of metric `metric`.
 fn invalid_label(metric: &str, label: &str, reason: &'static str) -> Result<(), RegistryError> {
     Err(RegistryError::InvalidLabel {

@@ -280,7 +280,7 @@ impl Registry {
     /// A second registration with another help text returns the existing
     /// metric (the first help text is kept); another kind, unit, precision,
     /// label names or states is an error.
-    fn register<K: Kind>(&self, options: Options) -> Result<K, RegistryError> {
+    pub(super) fn register<K: Kind>(&self, options: Options) -> Result<K, RegistryError> {
         let labels = Self::validate::<K>(&options)?;
         lock(&self.inner.catalog).register::<K>(&self.inner.cells, &options, labels, None)
     }
@@ -313,6 +313,11 @@ impl Registry {
             }
             Labeling::States => {
                 name::validate_states(&options.name, &options.labels, MAX_STATES)?;
+                Some(options.labels.clone().into())
+            }
+            Labeling::Pairs => {
+                let names: Vec<String> = options.labels.iter().step_by(2).cloned().collect();
+                name::validate_info_labels(&options.name, &names)?;
                 Some(options.labels.clone().into())
             }
         })

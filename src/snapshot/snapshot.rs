@@ -21,6 +21,9 @@ pub enum MetricValue {
     /// A state set: every state's name, in declared order, and whether it
     /// is set.
     StateSet(Vec<(String, bool)>),
+    /// An info metric: its facts are the series' labels (exported with the
+    /// value 1).
+    Info,
 }
 
 /// One metric of a [`Snapshot`]: what it is and its value.
@@ -47,6 +50,11 @@ impl MetricSnapshot {
     /// The value.
     pub fn value(&self) -> &MetricValue {
         &self.value
+    }
+    /// Whether the exporters leave this series out: a family's internal
+    /// counter ([`Descriptor::is_internal`]) that has counted nothing yet.
+    pub(crate) fn is_unwritten(&self) -> bool {
+        self.descriptor.internal && matches!(self.value, MetricValue::Counter(0))
     }
 }
 
@@ -231,6 +239,13 @@ impl Snapshot {
         }
     }
 
+    /// The labels of info metric `name` (see
+    /// [`Registry::info`](crate::Registry::info)).
+    pub fn info(&self, name: &str) -> Option<&LabelSet> {
+        let m = self.series(name).first()?;
+        matches!(m.value, MetricValue::Info).then_some(&m.labels)
+    }
+
     /// What happened between `earlier` and `self`, for interval exporters:
     /// counters and histograms as differences (a metric absent from
     /// `earlier` counts from zero, and so does one that went down: a series
@@ -294,6 +309,7 @@ impl fmt::Display for Snapshot {
                 MetricValue::Counter(v) => writeln!(f, "{name}{labels} counter {v}{unit}")?,
                 MetricValue::Gauge(v) => writeln!(f, "{name}{labels} gauge {v}{unit}")?,
                 MetricValue::FloatGauge(v) => writeln!(f, "{name}{labels} gauge {v}{unit}")?,
+                MetricValue::Info => writeln!(f, "{name}{labels} info")?,
                 MetricValue::StateSet(states) => {
                     write!(f, "{name}{labels} stateset")?;
                     for (state, on) in states {
@@ -343,6 +359,7 @@ mod tests {
                 unit: Unit::None,
                 kind,
                 precision: None,
+                internal: false,
             }),
             labels: LabelSet::new(labels.iter().copied()),
             value,
