@@ -60,6 +60,14 @@ impl<M: Clone> Family<M> {
         push: &mut dyn FnMut(LabelSet, MetricValue),
     ) {
         let inner = &*self.inner;
+        if inner.evict_after != 0 {
+            // Gauges evicted earlier that were set since: live again, and
+            // in this snapshot.
+            inner.map.relink(|s| {
+                let last = s.last.load(Ordering::Relaxed);
+                read(&s.metric).is_some_and(|v| activity(&v) != last)
+            });
+        }
         let mut idle = Vec::new();
         for s in inner.map.series() {
             let Some(v) = read(&s.metric) else {
@@ -67,7 +75,7 @@ impl<M: Clone> Family<M> {
             };
             let v = minus(v, &s.baseline);
             if inner.evict_after != 0 && is_idle(&s, &v, inner.evict_after) {
-                idle.push(s.clone());
+                idle.push((s.clone(), is_last_value(&v)));
             }
             push(s.labels.clone(), v);
         }
@@ -79,15 +87,16 @@ impl<M: Clone> Family<M> {
         if inner.evict_after == 0 {
             return;
         }
-        for s in &idle {
-            self.evict(s);
+        for (s, keep) in &idle {
+            self.evict(s, *keep);
         }
         self.settle_reclaimed(read);
     }
 
-    /// Unlinks `series` (unless a handle to it was bound) and retires it.
-    fn evict(&self, series: &FrozenArc<Series<M>>) {
-        if let Some(s) = self.inner.map.evict(series) {
+    /// Unlinks `series` (unless a handle to it was bound) and retires it;
+    /// with `keep`, it stays a ghost of its label set until reclaimed.
+    fn evict(&self, series: &FrozenArc<Series<M>>, keep: bool) {
+        if let Some(s) = self.inner.map.evict(series, keep) {
             self.inner.reclaim.retire(s);
         }
     }
@@ -99,6 +108,9 @@ impl<M: Clone> Family<M> {
         let inner = &*self.inner;
         let reclaimed = std::mem::take(&mut *lock(&inner.reclaimed));
         for s in reclaimed {
+            // Its final value was checked by `relink` in this collection,
+            // after `prepare` took it: a ghost left now is unchanged.
+            inner.map.forget(&s);
             let Some(abs) = read(&s.metric) else {
                 continue;
             };
@@ -137,6 +149,12 @@ fn is_idle<M>(series: &Series<M>, v: &MetricValue, after: u64) -> bool {
         series.idle.store(0, Ordering::Relaxed);
         false
     }
+}
+
+/// Whether `v` is a last-value metric (a gauge): one cell that a series
+/// for the same label set takes over instead of starting afresh.
+fn is_last_value(v: &MetricValue) -> bool {
+    matches!(v, MetricValue::Gauge(_) | MetricValue::FloatGauge(_))
 }
 
 /// `v` minus what the metric's cells already held when its series got them.
