@@ -30,7 +30,7 @@
 //! value is read only after it (loom model `eviction_vs_record`).
 #![forbid(unsafe_code)]
 
-use super::family::Family;
+use super::family::{Family, Retired};
 use super::map::{Baseline, Series};
 use crate::snapshot::{LabelSet, MetricValue};
 use crate::sync::{lock, FrozenArc, Ordering};
@@ -42,8 +42,14 @@ impl<M: Clone> Family<M> {
     pub(crate) fn prepare(&self) {
         let inner = &*self.inner;
         if inner.evict_after != 0 {
-            let ready = inner.reclaim.take_ready();
-            lock(&inner.reclaimed).extend(ready);
+            let mut reclaimed = lock(&inner.reclaimed);
+            for r in inner.reclaim.take_ready() {
+                match r {
+                    Retired::Series(s) => reclaimed.push(s),
+                    // No lookup can be probing it any more: freed here.
+                    Retired::Slots(old) => drop(old),
+                }
+            }
         }
     }
 
@@ -90,6 +96,9 @@ impl<M: Clone> Family<M> {
         for (s, keep) in &idle {
             self.evict(s, *keep);
         }
+        if let Some(old) = inner.map.compact() {
+            inner.reclaim.retire(Retired::Slots(old));
+        }
         self.settle_reclaimed(read);
     }
 
@@ -97,7 +106,7 @@ impl<M: Clone> Family<M> {
     /// with `keep`, it stays a ghost of its label set until reclaimed.
     fn evict(&self, series: &FrozenArc<Series<M>>, keep: bool) {
         if let Some(s) = self.inner.map.evict(series, keep) {
-            self.inner.reclaim.retire(s);
+            self.inner.reclaim.retire(Retired::Series(s));
         }
     }
 

@@ -8,7 +8,7 @@ use crate::descriptor::Unit;
 use crate::handle::{Core, Counter, FloatGauge, Gauge, Histogram};
 use crate::storage::SlotAllocator;
 use crate::sync::{lock, Arc, FrozenArc, Mutex};
-use crate::sync::{Guard, Reclaim};
+use crate::sync::{Guard, Reclaim, RetiredSlots};
 use std::fmt;
 use std::time::Duration;
 
@@ -148,13 +148,22 @@ pub(super) struct Inner<M> {
     pub(super) evict_after: u64,
     /// `<name>_evicted`, when evicting.
     pub(super) evicted: Option<Counter>,
-    /// Evicted series until no reader can reach them.
-    pub(super) reclaim: Reclaim<FrozenArc<Series<M>>>,
+    /// Evicted series, and lookup arrays replaced by a compaction, until no
+    /// reader can reach them.
+    pub(super) reclaim: Reclaim<Retired<M>>,
     /// Reclaimed series taken by the collector before it read the cells.
     pub(super) reclaimed: Mutex<Vec<FrozenArc<Series<M>>>>,
     /// Metric handles of reclaimed series, with what their cells hold, for
     /// new series to reuse.
     pub(super) free: Mutex<Vec<(M, Baseline)>>,
+}
+
+/// What a family retires until no reader can reach it.
+pub(super) enum Retired<M> {
+    /// An evicted series.
+    Series(FrozenArc<Series<M>>),
+    /// A slot array of the series table that a compaction replaced.
+    Slots(RetiredSlots<Series<M>>),
 }
 
 /// Eviction settings of a new family.
@@ -376,8 +385,9 @@ impl<M: Clone> Family<M> {
         &self.inner.overflowed
     }
 
-    /// Number of evicted series whose memory is not reclaimed yet (some
-    /// thread may still be in a lookup that found them).
+    /// Number of evicted series (and of lookup arrays replaced by a
+    /// compaction of the family's table) whose memory is not reclaimed yet:
+    /// some thread may still be in a lookup that reached them.
     pub fn pending_evictions(&self) -> usize {
         self.inner.reclaim.pending()
     }
