@@ -23,7 +23,7 @@
 //! its overflow series instead).
 
 use super::labels::{hash_labels, key_matches, Labels};
-use crate::snapshot::{HistogramSnapshot, LabelSet};
+use crate::snapshot::LabelSet;
 use crate::sync::{lock, AtomicU64, AtomicU8, Entry, EntryHash, FrozenArc, Mutex, Ordering};
 use crate::sync::{RandomState, RetiredSlots};
 use crate::sync::{Table, Writer};
@@ -68,8 +68,9 @@ pub(crate) enum Baseline {
     Zero,
     /// A counter's total.
     Counter(u64),
-    /// A histogram's merged state.
-    Histogram(Box<HistogramSnapshot>),
+    /// A histogram whose cells were released (empty again): its `invalid`
+    /// tally, a counter, which is not.
+    Invalid(u64),
 }
 
 /// Why a label set got no series of its own.

@@ -15,6 +15,7 @@ mod labels;
 mod map;
 mod state_set;
 
+pub(crate) use evict::CellAccess;
 pub use family::{
     CounterFamily, Family, FloatGaugeFamily, GaugeFamily, HistogramFamily, SeriesRef,
     DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT,
