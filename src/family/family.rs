@@ -107,7 +107,10 @@ impl SeriesMetric for FloatGauge {
 /// is never evicted. A record racing the eviction lands either in the
 /// evicted series (and so in `<name>_evicted`) or in a new series for the
 /// same labels: never lost, never counted twice, never in another label
-/// set's series (`docs/design.md`).
+/// set's series (`docs/design.md`). A gauge `set` racing the eviction is
+/// not lost either: a new series for the label set takes the evicted
+/// series' gauge over, and a gauge set after its eviction is back (with
+/// that value) in the next snapshot.
 ///
 /// ```
 /// use hotmetrics::{Registry, Unit};

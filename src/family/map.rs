@@ -363,14 +363,14 @@ impl<M> SeriesMap<M> {
 
     /// Tombstones in the table and the slots a lookup of a label set that
     /// is not there probes, for `labels` (for tests).
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn probe_stats<L: Labels + ?Sized>(&self, labels: &L) -> (usize, usize) {
         let hash = hash_labels(&self.hasher, labels);
         (self.table.lock().tombstones(), self.table.miss_probes(hash))
     }
 
     /// Number of ghosts (evicted gauge series not yet reclaimed).
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn ghosts(&self) -> usize {
         lock(&self.ghosts).len()
     }
