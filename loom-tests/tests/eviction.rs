@@ -97,3 +97,47 @@ fn eviction_vs_record() {
     let outcomes = OUTCOMES.lock().unwrap();
     assert_eq!(outcomes.len(), 3, "outcomes explored: {outcomes:?}");
 }
+
+/// A gauge `set` racing the eviction of its series is not lost: the
+/// snapshot after the join shows the value set. The set lands before the
+/// idle check (not evicted), in the evicted series (a ghost of its label
+/// set, put back by the next collection because its value changed), or in
+/// a new series (which took the ghost's gauge over); all three outcomes
+/// are checked to have been explored.
+#[test]
+fn gauge_set_vs_eviction() {
+    static OUTCOMES: Mutex<BTreeSet<u8>> = Mutex::new(BTreeSet::new());
+
+    run_model_at_least("gauge_set_vs_eviction", 3, || {
+        let reg = Registry::new();
+        let fam = reg
+            .gauge_family_with(
+                Options::new("level", "loom model")
+                    .labels(&["k"])
+                    .evict_idle_after(1),
+            )
+            .unwrap();
+        fam.set(&["a"], 1);
+        assert_eq!(reg.collect().gauge_with("level", &[("k", "a")]), Some(1));
+
+        let t = {
+            let fam = fam.clone();
+            thread::spawn(move || fam.set(&["a"], 5))
+        };
+        // One idle collection: evicts "a" unless it sees the set.
+        let before = reg.collect().gauge_with("level", &[("k", "a")]);
+        t.join().unwrap();
+        let outcome = match (before, fam.len()) {
+            (Some(5), _) => 0,
+            (Some(1), 0) => 1,
+            (Some(1), 1) => 2,
+            other => panic!("unexpected state {other:?}"),
+        };
+        OUTCOMES.lock().unwrap().insert(outcome);
+        let after = reg.collect().gauge_with("level", &[("k", "a")]);
+        assert_eq!(after, Some(5), "a gauge set was lost (outcome {outcome})");
+    });
+
+    let outcomes = OUTCOMES.lock().unwrap();
+    assert_eq!(outcomes.len(), 3, "outcomes explored: {outcomes:?}");
+}

@@ -30,10 +30,24 @@
 //! value is read only after it (loom model `eviction_vs_record`).
 #![forbid(unsafe_code)]
 
-use super::family::Family;
+use super::family::{Family, Retired};
 use super::map::{Baseline, Series};
 use crate::snapshot::{LabelSet, MetricValue};
 use crate::sync::{lock, FrozenArc, Ordering};
+
+/// How the collector reaches a series' cells (the registry's fold).
+pub(crate) trait CellAccess<M> {
+    /// A metric's absolute value, the total of its cells; `None` for a
+    /// metric registered after the collection started.
+    fn read(&mut self, metric: &M) -> Option<MetricValue>;
+
+    /// Frees what the cells of `metric` allocated as they were recorded
+    /// into (a histogram's bucket chunks), so that a recycled metric holds
+    /// only what its next series touches. Called only for the metric of a
+    /// reclaimed series: no thread can record into it, and it goes back
+    /// into use only through the family's lock.
+    fn release(&mut self, metric: &M);
+}
 
 impl<M: Clone> Family<M> {
     /// Phase 1 (see the module docs): takes the evicted series that no
@@ -42,8 +56,14 @@ impl<M: Clone> Family<M> {
     pub(crate) fn prepare(&self) {
         let inner = &*self.inner;
         if inner.evict_after != 0 {
-            let ready = inner.reclaim.take_ready();
-            lock(&inner.reclaimed).extend(ready);
+            let mut reclaimed = lock(&inner.reclaimed);
+            for r in inner.reclaim.take_ready() {
+                match r {
+                    Retired::Series(s) => reclaimed.push(s),
+                    // No lookup can be probing it any more: freed here.
+                    Retired::Slots(old) => drop(old),
+                }
+            }
         }
     }
 
@@ -51,55 +71,71 @@ impl<M: Clone> Family<M> {
     /// the overflow series if `overflowed` (the overflowed-lookups count)
     /// is non-zero; then evicts idle series and settles reclaimed ones.
     ///
-    /// `read` gives a metric's absolute value, the total of its cells;
-    /// `None` for a metric registered after the collection started.
+    /// `cells` reads a metric's absolute value, the total of its cells.
     pub(crate) fn collect(
         &self,
-        read: &mut dyn FnMut(&M) -> Option<MetricValue>,
+        cells: &mut dyn CellAccess<M>,
         overflowed: Option<u64>,
         push: &mut dyn FnMut(LabelSet, MetricValue),
     ) {
         let inner = &*self.inner;
+        if inner.evict_after != 0 {
+            // Gauges evicted earlier that were set since: live again, and
+            // in this snapshot.
+            inner.map.relink(|s| {
+                let last = s.last.load(Ordering::Relaxed);
+                cells.read(&s.metric).is_some_and(|v| activity(&v) != last)
+            });
+        }
         let mut idle = Vec::new();
         for s in inner.map.series() {
-            let Some(v) = read(&s.metric) else {
+            let Some(v) = cells.read(&s.metric) else {
                 continue;
             };
             let v = minus(v, &s.baseline);
             if inner.evict_after != 0 && is_idle(&s, &v, inner.evict_after) {
-                idle.push(s.clone());
+                idle.push((s.clone(), is_last_value(&v)));
             }
             push(s.labels.clone(), v);
         }
         if overflowed.is_some_and(|n| n > 0) {
-            if let Some(v) = read(&inner.overflow) {
+            if let Some(v) = cells.read(&inner.overflow) {
                 push(overflow_labels(), v);
             }
         }
         if inner.evict_after == 0 {
             return;
         }
-        for s in &idle {
-            self.evict(s);
+        for (s, keep) in &idle {
+            self.evict(s, *keep);
         }
-        self.settle_reclaimed(read);
+        if let Some(old) = inner.map.compact() {
+            inner.reclaim.retire(Retired::Slots(old));
+        }
+        self.settle_reclaimed(cells);
     }
 
-    /// Unlinks `series` (unless a handle to it was bound) and retires it.
-    fn evict(&self, series: &FrozenArc<Series<M>>) {
-        if let Some(s) = self.inner.map.evict(series) {
-            self.inner.reclaim.retire(s);
+    /// Unlinks `series` (unless a handle to it was bound) and retires it;
+    /// with `keep`, it stays a ghost of its label set until reclaimed.
+    fn evict(&self, series: &FrozenArc<Series<M>>, keep: bool) {
+        if let Some(s) = self.inner.map.evict(series, keep) {
+            self.inner.reclaim.retire(Retired::Series(s));
         }
     }
 
     /// The series taken by [`prepare`](Self::prepare): their final values
     /// (complete, since no thread can record into them any more) go to
-    /// `<name>_evicted`, their metrics to the free list.
-    fn settle_reclaimed(&self, read: &mut dyn FnMut(&M) -> Option<MetricValue>) {
+    /// `<name>_evicted`, their metrics to the free list: a counter with its
+    /// total as baseline, a histogram with its cells released (only its
+    /// `invalid` tally, a counter, stays as baseline).
+    fn settle_reclaimed(&self, cells: &mut dyn CellAccess<M>) {
         let inner = &*self.inner;
         let reclaimed = std::mem::take(&mut *lock(&inner.reclaimed));
         for s in reclaimed {
-            let Some(abs) = read(&s.metric) else {
+            // Its final value was checked by `relink` in this collection,
+            // after `prepare` took it: a ghost left now is unchanged.
+            inner.map.forget(&s);
+            let Some(abs) = cells.read(&s.metric) else {
                 continue;
             };
             let n = match minus(abs.clone(), &s.baseline) {
@@ -113,7 +149,10 @@ impl<M: Clone> Family<M> {
             }
             let baseline = match abs {
                 MetricValue::Counter(v) => Baseline::Counter(v),
-                MetricValue::Histogram(h) => Baseline::Histogram(Box::new(h)),
+                MetricValue::Histogram(h) => {
+                    cells.release(&s.metric);
+                    Baseline::Invalid(h.invalid())
+                }
                 // A gauge is one shared cell holding its last value: not
                 // recycled, a new series gets a new gauge.
                 _ => continue,
@@ -139,11 +178,19 @@ fn is_idle<M>(series: &Series<M>, v: &MetricValue, after: u64) -> bool {
     }
 }
 
+/// Whether `v` is a last-value metric (a gauge): one cell that a series
+/// for the same label set takes over instead of starting afresh.
+fn is_last_value(v: &MetricValue) -> bool {
+    matches!(v, MetricValue::Gauge(_) | MetricValue::FloatGauge(_))
+}
+
 /// `v` minus what the metric's cells already held when its series got them.
 fn minus(v: MetricValue, baseline: &Baseline) -> MetricValue {
     match (v, baseline) {
         (MetricValue::Counter(v), Baseline::Counter(b)) => MetricValue::Counter(v.wrapping_sub(*b)),
-        (MetricValue::Histogram(h), Baseline::Histogram(b)) => MetricValue::Histogram(h.delta(b)),
+        (MetricValue::Histogram(h), Baseline::Invalid(n)) => {
+            MetricValue::Histogram(h.with_invalid(h.invalid().wrapping_sub(*n)))
+        }
         (v, _) => v,
     }
 }

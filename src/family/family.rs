@@ -10,6 +10,7 @@ use crate::handle::{Core, Counter, FloatGauge, Gauge, Histogram};
 use crate::storage::SlotAllocator;
 use crate::sync::Reclaim;
 use crate::sync::{lock, Arc, FrozenArc, Mutex};
+use crate::sync::RetiredSlots;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -120,7 +121,10 @@ impl SeriesMetric for FloatGauge {
 /// is never evicted. A record racing the eviction lands either in the
 /// evicted series (and so in `<name>_evicted`) or in a new series for the
 /// same labels: never lost, never counted twice, never in another label
-/// set's series (`docs/design.md`).
+/// set's series (`docs/design.md`). A gauge `set` racing the eviction is
+/// not lost either: a new series for the label set takes the evicted
+/// series' gauge over, and a gauge set after its eviction is back (with
+/// that value) in the next snapshot.
 ///
 /// ```
 /// use hotmetrics::{Registry, Unit};
@@ -169,13 +173,22 @@ pub(super) struct Inner<M> {
     pub(super) evict_after: u64,
     /// `<name>_evicted`, when evicting.
     pub(super) evicted: Option<Counter>,
-    /// Evicted series until no reader can reach them.
-    pub(super) reclaim: Reclaim<FrozenArc<Series<M>>>,
+    /// Evicted series, and lookup arrays replaced by a compaction, until no
+    /// reader can reach them.
+    pub(super) reclaim: Reclaim<Retired<M>>,
     /// Reclaimed series taken by the collector before it read the cells.
     pub(super) reclaimed: Mutex<Vec<FrozenArc<Series<M>>>>,
     /// Metric handles of reclaimed series, with what their cells hold, for
     /// new series to reuse.
     pub(super) free: Mutex<Vec<(M, Baseline)>>,
+}
+
+/// What a family retires until no reader can reach it.
+pub(super) enum Retired<M> {
+    /// An evicted series.
+    Series(FrozenArc<Series<M>>),
+    /// A slot array of the series table that a compaction replaced.
+    Slots(RetiredSlots<Series<M>>),
 }
 
 /// Eviction settings of a new family.
@@ -414,8 +427,9 @@ impl<M, S> Family<M, S> {
         &self.inner.overflowed
     }
 
-    /// Number of evicted series whose memory is not reclaimed yet (some
-    /// thread may still be in a lookup that found them).
+    /// Number of evicted series (and of lookup arrays replaced by a
+    /// compaction of the family's table) whose memory is not reclaimed yet:
+    /// some thread may still be in a lookup that reached them.
     pub fn pending_evictions(&self) -> usize {
         self.inner.reclaim.pending()
     }

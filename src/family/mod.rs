@@ -23,6 +23,7 @@ mod series_ref;
 mod state_set;
 
 pub use checked::LabelError;
+pub(crate) use evict::CellAccess;
 pub use family::{
     CounterFamily, Family, FloatGaugeFamily, GaugeFamily, HistogramFamily, DEFAULT_MAX_SERIES,
     MAX_SERIES_LIMIT,

@@ -254,6 +254,17 @@ impl Fold<'_> {
         let invalid = self.counter_totals.get(h.invalid_slot().get()).copied()?;
         Some(self.histograms.fold(self.storage, h, invalid))
     }
+
+    /// The storage the cells are read from.
+    pub(crate) fn storage(&self) -> &Storage {
+        self.storage
+    }
+
+    /// Forgets what the last collection folded for histogram `h`, whose
+    /// cells were released (`Storage::release_histogram`).
+    pub(crate) fn forget_histogram(&mut self, h: &Histogram) {
+        self.histograms.forget(h.slot().get());
+    }
 }
 
 #[cfg(test)]

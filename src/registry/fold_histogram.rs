@@ -93,6 +93,14 @@ impl Histograms {
         snap
     }
 
+    /// Forgets what the last collection folded for histogram slot `slot`,
+    /// whose cells were released: its count no longer only grows.
+    pub(super) fn forget(&mut self, slot: usize) {
+        if let Some(last) = self.last.get_mut(slot) {
+            *last = None;
+        }
+    }
+
     /// Adds every thread's chunks of `h` into the scratch row.
     fn merge(&mut self, storage: &Storage, h: &Histogram) -> Merged {
         let (buckets, touched, list) =

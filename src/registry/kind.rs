@@ -10,14 +10,13 @@
 //!
 //! The trait is crate-private, so it is sealed: the public API registers
 //! through the typed methods of [`Registry`](super::Registry).
-#![forbid(unsafe_code)]
 
 use super::catalog::Catalog;
 use super::collect::Fold;
 use super::options::Options;
 use super::RegistryError;
 use crate::descriptor::MetricKind;
-use crate::family::{Eviction, Family, SeriesCtx, SeriesMetric, StateSet};
+use crate::family::{CellAccess, Eviction, Family, SeriesCtx, SeriesMetric, StateSet};
 use crate::handle::{Counter, FloatGauge, Gauge, Histogram};
 use crate::snapshot::{LabelSet, MetricValue};
 use crate::sync::FrozenArc;
@@ -67,6 +66,24 @@ pub(crate) trait Cells: SeriesMetric {
     /// The total of its cells; `None` for a metric registered after the
     /// collection started.
     fn read(&self, fold: &mut Fold<'_>) -> Option<MetricValue>;
+
+    /// Frees what its cells allocated as they were recorded into; nothing
+    /// but for a histogram. Only for a family's reclaimed series (see
+    /// `CellAccess::release`).
+    fn release(&self, _fold: &mut Fold<'_>) {}
+}
+
+/// A family's access to its series' cells during a collection.
+struct SeriesCells<'f, 'a>(&'f mut Fold<'a>);
+
+impl<M: Cells> CellAccess<M> for SeriesCells<'_, '_> {
+    fn read(&mut self, metric: &M) -> Option<MetricValue> {
+        metric.read(self.0)
+    }
+
+    fn release(&mut self, metric: &M) {
+        metric.release(self.0);
+    }
 }
 
 /// A registration in progress: the options, the label names or states
@@ -146,6 +163,20 @@ impl Cells for Histogram {
     fn read(&self, fold: &mut Fold<'_>) -> Option<MetricValue> {
         fold.histogram(self).map(MetricValue::Histogram)
     }
+
+    fn release(&self, fold: &mut Fold<'_>) {
+        // SAFETY: called only through `CellAccess::release`, whose contract
+        // is that of `release_histogram`: the histogram's series was
+        // reclaimed (no guard that could reach it is left, so nothing
+        // records into it), and it is recorded into again only as the
+        // metric of a new series, taken from the family's free list under
+        // its lock after this call and published to lookups by the
+        // table's Release store.
+        // The collector (this thread) is the only other reader of the
+        // cells, and reads them again only after `forget_histogram`.
+        unsafe { fold.storage().release_histogram(self.slot()) };
+        fold.forget_histogram(self);
+    }
 }
 
 impl<M: Cells> Kind for Family<M> {
@@ -188,7 +219,7 @@ impl<M: Cells> Kind for Family<M> {
 
     fn fold(&self, fold: &mut Fold<'_>, push: &mut Push<'_>) {
         let overflowed = fold.counter(self.overflowed());
-        self.collect(&mut |m: &M| m.read(fold), overflowed, push);
+        self.collect(&mut SeriesCells(fold), overflowed, push);
     }
 }
 

@@ -292,7 +292,7 @@ impl Registry {
     /// must still match. For `#[track_latency]` sites and the `metrics`
     /// facade, whose label sets are not declared up front.
     #[cfg_attr(
-        not(any(feature = "metrics-facade", feature = "macros")),
+        any(loom, not(any(feature = "metrics-facade", feature = "macros"))),
         allow(dead_code)
     )]
     pub(crate) fn register_shape<K: Kind>(&self, options: Options) -> Result<K, RegistryError> {

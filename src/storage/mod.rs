@@ -17,18 +17,23 @@ pub(crate) use segments::SlotIndex;
 pub(crate) use shard::Shard;
 pub(crate) use slots::SlotAllocator;
 
-use crate::sync::{Hold, PerThread};
+use crate::sync::{lock, Hold, Mutex, PerThread};
 use std::fmt;
 
 /// All threads' cells of one registry.
 pub(crate) struct Storage {
     shards: PerThread<Shard>,
+    /// Held by whatever walks every shard's histogram cells outside the
+    /// collector ([`allocated_bytes`](Self::allocated_bytes)) and by
+    /// [`release_histogram`](Self::release_histogram), which frees some.
+    walk: Mutex<()>,
 }
 
 impl Storage {
     pub(crate) fn new() -> Storage {
         Storage {
             shards: PerThread::new(),
+            walk: Mutex::new(()),
         }
     }
 
@@ -58,8 +63,22 @@ impl Storage {
         self.shards.for_each(f);
     }
 
+    /// Frees every thread's cells of histogram slot `at`: a recycled
+    /// histogram then holds only the chunks its new series touches.
+    ///
+    /// # Safety
+    ///
+    /// As [`Shard::release_histogram`]: nothing records into or reads slot
+    /// `at` meanwhile, and what records there later is ordered after this.
+    pub(crate) unsafe fn release_histogram(&self, at: SlotIndex) {
+        let _walk = lock(&self.walk);
+        // SAFETY: our caller's contract, for every shard.
+        self.for_each_shard(|s| unsafe { s.release_histogram(at) });
+    }
+
     /// Heap bytes held by all shards.
     pub(crate) fn allocated_bytes(&self) -> usize {
+        let _walk = lock(&self.walk);
         let mut bytes = 0;
         self.for_each_shard(|s| bytes += s.allocated_bytes());
         bytes

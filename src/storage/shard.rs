@@ -42,7 +42,8 @@ impl Shard {
             cells
         };
         // SAFETY: non-null cell pointers come from `install_cells` and live
-        // until this shard is dropped.
+        // until this shard is dropped, or until `release_histogram`, whose
+        // caller makes sure that no thread records into slot `at` then.
         unsafe { &*cells }
     }
 
@@ -62,8 +63,34 @@ impl Shard {
         let cells = self.histograms.get(at)?.load(Ordering::Acquire);
         // SAFETY: dereferenced only when non-null; a non-null cell pointer
         // was published by `install_cells` (the Acquire above pairs with its
-        // Release) from a live `Box`, freed only when this shard is dropped.
+        // Release) from a live `Box`, freed when this shard is dropped or by
+        // `release_histogram`, which the collector (the only caller of both)
+        // never runs during a read of the same slot.
         (!cells.is_null()).then(|| unsafe { &*cells })
+    }
+
+    /// Frees this thread's cells of histogram slot `at` (the next record
+    /// there makes fresh ones, as a first touch does).
+    ///
+    /// # Safety
+    ///
+    /// No thread may record into slot `at`, nor read its cells here, during
+    /// this call; a thread that records there later must be ordered after
+    /// it (happens-before), so that it finds the slot empty. (For a family:
+    /// the slot's series was reclaimed, and its metric goes back into use
+    /// only through the family's lock and the table's Release publication.)
+    pub(crate) unsafe fn release_histogram(&self, at: SlotIndex) {
+        let Some(slot) = self.histograms.get(at) else {
+            return;
+        };
+        // Acquire: pairs with the Release in `install_cells`, for the drop.
+        let cells = slot.swap(ptr::null_mut(), Ordering::Acquire);
+        if !cells.is_null() {
+            // SAFETY: from `install_cells`' `Box::into_raw`, and unlinked
+            // just above, so freed once; by this method's contract nobody is
+            // using the cells.
+            drop(unsafe { Box::from_raw(cells) });
+        }
     }
 
     /// Heap bytes owned by this shard, including itself.
@@ -77,7 +104,9 @@ impl Shard {
                 if !cells.is_null() {
                     // SAFETY: `cells` is non-null, so `install_cells`
                     // published it (Acquire above, Release there) from a
-                    // live `Box`, freed only when this shard is dropped.
+                    // live `Box`, freed when this shard is dropped or by
+                    // `release_histogram`, which `Storage` keeps from
+                    // running during this call (its `walk` lock).
                     bytes += unsafe { &*cells }.allocated_bytes();
                 }
             }

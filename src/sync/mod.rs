@@ -58,7 +58,7 @@ pub(crate) use publish::Publish;
 #[cfg(any(feature = "telemetry", all(loom, feature = "loom")))]
 pub(crate) use queue::Queue;
 pub(crate) use reclaim::{Guard, Reclaim};
-pub(crate) use table::{Entry, EntryHash, Table, Writer};
+pub(crate) use table::{Entry, EntryHash, RetiredSlots, Table, Writer};
 
 cfg_not_loom! {
     pub(crate) use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize};
