@@ -1,6 +1,6 @@
-//! The scrape handler mounted in an axum router: the same bytes as
-//! `http::serve` for every `Accept` / `Accept-Encoding`, and a real
-//! Prometheus scraping the mounted route.
+//! The scrape handler mounted in an axum router and in a hyper
+//! `service_fn`: the same bytes as `http::serve` for every `Accept` /
+//! `Accept-Encoding`, and a real Prometheus scraping the mounted route.
 //!
 //! The Prometheus part needs the `prometheus` binary (see
 //! `tests/common/prom.rs`); without it that test prints why and passes
@@ -259,4 +259,56 @@ fn prometheus_scrapes_the_mounted_route() {
     assert!(meta.contains("\"unit\":\"seconds\""), "{meta}");
     drop(server);
     drop(app);
+}
+
+/// A hyper server whose `service_fn` is the hyper adapter, answering
+/// `connections` connections, then ending.
+fn serve_hyper(handler: ScrapeHandler, connections: usize) -> (SocketAddr, JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let svc = hyper::service::service_fn(hotmetrics::export::hyper::service(handler));
+            for _ in 0..connections {
+                let (stream, _) = listener.accept().await.unwrap();
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc.clone());
+                let _ = conn.await;
+            }
+        });
+    });
+    (addr, thread)
+}
+
+#[test]
+fn the_hyper_adapter_answers_as_the_endpoint_byte_for_byte() {
+    let reg = frozen_registry();
+    let endpoint = http::serve(&reg, "127.0.0.1:0").unwrap();
+    let cases = [
+        "",
+        PROMETHEUS_ACCEPT,
+        "Accept-Encoding: gzip\r\n",
+        "Accept: application/openmetrics-text\r\nAccept-Encoding: gzip\r\n",
+    ];
+    let (addr, thread) = serve_hyper(ScrapeHandler::new(&reg), cases.len() + 1);
+    for headers in cases {
+        let (ehead, ebody) = get(endpoint.local_addr(), "/metrics", headers);
+        let (hhead, hbody) = get(addr, "/metrics", headers);
+        assert_eq!(status(&hhead), 200, "{hhead}");
+        for name in ["content-type", "content-encoding", "vary"] {
+            assert_eq!(header(&hhead, name), header(&ehead, name), "{name}: {hhead}");
+        }
+        assert!(hbody == ebody, "bodies differ for {headers:?}");
+    }
+    let raw = b"DELETE /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    let (head, _) = raw_http::exchange(addr, raw);
+    assert_eq!(status(&head), 405, "{head}");
+    assert_eq!(header(&head, "allow"), Some("GET, HEAD"));
+    thread.join().unwrap();
 }
