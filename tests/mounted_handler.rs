@@ -78,9 +78,7 @@ fn frozen_registry() -> Registry {
     let reg = Registry::new();
     reg.counter("jobs", "Jobs done").unwrap().add(3);
     reg.gauge("queue_depth", "Jobs waiting").unwrap().set(-2);
-    let lat = reg
-        .histogram("lat", "Latency", Unit::Nanoseconds)
-        .unwrap();
+    let lat = reg.histogram("lat", "Latency", Unit::Nanoseconds).unwrap();
     for v in [500_000, 2_000_000, 40_000_000] {
         lat.record(v);
     }
@@ -126,7 +124,11 @@ fn the_mounted_route_answers_as_the_endpoint_byte_for_byte() {
         ("", "text/plain; version=0.0.4", None),
         ("Accept: text/plain\r\n", "text/plain; version=0.0.4", None),
         (PROMETHEUS_ACCEPT, "application/openmetrics-text", None),
-        ("Accept-Encoding: gzip\r\n", "text/plain; version=0.0.4", Some("gzip")),
+        (
+            "Accept-Encoding: gzip\r\n",
+            "text/plain; version=0.0.4",
+            Some("gzip"),
+        ),
         (
             "Accept: application/openmetrics-text\r\nAccept-Encoding: deflate, gzip\r\n",
             "application/openmetrics-text",
@@ -163,7 +165,10 @@ fn the_mounted_route_answers_as_the_endpoint_byte_for_byte() {
             None => String::from_utf8(abody).unwrap(),
         };
         assert!(text.contains("hits_total{route=\"/item/\\\"x\\\"\",cache=\"miss\"} 4\n"));
-        assert!(text.contains("lat_seconds_bucket{le=\"0.01\"} 2\n"), "{text}");
+        assert!(
+            text.contains("lat_seconds_bucket{le=\"0.01\"} 2\n"),
+            "{text}"
+        );
         if content_type.starts_with("text/plain") {
             assert_eq!(text.as_bytes(), &plain[..], "{headers:?}");
         } else {
@@ -171,23 +176,23 @@ fn the_mounted_route_answers_as_the_endpoint_byte_for_byte() {
         }
     }
     // Other methods: 405 from both.
-    let raw = b"POST /metrics HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    let raw =
+        b"POST /metrics HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
     assert_eq!(status(&raw_http::exchange(app.addr, raw).0), 405);
-    assert_eq!(status(&raw_http::exchange(endpoint.local_addr(), raw).0), 405);
+    assert_eq!(
+        status(&raw_http::exchange(endpoint.local_addr(), raw).0),
+        405
+    );
 }
 
 #[test]
 fn the_route_collects_on_each_scrape_unless_told_to_serve_the_latest() {
     let reg = Registry::new();
     let jobs = reg.counter("jobs", "Jobs done").unwrap();
-    let app = App::serve(
-        Router::new()
-            .route("/metrics", metrics_route(&reg))
-            .route(
-                "/latest",
-                axum::routing::get(scrape).with_state(ScrapeHandler::new(&reg).latest_snapshot()),
-            ),
-    );
+    let app = App::serve(Router::new().route("/metrics", metrics_route(&reg)).route(
+        "/latest",
+        axum::routing::get(scrape).with_state(ScrapeHandler::new(&reg).latest_snapshot()),
+    ));
     jobs.add(5);
     let text = |path| String::from_utf8(get(app.addr, path, "").1).unwrap();
     assert!(text("/metrics").ends_with("jobs_total 5\n"));
@@ -224,10 +229,9 @@ fn prometheus_scrapes_the_mounted_route() {
             .route("/internal/metrics", metrics_route(&reg))
             .route("/", axum::routing::get(|| async { "home" })),
     );
-    let dir = prom::TempDir(std::env::temp_dir().join(format!(
-        "hotmetrics-prom-axum-{}",
-        std::process::id()
-    )));
+    let dir = prom::TempDir(
+        std::env::temp_dir().join(format!("hotmetrics-prom-axum-{}", std::process::id())),
+    );
     let config = format!(
         "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
          scrape_configs:\n\
@@ -302,7 +306,11 @@ fn the_hyper_adapter_answers_as_the_endpoint_byte_for_byte() {
         let (hhead, hbody) = get(addr, "/metrics", headers);
         assert_eq!(status(&hhead), 200, "{hhead}");
         for name in ["content-type", "content-encoding", "vary"] {
-            assert_eq!(header(&hhead, name), header(&ehead, name), "{name}: {hhead}");
+            assert_eq!(
+                header(&hhead, name),
+                header(&ehead, name),
+                "{name}: {hhead}"
+            );
         }
         assert!(hbody == ebody, "bodies differ for {headers:?}");
     }

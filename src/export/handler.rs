@@ -100,9 +100,7 @@ impl Negotiated {
         let om = accept
             .into_iter()
             .any(|v| lists_token(v, "application/openmetrics-text"));
-        let gzip = accept_encoding
-            .into_iter()
-            .any(|v| lists_token(v, "gzip"));
+        let gzip = accept_encoding.into_iter().any(|v| lists_token(v, "gzip"));
         Negotiated {
             format: if om {
                 Format::OpenMetrics
