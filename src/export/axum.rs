@@ -20,7 +20,8 @@
 //!
 //! For an application whose state holds the handler, [`scrape`] is a
 //! handler function taking it with `State` (through `FromRef`).
-#![cfg_attr(feature = "http", doc = "[`http::serve`]: super::http::serve")]
+//!
+#![cfg_attr(feature = "http", doc = "[`http::serve`]: crate::export::http::serve")]
 #![cfg_attr(
     not(feature = "http"),
     doc = "[`http::serve`]: https://docs.rs/hotmetrics/latest/hotmetrics/export/http/fn.serve.html"

@@ -37,7 +37,7 @@
 //! assert!(om.body.ends_with(b"# EOF\n"));
 //! ```
 //!
-#![cfg_attr(feature = "http", doc = "[`http::serve`]: super::http::serve")]
+#![cfg_attr(feature = "http", doc = "[`http::serve`]: crate::export::http::serve")]
 #![cfg_attr(
     not(feature = "http"),
     doc = "[`http::serve`]: https://docs.rs/hotmetrics/latest/hotmetrics/export/http/fn.serve.html"

@@ -5,7 +5,7 @@
 //! rendered from a snapshot, as OpenMetrics 1.0 when the `Accept` header
 //! names `application/openmetrics-text` (the media type exactly, any case),
 //! otherwise as Prometheus text 0.0.4, gzip-compressed when `Accept-Encoding`
-//! names `gzip` (exactly): the response of [`handler`](super::handler), which
+//! names `gzip` (exactly): the response of [`super::handler`], which
 //! mounts the same scrape in an application's own server.
 //!
 //! The snapshot is made by a collection on each scrape (the default), or by

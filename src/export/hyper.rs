@@ -34,7 +34,7 @@
 //!     ScrapeHandler::new(&reg),
 //! ));
 //! ```
-#![cfg_attr(feature = "http", doc = "[`http::serve`]: super::http::serve")]
+#![cfg_attr(feature = "http", doc = "[`http::serve`]: crate::export::http::serve")]
 #![cfg_attr(
     not(feature = "http"),
     doc = "[`http::serve`]: https://docs.rs/hotmetrics/latest/hotmetrics/export/http/fn.serve.html"
