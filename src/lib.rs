@@ -39,8 +39,8 @@
 //! - `guide`: the user guide (`docs/guide.md`: quick start, concepts,
 //!   precision, labels and cardinality, exporting, telemetry events, the
 //!   on/off switch, performance tips, what loom proves), in the
-//!   documentation built with features `macros`, `http`, `metrics-facade`
-//!   and `telemetry` (its examples use them).
+//!   documentation built with features `macros`, `http`, `axum`,
+//!   `metrics-facade` and `telemetry` (its examples use them).
 //!
 //! ```
 //! use hotmetrics::{Registry, Unit};
@@ -79,6 +79,13 @@
 //!   serde_json).
 //! - `http`: `export::http`, a `/metrics` endpoint (hyper 1 on a
 //!   one-thread tokio runtime, flate2 for gzip). Off by default.
+//! - `axum`: `export::axum`, the scrape handler (`export::handler`) as an
+//!   axum 0.8 route, to mount `/metrics` in an application's own router.
+//!   Off by default.
+//! - `hyper`: `export::hyper`, the scrape handler for a hyper 1
+//!   `service_fn` (hyper, http-body-util, bytes). Off by default.
+//! - `gzip`: gzip in `export::handler` (flate2); on with `http`, `axum`
+//!   and `hyper`. Off by default.
 //! - `metrics-facade`: [`facade`], a `metrics::Recorder` so that code
 //!   instrumented with the `metrics` crate's macros records into
 //!   hotmetrics (depends on `metrics`). Off by default.
@@ -431,6 +438,7 @@ pub use hotmetrics_macros::Labels;
 #[cfg(all(
     feature = "macros",
     feature = "http",
+    feature = "axum",
     feature = "metrics-facade",
     feature = "telemetry",
     not(all(loom, feature = "loom"))

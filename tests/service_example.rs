@@ -188,6 +188,16 @@ fn the_service_serves_metrics_that_promtool_accepts() {
     let (status, text) = scrape(addr);
     assert_eq!(status, "HTTP/1.1 200 OK");
     check_exposition(&text);
+    // `/metrics` is mounted in the service's own router, beside its routes.
+    let mut conn = TcpStream::connect(addr).unwrap();
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut health = String::new();
+    conn.read_to_string(&mut health).unwrap();
+    assert!(
+        health.starts_with("HTTP/1.1 200") && health.ends_with("\r\n\r\nok\n"),
+        "{health}"
+    );
 
     // Drained: the workers closed their sessions and the client sent what
     // was queued; `/metrics` still serves, with the final self-metrics.
@@ -276,7 +286,7 @@ fn example_binary() -> Option<std::path::PathBuf> {
 #[test]
 fn the_example_binary_prints_its_address_and_serves_metrics() {
     let Some(bin) = example_binary() else {
-        eprintln!("SKIPPED: the service example binary is not built (run `cargo test` without target filters, or `cargo build --example service --features http,metrics-facade,telemetry`)");
+        eprintln!("SKIPPED: the service example binary is not built (run `cargo test` without target filters, or `cargo build --example service --features axum,metrics-facade,telemetry`)");
         return;
     };
     let mut child = Command::new(bin)
@@ -305,6 +315,16 @@ fn the_example_binary_prints_its_address_and_serves_metrics() {
     let (status, text) = scrape(addr);
     assert_eq!(status, "HTTP/1.1 200 OK");
     check_exposition(&text);
+    // `/metrics` is mounted in the service's own router, beside its routes.
+    let mut conn = TcpStream::connect(addr).unwrap();
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut health = String::new();
+    conn.read_to_string(&mut health).unwrap();
+    assert!(
+        health.starts_with("HTTP/1.1 200") && health.ends_with("\r\n\r\nok\n"),
+        "{health}"
+    );
     promtool_check(&text);
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).unwrap();

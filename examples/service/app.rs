@@ -1,7 +1,8 @@
 //! The instrumented service: a pool of worker threads serving simulated
 //! requests, a cache in front of a flaky dependency, a circuit breaker
 //! guarding the dependency, telemetry events for every simulated client
-//! session and request, and a `/metrics` endpoint.
+//! session and request, and its own HTTP server (`web.rs`: an axum router
+//! with `/healthz` and `/metrics` mounted from hotmetrics' scrape handler).
 //!
 //! Shared by `main.rs` (the example binary) and `tests/service_example.rs`
 //! (which runs it in-process and checks its `/metrics` with `promtool`).
@@ -25,7 +26,9 @@
 //! `session_closed` around it and a `query_executed` per request (latency,
 //! rows, outcome: `ok`, `error`, or `cancelled` for a dependency timeout).
 
-use hotmetrics::export::http;
+#[path = "web.rs"]
+mod web;
+
 use hotmetrics::telemetry::{Accounting, Client, QueryEvent, QueryOutcome};
 use hotmetrics::{
     Arity, CacheStatus, CounterFamily, Gauge, Histogram, LabelValue, ResponseTracker, StateSet,
@@ -221,15 +224,15 @@ struct Shared {
     sessions: AtomicU64,
 }
 
-/// A running service: its workers, its telemetry client and its `/metrics`
-/// server.
+/// A running service: its workers, its telemetry client and its HTTP
+/// server (`/metrics`, `/healthz`).
 pub struct Service {
     shared: Arc<Shared>,
     workers: Vec<JoinHandle<()>>,
     /// Shared with the workers; taken (and shut down) by
     /// [`drain`](Self::drain).
     telemetry: Option<Arc<Client>>,
-    server: http::Server,
+    server: web::Web,
 }
 
 impl Service {
@@ -288,7 +291,7 @@ impl Service {
             sessions: AtomicU64::new(1),
             config,
         });
-        let server = http::serve(reg, shared.config.addr.as_str())?;
+        let server = web::Web::start(reg, shared.config.addr.as_str())?;
         let workers = (0..shared.config.workers)
             .map(|i| {
                 let shared = shared.clone();

@@ -4,7 +4,7 @@
 //! `/metrics` serves what they record.
 //!
 //! ```text
-//! cargo run --release --example service --features http,metrics-facade,telemetry
+//! cargo run --release --example service --features axum,metrics-facade,telemetry
 //! curl localhost:9464/metrics
 //! ```
 //!

@@ -5,7 +5,8 @@
 //! rendered from a snapshot, as OpenMetrics 1.0 when the `Accept` header
 //! names `application/openmetrics-text` (the media type exactly, any case),
 //! otherwise as Prometheus text 0.0.4, gzip-compressed when `Accept-Encoding`
-//! names `gzip` (exactly).
+//! names `gzip` (exactly): the response of [`super::handler`], which
+//! mounts the same scrape in an application's own server.
 //!
 //! The snapshot is made by a collection on each scrape (the default), or by
 //! a collection on an interval, scrapes then reading the latest one
@@ -40,19 +41,17 @@
 //! ```
 #![forbid(unsafe_code)]
 
-use super::{openmetrics, prometheus, TextOptions};
+use super::{handler, TextOptions};
 use crate::Registry;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{
-    HeaderValue, ACCEPT, ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_TYPE, VARY,
-};
+use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::cell::{Cell, RefCell};
 use std::convert::Infallible;
-use std::io::{self, Write};
+use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::rc::Rc;
 use std::thread::JoinHandle;
@@ -326,31 +325,6 @@ fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
     r
 }
 
-/// Whether any value of header `name` contains `token` (ASCII,
-/// case-insensitive) without a `q=0` weight right after it.
-fn wants(req: &Request<Incoming>, name: hyper::header::HeaderName, token: &str) -> bool {
-    req.headers()
-        .get_all(name)
-        .iter()
-        .any(|v| lists_token(v.as_bytes(), token))
-}
-
-/// Whether the header value `value` (a comma-separated list, each element
-/// a token with `;`-separated parameters) names `token` exactly, ignoring
-/// case and white space, and does not refuse it with `q=0`.
-fn lists_token(value: &[u8], token: &str) -> bool {
-    let value = String::from_utf8_lossy(value);
-    value.split(',').any(|part| {
-        let mut fields = part.split(';').map(str::trim);
-        fields.next().is_some_and(|t| t.eq_ignore_ascii_case(token))
-            && !fields.any(|f| {
-                f.strip_prefix("q=")
-                    .and_then(|q| q.trim().parse::<f64>().ok())
-                    .is_some_and(|q| q <= 0.0)
-            })
-    })
-}
-
 fn respond(state: &State, req: &Request<Incoming>) -> Response<Full<Bytes>> {
     if req.uri().path() != state.cfg.path {
         return plain(StatusCode::NOT_FOUND, "not found\n");
@@ -361,38 +335,16 @@ fn respond(state: &State, req: &Request<Incoming>) -> Response<Full<Bytes>> {
             .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
         return r;
     }
-    let snap = match state.cfg.collect {
-        Collect::OnScrape => state.cfg.registry.collect(),
-        Collect::Every(_) => state.cfg.registry.snapshot(),
-    };
-    let om = wants(req, ACCEPT, "application/openmetrics-text");
-    let gzip = wants(req, ACCEPT_ENCODING, "gzip");
+    // The scrape itself is the framework-neutral handler's.
+    let negotiated = super::hyper::negotiate(req.headers());
+    let latest = matches!(state.cfg.collect, Collect::Every(_));
     let mut text = state.text.borrow_mut();
-    text.clear();
-    let content_type = if om {
-        openmetrics::render_into(&snap, &mut text, &state.cfg.options);
-        openmetrics::CONTENT_TYPE
-    } else {
-        prometheus::render_into(&snap, &mut text, &state.cfg.options);
-        prometheus::CONTENT_TYPE
-    };
-    let body = if gzip {
-        let mut enc = flate2::write::GzEncoder::new(
-            Vec::with_capacity(text.len() / 4),
-            flate2::Compression::fast(),
-        );
-        // Writing to a Vec cannot fail.
-        let _ = enc.write_all(text.as_bytes());
-        Bytes::from(enc.finish().unwrap_or_default())
-    } else {
-        Bytes::copy_from_slice(text.as_bytes())
-    };
-    let mut r = Response::new(Full::new(body));
-    let h = r.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
-    if gzip {
-        h.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-    }
-    r
+    handler::scrape(
+        &state.cfg.registry,
+        latest,
+        &state.cfg.options,
+        negotiated,
+        &mut text,
+    )
+    .into()
 }

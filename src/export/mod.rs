@@ -26,6 +26,25 @@
     not(feature = "http"),
     doc = "- `http`: a `/metrics` endpoint (feature `http`, off by default)."
 )]
+//! - [`handler`]: the scrape as a framework-neutral function, `(Accept,
+//!   Accept-Encoding)` to `(status, Content-Type, Content-Encoding, body)`,
+//!   always built; gzip with feature `gzip`.
+#![cfg_attr(
+    feature = "axum",
+    doc = "- [`axum`]: the handler as an axum route (feature `axum`, off by default)."
+)]
+#![cfg_attr(
+    not(feature = "axum"),
+    doc = "- `axum`: the handler as an axum route (feature `axum`, off by default)."
+)]
+#![cfg_attr(
+    feature = "hyper",
+    doc = "- [`hyper`]: the handler for a hyper `service_fn` (feature `hyper`, off by default)."
+)]
+#![cfg_attr(
+    not(feature = "hyper"),
+    doc = "- `hyper`: the handler for a hyper `service_fn` (feature `hyper`, off by default)."
+)]
 //!
 //! Formats, names, units, the `le` rule and the HTTP server's limits are
 //! described below (from `docs/exposition.md`).
@@ -33,8 +52,13 @@
 #![cfg_attr(feature = "json", doc = include_str!("../../docs/exposition.md"))]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "axum")]
+pub mod axum;
+pub mod handler;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 #[cfg(feature = "json")]
 pub mod json;
 pub mod openmetrics;
