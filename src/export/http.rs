@@ -65,8 +65,10 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
+mod auth;
 mod conn_limits;
 
+use auth::Auth;
 use conn_limits::{Connections, Guarded, Member, Tracked};
 
 /// Largest request head hyper buffers (its minimum is 8 KiB).
@@ -113,6 +115,7 @@ pub struct Builder {
     write_timeout: Duration,
     max_requests_per_connection: u64,
     connection_timeout: Duration,
+    auth: Auth,
 }
 
 impl Builder {
@@ -178,6 +181,24 @@ impl Builder {
     /// a scraper reconnects after it.
     pub fn connection_timeout(mut self, t: Duration) -> Builder {
         self.connection_timeout = t;
+        self
+    }
+
+    /// Requires `Authorization: Bearer <token>` on every request (any of
+    /// the tokens and basic credentials given, when several are); others
+    /// get 401 with `WWW-Authenticate`. Compared in constant time (for a
+    /// given length). Send it over TLS or loopback only: it is a password.
+    pub fn bearer_token(mut self, token: &str) -> Builder {
+        self.auth.add_bearer(token);
+        self
+    }
+
+    /// Requires HTTP basic authentication with `user` and `password`
+    /// (`Authorization: Basic` with base64 of `user:password`, padded, as
+    /// RFC 7617 and Prometheus's `basic_auth` send it); others get 401
+    /// with `WWW-Authenticate`. May be combined with [`Builder::bearer_token`].
+    pub fn basic_auth(mut self, user: &str, password: &str) -> Builder {
+        self.auth.add_basic(user, password);
         self
     }
 
@@ -268,6 +289,7 @@ impl Server {
             write_timeout: Duration::from_secs(10),
             max_requests_per_connection: 1000,
             connection_timeout: Duration::from_secs(60),
+            auth: Auth::default(),
         }
     }
 
@@ -361,7 +383,10 @@ async fn serve_connection(state: Rc<State>, stream: tokio::net::TcpStream, membe
         let slot = slot.clone();
         hyper::service::service_fn(move |req| {
             let (busy, n) = slot.start_response();
-            let mut response = respond(&state, &req);
+            let mut response = match state.cfg.auth.check(&req) {
+                None => respond(&state, &req),
+                Some(unauthorized) => unauthorized,
+            };
             if n >= state.cfg.max_requests_per_connection {
                 response
                     .headers_mut()
