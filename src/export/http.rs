@@ -69,7 +69,9 @@ mod auth;
 mod conn_limits;
 
 use auth::Auth;
-use conn_limits::{Connections, Guarded, Member, Tracked};
+use conn_limits::{Connections, Guarded, Member, Slot, Tracked};
+#[cfg(feature = "http-tls")]
+mod tls;
 
 /// Largest request head hyper buffers (its minimum is 8 KiB).
 const MAX_HEAD_BYTES: usize = 16 * 1024;
@@ -116,6 +118,8 @@ pub struct Builder {
     max_requests_per_connection: u64,
     connection_timeout: Duration,
     auth: Auth,
+    #[cfg(feature = "http-tls")]
+    tls: Option<tls::Tls>,
 }
 
 impl Builder {
@@ -200,6 +204,31 @@ impl Builder {
     pub fn basic_auth(mut self, user: &str, password: &str) -> Builder {
         self.auth.add_basic(user, password);
         self
+    }
+
+    /// Serves HTTPS with this rustls configuration (feature `http-tls`):
+    /// every connection starts with a TLS handshake, which must complete
+    /// within [`Builder::header_read_timeout`]. Only HTTP/1.1 is served,
+    /// so the configuration's ALPN protocols should be `http/1.1` or none.
+    #[cfg(feature = "http-tls")]
+    pub fn tls(mut self, config: crate::sync::FrozenArc<rustls::ServerConfig>) -> Builder {
+        self.tls = Some(tls::Tls::new(config));
+        self
+    }
+
+    /// Serves HTTPS with a PEM certificate chain (leaf first) and its PEM
+    /// private key (PKCS #8, PKCS #1 or SEC1), with rustls's default
+    /// protocol versions (TLS 1.2 and 1.3) and cipher suites (ring
+    /// provider), no client certificates (feature `http-tls`).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` naming what is wrong: no certificate, a PEM block
+    /// that does not parse, a key that does not match the certificate.
+    #[cfg(feature = "http-tls")]
+    pub fn tls_pem(mut self, cert_chain: &[u8], key: &[u8]) -> io::Result<Builder> {
+        self.tls = Some(tls::Tls::from_pem(cert_chain, key)?);
+        Ok(self)
     }
 
     /// Binds `addr` and starts serving on a new thread.
@@ -290,6 +319,8 @@ impl Server {
             max_requests_per_connection: 1000,
             connection_timeout: Duration::from_secs(60),
             auth: Auth::default(),
+            #[cfg(feature = "http-tls")]
+            tls: None,
         }
     }
 
@@ -377,6 +408,32 @@ async fn run(listener: std::net::TcpListener, cfg: Builder, mut stop: oneshot::R
 /// is closed to make room for another.
 async fn serve_connection(state: Rc<State>, stream: tokio::net::TcpStream, member: Member) {
     let slot = member.slot().clone();
+    let served = async {
+        #[cfg(feature = "http-tls")]
+        if let Some(tls) = &state.cfg.tls {
+            // The handshake counts as reading the request head.
+            let handshake = tokio::time::timeout(state.cfg.header_read_timeout, tls.accept(stream));
+            if let Ok(Ok(stream)) = handshake.await {
+                serve_http(&state, stream, &slot).await;
+            }
+            return;
+        }
+        serve_http(&state, stream, &slot).await;
+    };
+    // Errors (a client gone, a timeout, a malformed request already
+    // answered by hyper) end only this connection.
+    tokio::select! {
+        _ = tokio::time::timeout(state.cfg.connection_timeout, served) => {}
+        () = slot.evicted() => {}
+    }
+    drop(member);
+}
+
+/// HTTP/1.1 on `stream` (plain TCP or TLS).
+async fn serve_http<S>(state: &Rc<State>, stream: S, slot: &Rc<Slot>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + 'static,
+{
     let io = Tracked::new(stream, slot.clone(), state.cfg.write_timeout);
     let service = {
         let state = state.clone();
@@ -401,13 +458,7 @@ async fn serve_connection(state: Rc<State>, stream: tokio::net::TcpStream, membe
         .header_read_timeout(state.cfg.header_read_timeout)
         .max_buf_size(MAX_HEAD_BYTES)
         .serve_connection(TokioIo::new(io), service);
-    // Errors (a client gone, a timeout, a malformed request already
-    // answered by hyper) end only this connection.
-    tokio::select! {
-        _ = tokio::time::timeout(state.cfg.connection_timeout, conn) => {}
-        () = slot.evicted() => {}
-    }
-    drop(member);
+    let _ = conn.await;
 }
 
 fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
