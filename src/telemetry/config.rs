@@ -2,6 +2,7 @@
 //! `HOTMETRICS_TELEMETRY_*` environment variables.
 #![forbid(unsafe_code)]
 
+use super::auth::Authorization;
 use super::breaker::BreakerConfig;
 use std::fmt;
 use std::time::Duration;
@@ -61,6 +62,9 @@ pub struct Config {
     pub max_retries: u32,
     /// The circuit breaker's settings.
     pub breaker: BreakerConfig,
+    /// The `Authorization` header sent with every request (none by
+    /// default). Over plain `http://` it travels in clear text.
+    pub authorization: Option<Authorization>,
 }
 
 impl Default for Config {
@@ -76,6 +80,7 @@ impl Default for Config {
             queue_capacity: 512,
             max_retries: 3,
             breaker: BreakerConfig::default(),
+            authorization: None,
         }
     }
 }
@@ -219,6 +224,13 @@ impl Config {
             if let Some(u) = u {
                 url(name, u)?;
             }
+        }
+        if self.authorization.as_ref().is_some_and(|a| !a.is_valid()) {
+            return Err(bad(
+                "authorization",
+                "<redacted>".to_string(),
+                "not a valid header value (visible ASCII and spaces only)",
+            ));
         }
         if self.enabled && self.events_endpoint.is_none() && self.remote_write.is_none() {
             return Err(ConfigError::NoEndpoint);

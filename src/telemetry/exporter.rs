@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 use super::accounting::Channel;
+use super::auth::Authorization;
 use super::breaker::{Breaker, Jitter, Transition};
 use super::config::Config;
 use super::event::{Event, Kind, Value};
@@ -108,7 +109,7 @@ impl Exporter {
         text: TextOptions,
         metrics: SelfMetrics,
     ) -> Exporter {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(config.timeout))
             // ureq's 128 KiB input and output buffers per connection
@@ -121,7 +122,8 @@ impl Exporter {
             // One pooled connection per endpoint.
             .max_idle_connections(2)
             .max_idle_connections_per_host(1)
-            .user_agent(concat!("hotmetrics/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("hotmetrics/", env!("CARGO_PKG_VERSION")));
+        let agent: ureq::Agent = with_authorization(agent, config.authorization.as_ref())
             .build()
             .into();
         let endpoint = |url: &Option<String>, name| {
@@ -396,6 +398,27 @@ impl Exporter {
             self.metrics.push_breaker.set(ep.breaker.state().index());
         }
     }
+}
+
+/// Adds `Authorization: auth` to every request of the agent being built
+/// (marked sensitive, so it is never logged).
+fn with_authorization(
+    agent: ureq::config::ConfigBuilder<ureq::typestate::AgentScope>,
+    auth: Option<&Authorization>,
+) -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
+    // `Config::validate` has checked that the value is a valid header.
+    let Some(Ok(mut value)) = auth.map(|a| ureq::http::HeaderValue::from_str(a.header_value()))
+    else {
+        return agent;
+    };
+    value.set_sensitive(true);
+    agent.middleware(
+        move |mut req: ureq::http::Request<ureq::SendBody<'_>>, next: ureq::middleware::MiddlewareNext<'_>| {
+            req.headers_mut()
+                .insert(ureq::http::header::AUTHORIZATION, value.clone());
+            next.handle(req)
+        },
+    )
 }
 
 /// POSTs `body`, with the request timeout capped by what is left of
