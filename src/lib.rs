@@ -71,7 +71,10 @@
 //! - `json` (default): `export::json`, the JSON summary (serde,
 //!   serde_json).
 //! - `http`: `export::http`, a `/metrics` endpoint (hyper 1 on a
-//!   one-thread tokio runtime, flate2 for gzip). Off by default.
+//!   one-thread tokio runtime, flate2 for gzip), with connection limits
+//!   and optional bearer or basic authentication. Off by default.
+//! - `http-tls`: the endpoint over TLS (rustls with the ring provider,
+//!   tokio-rustls). Off by default.
 //! - `metrics-facade`: [`facade`], a `metrics::Recorder` so that code
 //!   instrumented with the `metrics` crate's macros records into
 //!   hotmetrics (depends on `metrics`). Off by default.
