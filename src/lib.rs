@@ -83,6 +83,8 @@
 //!   thread as JSON lines, pushes snapshots by Prometheus remote write, and
 //!   guards both endpoints with a circuit breaker (crossbeam-queue, ureq,
 //!   prost, snap). Off by default.
+//! - `telemetry-tls`: `https://` endpoints for the telemetry exporter
+//!   (ureq's rustls with the ring provider). Off by default.
 //! - `loom`: the loom model of the synchronisation layer, only together
 //!   with `RUSTFLAGS="--cfg loom"` (see `loom-tests/`).
 //!

@@ -263,6 +263,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Trusts these PEM certificates (instead of Mozilla's roots) for
+    /// `https://` endpoints (feature `telemetry-tls`); see
+    /// [`Config::tls_ca_pem`].
+    pub fn tls_ca_pem(mut self, pem: impl Into<String>) -> Self {
+        self.config.tls_ca_pem = Some(pem.into());
+        self
+    }
+
     /// The circuit breakers' settings.
     pub fn breaker(mut self, b: BreakerConfig) -> Self {
         self.config.breaker = b;

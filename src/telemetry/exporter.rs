@@ -123,6 +123,7 @@ impl Exporter {
             .max_idle_connections(2)
             .max_idle_connections_per_host(1)
             .user_agent(concat!("hotmetrics/", env!("CARGO_PKG_VERSION")));
+        let agent = with_tls_roots(agent, config.tls_ca_pem.as_deref());
         let agent: ureq::Agent = with_authorization(agent, config.authorization.as_ref())
             .build()
             .into();
@@ -400,12 +401,30 @@ impl Exporter {
     }
 }
 
+type AgentBuilder = ureq::config::ConfigBuilder<ureq::typestate::AgentScope>;
+
+/// Trusts the certificates of `pem` (instead of Mozilla's roots) for
+/// `https://` endpoints, when given.
+#[cfg(feature = "telemetry-tls")]
+fn with_tls_roots(agent: AgentBuilder, pem: Option<&str>) -> AgentBuilder {
+    // `Config::validate` has checked that they parse.
+    let Some(Ok(certs)) = pem.map(super::config::tls_ca) else {
+        return agent;
+    };
+    let roots = ureq::tls::RootCerts::Specific(crate::sync::FrozenArc::new(certs));
+    agent.tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build())
+}
+
+/// Without feature `telemetry-tls` a configuration with CA certificates
+/// does not validate.
+#[cfg(not(feature = "telemetry-tls"))]
+fn with_tls_roots(agent: AgentBuilder, _pem: Option<&str>) -> AgentBuilder {
+    agent
+}
+
 /// Adds `Authorization: auth` to every request of the agent being built
 /// (marked sensitive, so it is never logged).
-fn with_authorization(
-    agent: ureq::config::ConfigBuilder<ureq::typestate::AgentScope>,
-    auth: Option<&Authorization>,
-) -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
+fn with_authorization(agent: AgentBuilder, auth: Option<&Authorization>) -> AgentBuilder {
     // `Config::validate` has checked that the value is a valid header.
     let Some(Ok(mut value)) = auth.map(|a| ureq::http::HeaderValue::from_str(a.header_value()))
     else {
