@@ -4,6 +4,7 @@
 //! slow readers (a large response read a few bytes at a time) are open,
 //! a scrape every 250 ms for 10 s must be answered within 1 s at least
 //! 95 % of the time. Every loop is bounded in time and stops by itself.
+//! Also: the keep-alive request cap.
 
 use hotmetrics::export::http;
 use hotmetrics::{Options, Registry};
@@ -240,4 +241,40 @@ fn scrapes_get_through_idle_slowloris_and_slow_reader_floods() {
         "{answered} of {asked} scrapes answered within {ANSWER_WITHIN:?}"
     );
     server.shutdown();
+}
+
+#[test]
+fn a_keep_alive_connection_answers_at_most_the_request_cap() {
+    let reg = Registry::new();
+    reg.counter("jobs", "Jobs done").unwrap().add(3);
+    let server = http::Server::builder(&reg)
+        .max_requests_per_connection(2)
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let mut s = TcpStream::connect(server.local_addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let request = b"GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n";
+    // Two requests on one connection, the second answered with
+    // `Connection: close`; then the server closes.
+    s.write_all(request).unwrap();
+    s.write_all(request).unwrap();
+    let mut all = Vec::new();
+    let _ = s.read_to_end(&mut all);
+    let all = String::from_utf8_lossy(&all);
+    assert_eq!(all.matches("HTTP/1.1 200 OK").count(), 2, "{all}");
+    assert_eq!(
+        all.to_ascii_lowercase()
+            .matches("connection: close")
+            .count(),
+        1,
+        "{all}"
+    );
+    // A third request on it is not answered.
+    assert!(
+        s.write_all(request).is_err() || {
+            let mut rest = Vec::new();
+            let _ = s.read_to_end(&mut rest);
+            rest.is_empty()
+        }
+    );
 }
