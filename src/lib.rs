@@ -78,7 +78,10 @@
 //! - `json` (default): `export::json`, the JSON summary (serde,
 //!   serde_json).
 //! - `http`: `export::http`, a `/metrics` endpoint (hyper 1 on a
-//!   one-thread tokio runtime, flate2 for gzip). Off by default.
+//!   one-thread tokio runtime, flate2 for gzip), with connection limits
+//!   and optional bearer or basic authentication. Off by default.
+//! - `http-tls`: the endpoint over TLS (rustls with the ring provider,
+//!   tokio-rustls). Off by default.
 //! - `axum`: `export::axum`, the scrape handler (`export::handler`) as an
 //!   axum 0.8 route, to mount `/metrics` in an application's own router.
 //!   Off by default.
@@ -94,6 +97,8 @@
 //!   thread as JSON lines, pushes snapshots by Prometheus remote write, and
 //!   guards both endpoints with a circuit breaker (crossbeam-queue, ureq,
 //!   prost, snap). Off by default.
+//! - `telemetry-tls`: `https://` endpoints for the telemetry exporter
+//!   (ureq's rustls with the ring provider). Off by default.
 //! - `loom`: the loom model of the synchronisation layer, only together
 //!   with `RUSTFLAGS="--cfg loom"` (see `loom-tests/`).
 //!

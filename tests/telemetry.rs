@@ -395,12 +395,13 @@ fn client_breaker_closed(reg: &Registry) -> Option<bool> {
 #[test]
 fn bad_settings_are_clear_errors() {
     let err = Client::builder()
-        .events_endpoint("https://example.com/e")
+        .events_endpoint("ftp://example.com/e")
         .start()
         .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "events_endpoint=\"https://example.com/e\": expected an http:// URL"
+    assert!(
+        err.to_string()
+            .starts_with("events_endpoint=\"ftp://example.com/e\": expected an http:// "),
+        "{err}"
     );
     assert!(matches!(
         Client::builder()

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 use super::accounting::Accounting;
+use super::auth::Authorization;
 use super::breaker::{BreakerConfig, BreakerState};
 use super::config::{Config, ConfigError};
 use super::event::{Event, QueryEvent};
@@ -245,6 +246,28 @@ impl ClientBuilder {
     /// Retries of a failed batch before it is dropped.
     pub fn max_retries(mut self, n: u32) -> Self {
         self.config.max_retries = n;
+        self
+    }
+
+    /// Sends `Authorization: Bearer <token>` with every request (events and
+    /// remote write); see [`Config::authorization`].
+    pub fn bearer_token(mut self, token: &str) -> Self {
+        self.config.authorization = Some(Authorization::bearer(token));
+        self
+    }
+
+    /// Sends HTTP basic credentials with every request (events and remote
+    /// write); see [`Config::authorization`].
+    pub fn basic_auth(mut self, user: &str, password: &str) -> Self {
+        self.config.authorization = Some(Authorization::basic(user, password));
+        self
+    }
+
+    /// Trusts these PEM certificates (instead of Mozilla's roots) for
+    /// `https://` endpoints (feature `telemetry-tls`); see
+    /// [`Config::tls_ca_pem`].
+    pub fn tls_ca_pem(mut self, pem: impl Into<String>) -> Self {
+        self.config.tls_ca_pem = Some(pem.into());
         self
     }
 

@@ -2,6 +2,7 @@
 //! `HOTMETRICS_TELEMETRY_*` environment variables.
 #![forbid(unsafe_code)]
 
+use super::auth::Authorization;
 use super::breaker::BreakerConfig;
 use std::fmt;
 use std::time::Duration;
@@ -13,7 +14,7 @@ use std::time::Duration;
 /// | variable | setting | default |
 /// |---|---|---|
 /// | `HOTMETRICS_TELEMETRY_ENABLED` | [`enabled`](Self::enabled) (`true`/`false`/`1`/`0`) | `true` |
-/// | `HOTMETRICS_TELEMETRY_ENDPOINT` | [`events_endpoint`](Self::events_endpoint) (an `http://` URL) | none |
+/// | `HOTMETRICS_TELEMETRY_ENDPOINT` | [`events_endpoint`](Self::events_endpoint) (an `http://` URL, or `https://` with feature `telemetry-tls`) | none |
 /// | `HOTMETRICS_TELEMETRY_REMOTE_WRITE_URL` | [`remote_write`](Self::remote_write) | none |
 /// | `HOTMETRICS_TELEMETRY_BATCH_SIZE` | [`batch_size`](Self::batch_size) | 64 |
 /// | `HOTMETRICS_TELEMETRY_INTERVAL_MS` | [`interval`](Self::interval) | 1000 |
@@ -61,6 +62,13 @@ pub struct Config {
     pub max_retries: u32,
     /// The circuit breaker's settings.
     pub breaker: BreakerConfig,
+    /// The `Authorization` header sent with every request (none by
+    /// default). Over plain `http://` it travels in clear text.
+    pub authorization: Option<Authorization>,
+    /// PEM certificates to trust for `https://` endpoints instead of the
+    /// built-in Mozilla roots (feature `telemetry-tls`; without it, setting
+    /// this is an error).
+    pub tls_ca_pem: Option<String>,
 }
 
 impl Default for Config {
@@ -76,6 +84,8 @@ impl Default for Config {
             queue_capacity: 512,
             max_retries: 3,
             breaker: BreakerConfig::default(),
+            authorization: None,
+            tls_ca_pem: None,
         }
     }
 }
@@ -220,6 +230,16 @@ impl Config {
                 url(name, u)?;
             }
         }
+        if self.authorization.as_ref().is_some_and(|a| !a.is_valid()) {
+            return Err(bad(
+                "authorization",
+                "<redacted>".to_string(),
+                "not a valid header value (visible ASCII and spaces only)",
+            ));
+        }
+        if let Some(pem) = &self.tls_ca_pem {
+            tls_ca(pem).map_err(|reason| bad("tls_ca_pem", pem.clone(), reason))?;
+        }
         if self.enabled && self.events_endpoint.is_none() && self.remote_write.is_none() {
             return Err(ConfigError::NoEndpoint);
         }
@@ -227,16 +247,49 @@ impl Config {
     }
 }
 
-/// An `http://` URL with a host (the client has no TLS).
+/// The certificates of `pem`, or why they cannot be used.
+#[cfg(feature = "telemetry-tls")]
+pub(crate) fn tls_ca(pem: &str) -> Result<Vec<ureq::tls::Certificate<'static>>, &'static str> {
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(pem.as_bytes()) {
+        if let Ok(ureq::tls::PemItem::Certificate(c)) = item {
+            certs.push(c);
+        } else {
+            return Err("not PEM certificates");
+        }
+    }
+    if certs.is_empty() {
+        return Err("no CERTIFICATE block");
+    }
+    Ok(certs)
+}
+
+#[cfg(not(feature = "telemetry-tls"))]
+fn tls_ca(_pem: &str) -> Result<(), &'static str> {
+    Err("needs feature telemetry-tls")
+}
+
+/// What a URL setting must start with.
+#[cfg(feature = "telemetry-tls")]
+const EXPECTED_URL: &str = "expected an http:// or https:// URL";
+#[cfg(not(feature = "telemetry-tls"))]
+const EXPECTED_URL: &str = "expected an http:// URL";
+
+/// An `http://` URL with a host, or `https://` with feature
+/// `telemetry-tls`.
 fn url(name: &str, v: &str) -> Result<String, ConfigError> {
     let bad = |reason| ConfigError::Invalid {
         name: name.to_string(),
         value: v.to_string(),
         reason,
     };
+    #[cfg(feature = "telemetry-tls")]
     let rest = v
         .strip_prefix("http://")
-        .ok_or_else(|| bad("expected an http:// URL"))?;
+        .or_else(|| v.strip_prefix("https://"));
+    #[cfg(not(feature = "telemetry-tls"))]
+    let rest = v.strip_prefix("http://");
+    let rest = rest.ok_or_else(|| bad(EXPECTED_URL))?;
     let host = rest.split('/').next().unwrap_or("");
     if host.is_empty() || host.contains(char::is_whitespace) {
         return Err(bad("the URL has no host"));
@@ -283,11 +336,7 @@ mod tests {
                 "maybe",
                 "expected true or false",
             ),
-            (
-                "HOTMETRICS_TELEMETRY_ENDPOINT",
-                "https://h/e",
-                "expected an http:// URL",
-            ),
+            ("HOTMETRICS_TELEMETRY_ENDPOINT", "ftp://h/e", EXPECTED_URL),
             (
                 "HOTMETRICS_TELEMETRY_ENDPOINT",
                 "http:///e",

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 use super::accounting::Channel;
+use super::auth::Authorization;
 use super::breaker::{Breaker, Jitter, Transition};
 use super::config::Config;
 use super::event::{Event, Kind, Value};
@@ -108,7 +109,7 @@ impl Exporter {
         text: TextOptions,
         metrics: SelfMetrics,
     ) -> Exporter {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(config.timeout))
             // ureq's 128 KiB input and output buffers per connection
@@ -121,7 +122,9 @@ impl Exporter {
             // One pooled connection per endpoint.
             .max_idle_connections(2)
             .max_idle_connections_per_host(1)
-            .user_agent(concat!("hotmetrics/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("hotmetrics/", env!("CARGO_PKG_VERSION")));
+        let agent = with_tls_roots(agent, config.tls_ca_pem.as_deref());
+        let agent: ureq::Agent = with_authorization(agent, config.authorization.as_ref())
             .build()
             .into();
         let endpoint = |url: &Option<String>, name| {
@@ -396,6 +399,45 @@ impl Exporter {
             self.metrics.push_breaker.set(ep.breaker.state().index());
         }
     }
+}
+
+type AgentBuilder = ureq::config::ConfigBuilder<ureq::typestate::AgentScope>;
+
+/// Trusts the certificates of `pem` (instead of Mozilla's roots) for
+/// `https://` endpoints, when given.
+#[cfg(feature = "telemetry-tls")]
+fn with_tls_roots(agent: AgentBuilder, pem: Option<&str>) -> AgentBuilder {
+    // `Config::validate` has checked that they parse.
+    let Some(Ok(certs)) = pem.map(super::config::tls_ca) else {
+        return agent;
+    };
+    let roots = ureq::tls::RootCerts::Specific(crate::sync::FrozenArc::new(certs));
+    agent.tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build())
+}
+
+/// Without feature `telemetry-tls` a configuration with CA certificates
+/// does not validate.
+#[cfg(not(feature = "telemetry-tls"))]
+fn with_tls_roots(agent: AgentBuilder, _pem: Option<&str>) -> AgentBuilder {
+    agent
+}
+
+/// Adds `Authorization: auth` to every request of the agent being built
+/// (marked sensitive, so it is never logged).
+fn with_authorization(agent: AgentBuilder, auth: Option<&Authorization>) -> AgentBuilder {
+    // `Config::validate` has checked that the value is a valid header.
+    let Some(Ok(mut value)) = auth.map(|a| ureq::http::HeaderValue::from_str(a.header_value()))
+    else {
+        return agent;
+    };
+    value.set_sensitive(true);
+    agent.middleware(
+        move |mut req: ureq::http::Request<ureq::SendBody<'_>>, next: ureq::middleware::MiddlewareNext<'_>| {
+            req.headers_mut()
+                .insert(ureq::http::header::AUTHORIZATION, value.clone());
+            next.handle(req)
+        },
+    )
 }
 
 /// POSTs `body`, with the request timeout capped by what is left of

@@ -13,11 +13,13 @@
 #![doc = include_str!("../../docs/telemetry.md")]
 
 mod accounting;
+mod auth;
 mod breaker;
 mod config;
 mod event;
 
 pub use accounting::Accounting;
+pub use auth::Authorization;
 pub use breaker::{Breaker, BreakerConfig, BreakerState, Transition};
 pub use config::{Config, ConfigError};
 pub use event::{Event, QueryEvent, QueryOutcome, Value};
