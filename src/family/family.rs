@@ -96,7 +96,9 @@ impl SeriesMetric for FloatGauge {
 /// label set records into one **overflow series** labeled
 /// `{overflow="true"}`, and every such lookup is counted by the counter
 /// `<name>_overflow`: totals stay exact and memory stays bounded. A label
-/// set with the wrong number of values goes there too.
+/// set with the wrong number of values goes there too, and so does one
+/// with a value longer than [`MAX_LABEL_VALUE_LEN`](crate::MAX_LABEL_VALUE_LEN)
+/// (1,024 bytes): refused, counted, never truncated.
 ///
 /// **Eviction** is off by default. With
 /// [`Options::evict_idle_after`](crate::Options::evict_idle_after)`(n)`, a

@@ -73,7 +73,8 @@ pub(crate) enum Refused {
     /// The family holds as many series as its limit allows.
     Full,
     /// The label set has another number of values than the family has
-    /// names, or the registry ran out of slots.
+    /// names, a value longer than `MAX_LABEL_VALUE_LEN`, or the registry
+    /// ran out of slots.
     Invalid,
 }
 
@@ -170,6 +171,13 @@ impl<M> SeriesMap<M> {
         make: impl FnOnce() -> Option<(M, Baseline)>,
     ) -> Result<&'t Series<M>, Refused> {
         if labels.label_count() != self.names.len() {
+            return Err(Refused::Invalid);
+        }
+        // Checked on the first use of a label set only: a value this long
+        // is never in the table, so lookups of existing series skip it.
+        if (0..labels.label_count())
+            .any(|i| labels.label_value(i).len() > crate::names::MAX_LABEL_VALUE_LEN)
+        {
             return Err(Refused::Invalid);
         }
         let hash = hash_labels(&self.hasher, labels);
