@@ -244,21 +244,30 @@ fn retry_after_is_capped_by_the_breakers_longest_cooldown() {
     assert!(gap < Duration::from_millis(900), "{gap:?}");
 }
 
-/// Emits `rate` events a second for `secs` seconds from one thread, paced
-/// by the clock (bursts of about a millisecond's worth).
+/// Emits about `rate` events a second for `secs` seconds from one thread,
+/// paced by the clock in bursts of at most a millisecond's worth: when
+/// this thread is kept from running, the backlog is skipped, not sent as
+/// one burst (which would overflow any queue whatever the exporter does).
+/// Returns how many it emitted.
 fn emit_paced(client: &Client, rate: u64, secs: f64) -> u64 {
     let start = Instant::now();
-    let total = (rate as f64 * secs) as u64;
-    let mut sent = 0;
-    while sent < total {
-        let due = ((start.elapsed().as_secs_f64() * rate as f64) as u64).min(total);
-        while sent < due {
+    let burst = (rate / 1000).max(1);
+    let (mut sent, mut skipped) = (0u64, 0u64);
+    loop {
+        let elapsed = start.elapsed().as_secs_f64();
+        if elapsed >= secs {
+            return sent;
+        }
+        let due = (elapsed * rate as f64) as u64 - skipped;
+        if due > sent + burst {
+            skipped += due - sent - burst;
+        }
+        for _ in sent..due.min(sent + burst) {
             client.query_executed(query(sent));
             sent += 1;
         }
         std::thread::sleep(Duration::from_micros(200));
     }
-    sent
 }
 
 /// The rate the exporter must sustain: 100 k/s in an optimised build (as
@@ -274,11 +283,12 @@ const RATE: u64 = if cfg!(debug_assertions) {
 /// The share of events a run may lose as `queue_full`. A queue of 512
 /// holds 5 ms of events at 100 k/s (17 ms at 30 k/s): on a machine so
 /// loaded that the exporter waits longer than that for a CPU, events are
-/// lost whatever it does, so the bound is loose and the best of three runs
-/// counts. The former design, which polled every 50 ms when fewer than a
-/// batch were queued, lost 52–60 % of 30 k/s in the unoptimised build on
-/// the same loaded machine, and about a third of 80 k/s optimised.
-const MAX_LOSS: f64 = if cfg!(debug_assertions) { 0.25 } else { 0.05 };
+/// lost whatever it does, so the best of three runs counts. The former
+/// design, which polled every 50 ms when fewer than a batch were queued,
+/// lost 56–61 % of 30 k/s in the unoptimised build (this test, on a loaded
+/// 2-vCPU machine), and about a third of 80 k/s optimised; this one loses
+/// 0–1 % there.
+const MAX_LOSS: f64 = 0.05;
 
 /// One run: `RATE` for 1.5 s into a client at the defaults; the share lost.
 fn loss_at_the_defaults() -> (f64, Accounting) {
@@ -291,6 +301,10 @@ fn loss_at_the_defaults() -> (f64, Accounting) {
         .unwrap();
     let sent = emit_paced(&client, RATE, 1.5);
     let acct = client.shutdown(Duration::from_secs(10));
+    if (sent as f64) < RATE as f64 * 1.5 * 0.9 {
+        // The emitter itself could not keep the rate: not a measurement.
+        return (1.0, acct);
+    }
     assert_eq!(acct.accepted, sent);
     assert_eq!(acct.delivered + acct.dropped(), sent, "{acct:?}");
     assert_eq!(sink.line_count(), acct.delivered);
@@ -329,10 +343,11 @@ fn sustained_rate_at_the_defaults() {
         let t = Instant::now();
         let sent = emit_paced(&client, rate, 2.0);
         let secs = t.elapsed().as_secs_f64();
+        let achieved = sent as f64 / secs;
         let acct = client.shutdown(Duration::from_secs(30));
         let requests = sink.requests();
         eprintln!(
-            "{rate:>7}/s for {secs:.2} s: {sent} sent, {:.3} % queue_full, {requests} requests ({:.0} events each)",
+            "{rate:>7}/s for {secs:.2} s: {sent} sent ({achieved:.0}/s), {:.3} % queue_full, {requests} requests ({:.0} events each)",
             acct.dropped_queue_full as f64 * 100.0 / sent as f64,
             acct.delivered as f64 / requests.max(1) as f64,
         );

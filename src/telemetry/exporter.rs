@@ -167,6 +167,7 @@ impl Exporter {
     pub(crate) fn run(&mut self) {
         self.publish_states();
         let mut seen = self.shared.channel.accounting().accepted;
+        let mut last_arrival = Instant::now();
         loop {
             if let Some(deadline) = self.stop_deadline() {
                 self.finish(deadline);
@@ -192,14 +193,16 @@ impl Exporter {
             let acct = self.shared.channel.accounting();
             crate::sync::lock(&self.metrics).update(acct);
             // No emitter ever wakes this thread (that would cost them a
-            // syscall): it polls, every millisecond while events arrive,
-            // else at a tenth of the interval; a stop unparks it.
-            let tick = if acct.accepted != seen {
-                BUSY_TICK
-            } else {
-                self.idle_tick()
-            };
+            // syscall): it polls every millisecond while events arrive, and
+            // after they stop, at a tenth of the time since the last one,
+            // up to a tenth of the interval; a stop unparks it.
+            let now = Instant::now();
+            if acct.accepted != seen {
+                last_arrival = now;
+            }
             seen = acct.accepted;
+            let quiet = now.saturating_duration_since(last_arrival);
+            let tick = (quiet / 10).clamp(BUSY_TICK, self.idle_tick());
             std::thread::park_timeout(tick);
         }
     }
