@@ -262,7 +262,8 @@ fn emit_paced(client: &Client, rate: u64, secs: f64) -> u64 {
         if due > sent + burst {
             skipped += due - sent - burst;
         }
-        for _ in sent..due.min(sent + burst) {
+        let until = due.min(sent + burst);
+        while sent < until {
             client.query_executed(query(sent));
             sent += 1;
         }
