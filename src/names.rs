@@ -17,6 +17,22 @@
 
 use std::borrow::Cow;
 
+/// The longest metric name accepted at registration, in bytes. Exported
+/// names add at most a unit and a suffix (`_seconds_bucket`, `_created`).
+// Compiled into the macros crate too, which uses only `check`.
+#[allow(dead_code, unreachable_pub)]
+pub const MAX_METRIC_NAME_LEN: usize = 256;
+
+/// The longest label name accepted at registration, in bytes.
+#[allow(dead_code, unreachable_pub)]
+pub const MAX_LABEL_NAME_LEN: usize = 128;
+
+/// The longest label value a family gives a series of its own, in bytes
+/// (longer ones are refused into the overflow series, and counted); also
+/// the longest state of a state set.
+#[allow(dead_code, unreachable_pub)]
+pub const MAX_LABEL_VALUE_LEN: usize = 1024;
+
 /// Which kind of name a rule is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum NameKind {
@@ -70,11 +86,19 @@ pub(crate) fn is_valid(name: &str, kind: NameKind) -> bool {
 }
 
 /// Checks `name` as a registered metric (`NameKind::Metric`) or label
-/// name: the character rule of `kind`, and no `__` prefix (reserved for
+/// name: at most [`MAX_METRIC_NAME_LEN`] or [`MAX_LABEL_NAME_LEN`] bytes,
+/// the character rule of `kind`, and no `__` prefix (reserved for
 /// Prometheus' internal use). The error is the reason, for a message.
 pub(crate) fn check(name: &str, kind: NameKind) -> Result<(), &'static str> {
     let (first, rest) = kind.bits();
     let metric = kind == NameKind::Metric;
+    // First, so that an absurdly long name is not scanned.
+    if metric && name.len() > MAX_METRIC_NAME_LEN {
+        return Err("it is longer than 256 bytes (the maximum metric name length)");
+    }
+    if !metric && name.len() > MAX_LABEL_NAME_LEN {
+        return Err("it is longer than 128 bytes (the maximum label name length)");
+    }
     let mut bytes = name.bytes();
     match bytes.next() {
         None => return Err("it is empty"),
@@ -185,6 +209,19 @@ mod tests {
             check(":a", NameKind::Label),
             Err("it must start with a letter or '_'")
         );
+    }
+
+    #[test]
+    fn length_limits() {
+        let at = |n: usize| "a".repeat(n);
+        assert_eq!(check(&at(MAX_METRIC_NAME_LEN), NameKind::Metric), Ok(()));
+        let err = check(&at(MAX_METRIC_NAME_LEN + 1), NameKind::Metric).unwrap_err();
+        assert!(err.contains(&MAX_METRIC_NAME_LEN.to_string()), "{err}");
+        assert_eq!(check(&at(MAX_LABEL_NAME_LEN), NameKind::Label), Ok(()));
+        let err = check(&at(MAX_LABEL_NAME_LEN + 1), NameKind::Label).unwrap_err();
+        assert!(err.contains(&MAX_LABEL_NAME_LEN.to_string()), "{err}");
+        // A 1 MiB name is refused without being scanned to its end.
+        assert!(check(&at(1 << 20), NameKind::Metric).is_err());
     }
 
     #[test]

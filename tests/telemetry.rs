@@ -194,8 +194,10 @@ fn a_full_queue_drops_and_counts_and_never_blocks_the_caller() {
 
     let acct = full.accounting();
     assert_eq!(acct.accepted, 5 * n);
-    assert!(acct.dropped_queue_full >= 5 * n - 64 - 16, "{acct:?}");
-    assert!(acct.pending <= 64 + 16, "{acct:?}");
+    // The queue's 64 plus the batch in hand: up to half the queue (32),
+    // as the exporter is behind when it takes it.
+    assert!(acct.dropped_queue_full >= 5 * n - 64 - 32, "{acct:?}");
+    assert!(acct.pending <= 64 + 32, "{acct:?}");
     assert!(acct.accepted >= acct.delivered + acct.dropped());
 
     let acct = full.shutdown(Duration::from_millis(200));
@@ -304,9 +306,13 @@ fn a_slow_endpoint_costs_bounded_memory_and_everything_is_accounted() {
         }
         stop.store(true, Ordering::Relaxed);
     });
-    // The queue bound plus one batch in hand (a reader may see an event
-    // counted in both while it moves; allow that one batch more).
-    assert!(max_pending <= 100 + 2 * 25, "pending reached {max_pending}");
+    // The queue bound plus the batch in hand, which is up to half the
+    // queue when the exporter is behind (a reader may see an event counted
+    // in both while it moves; allow one batch more).
+    assert!(
+        max_pending <= 100 + 50 + 25,
+        "pending reached {max_pending}"
+    );
     let acct = client.accounting();
     assert!(acct.dropped_queue_full > 0, "{acct:?}");
     assert!(

@@ -110,7 +110,12 @@ impl SeriesMetric for FloatGauge {
 /// [`Options::max_series`](crate::Options::max_series)). Past it, a new
 /// label set records into one **overflow series** labeled
 /// `{overflow="true"}`, and every such lookup is counted by the counter
-/// `<name>_overflow`: totals stay exact and memory stays bounded.
+/// `<name>_overflow`: totals stay exact and memory stays bounded. So does
+/// a label set with a value longer than
+/// [`MAX_LABEL_VALUE_LEN`](crate::MAX_LABEL_VALUE_LEN) (1,024 bytes):
+/// refused, counted, never truncated. (A label set with the wrong number of
+/// values does not compile for a typed family; a [`Dyn`](crate::Dyn)
+/// family refuses it, see [`Family::try_get`].)
 ///
 /// **Eviction** is off by default. With
 /// [`Options::evict_idle_after`](crate::Options::evict_idle_after)`(n)`, a

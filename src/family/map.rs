@@ -22,7 +22,7 @@
 //! A label set past the limit is not inserted (the family records it into
 //! its overflow series instead).
 
-use super::labels::{hash_labels, key_matches, key_of, key_values, LabelValues};
+use super::labels::{hash_labels, key_matches, key_of, key_values, LabelValues, ValueBuf};
 use crate::snapshot::LabelSet;
 use crate::sync::{lock, AtomicU64, AtomicU8, Entry, EntryHash, FrozenArc, Mutex, Ordering};
 use crate::sync::{RandomState, RetiredSlots};
@@ -79,7 +79,8 @@ pub(crate) enum Refused {
     /// The family holds as many series as its limit allows.
     Full,
     /// The label set has another number of values than the family has
-    /// names, or the registry ran out of slots.
+    /// names, a value longer than `MAX_LABEL_VALUE_LEN`, or the registry
+    /// ran out of slots.
     Invalid,
 }
 
@@ -190,6 +191,14 @@ impl<M> SeriesMap<M> {
         make: impl FnOnce() -> Option<(M, Baseline)>,
     ) -> Result<&'t Series<M>, Refused> {
         if labels.label_count() != self.names.len() {
+            return Err(Refused::Invalid);
+        }
+        // Checked on the first use of a label set only: a value this long
+        // is never in the table, so lookups of existing series skip it.
+        let mut buf = ValueBuf::new();
+        if (0..labels.label_count())
+            .any(|i| labels.value_at(i, &mut buf).len() > crate::names::MAX_LABEL_VALUE_LEN)
+        {
             return Err(Refused::Invalid);
         }
         let hash = hash_labels(&self.hasher, labels);

@@ -63,8 +63,9 @@ fn invalid_label(metric: &str, label: &str, reason: &'static str) -> Result<(), 
 
 /// Checks a state set's name and states. OpenMetrics labels a state set's
 /// samples with the set's own name, so the name must also be a valid label
-/// name: no colon. States: 1 to `max`, each non-empty, no duplicates (any
-/// other UTF-8 is fine: states are exported as label values).
+/// name: no colon. States: 1 to `max`, each non-empty, at most
+/// [`MAX_LABEL_VALUE_LEN`](names::MAX_LABEL_VALUE_LEN) bytes, no duplicates
+/// (any other UTF-8 is fine: states are exported as label values).
 pub(crate) fn validate_states(
     metric: &str,
     states: &[String],
@@ -86,6 +87,12 @@ pub(crate) fn validate_states(
     for (i, s) in states.iter().enumerate() {
         if s.is_empty() {
             return fail(s, "a state name must not be empty");
+        }
+        if s.len() > names::MAX_LABEL_VALUE_LEN {
+            return fail(
+                s,
+                "a state is a label value: at most 1024 bytes (the maximum label value length)",
+            );
         }
         if states[..i].contains(s) {
             return fail(s, "it is given twice");
@@ -141,6 +148,10 @@ mod tests {
         assert!(s(&["closed", "open", "half open"]).is_ok());
         assert!(s(&[]).is_err() && s(&[""]).is_err() && s(&["a", "a"]).is_err());
         assert!(s(&["a", "b", "c", "d"]).is_err());
+        let long = "x".repeat(names::MAX_LABEL_VALUE_LEN + 1);
+        let err = s(&[&long]).unwrap_err().to_string();
+        assert!(err.contains("1024 bytes"), "{err}");
+        assert!(s(&[&long[1..]]).is_ok());
     }
 
     proptest! {

@@ -9,7 +9,7 @@ use super::event::{Event, QueryEvent};
 use super::exporter::{Exporter, Shared};
 use super::self_metrics::SelfMetrics;
 use crate::export::TextOptions;
-use crate::sync::{Arc, Ordering};
+use crate::sync::{Arc, Mutex, Ordering};
 use crate::Registry;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::thread::JoinHandle;
@@ -18,6 +18,15 @@ use std::time::{Duration, Instant};
 /// The exporter thread's stack: it runs an HTTP client and the exposition
 /// renderer, nothing recursive.
 const STACK_SIZE: usize = 256 * 1024;
+
+/// How long past its deadline a shutdown waits for an exporter that has
+/// not ended (the documented bound).
+const MARGIN: Duration = Duration::from_millis(100);
+
+/// The part of [`MARGIN`] kept for the wait's own lateness (a sleep wakes
+/// up late on a loaded machine) and for settling what is left: the client
+/// never sleeps past `deadline + MARGIN - RESERVE`.
+const RESERVE: Duration = Duration::from_millis(10);
 
 /// A telemetry client: cheap, never-blocking emission from any thread, and
 /// a background exporter that sends the events and pushes metrics.
@@ -52,6 +61,8 @@ pub struct Client {
     enabled: bool,
     registry: Registry,
     thread: Option<JoinHandle<()>>,
+    /// The self-metrics (shared with the exporter; `None` when disabled).
+    metrics: Option<Arc<Mutex<SelfMetrics>>>,
     default_deadline: Duration,
 }
 
@@ -141,10 +152,15 @@ impl Client {
     /// Stops the exporter: it sends what is queued until `deadline` from
     /// now, counts the rest as dropped at shutdown, pushes a last snapshot
     /// if time is left, and ends. Returns the final accounting, with
-    /// `pending` 0. A request already under way when the stop came may
-    /// outlive the deadline; then, 100 ms past it, what is still pending
-    /// is counted as dropped at shutdown and the thread is left to finish
-    /// that request on its own.
+    /// `pending` 0, and the self-metrics then read the same numbers.
+    ///
+    /// Returns within `deadline` + 100 ms, whatever the endpoint does: a
+    /// request still under way at the deadline (one that started before
+    /// the stop with the full timeout, or one that hangs) is abandoned
+    /// then, its batch counted as dropped at shutdown, and it finishes on
+    /// the request thread on its own. Should the exporter thread still not
+    /// have ended 90 ms past the deadline, the client settles what is
+    /// pending itself, as dropped at shutdown, and returns.
     pub fn shutdown(mut self, deadline: Duration) -> Accounting {
         self.stop(deadline)
     }
@@ -156,11 +172,17 @@ impl Client {
         let until = Instant::now() + deadline;
         *crate::sync::lock(&self.shared.stop) = Some(until);
         thread.thread().unpark();
-        // Wait for the thread, but not past the deadline (plus a margin
-        // for its last steps): polled, as std has no join with a timeout.
-        let give_up = until + Duration::from_millis(100);
-        while !thread.is_finished() && Instant::now() < give_up {
-            std::thread::sleep(Duration::from_millis(1));
+        // Wait for the thread, but not past the deadline plus the margin:
+        // polled, as std has no join with a timeout. No nap reaches past
+        // `give_up`, which leaves `RESERVE` for a late wake-up and for the
+        // settling below.
+        let give_up = until + (MARGIN - RESERVE);
+        loop {
+            let now = Instant::now();
+            if thread.is_finished() || now >= give_up {
+                break;
+            }
+            std::thread::sleep((give_up - now).min(Duration::from_millis(1)));
         }
         if thread.is_finished() {
             let _ = thread.join();
@@ -171,7 +193,11 @@ impl Client {
             // settlement is then ignored, so nothing is counted twice).
             self.shared.channel.abandon();
         }
-        self.accounting()
+        let acct = self.accounting();
+        if let Some(m) = &self.metrics {
+            crate::sync::lock(m).update(acct);
+        }
+        acct
     }
 }
 
@@ -213,7 +239,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Events per batch.
+    /// Events per batch (see [`Config::batch_size`]).
     pub fn batch_size(mut self, n: usize) -> Self {
         self.config.batch_size = n;
         self
@@ -321,6 +347,7 @@ impl ClientBuilder {
             enabled,
             registry: registry.clone(),
             thread: None,
+            metrics: None,
             default_deadline: self.deadline,
         };
         if !enabled {
@@ -333,6 +360,8 @@ impl ClientBuilder {
                 reason,
             }
         })?;
+        let metrics = Arc::new(Mutex::new(metrics));
+        client.metrics = Some(metrics.clone());
         let mut exporter = Exporter::new(shared, self.config, registry, self.text, metrics);
         let thread = std::thread::Builder::new()
             .name("hotmetrics-telemetry".into())

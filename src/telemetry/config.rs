@@ -48,7 +48,9 @@ pub struct Config {
     pub events_endpoint: Option<String>,
     /// Where metric snapshots are pushed (Prometheus remote write 1.0).
     pub remote_write: Option<String>,
-    /// A batch is sent once this many events are queued (1..=65,536).
+    /// A batch is sent once this many events are queued (1..=65,536),
+    /// and carries that many; when the exporter is behind (half the queue
+    /// or more waiting), one request carries up to half the queue.
     pub batch_size: usize,
     /// ...or once the oldest has waited this long.
     pub interval: Duration,

@@ -4,9 +4,11 @@
 //! The loop never blocks emitters (it only pops), never sleeps inside a
 //! retry (a failed batch waits for its retry time while the loop goes on),
 //! caps every HTTP request at the configured timeout and, when stopping, at
-//! what is left of the shutdown deadline. A panic anywhere in it is caught
-//! by the client, which settles the batch in hand as rejected and restarts
-//! the loop.
+//! what is left of the shutdown deadline. The requests run on the request
+//! thread ([`Sender`]): while one is under way this thread keeps the
+//! self-metrics current, and at the shutdown deadline it stops waiting for
+//! it. A panic anywhere in it is caught by the client, which settles the
+//! batch in hand as rejected and restarts the loop.
 #![forbid(unsafe_code)]
 
 use super::accounting::Channel;
@@ -16,6 +18,7 @@ use super::config::Config;
 use super::event::{Event, Kind, Value};
 use super::remote_write;
 use super::self_metrics::SelfMetrics;
+use super::sender::{Job, Outcome, Sender, Sent};
 use crate::export::TextOptions;
 use crate::sync::{Arc, AtomicU8, Mutex, Ordering};
 use crate::{Clock, Registry};
@@ -63,19 +66,13 @@ fn unix_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// How a request went.
-enum Sent {
-    Ok,
-    /// The server refused the content (4xx other than 408 and 429):
-    /// retrying would not help, but the endpoint is up.
-    Refused,
-    /// Transport error, timeout, 5xx, 408 or 429: worth a retry.
-    Failed,
-}
+/// The poll period while events keep arriving: at 100 k events/s the
+/// default queue (512) fills in 5 ms, so the exporter must look often.
+const BUSY_TICK: Duration = Duration::from_millis(1);
 
 /// One endpoint: its breaker and retry state.
 struct Endpoint {
-    url: String,
+    url: Arc<str>,
     name: &'static str,
     breaker: Breaker,
     attempts: u32,
@@ -88,8 +85,8 @@ pub(crate) struct Exporter {
     config: Config,
     registry: Registry,
     text: TextOptions,
-    pub(crate) metrics: SelfMetrics,
-    agent: ureq::Agent,
+    pub(crate) metrics: Arc<Mutex<SelfMetrics>>,
+    sender: Sender,
     events: Option<Endpoint>,
     push: Option<Endpoint>,
     /// The batch being sent: taken from the queue, not yet settled.
@@ -107,7 +104,7 @@ impl Exporter {
         config: Config,
         registry: Registry,
         text: TextOptions,
-        metrics: SelfMetrics,
+        metrics: Arc<Mutex<SelfMetrics>>,
     ) -> Exporter {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -129,7 +126,7 @@ impl Exporter {
             .into();
         let endpoint = |url: &Option<String>, name| {
             url.as_ref().map(|u| Endpoint {
-                url: u.clone(),
+                url: Arc::from(u.as_str()),
                 name,
                 breaker: Breaker::new(config.breaker.clone()),
                 attempts: 0,
@@ -151,7 +148,7 @@ impl Exporter {
             registry,
             text,
             metrics,
-            agent,
+            sender: Sender::new(agent),
         }
     }
 
@@ -163,12 +160,17 @@ impl Exporter {
         *crate::sync::lock(&self.shared.stop)
     }
 
+    /// The poll period when nothing is arriving.
+    fn idle_tick(&self) -> Duration {
+        (self.config.interval / 10).clamp(Duration::from_millis(1), Duration::from_millis(50))
+    }
+
     /// The loop: runs until a stop is requested, then flushes until the
     /// deadline.
     pub(crate) fn run(&mut self) {
-        let tick =
-            (self.config.interval / 10).clamp(Duration::from_millis(1), Duration::from_millis(50));
         self.publish_states();
+        let mut seen = self.shared.channel.accounting().accepted;
+        let mut last_arrival = Instant::now();
         loop {
             if let Some(deadline) = self.stop_deadline() {
                 self.finish(deadline);
@@ -191,10 +193,19 @@ impl Exporter {
                 self.next_push = now + self.config.push_interval;
                 self.push_snapshot(now, None);
             }
-            self.metrics.update(self.shared.channel.accounting());
+            let acct = self.shared.channel.accounting();
+            crate::sync::lock(&self.metrics).update(acct);
             // No emitter ever wakes this thread (that would cost them a
-            // syscall): it polls at a tenth of the interval, and a stop
-            // unparks it.
+            // syscall): it polls every millisecond while events arrive, and
+            // after they stop, at a tenth of the time since the last one,
+            // up to a tenth of the interval; a stop unparks it.
+            let now = Instant::now();
+            if acct.accepted != seen {
+                last_arrival = now;
+            }
+            seen = acct.accepted;
+            let quiet = now.saturating_duration_since(last_arrival);
+            let tick = (quiet / 10).clamp(BUSY_TICK, self.idle_tick());
             std::thread::park_timeout(tick);
         }
     }
@@ -217,9 +228,16 @@ impl Exporter {
                 return;
             }
             self.next_flush = now + self.config.interval;
-            self.shared
-                .channel
-                .take(&mut self.batch, self.config.batch_size);
+            // Behind (half the queue or more waiting): one request carries
+            // up to half the queue, so that the per-request cost does not
+            // cap the rate at `batch_size` per round trip.
+            let half = self.config.queue_capacity / 2;
+            let max = if queued >= half {
+                half.max(self.config.batch_size)
+            } else {
+                self.config.batch_size
+            };
+            self.shared.channel.take(&mut self.batch, max);
         }
         if !self.batch.is_empty() {
             self.send_batch(now, deadline);
@@ -235,18 +253,17 @@ impl Exporter {
             self.publish_states();
             return;
         }
+        let url = ep.url.clone();
         self.publish_states();
         encode_events(&self.shared, &self.batch, &mut self.body);
-        let ep = self.events.as_mut().expect("checked above");
-        let sent = post(
-            &self.agent,
-            &ep.url,
-            &self.body,
-            &[("Content-Type", "application/x-ndjson")],
-            self.config.timeout,
-            deadline,
-        );
+        let body = std::mem::take(&mut self.body);
+        let headers = &[("Content-Type", "application/x-ndjson")];
+        let Some(sent) = self.request(url, body, headers, deadline) else {
+            // Abandoned at the shutdown deadline: `finish` counts the batch.
+            return;
+        };
         let n = self.batch.len();
+        let ep = self.events.as_mut().expect("checked above");
         // The breaker's new state is published before the batch is
         // settled, so whoever sees the settlement sees the state too.
         match sent {
@@ -262,25 +279,7 @@ impl Exporter {
                 }
                 self.batch.clear();
             }
-            Sent::Failed => {
-                ep.breaker.on_failure(now_ms, self.jitter.draw());
-                self.publish_states();
-                let ep = self.events.as_mut().expect("checked above");
-                ep.attempts += 1;
-                if ep.attempts > self.config.max_retries {
-                    self.shared.channel.rejected(n);
-                    self.batch.clear();
-                    ep.attempts = 0;
-                    ep.retry_at = None;
-                } else {
-                    // 50 ms · 2^(attempt − 1), at most 5 s, ± 50 % jitter.
-                    let base = Duration::from_millis(50) * (1u32 << (ep.attempts - 1).min(7));
-                    let wait = base
-                        .min(Duration::from_secs(5))
-                        .mul_f64(0.5 + self.jitter.draw());
-                    ep.retry_at = Some(Instant::now() + wait);
-                }
-            }
+            Sent::Failed(retry_after) => self.failed_batch(now_ms, retry_after),
         }
         self.body.clear();
         // A batch of large custom events may have grown the buffer: give
@@ -291,6 +290,74 @@ impl Exporter {
         self.publish_states();
     }
 
+    /// A failed batch: retried after the back-off, or after the server's
+    /// `Retry-After` capped at the breaker's longest cool-down; dropped as
+    /// rejected past `max_retries`.
+    fn failed_batch(&mut self, now_ms: u64, retry_after: Option<Duration>) {
+        let ep = self.events.as_mut().expect("an events endpoint");
+        ep.breaker.on_failure(now_ms, self.jitter.draw());
+        self.publish_states();
+        let ep = self.events.as_mut().expect("an events endpoint");
+        ep.attempts += 1;
+        if ep.attempts > self.config.max_retries {
+            self.shared.channel.rejected(self.batch.len());
+            self.batch.clear();
+            ep.attempts = 0;
+            ep.retry_at = None;
+            return;
+        }
+        // 50 ms · 2^(attempt − 1), at most 5 s, ± 50 % jitter.
+        let base = Duration::from_millis(50) * (1u32 << (ep.attempts - 1).min(7));
+        let backoff = base
+            .min(Duration::from_secs(5))
+            .mul_f64(0.5 + self.jitter.draw());
+        let wait = match retry_after {
+            Some(d) => d.min(self.config.breaker.max_cooldown),
+            None => backoff,
+        };
+        ep.retry_at = Some(Instant::now() + wait);
+    }
+
+    /// Runs one request on the request thread, its timeout capped by what
+    /// is left of `deadline`, keeping the self-metrics current while it
+    /// is under way. `None`: abandoned at the shutdown deadline.
+    fn request(
+        &mut self,
+        url: Arc<str>,
+        mut body: Vec<u8>,
+        headers: &'static [(&'static str, &'static str)],
+        deadline: Option<Instant>,
+    ) -> Option<Sent> {
+        let timeout = match deadline {
+            Some(d) => self.config.timeout.min(d.saturating_duration_since(Instant::now())),
+            None => self.config.timeout,
+        };
+        if timeout.is_zero() {
+            self.body = body;
+            return Some(Sent::Failed(None));
+        }
+        let job = Job {
+            url,
+            body: std::mem::take(&mut body),
+            headers,
+            timeout,
+        };
+        let nap = self.idle_tick();
+        let (shared, metrics) = (&self.shared, &self.metrics);
+        let outcome = self.sender.send(
+            job,
+            &mut body,
+            nap,
+            || *crate::sync::lock(&shared.stop),
+            || crate::sync::lock(metrics).update(shared.channel.accounting()),
+        );
+        self.body = body;
+        match outcome {
+            Outcome::Answered(sent) => Some(sent),
+            Outcome::Abandoned => None,
+        }
+    }
+
     /// Pushes the registry's current totals (cumulative: a failed push loses
     /// nothing, the next one carries the same totals and more).
     fn push_snapshot(&mut self, now: Instant, deadline: Option<Instant>) {
@@ -298,44 +365,52 @@ impl Exporter {
         let Some(ep) = self.push.as_mut() else {
             return;
         };
-        if !ep.breaker.allow(now_ms) {
-            self.metrics.pushes.with(&["skipped"]).inc();
+        if ep.retry_at.is_some_and(|t| now < t) || !ep.breaker.allow(now_ms) {
+            self.metrics().pushes.with(&["skipped"]).inc();
             self.publish_states();
             return;
         }
-        self.metrics.update(self.shared.channel.accounting());
+        let url = ep.url.clone();
+        self.metrics().update(self.shared.channel.accounting());
         let snap = self.registry.collect();
         let body = remote_write::encode(&snap, &self.text, unix_ms() as i64);
         drop(snap);
+        // The events' buffer is kept aside: the push's body is its own.
+        let events_body = std::mem::take(&mut self.body);
+        let sent = self.request(url, body, &remote_write::HEADERS, deadline);
+        self.body = events_body;
         let ep = self.push.as_mut().expect("checked above");
-        let sent = post(
-            &self.agent,
-            &ep.url,
-            &body,
-            &remote_write::HEADERS,
-            self.config.timeout,
-            deadline,
-        );
-        match sent {
-            Sent::Ok => {
+        let result = match sent {
+            None => return,
+            Some(Sent::Ok) => {
                 ep.breaker.on_success(now_ms);
-                self.metrics.pushes.with(&["ok"]).inc();
+                "ok"
             }
-            Sent::Refused => {
+            Some(Sent::Refused) => {
                 ep.breaker.on_success(now_ms);
-                self.metrics.pushes.with(&["failed"]).inc();
+                "failed"
             }
-            Sent::Failed => {
+            Some(Sent::Failed(retry_after)) => {
                 ep.breaker.on_failure(now_ms, self.jitter.draw());
-                self.metrics.pushes.with(&["failed"]).inc();
+                // The next push waits for the server's `Retry-After` too,
+                // capped at the breaker's longest cool-down.
+                ep.retry_at = retry_after
+                    .map(|d| Instant::now() + d.min(self.config.breaker.max_cooldown));
+                "failed"
             }
-        }
+        };
+        self.metrics().pushes.with(&[result]).inc();
         self.publish_states();
+    }
+
+    fn metrics(&self) -> crate::sync::MutexGuard<'_, SelfMetrics> {
+        crate::sync::lock(&self.metrics)
     }
 
     /// Flushes until the queue is empty or `deadline` passes, then counts
     /// what is left as dropped at shutdown, and pushes a last snapshot if
-    /// there is time.
+    /// there is time. Returns by the deadline (give or take a nap's
+    /// lateness): a request still under way then is abandoned.
     fn finish(&mut self, deadline: Instant) {
         loop {
             let now = Instant::now();
@@ -357,12 +432,13 @@ impl Exporter {
         self.batch.clear();
         self.shared.channel.shutdown_dropped(n);
         self.shared.channel.drain_at_deadline();
-        self.metrics.update(self.shared.channel.accounting());
+        self.metrics().update(self.shared.channel.accounting());
         let now = Instant::now();
         if self.push.is_some() && now < deadline {
             self.push_snapshot(now, Some(deadline));
         }
-        self.metrics.update(self.shared.channel.accounting());
+        self.metrics().update(self.shared.channel.accounting());
+        self.sender.close();
     }
 
     /// Settles a batch abandoned by a panic, so nothing goes unaccounted.
@@ -371,10 +447,11 @@ impl Exporter {
         self.batch.clear();
         self.shared.channel.rejected(n);
         self.body.clear();
-        self.metrics.panics.inc();
+        self.metrics().panics.inc();
     }
 
     fn publish_states(&mut self) {
+        let metrics = crate::sync::lock(&self.metrics);
         for ep in [self.events.as_mut(), self.push.as_mut()]
             .into_iter()
             .flatten()
@@ -385,18 +462,18 @@ impl Exporter {
                     Transition::HalfOpened => "half_open",
                     Transition::Closed => "closed",
                 };
-                self.metrics.transitions.with(&[ep.name, to]).inc();
+                metrics.transitions.with(&[ep.name, to]).inc();
             }
         }
         if let Some(ep) = &self.events {
             let i = ep.breaker.state().index();
-            self.metrics.events_breaker.set(i);
+            metrics.events_breaker.set(i);
             // Relaxed: a status flag read by `Client::breaker_state`; no
             // data is published through it.
             self.shared.events_state.store(i as u8, Ordering::Relaxed);
         }
         if let Some(ep) = &self.push {
-            self.metrics.push_breaker.set(ep.breaker.state().index());
+            metrics.push_breaker.set(ep.breaker.state().index());
         }
     }
 }
@@ -440,69 +517,42 @@ fn with_authorization(agent: AgentBuilder, auth: Option<&Authorization>) -> Agen
     )
 }
 
-/// POSTs `body`, with the request timeout capped by what is left of
-/// `deadline`.
-fn post(
-    agent: &ureq::Agent,
-    url: &str,
-    body: &[u8],
-    headers: &[(&str, &str)],
-    timeout: Duration,
-    deadline: Option<Instant>,
-) -> Sent {
-    let timeout = match deadline {
-        Some(d) => timeout.min(d.saturating_duration_since(Instant::now())),
-        None => timeout,
-    };
-    if timeout.is_zero() {
-        return Sent::Failed;
-    }
-    let mut req = agent
-        .post(url)
-        .config()
-        .timeout_global(Some(timeout))
-        .build();
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    match req.send(body) {
-        Ok(mut resp) => {
-            let status = resp.status().as_u16();
-            // Read (a bounded amount of) the reply so the connection can be
-            // reused.
-            let _ = resp.body_mut().with_config().limit(64 * 1024).read_to_vec();
-            match status {
-                200..=299 => Sent::Ok,
-                408 | 429 => Sent::Failed,
-                400..=499 => Sent::Refused,
-                _ => Sent::Failed,
-            }
-        }
-        Err(_) => Sent::Failed,
-    }
-}
-
 /// The batch as JSON lines, one object per event:
 /// `{"ts":<unix ms>,"event":"<name>",...fields}`.
 pub(crate) fn encode_events(shared: &Shared, batch: &[Event], out: &mut Vec<u8>) {
+    let mut n = itoa::Buffer::new();
     for e in batch {
-        let ts = shared.unix_ms_of(e.at);
-        let _ = write!(out, "{{\"ts\":{ts},\"event\":");
+        out.extend_from_slice(b"{\"ts\":");
+        out.extend_from_slice(n.format(shared.unix_ms_of(e.at)).as_bytes());
+        out.extend_from_slice(b",\"event\":");
         json_str(out, e.name());
-        let _ = match &e.kind {
+        let _: std::io::Result<()> = match &e.kind {
             Kind::SessionOpened { session } | Kind::SessionClosed { session } => {
-                write!(out, ",\"session\":{session}")
+                out.extend_from_slice(b",\"session\":");
+                out.extend_from_slice(n.format(*session).as_bytes());
+                Ok(())
             }
             Kind::QueryExecuted {
                 session,
                 latency_ns,
                 rows,
                 outcome,
-            } => write!(
-                out,
-                ",\"session\":{session},\"latency_ns\":{latency_ns},\"rows\":{rows},\"outcome\":\"{}\"",
-                outcome.as_str()
-            ),
+            } => {
+                // The typed events are most of the traffic: written with
+                // `itoa`, not the formatting machinery.
+                for (key, v) in [
+                    (&b",\"session\":"[..], *session),
+                    (b",\"latency_ns\":", *latency_ns),
+                    (b",\"rows\":", *rows),
+                ] {
+                    out.extend_from_slice(key);
+                    out.extend_from_slice(n.format(v).as_bytes());
+                }
+                out.extend_from_slice(b",\"outcome\":\"");
+                out.extend_from_slice(outcome.as_str().as_bytes());
+                out.push(b'"');
+                Ok(())
+            }
             Kind::Custom { attrs, .. } => {
                 out.extend_from_slice(b",\"attrs\":{");
                 for (i, (k, v)) in attrs.iter().enumerate() {
@@ -530,6 +580,13 @@ pub(crate) fn encode_events(shared: &Shared, batch: &[Event], out: &mut Vec<u8>)
 }
 
 fn json_str(out: &mut Vec<u8>, s: &str) {
+    // Most names need no escaping: copied as they are.
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f) {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        return;
+    }
     // serde_json escapes exactly as JSON requires; writing into a Vec
     // cannot fail.
     let _ = serde_json::to_writer(&mut *out, s);

@@ -32,5 +32,6 @@ crate::sync::cfg_not_loom! {
     mod exporter;
     pub mod remote_write;
     mod self_metrics;
+    mod sender;
     pub use client::{Client, ClientBuilder};
 }

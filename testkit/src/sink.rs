@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// One received request.
 #[derive(Clone, Debug)]
@@ -44,6 +44,10 @@ struct State {
     lines: AtomicU64,
     stopped: AtomicBool,
     received: Mutex<Vec<Request>>,
+    /// When each request was received (its body read), in order.
+    arrivals: Mutex<Vec<Instant>>,
+    /// A `Retry-After` value sent with every non-2xx answer.
+    retry_after: Mutex<Option<String>>,
 }
 
 /// The receiver; its thread ends when this is dropped.
@@ -116,6 +120,17 @@ impl Sink {
         self.state
             .delay_ms
             .store(d.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// Sends `Retry-After: value` with every later non-2xx answer (`None`:
+    /// no such header).
+    pub fn set_retry_after(&self, value: Option<&str>) {
+        *self.state.retry_after.lock().unwrap() = value.map(str::to_string);
+    }
+
+    /// When each request was received, in order.
+    pub fn arrivals(&self) -> Vec<Instant> {
+        self.state.arrivals.lock().unwrap().clone()
     }
 
     /// Answers every `n`-th request (counting from the first one received)
@@ -208,6 +223,7 @@ fn serve(conn: TcpStream, s: &State) {
         if reader.read_exact(&mut body).is_err() {
             return;
         }
+        s.arrivals.lock().unwrap().push(Instant::now());
         let nth = s.started.fetch_add(1, Ordering::Relaxed) + 1;
         let delay = s.delay_ms.load(Ordering::Relaxed);
         if delay > 0 {
@@ -236,7 +252,11 @@ fn serve(conn: TcpStream, s: &State) {
         // One write: `write!` on the socket would send the status line in
         // pieces, and the client's delayed ACK would hold the rest for tens
         // of milliseconds.
-        let answer = format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n");
+        let retry = match &*s.retry_after.lock().unwrap() {
+            Some(v) if !(200..300).contains(&status) => format!("Retry-After: {v}\r\n"),
+            _ => String::new(),
+        };
+        let answer = format!("HTTP/1.1 {status} X\r\n{retry}Content-Length: 0\r\n\r\n");
         if conn.write_all(answer.as_bytes()).is_err() {
             return;
         }
