@@ -19,6 +19,9 @@ pub(crate) struct Catalog {
     by_name: HashMap<String, usize>,
     /// Every exported name (family and sample names) → the entry using it.
     exported: HashMap<String, usize>,
+    /// How many times entries were removed: a collector holding a copy of
+    /// `entries` starts over when it changed (otherwise entries only grow).
+    removals: u64,
 }
 
 /// One registered metric.
@@ -39,6 +42,35 @@ impl Catalog {
     /// Every registered metric, in registration order.
     pub(crate) fn entries(&self) -> &[Entry] {
         &self.entries
+    }
+
+    /// How many times entries were removed ([`unregister`](Self::unregister)).
+    pub(crate) fn removals(&self) -> u64 {
+        self.removals
+    }
+
+    /// Removes metric `name` with the internal counters of a family of that
+    /// name; `false` (and no change) if there is no such metric or it is a
+    /// family's internal counter (removed with its family only). Its handles
+    /// keep recording into cells no collection reads any more; their slots
+    /// are not reused.
+    pub(crate) fn unregister(&mut self, name: &str) -> bool {
+        match self.by_name.get(name) {
+            Some(&i) if self.entries[i].owner.is_none() => {}
+            _ => return false,
+        }
+        self.entries
+            .retain(|e| e.descriptor.name != name && e.owner.as_deref() != Some(name));
+        self.by_name.clear();
+        self.exported.clear();
+        for (i, e) in self.entries.iter().enumerate() {
+            self.by_name.insert(e.descriptor.name.clone(), i);
+            for n in e.descriptor.exported_names() {
+                self.exported.insert(n, i);
+            }
+        }
+        self.removals += 1;
+        true
     }
 
     /// Registers `options` as a `K`, or returns the metric already

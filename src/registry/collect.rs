@@ -33,12 +33,15 @@ use crate::sync::Arc;
 #[derive(Default)]
 pub(crate) struct Collector {
     generation: u64,
+    /// The catalog's [`removals`](super::catalog::Catalog::removals) as of
+    /// the last synchronisation.
+    removals: u64,
     /// The catalog's entries as of this collection (see
     /// [`sync_entries`](Self::sync_entries)).
     entries: Vec<Entry>,
     /// Indices into `entries`, ordered by metric name; covers the entries
-    /// there were at the last collection (the catalog only grows, and a
-    /// name never changes).
+    /// there were at the last collection (between removals the catalog only
+    /// grows, and a name never changes).
     by_name: Vec<usize>,
     /// Series in the last snapshot: the capacity of the next one.
     last_len: usize,
@@ -60,7 +63,15 @@ impl Collector {
     /// under the catalog's lock: appends the metrics registered since and
     /// takes the new descriptor of one whose help was replaced. An
     /// unchanged entry is not cloned again (no reference count touched).
-    pub(crate) fn sync_entries(&mut self, entries: &[Entry]) {
+    /// After `removals` changed (a metric was unregistered), starts over:
+    /// the entries' indices and name order no longer hold.
+    pub(crate) fn sync_entries(&mut self, entries: &[Entry], removals: u64) {
+        if removals != self.removals {
+            self.removals = removals;
+            self.entries.clear();
+            self.by_name.clear();
+            self.series_order.by_entry.clear();
+        }
         self.entries.truncate(entries.len());
         for (mine, theirs) in self.entries.iter_mut().zip(entries) {
             if !Arc::ptr_eq(&mine.descriptor, &theirs.descriptor) {

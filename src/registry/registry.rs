@@ -258,6 +258,34 @@ impl Registry {
         lock(&self.inner.catalog).set_help(name, kind, help)
     }
 
+    /// Removes metric `name` from the registry; `false` if there is no such
+    /// metric. A family goes with its internal counters (`<name>_overflow`,
+    /// `<name>_evicted`), which cannot be removed on their own (`false`).
+    ///
+    /// The metric is missing from the next [`collect`](Self::collect) on,
+    /// and its name (with every name its exposition used) is free: a new
+    /// registration makes a new metric, of any kind, starting from zero.
+    /// Handles to the removed metric keep working, without panicking, but
+    /// record into cells no collection reads: nothing they record is seen
+    /// again. Their cells are not reused, so registering and removing
+    /// metrics in a loop grows memory. Handles cached elsewhere (the
+    /// `metrics` facade, `#[track_latency]`) are not told: remove only
+    /// metrics you registered yourself.
+    ///
+    /// ```
+    /// let reg = hotmetrics::Registry::new();
+    /// let old = reg.counter("jobs", "Jobs").unwrap();
+    /// old.inc();
+    /// assert!(reg.unregister("jobs"));
+    /// old.inc(); // recorded into nothing visible
+    /// assert_eq!(reg.collect().counter("jobs"), None);
+    /// reg.gauge("jobs", "Jobs queued").unwrap().set(4); // the name is free
+    /// assert_eq!(reg.collect().gauge("jobs"), Some(4));
+    /// ```
+    pub fn unregister(&self, name: &str) -> bool {
+        lock(&self.inner.catalog).unregister(name)
+    }
+
     /// Number of registered metrics.
     pub fn len(&self) -> usize {
         lock(&self.inner.catalog).entries().len()
@@ -277,7 +305,10 @@ impl Registry {
     /// calls are serialised, so published snapshots only move forward.
     pub fn collect(&self) -> Arc<Snapshot> {
         let mut collector = lock(&self.inner.collector);
-        collector.sync_entries(lock(&self.inner.catalog).entries());
+        {
+            let catalog = lock(&self.inner.catalog);
+            collector.sync_entries(catalog.entries(), catalog.removals());
+        }
         // Read after the entries: every series they can reach has a slot
         // below this count (slots are allocated before a series is
         // published). Cells of later series are ignored by this fold.
