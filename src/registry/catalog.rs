@@ -4,7 +4,7 @@
 #![forbid(unsafe_code)]
 
 use super::error::Conflict;
-use super::kind::{Kind, Labeling, Registered, Registration};
+use super::kind::{Kind, Labeling, Make, Registered, Registration};
 use super::options::Options;
 use super::RegistryError;
 use crate::descriptor::{Descriptor, MetricKind};
@@ -36,6 +36,8 @@ pub(crate) struct Entry {
     /// The family this metric is an internal counter of (`<family>_overflow`,
     /// `<family>_evicted`); `None` for a metric registered by the user.
     owner: Option<String>,
+    /// Whether a callback computes it ([`Kind::COMPUTED`]).
+    computed: bool,
 }
 
 impl Catalog {
@@ -82,12 +84,25 @@ impl Catalog {
     ///
     /// `ctx` carries what makes cells; its precision and unit are replaced
     /// by the options'.
-    pub(crate) fn register<K: Kind>(
+    pub(crate) fn register<K: Make>(
         &mut self,
         ctx: &SeriesCtx,
         options: &Options,
         labels: Option<FrozenArc<[String]>>,
         owner: Option<&str>,
+    ) -> Result<K, RegistryError> {
+        self.register_made(ctx, options, labels, owner, K::make)
+    }
+
+    /// [`register`](Self::register), with `make` making the metric when
+    /// the name is new.
+    pub(crate) fn register_made<K: Kind>(
+        &mut self,
+        ctx: &SeriesCtx,
+        options: &Options,
+        labels: Option<FrozenArc<[String]>>,
+        owner: Option<&str>,
+        make: impl FnOnce(&mut Registration<'_>) -> Result<K, RegistryError>,
     ) -> Result<K, RegistryError> {
         let precision = (K::KIND == MetricKind::Histogram).then_some(options.precision);
         if let Some(&i) = self.by_name.get(&options.name) {
@@ -122,7 +137,7 @@ impl Catalog {
                 exported: name.clone(),
             });
         }
-        let metric = K::make(&mut Registration {
+        let metric = make(&mut Registration {
             catalog: self,
             options,
             labels: labels.clone().unwrap_or_default(),
@@ -142,6 +157,7 @@ impl Catalog {
             labels,
             metric: FrozenArc::new(metric.clone()),
             owner: owner.map(str::to_owned),
+            computed: K::COMPUTED,
         });
         Ok(metric)
     }
@@ -185,6 +201,9 @@ impl Entry {
                 existing: d.kind,
                 requested: K::KIND,
             });
+        }
+        if self.computed || K::COMPUTED {
+            return Err(conflict(Conflict::Callback));
         }
         if d.unit != options.unit {
             return Err(conflict(Conflict::Unit));

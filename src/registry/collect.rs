@@ -83,8 +83,13 @@ impl Collector {
     }
 
     /// A new snapshot of the entries last synchronised, whose counter
-    /// cells lie below `counter_slots`.
-    pub(crate) fn fold(&mut self, storage: &Storage, counter_slots: usize) -> Snapshot {
+    /// cells lie below what `counter_slots` returns (called after phase 1,
+    /// so that the series a callback's panic count creates there is read).
+    pub(crate) fn fold(
+        &mut self,
+        storage: &Storage,
+        counter_slots: impl FnOnce() -> usize,
+    ) -> Snapshot {
         self.generation += 1;
         let entries = std::mem::take(&mut self.entries);
         let snapshot = self.fold_entries(storage, &entries, counter_slots);
@@ -96,12 +101,12 @@ impl Collector {
         &mut self,
         storage: &Storage,
         entries: &[Entry],
-        counter_slots: usize,
+        counter_slots: impl FnOnce() -> usize,
     ) -> Snapshot {
         for e in entries {
             e.metric.prepare();
         }
-        sum_counters(&mut self.counter_totals, storage, counter_slots);
+        sum_counters(&mut self.counter_totals, storage, counter_slots());
         self.order_by_name(entries);
         let mut fold = Fold {
             storage,

@@ -128,6 +128,11 @@ pub enum Conflict {
     LabelNames,
     /// Another list of states for a state set.
     States,
+    /// A metric computed by a callback at collection
+    /// ([`Registry::counter_fn`](crate::Registry::counter_fn) and
+    /// siblings), asked for again or asked of a plain metric: a callback
+    /// metric is registered once, never merged or replaced.
+    Callback,
 }
 
 impl Conflict {
@@ -139,6 +144,7 @@ impl Conflict {
             Conflict::Labeled => "shape (it is an unlabeled metric)",
             Conflict::LabelNames => "label names",
             Conflict::States => "list of states",
+            Conflict::Callback => "origin (one of them is computed by a callback)",
         }
     }
 }

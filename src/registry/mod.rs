@@ -8,10 +8,13 @@
 //! - `collect.rs`: the collector; `fold_histogram.rs`: how it merges a
 //!   histogram over all threads (reusing the last collection's result when
 //!   nothing was recorded since);
+//! - `callback.rs`: metrics a callback computes at collection, and their
+//!   registration methods;
 //! - `registry.rs`: [`Registry`], the typed registration methods, and
 //!   [`global()`](crate::global);
 //! - `error.rs`, `name.rs`: what a registration can be refused for.
 
+mod callback;
 mod catalog;
 mod collect;
 mod error;

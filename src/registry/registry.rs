@@ -2,7 +2,7 @@
 
 use super::catalog::Catalog;
 use super::collect::Collector;
-use super::kind::{Kind, Labeling};
+use super::kind::{Labeling, Make};
 use super::options::Options;
 use super::{name, RegistryError};
 use crate::clock::Clock;
@@ -41,17 +41,17 @@ use std::fmt;
 /// ```
 #[derive(Clone)]
 pub struct Registry {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(super) struct Inner {
     /// What makes a metric's cells: the storage (with the clock and the
     /// on/off switch) and the slot numbers, shared with the families (which
     /// allocate a series' slots on its first use). Lock order: catalog,
     /// then slots.
-    cells: SeriesCtx,
+    pub(super) cells: SeriesCtx,
     /// Registration lock: never taken when recording or reading a snapshot.
-    catalog: Mutex<Catalog>,
+    pub(super) catalog: Mutex<Catalog>,
     /// Serialises collections so snapshots are published in order; also
     /// keeps their scratch buffers. Writers never take it.
     collector: Mutex<Collector>,
@@ -234,7 +234,7 @@ impl Registry {
     /// A second registration with another help text returns the existing
     /// metric (the first help text is kept); another kind, unit, precision,
     /// label names or states is an error.
-    fn register<K: Kind>(&self, options: Options) -> Result<K, RegistryError> {
+    fn register<K: Make>(&self, options: Options) -> Result<K, RegistryError> {
         name::validate(&options.name)?;
         let labels = match K::LABELING {
             Labeling::Unlabeled => None,
@@ -309,11 +309,14 @@ impl Registry {
             let catalog = lock(&self.inner.catalog);
             collector.sync_entries(catalog.entries(), catalog.removals());
         }
-        // Read after the entries: every series they can reach has a slot
-        // below this count (slots are allocated before a series is
-        // published). Cells of later series are ignored by this fold.
-        let counter_slots = lock(&self.inner.cells.slots).counters();
-        let snapshot = Arc::new(collector.fold(&self.inner.cells.core.storage, counter_slots));
+        // Read after the entries and after collection phase 1 (where a
+        // callback's panic count may create a series): every series they
+        // can reach has a slot below this count (slots are allocated before
+        // a series is published). Cells of later series are ignored.
+        let slots = &self.inner.cells.slots;
+        let snapshot = Arc::new(
+            collector.fold(&self.inner.cells.core.storage, || lock(slots).counters()),
+        );
         self.inner.published.store(snapshot.clone());
         snapshot
     }
