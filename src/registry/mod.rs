@@ -10,6 +10,8 @@
 //!   nothing was recorded since);
 //! - `callback.rs`: metrics a callback computes at collection, and their
 //!   registration methods;
+//! - `process.rs`: the standard process metrics, as callbacks reading
+//!   `/proc` (Linux);
 //! - `registry.rs`: [`Registry`], the typed registration methods, and
 //!   [`global()`](crate::global);
 //! - `error.rs`, `name.rs`: what a registration can be refused for.
@@ -22,6 +24,7 @@ mod fold_histogram;
 mod kind;
 mod name;
 mod options;
+mod process;
 #[allow(clippy::module_inception)]
 mod registry;
 
