@@ -23,8 +23,10 @@ fn callbacks_run_on_every_collection_and_export_like_any_metric() {
     })
     .unwrap();
     let d = depth.clone();
-    reg.gauge_fn("queue_depth", "Items queued", move || d.load(Ordering::Relaxed))
-        .unwrap();
+    reg.gauge_fn("queue_depth", "Items queued", move || {
+        d.load(Ordering::Relaxed)
+    })
+    .unwrap();
     let c = calls.clone();
     reg.float_gauge_fn_with(
         Options::new("uptime", "Seconds up").unit(Unit::Seconds),
@@ -48,7 +50,10 @@ fn callbacks_run_on_every_collection_and_export_like_any_metric() {
     assert_eq!(calls.load(Ordering::Relaxed), 2, "once per collection");
 
     let text = prometheus::render(&snap);
-    assert!(text.contains("# TYPE served_total counter\nserved_total 9\n"), "{text}");
+    assert!(
+        text.contains("# TYPE served_total counter\nserved_total 9\n"),
+        "{text}"
+    );
     assert!(text.contains("queue_depth -3\n"), "{text}");
     assert!(text.contains("uptime_seconds 1.5\n"), "{text}");
     promtool::check_metrics(&text);
@@ -83,10 +88,19 @@ fn callback_registrations_follow_the_naming_rules() {
     );
     reg.gauge_fn("depth", "Depth", || 1).unwrap();
     let again = reg.gauge_fn("depth", "Depth", || 2).unwrap_err();
-    assert!(matches!(again, RegistryError::Conflict { what: Conflict::Callback, .. }));
+    assert!(matches!(
+        again,
+        RegistryError::Conflict {
+            what: Conflict::Callback,
+            ..
+        }
+    ));
     assert!(matches!(
         reg.gauge("depth", "Depth"),
-        Err(RegistryError::Conflict { what: Conflict::Callback, .. })
+        Err(RegistryError::Conflict {
+            what: Conflict::Callback,
+            ..
+        })
     ));
     assert!(err.to_string().contains("jobs"), "{err}");
     assert_eq!(reg.collect().gauge("depth"), Some(1));
@@ -108,7 +122,11 @@ fn a_panicking_callback_is_counted_and_spoils_nothing_else() {
     reg.counter("plain", "Plain").unwrap().add(2);
 
     let snap = reg.collect();
-    assert_eq!(snap.gauge("flaky"), None, "no value from a panicking callback");
+    assert_eq!(
+        snap.gauge("flaky"),
+        None,
+        "no value from a panicking callback"
+    );
     assert_eq!(snap.gauge("steady"), Some(1));
     assert_eq!(snap.counter("plain"), Some(2));
     let panics = |snap: &hotmetrics::Snapshot| {

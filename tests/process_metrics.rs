@@ -28,12 +28,19 @@ fn status_kb(key: &str) -> u64 {
 
 fn getconf(var: &str) -> u64 {
     let out = Command::new("getconf").arg(var).output().unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().parse().unwrap()
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 fn near(got: i64, want: u64, slack: u64, what: &str) {
     let diff = (got - want as i64).unsigned_abs();
-    assert!(diff <= slack, "{what}: got {got}, /proc says {want} (slack {slack})");
+    assert!(
+        diff <= slack,
+        "{what}: got {got}, /proc says {want} (slack {slack})"
+    );
 }
 
 #[test]
@@ -67,7 +74,12 @@ fn process_metrics_agree_with_proc_and_pass_promtool() {
     let mib = 1 << 20;
     let rss = snap.gauge("process_resident_memory_bytes").unwrap();
     near(rss, vm_rss, 8 * mib, "resident memory vs VmRSS");
-    near(rss, rss_pages * page, 8 * mib, "resident memory vs stat rss");
+    near(
+        rss,
+        rss_pages * page,
+        8 * mib,
+        "resident memory vs stat rss",
+    );
     let virt = snap.gauge("process_virtual_memory_bytes").unwrap();
     near(virt, vsize, 64 * mib, "virtual memory vs stat vsize");
     near(snap.gauge("process_open_fds").unwrap(), fds, 3, "open fds");
@@ -92,7 +104,10 @@ fn process_metrics_agree_with_proc_and_pass_promtool() {
         .unwrap();
     let start = btime as f64 + stat_field(22) as f64 / hz as f64;
     let got = snap.float_gauge("process_start_time_seconds").unwrap();
-    assert!((got - start).abs() < 0.02, "start {got}, /proc says {start}");
+    assert!(
+        (got - start).abs() < 0.02,
+        "start {got}, /proc says {start}"
+    );
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
     assert!(got <= now.as_secs_f64() && got > now.as_secs_f64() - 3600.0);
 

@@ -63,7 +63,9 @@ fn a_family_goes_with_its_internal_counters_which_cannot_be_unregistered_alone()
     assert!(reg.is_empty());
 
     // Its reserved names are free again too.
-    reg.counter("req_overflow", "A user's counter").unwrap().inc();
+    reg.counter("req_overflow", "A user's counter")
+        .unwrap()
+        .inc();
     let h = reg.histogram("req", "Latency", Unit::Nanoseconds).unwrap();
     h.record(1_000);
     let snap = reg.collect();

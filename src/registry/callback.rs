@@ -229,12 +229,15 @@ impl Registry {
         options: Options,
         read: Box<Read<V>>,
     ) -> Result<(), RegistryError> {
+        let options = self.scope.apply(options);
         name::validate(&options.name)?;
+        self.scope.check(&options, V::KIND, Labeling::Unlabeled)?;
         let cells = &self.inner.cells;
         let mut catalog = lock(&self.inner.catalog);
         let panic_options = panics_options();
         let labels = Some(FrozenArc::from(panic_options.labels.clone()));
-        let panics = catalog.register::<CounterFamily>(cells, &panic_options, labels, Some(PANICS))?;
+        let panics =
+            catalog.register::<CounterFamily>(cells, &panic_options, labels, Some(PANICS))?;
         let name = options.name.clone();
         catalog.register_made(cells, &options, None, None, |_| {
             Ok(Callback::<V>::new(name, read, panics))

@@ -9,6 +9,7 @@ use super::options::Options;
 use super::RegistryError;
 use crate::descriptor::{Descriptor, MetricKind};
 use crate::family::SeriesCtx;
+use crate::snapshot::LabelSet;
 use crate::sync::{Arc, FrozenArc};
 use std::collections::HashMap;
 
@@ -38,6 +39,9 @@ pub(crate) struct Entry {
     owner: Option<String>,
     /// Whether a callback computes it ([`Kind::COMPUTED`]).
     computed: bool,
+    /// Labels put before its own on every series it exports (empty but for
+    /// a metric registered through a view with constant labels).
+    pub(crate) const_labels: LabelSet,
 }
 
 impl Catalog {
@@ -52,13 +56,15 @@ impl Catalog {
     }
 
     /// Removes metric `name` with the internal counters of a family of that
-    /// name; `false` (and no change) if there is no such metric or it is a
-    /// family's internal counter (removed with its family only). Its handles
-    /// keep recording into cells no collection reads any more; their slots
-    /// are not reused.
-    pub(crate) fn unregister(&mut self, name: &str) -> bool {
+    /// name; `false` (and no change) if there is no such metric with
+    /// constant labels `const_labels`, or it is a family's internal counter
+    /// (removed with its family only). Its handles keep recording into
+    /// cells no collection reads any more; their slots are not reused.
+    pub(crate) fn unregister(&mut self, name: &str, const_labels: &LabelSet) -> bool {
         match self.by_name.get(name) {
-            Some(&i) if self.entries[i].owner.is_none() => {}
+            Some(&i)
+                if self.entries[i].owner.is_none()
+                    && self.entries[i].const_labels == *const_labels => {}
             _ => return false,
         }
         self.entries
@@ -158,6 +164,7 @@ impl Catalog {
             metric: FrozenArc::new(metric.clone()),
             owner: owner.map(str::to_owned),
             computed: K::COMPUTED,
+            const_labels: options.const_labels.clone(),
         });
         Ok(metric)
     }
@@ -204,6 +211,9 @@ impl Entry {
         }
         if self.computed || K::COMPUTED {
             return Err(conflict(Conflict::Callback));
+        }
+        if self.const_labels != options.const_labels {
+            return Err(conflict(Conflict::ConstLabels));
         }
         if d.unit != options.unit {
             return Err(conflict(Conflict::Unit));

@@ -123,7 +123,7 @@ impl Collector {
             e.metric.fold(&mut fold, &mut |labels, value| {
                 metrics.push(MetricSnapshot {
                     descriptor: e.descriptor.clone(),
-                    labels,
+                    labels: e.const_labels.concat(&labels),
                     value,
                 })
             });

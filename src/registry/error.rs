@@ -65,6 +65,16 @@ pub enum RegistryError {
         /// The family it belongs to.
         family: String,
     },
+    /// A constant label given to
+    /// [`Registry::with_const_labels`](crate::Registry::with_const_labels)
+    /// is not valid: not a valid label name, reserved, or given twice
+    /// (the view's labels include its parents').
+    InvalidConstLabel {
+        /// The rejected label name.
+        label: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// The registry has no room for more metrics (about two billion).
     Full,
 }
@@ -106,6 +116,9 @@ impl fmt::Display for RegistryError {
                 f,
                 "metric name {name:?} is reserved for the internal counters of family {family:?}"
             ),
+            RegistryError::InvalidConstLabel { label, reason } => {
+                write!(f, "invalid constant label {label:?}: {reason}")
+            }
             RegistryError::Full => f.write_str("the registry has no room for more metrics"),
         }
     }
@@ -133,6 +146,10 @@ pub enum Conflict {
     /// siblings), asked for again or asked of a plain metric: a callback
     /// metric is registered once, never merged or replaced.
     Callback,
+    /// Other constant labels: the name is registered through a view with
+    /// other [`with_const_labels`](crate::Registry::with_const_labels)
+    /// (or none).
+    ConstLabels,
 }
 
 impl Conflict {
@@ -145,6 +162,7 @@ impl Conflict {
             Conflict::LabelNames => "label names",
             Conflict::States => "list of states",
             Conflict::Callback => "origin (one of them is computed by a callback)",
+            Conflict::ConstLabels => "set of constant labels",
         }
     }
 }

@@ -88,7 +88,8 @@ impl Registration<'_> {
     /// Registers (or finds) the plain counter `name` beside the metric
     /// being registered.
     fn companion(&mut self, name: String, help: String) -> Result<Counter, RegistryError> {
-        let options = Options::new(name, help);
+        let mut options = Options::new(name, help);
+        options.const_labels = self.options.const_labels.clone();
         let family = Some(self.options.name.as_str());
         self.catalog
             .register::<Counter>(&self.ctx, &options, None, family)

@@ -14,6 +14,7 @@
 //!   `/proc` (Linux);
 //! - `registry.rs`: [`Registry`], the typed registration methods, and
 //!   [`global()`](crate::global);
+//! - `scope.rs`: registry views, with a name prefix or constant labels;
 //! - `error.rs`, `name.rs`: what a registration can be refused for.
 
 mod callback;
@@ -27,6 +28,7 @@ mod options;
 mod process;
 #[allow(clippy::module_inception)]
 mod registry;
+mod scope;
 
 pub use error::{Conflict, RegistryError};
 pub use options::Options;

@@ -83,7 +83,11 @@ impl Registry {
             Box::new(|| i64::try_from(Stat::read()?.field(VSIZE)?).ok()),
         )?;
         self.register_callback::<i64>(
-            gauge("process_open_fds", "Number of open file descriptors.", Unit::None),
+            gauge(
+                "process_open_fds",
+                "Number of open file descriptors.",
+                Unit::None,
+            ),
             Box::new(open_fds),
         )?;
         self.register_callback::<i64>(
@@ -139,7 +143,11 @@ mod linux {
 
         /// Field `n` (proc(5) numbering, 3 or more) as a number.
         pub(super) fn field(&self, n: usize) -> Option<u64> {
-            self.0.split_ascii_whitespace().nth(n.checked_sub(3)?)?.parse().ok()
+            self.0
+                .split_ascii_whitespace()
+                .nth(n.checked_sub(3)?)?
+                .parse()
+                .ok()
         }
     }
 

@@ -4,6 +4,7 @@ use super::catalog::Catalog;
 use super::collect::Collector;
 use super::kind::{Labeling, Make};
 use super::options::Options;
+use super::scope::Scope;
 use super::{name, RegistryError};
 use crate::clock::Clock;
 use crate::descriptor::{MetricKind, Unit};
@@ -42,6 +43,9 @@ use std::fmt;
 #[derive(Clone)]
 pub struct Registry {
     pub(super) inner: Arc<Inner>,
+    /// What this view applies to the metrics registered through it
+    /// (`scope.rs`); empty for a registry made by [`new`](Self::new).
+    pub(super) scope: Arc<Scope>,
 }
 
 pub(super) struct Inner {
@@ -78,6 +82,7 @@ impl Registry {
                 collector: Mutex::new(Collector::default()),
                 published: Publish::new(Arc::new(Snapshot::default())),
             }),
+            scope: Arc::new(Scope::default()),
         }
     }
 
@@ -235,7 +240,9 @@ impl Registry {
     /// metric (the first help text is kept); another kind, unit, precision,
     /// label names or states is an error.
     fn register<K: Make>(&self, options: Options) -> Result<K, RegistryError> {
+        let options = self.scope.apply(options);
         name::validate(&options.name)?;
+        self.scope.check(&options, K::KIND, K::LABELING)?;
         let labels = match K::LABELING {
             Labeling::Unlabeled => None,
             Labeling::LabelNames => {
@@ -255,7 +262,8 @@ impl Registry {
     /// no such metric.
     #[cfg_attr(not(feature = "metrics-facade"), allow(dead_code))]
     pub(crate) fn set_help(&self, name: &str, kind: MetricKind, help: &str) -> bool {
-        lock(&self.inner.catalog).set_help(name, kind, help)
+        let name = self.scope.name(name);
+        lock(&self.inner.catalog).set_help(&name, kind, help)
     }
 
     /// Removes metric `name` from the registry; `false` if there is no such
@@ -283,7 +291,8 @@ impl Registry {
     /// assert_eq!(reg.collect().gauge("jobs"), Some(4));
     /// ```
     pub fn unregister(&self, name: &str) -> bool {
-        lock(&self.inner.catalog).unregister(name)
+        let name = self.scope.name(name);
+        lock(&self.inner.catalog).unregister(&name, &self.scope.labels)
     }
 
     /// Number of registered metrics.
@@ -314,9 +323,8 @@ impl Registry {
         // can reach has a slot below this count (slots are allocated before
         // a series is published). Cells of later series are ignored.
         let slots = &self.inner.cells.slots;
-        let snapshot = Arc::new(
-            collector.fold(&self.inner.cells.core.storage, || lock(slots).counters()),
-        );
+        let snapshot =
+            Arc::new(collector.fold(&self.inner.cells.core.storage, || lock(slots).counters()));
         self.inner.published.store(snapshot.clone());
         snapshot
     }
@@ -371,9 +379,15 @@ impl Default for Registry {
 
 impl fmt::Debug for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Registry")
-            .field("metrics", &self.len())
-            .finish()
+        let mut d = f.debug_struct("Registry");
+        d.field("metrics", &self.len());
+        if !self.scope.prefix.is_empty() {
+            d.field("prefix", &self.scope.prefix);
+        }
+        if !self.scope.labels.is_empty() {
+            d.field("const_labels", &self.scope.labels);
+        }
+        d.finish()
     }
 }
 

@@ -18,7 +18,10 @@ pub fn check_metrics(text: &str) -> Option<String> {
         .spawn();
     let Ok(mut child) = child else {
         let msg = "SKIPPED: `promtool` is not installed (apt-get install -y prometheus)";
-        assert!(std::env::var_os("CI").is_none(), "{msg}, and CI must run this test");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{msg}, and CI must run this test"
+        );
         eprintln!("{msg}");
         return None;
     };
