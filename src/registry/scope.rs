@@ -54,10 +54,8 @@ impl Scope {
                 Some("it is also a constant label of the registry view registering the metric")
             } else if labeling == Labeling::States && options.name == label {
                 Some("a state set's samples carry its name as a label, which is also a constant label of the registry view")
-            } else if let Some(reason) = names::reserved_label(label, histogram) {
-                Some(reason)
             } else {
-                None
+                names::reserved_label(label, histogram)
             };
             if let Some(reason) = reason {
                 return Err(RegistryError::InvalidLabel {
