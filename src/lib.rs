@@ -135,7 +135,7 @@ pub use handle::{
 crate::sync::cfg_not_loom! {
     pub use registry::global;
 }
-pub use registry::{Conflict, Options, Registry, RegistryError};
+pub use registry::{CallbackSink, Conflict, Options, Registry, RegistryError};
 pub use snapshot::{Bucket, HistogramSnapshot, LabelSet, MetricSnapshot, MetricValue, Snapshot};
 pub use tracker::{
     default_classifier, CacheStatus, ErrorCategory, IntoResponseOutcome, ResponseOutcome,

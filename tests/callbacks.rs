@@ -5,8 +5,10 @@
 
 use hotmetrics::export::prometheus;
 use hotmetrics::{Conflict, Options, Registry, RegistryError, Unit};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::Mutex;
 
 #[path = "common/promtool.rs"]
 mod promtool;
@@ -130,7 +132,10 @@ fn a_panicking_callback_is_counted_and_spoils_nothing_else() {
     assert_eq!(snap.gauge("steady"), Some(1));
     assert_eq!(snap.counter("plain"), Some(2));
     let panics = |snap: &hotmetrics::Snapshot| {
-        snap.counter_with("hotmetrics_callback_panics", &[("metric", "flaky")])
+        snap.counter_with(
+            "hotmetrics_callback_errors",
+            &[("metric", "flaky"), ("reason", "panic")],
+        )
     };
     assert_eq!(panics(&snap), Some(1), "counted in the same collection");
     promtool::check_metrics(&prometheus::render(&snap));
@@ -142,10 +147,10 @@ fn a_panicking_callback_is_counted_and_spoils_nothing_else() {
     assert_eq!(panics(&snap), Some(2));
     // The counter is the registry's own: not the user's to take.
     assert!(matches!(
-        reg.counter_family("hotmetrics_callback_panics", "h", &["metric"]),
+        reg.counter_family("hotmetrics_callback_errors", "h", &["metric", "reason"]),
         Err(RegistryError::Reserved { .. })
     ));
-    assert!(!reg.unregister("hotmetrics_callback_panics"));
+    assert!(!reg.unregister("hotmetrics_callback_errors"));
 }
 
 #[test]
@@ -162,4 +167,83 @@ fn an_unregistered_callback_is_dropped_and_no_longer_called() {
     assert_eq!(Arc::strong_count(&state), 1, "the closure was dropped");
     reg.counter_fn("ticks", "Ticks again", || 1).unwrap();
     assert_eq!(reg.collect().counter("ticks"), Some(1));
+}
+
+#[test]
+fn a_labeled_callback_writes_one_series_per_key_and_bad_series_are_counted() {
+    let reg = Registry::new();
+    let pools: Arc<Mutex<BTreeMap<&'static str, i64>>> = Default::default();
+    let p = pools.clone();
+    reg.gauge_family_fn_with(
+        Options::new("pool_connections", "Open connections")
+            .labels(&["pool", "role"])
+            .max_series(3),
+        move |out| {
+            for (pool, n) in p.lock().unwrap().iter() {
+                out.series(&[*pool, "primary"], *n);
+            }
+            assert_eq!(out.label_names(), ["pool", "role"]);
+            assert!(!out.series(&["only_one"], 1), "one value for two labels");
+            assert!(!out.series(&["a", "b", "c"], 1));
+        },
+    )
+    .unwrap();
+    let hits = Arc::new(AtomicU64::new(0));
+    let h = hits.clone();
+    reg.counter_family_fn_with(
+        Options::new("cache_hits", "Hits").labels(&["cache"]),
+        move |out| {
+            out.series(&["users"], h.load(Ordering::Relaxed));
+            out.series(&["users"], 999); // given twice: the first is kept
+        },
+    )
+    .unwrap();
+
+    pools.lock().unwrap().extend([("db", 4), ("cache", 2)]);
+    hits.store(12, Ordering::Relaxed);
+    let snap = reg.collect();
+    let conns = |pool| snap.gauge_with("pool_connections", &[("pool", pool), ("role", "primary")]);
+    assert_eq!(conns("db"), Some(4));
+    assert_eq!(conns("cache"), Some(2));
+    assert_eq!(snap.series("pool_connections").len(), 2);
+    assert_eq!(
+        snap.counter_with("cache_hits", &[("cache", "users")]),
+        Some(12)
+    );
+    let errors = |metric, reason| {
+        snap.counter_with(
+            "hotmetrics_callback_errors",
+            &[("metric", metric), ("reason", reason)],
+        )
+    };
+    assert_eq!(errors("pool_connections", "labels"), Some(2));
+    assert_eq!(errors("cache_hits", "duplicate"), Some(1));
+    assert_eq!(errors("pool_connections", "limit"), None);
+    let text = prometheus::render(&snap);
+    assert!(
+        text.contains("pool_connections{pool=\"db\",role=\"primary\"} 4\n"),
+        "{text}"
+    );
+    promtool::check_metrics(&text);
+
+    // Past max_series (3): the fourth is dropped and counted.
+    pools.lock().unwrap().extend([("a", 1), ("b", 1)]);
+    let snap = reg.collect();
+    assert_eq!(snap.series("pool_connections").len(), 3);
+    assert_eq!(
+        snap.counter_with(
+            "hotmetrics_callback_errors",
+            &[("metric", "pool_connections"), ("reason", "limit")]
+        ),
+        Some(1)
+    );
+    // Label names are checked like a family's.
+    assert!(matches!(
+        reg.float_gauge_family_fn_with(Options::new("x", "x").labels(&["le-bad"]), |_| {}),
+        Err(RegistryError::InvalidLabel { .. })
+    ));
+    assert!(matches!(
+        reg.float_gauge_family_fn_with(Options::new("y", "y"), |_| {}),
+        Err(RegistryError::InvalidLabel { .. })
+    ));
 }

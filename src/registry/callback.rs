@@ -1,15 +1,18 @@
-//! [`Callback`]: a metric whose value a callback computes at collection,
+//! [`Callback`]: a metric whose series a callback computes at collection,
 //! for values that already live elsewhere (a queue's length, a pool's
-//! size, the process's memory).
+//! size per pool, the process's memory).
 //!
 //! The callback runs in collection phase 1 ([`Kind::prepare`]), on the
-//! collecting thread, once per collection. A callback that panics gives no
-//! value that time (the metric is missing from that snapshot) and adds one
-//! to the registry's own counter family `hotmetrics_callback_panics`,
-//! label `metric`, in the same snapshot: the panic is caught, so the
-//! collection and every other metric go on.
+//! collecting thread, once per collection, and writes its series into a
+//! [`CallbackSink`]. A callback that panics gives no series that time (the
+//! metric is missing from that snapshot) and adds one to the registry's
+//! own counter family `hotmetrics_callback_errors`, labels `metric` and
+//! `reason="panic"`, in the same snapshot: the panic is caught, so the
+//! collection and every other metric go on. Series the sink drops are
+//! counted there too, by reason.
 #![forbid(unsafe_code)]
 
+use super::callback_sink::{dedup, CallbackSink, Dropped};
 use super::collect::Fold;
 use super::kind::{Kind, Labeling, Push};
 use super::options::Options;
@@ -20,16 +23,17 @@ use crate::snapshot::{LabelSet, MetricValue};
 use crate::sync::{lock, Arc, FrozenArc, Mutex};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-/// The counter family counting callbacks that panicked, by metric.
-pub(crate) const PANICS: &str = "hotmetrics_callback_panics";
+/// The counter family counting callbacks that panicked and series they
+/// gave that were dropped, by metric and reason.
+pub(crate) const ERRORS: &str = "hotmetrics_callback_errors";
 
-/// The registration of [`PANICS`] (label `metric`).
-pub(crate) fn panics_options() -> Options {
+/// The registration of [`ERRORS`] (labels `metric`, `reason`).
+fn errors_options() -> Options {
     Options::new(
-        PANICS,
-        "Collections in which a metric's callback panicked (the metric had no value)",
+        ERRORS,
+        "Callback metrics' failures at collection: reason=\"panic\" (the callback panicked; the metric had no value), or a series dropped (\"labels\": wrong number of label values, \"duplicate\", \"limit\": past max_series)",
     )
-    .labels(&["metric"])
+    .labels(&["metric", "reason"])
 }
 
 /// A value a callback can compute, and the kind it is exported as.
@@ -40,29 +44,33 @@ pub(crate) trait CallbackValue: Send + Sync + 'static {
     fn into_value(self) -> MetricValue;
 }
 
-impl CallbackValue for u64 {
-    const KIND: MetricKind = MetricKind::Counter;
-    fn into_value(self) -> MetricValue {
-        MetricValue::Counter(self)
-    }
+macro_rules! callback_value {
+    ($($ty:ty => $kind:ident),*) => {$(
+        impl CallbackValue for $ty {
+            const KIND: MetricKind = MetricKind::$kind;
+            fn into_value(self) -> MetricValue {
+                MetricValue::$kind(self)
+            }
+        }
+    )*};
 }
 
-impl CallbackValue for i64 {
-    const KIND: MetricKind = MetricKind::Gauge;
-    fn into_value(self) -> MetricValue {
-        MetricValue::Gauge(self)
-    }
-}
+callback_value!(u64 => Counter, i64 => Gauge, f64 => FloatGauge);
 
-impl CallbackValue for f64 {
-    const KIND: MetricKind = MetricKind::FloatGauge;
-    fn into_value(self) -> MetricValue {
-        MetricValue::FloatGauge(self)
-    }
-}
+/// What a callback metric calls at each collection.
+pub(crate) type Collect<V> = dyn Fn(&mut CallbackSink<'_, V>) + Send + Sync;
 
-/// What a callback metric calls: its value, or `None` for none this time.
-pub(crate) type Read<V> = dyn Fn() -> Option<V> + Send + Sync;
+/// An unlabeled metric's callback from one computing its value (`None`:
+/// no value this collection).
+pub(crate) fn unlabeled<V: CallbackValue>(
+    read: impl Fn() -> Option<V> + Send + Sync + 'static,
+) -> Box<Collect<V>> {
+    Box::new(move |out: &mut CallbackSink<'_, V>| {
+        if let Some(v) = read() {
+            out.push::<&str>(&[], v.into_value());
+        }
+    })
+}
 
 /// A metric computed by a callback at collection.
 pub(crate) struct Callback<V> {
@@ -71,10 +79,13 @@ pub(crate) struct Callback<V> {
 
 struct Inner<V> {
     name: String,
-    read: Box<Read<V>>,
-    panics: CounterFamily,
-    /// The value phase 1 computed, taken by phase 2.
-    value: Mutex<Option<MetricValue>>,
+    /// Label names (empty: one unlabeled series).
+    label_names: Vec<String>,
+    max_series: usize,
+    collect: Box<Collect<V>>,
+    errors: CounterFamily,
+    /// The series phase 1 computed, taken by phase 2.
+    series: Mutex<Vec<(LabelSet, MetricValue)>>,
 }
 
 impl<V> Clone for Callback<V> {
@@ -85,44 +96,42 @@ impl<V> Clone for Callback<V> {
     }
 }
 
-impl<V: CallbackValue> Callback<V> {
-    /// Metric `name` computed by `read`; a panic in `read` is counted in
-    /// `panics` (the [`PANICS`] family).
-    pub(crate) fn new(name: String, read: Box<Read<V>>, panics: CounterFamily) -> Self {
-        Callback {
-            inner: Arc::new(Inner {
-                name,
-                read,
-                panics,
-                value: Mutex::new(None),
-            }),
-        }
-    }
-}
-
 impl<V: CallbackValue> Kind for Callback<V> {
     const KIND: MetricKind = V::KIND;
+    // Labeled or not, a callback is matched by `COMPUTED` before labels.
     const LABELING: Labeling = Labeling::Unlabeled;
     const COMPUTED: bool = true;
 
     fn prepare(&self) {
         let inner = &*self.inner;
+        let mut series = Vec::new();
+        let mut dropped = [0; 3];
+        let mut sink = CallbackSink::new(
+            &inner.label_names,
+            inner.max_series,
+            &mut series,
+            &mut dropped,
+        );
         // The callback is the user's code: a panic in it must not take the
         // collection (and the collector's lock) down with it. Nothing of
-        // ours is left half-updated by an unwind out of `read`.
-        let value = match catch_unwind(AssertUnwindSafe(|| (inner.read)())) {
-            Ok(v) => v.map(V::into_value),
-            Err(_) => {
-                inner.panics.inc(&[inner.name.as_str()]);
-                None
+        // ours is left half-updated by an unwind out of it.
+        if catch_unwind(AssertUnwindSafe(|| (inner.collect)(&mut sink))).is_err() {
+            inner.errors.inc(&[inner.name.as_str(), "panic"]);
+            series.clear();
+        }
+        dedup(&mut series, &mut dropped);
+        for why in Dropped::ALL {
+            let n = dropped[why as usize];
+            if n > 0 {
+                inner.errors.add(&[inner.name.as_str(), why.as_str()], n);
             }
-        };
-        *lock(&inner.value) = value;
+        }
+        *lock(&inner.series) = series;
     }
 
     fn fold(&self, _: &mut Fold<'_>, push: &mut Push<'_>) {
-        if let Some(v) = lock(&self.inner.value).take() {
-            push(LabelSet::empty(), v);
+        for (labels, value) in lock(&self.inner.series).drain(..) {
+            push(labels, value);
         }
     }
 }
@@ -149,7 +158,7 @@ impl Registry {
         options: Options,
         read: impl Fn() -> u64 + Send + Sync + 'static,
     ) -> Result<(), RegistryError> {
-        self.register_callback(options, Box::new(move || Some(read())))
+        self.register_callback(options, false, unlabeled(move || Some(read())))
     }
 
     /// Registers integer gauge `name`, whose value `read` computes at each
@@ -170,7 +179,7 @@ impl Registry {
         options: Options,
         read: impl Fn() -> i64 + Send + Sync + 'static,
     ) -> Result<(), RegistryError> {
-        self.register_callback(options, Box::new(move || Some(read())))
+        self.register_callback(options, false, unlabeled(move || Some(read())))
     }
 
     /// Registers float gauge `name`, whose value `read` computes at each
@@ -188,8 +197,8 @@ impl Registry {
     ///
     /// A callback that panics gives no value in that collection (the
     /// metric is left out) and is counted in the counter family
-    /// `hotmetrics_callback_panics`, label `metric`, in the same snapshot;
-    /// the collection and every other metric go on.
+    /// `hotmetrics_callback_errors`, labels `metric` and `reason="panic"`,
+    /// in the same snapshot; the collection and every other metric go on.
     ///
     /// ```
     /// use std::sync::{Arc, Mutex};
@@ -219,29 +228,116 @@ impl Registry {
         options: Options,
         read: impl Fn() -> f64 + Send + Sync + 'static,
     ) -> Result<(), RegistryError> {
-        self.register_callback(options, Box::new(move || Some(read())))
+        self.register_callback(options, false, unlabeled(move || Some(read())))
     }
 
-    /// Registers `options` as a metric computed by `read` (`None`: no
-    /// value this collection), with the family counting its panics.
+    /// Registers counter family `name`, label names from
+    /// [`Options::labels`], whose series `collect` writes at each
+    /// [`collect`](Registry::collect): for counts kept elsewhere by key.
+    /// See [`float_gauge_family_fn_with`](Self::float_gauge_family_fn_with).
+    pub fn counter_family_fn_with(
+        &self,
+        options: Options,
+        collect: impl Fn(&mut CallbackSink<'_, u64>) + Send + Sync + 'static,
+    ) -> Result<(), RegistryError> {
+        self.register_callback(options, true, Box::new(collect))
+    }
+
+    /// Registers integer gauge family `name`, label names from
+    /// [`Options::labels`], whose series `collect` writes at each
+    /// [`collect`](Registry::collect). See
+    /// [`float_gauge_family_fn_with`](Self::float_gauge_family_fn_with).
+    pub fn gauge_family_fn_with(
+        &self,
+        options: Options,
+        collect: impl Fn(&mut CallbackSink<'_, i64>) + Send + Sync + 'static,
+    ) -> Result<(), RegistryError> {
+        self.register_callback(options, true, Box::new(collect))
+    }
+
+    /// Registers float gauge family `name`, label names from
+    /// [`Options::labels`] (validated as for any family), whose series
+    /// `collect` writes into a [`CallbackSink`] at each
+    /// [`collect`](Registry::collect): for values that live elsewhere by
+    /// key (connections per pool, entries per cache).
+    ///
+    /// As for [`float_gauge_fn`](Self::float_gauge_fn), the callback runs
+    /// on the collecting thread and a panic is caught and counted. Series
+    /// the sink cannot keep (wrong number of label values, a label set
+    /// given twice, more than [`Options::max_series`]) are dropped and
+    /// counted in `hotmetrics_callback_errors`, by reason.
+    ///
+    /// ```
+    /// use hotmetrics::{Options, Registry};
+    /// use std::collections::BTreeMap;
+    /// use std::sync::{Arc, Mutex};
+    /// let reg = Registry::new();
+    /// let load: Arc<Mutex<BTreeMap<String, f64>>> = Default::default();
+    /// let l = load.clone();
+    /// reg.float_gauge_family_fn_with(
+    ///     Options::new("pool_load", "Busy fraction per pool").labels(&["pool"]),
+    ///     move |out| {
+    ///         for (pool, v) in l.lock().unwrap().iter() {
+    ///             out.series(&[pool], *v);
+    ///         }
+    ///     },
+    /// )
+    /// .unwrap();
+    /// load.lock().unwrap().insert("db".into(), 0.5);
+    /// assert_eq!(reg.collect().float_gauge_with("pool_load", &[("pool", "db")]), Some(0.5));
+    /// ```
+    pub fn float_gauge_family_fn_with(
+        &self,
+        options: Options,
+        collect: impl Fn(&mut CallbackSink<'_, f64>) + Send + Sync + 'static,
+    ) -> Result<(), RegistryError> {
+        self.register_callback(options, true, Box::new(collect))
+    }
+
+    /// Registers `options` as a metric computed by `collect` (labeled: a
+    /// family with label names from the options), with the family
+    /// counting its failures.
     pub(super) fn register_callback<V: CallbackValue>(
         &self,
         options: Options,
-        read: Box<Read<V>>,
+        labeled: bool,
+        collect: Box<Collect<V>>,
     ) -> Result<(), RegistryError> {
         let options = self.scope.apply(options);
         name::validate(&options.name)?;
-        self.scope.check(&options, V::KIND, Labeling::Unlabeled)?;
+        let (labeling, labels) = if labeled {
+            name::validate_labels(&options.name, &options.labels, V::KIND)?;
+            let labels: FrozenArc<[String]> = options.labels.clone().into();
+            (Labeling::LabelNames, Some(labels))
+        } else {
+            (Labeling::Unlabeled, None)
+        };
+        self.scope.check(&options, V::KIND, labeling)?;
         let cells = &self.inner.cells;
         let mut catalog = lock(&self.inner.catalog);
-        let panic_options = panics_options();
-        let labels = Some(FrozenArc::from(panic_options.labels.clone()));
-        let panics =
-            catalog.register::<CounterFamily>(cells, &panic_options, labels, Some(PANICS))?;
-        let name = options.name.clone();
-        catalog.register_made(cells, &options, None, None, |_| {
-            Ok(Callback::<V>::new(name, read, panics))
-        })?;
+        let errors_options = errors_options();
+        let error_labels = Some(FrozenArc::from(errors_options.labels.clone()));
+        let errors = catalog.register::<CounterFamily>(
+            cells,
+            &errors_options,
+            error_labels,
+            Some(ERRORS),
+        )?;
+        let callback = Callback::<V> {
+            inner: Arc::new(Inner {
+                name: options.name.clone(),
+                label_names: if labeled {
+                    options.labels.clone()
+                } else {
+                    Vec::new()
+                },
+                max_series: options.max_series,
+                collect,
+                errors,
+                series: Mutex::new(Vec::new()),
+            }),
+        };
+        catalog.register_made(cells, &options, labels, None, |_| Ok(callback))?;
         Ok(())
     }
 }

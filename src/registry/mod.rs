@@ -9,7 +9,8 @@
 //!   histogram over all threads (reusing the last collection's result when
 //!   nothing was recorded since);
 //! - `callback.rs`: metrics a callback computes at collection, and their
-//!   registration methods;
+//!   registration methods; `callback_sink.rs`: [`CallbackSink`], where a
+//!   labeled one writes its series;
 //! - `process.rs`: the standard process metrics, as callbacks reading
 //!   `/proc` (Linux);
 //! - `registry.rs`: [`Registry`], the typed registration methods, and
@@ -18,6 +19,7 @@
 //! - `error.rs`, `name.rs`: what a registration can be refused for.
 
 mod callback;
+mod callback_sink;
 mod catalog;
 mod collect;
 mod error;
@@ -30,6 +32,7 @@ mod process;
 mod registry;
 mod scope;
 
+pub use callback_sink::CallbackSink;
 pub use error::{Conflict, RegistryError};
 pub use options::Options;
 crate::sync::cfg_not_loom! {

@@ -4,7 +4,13 @@
 //! collection.
 #![forbid(unsafe_code)]
 
-use super::{Options, Registry, RegistryError};
+#[cfg(target_os = "linux")]
+use super::{
+    callback::{unlabeled, CallbackValue},
+    Options,
+};
+use super::{Registry, RegistryError};
+#[cfg(target_os = "linux")]
 use crate::descriptor::Unit;
 
 impl Registry {
@@ -50,6 +56,16 @@ impl Registry {
         }
     }
 
+    /// Registers one process metric computed by `read`.
+    #[cfg(target_os = "linux")]
+    fn process_metric<V: CallbackValue>(
+        &self,
+        options: Options,
+        read: Box<dyn Fn() -> Option<V> + Send + Sync>,
+    ) -> Result<(), RegistryError> {
+        self.register_callback(options, false, unlabeled(read))
+    }
+
     #[cfg(target_os = "linux")]
     fn register_linux_process_metrics(&self) -> Result<(), RegistryError> {
         use linux::*;
@@ -58,7 +74,7 @@ impl Registry {
             "Total user and system CPU time spent in seconds.",
         )
         .unit(Unit::Milliseconds);
-        self.register_callback::<u64>(
+        self.process_metric::<u64>(
             cpu,
             Box::new(|| {
                 let stat = Stat::read()?;
@@ -66,7 +82,7 @@ impl Registry {
             }),
         )?;
         let gauge = |name: &str, help: &str, unit: Unit| Options::new(name, help).unit(unit);
-        self.register_callback::<i64>(
+        self.process_metric::<i64>(
             gauge(
                 "process_resident_memory_bytes",
                 "Resident memory size in bytes.",
@@ -74,7 +90,7 @@ impl Registry {
             ),
             Box::new(|| i64::try_from(status_kb("VmRSS:")?.checked_mul(1024)?).ok()),
         )?;
-        self.register_callback::<i64>(
+        self.process_metric::<i64>(
             gauge(
                 "process_virtual_memory_bytes",
                 "Virtual memory size in bytes.",
@@ -82,7 +98,7 @@ impl Registry {
             ),
             Box::new(|| i64::try_from(Stat::read()?.field(VSIZE)?).ok()),
         )?;
-        self.register_callback::<i64>(
+        self.process_metric::<i64>(
             gauge(
                 "process_open_fds",
                 "Number of open file descriptors.",
@@ -90,7 +106,7 @@ impl Registry {
             ),
             Box::new(open_fds),
         )?;
-        self.register_callback::<i64>(
+        self.process_metric::<i64>(
             gauge(
                 "process_max_fds",
                 "Maximum number of open file descriptors.",
@@ -100,7 +116,7 @@ impl Registry {
         )?;
         // Fixed for the life of the process: computed once.
         let start = start_time();
-        self.register_callback::<f64>(
+        self.process_metric::<f64>(
             gauge(
                 "process_start_time_seconds",
                 "Start time of the process since unix epoch in seconds.",
