@@ -160,38 +160,108 @@ fn constant_labels_that_clash_are_refused_with_the_label_named() {
 }
 
 #[test]
-fn one_name_keeps_one_set_of_constant_labels() {
+fn views_with_other_label_values_share_a_name_as_one_family() {
     let reg = Registry::new();
     let a = reg.with_const_labels(&[("service", "a")]).unwrap();
     let b = reg.with_const_labels(&[("service", "b")]).unwrap();
-    let ca = a.counter("jobs", "Jobs").unwrap();
-    assert_eq!(
-        b.counter("jobs", "Jobs").unwrap_err(),
-        RegistryError::Conflict {
-            name: "jobs".into(),
-            what: Conflict::ConstLabels
-        }
-    );
-    assert!(reg.counter("jobs", "Jobs").is_err());
+    let ja = a.counter_family("jobs", "Jobs", &["queue"]).unwrap();
+    let jb = b.counter_family("jobs", "Jobs", &["queue"]).unwrap();
+    ja.add(&["q"], 2);
+    jb.add(&["q"], 5);
     // The same view, or another with the same labels: the same metric.
-    a.counter("jobs", "Jobs").unwrap().inc();
     reg.with_const_labels(&[("service", "a")])
         .unwrap()
-        .counter("jobs", "Jobs")
+        .counter_family("jobs", "Jobs", &["queue"])
         .unwrap()
-        .inc();
-    ca.inc();
+        .inc(&["q"]);
+    b.gauge_fn("depth", "Depth", || 1).unwrap();
+    a.gauge_fn("depth", "Depth", || 2).unwrap();
+
+    let snap = reg.collect();
+    let jobs = |s: &str| snap.counter_with("jobs", &[("service", s), ("queue", "q")]);
+    assert_eq!((jobs("a"), jobs("b")), (Some(3), Some(5)));
+    assert_eq!(snap.gauge_with("depth", &[("service", "a")]), Some(2));
+    assert_eq!(snap.gauge_with("depth", &[("service", "b")]), Some(1));
     assert_eq!(
-        reg.collect().counter_with("jobs", &[("service", "a")]),
-        Some(3)
+        snap.counter_with("jobs_overflow", &[("service", "b")]),
+        Some(0)
     );
-    // Removed only through a view with its labels.
-    assert!(!b.unregister("jobs"));
+    let text = prometheus::render(&snap);
+    assert_eq!(
+        text.matches("# TYPE jobs_total counter").count(),
+        1,
+        "{text}"
+    );
+    assert_eq!(text.matches("# TYPE depth gauge").count(), 1, "{text}");
+    assert!(
+        text.contains(
+            "jobs_total{service=\"a\",queue=\"q\"} 3\njobs_total{service=\"b\",queue=\"q\"} 5\n"
+        ),
+        "{text}"
+    );
+    promtool::check_metrics(&text);
+
+    // One family: the same kind, unit, label names and constant label names.
+    assert!(matches!(
+        b.gauge("jobs", "Jobs"),
+        Err(RegistryError::KindMismatch { .. })
+    ));
+    let other_labels = reg.with_const_labels(&[("service", "c")]).unwrap();
+    assert_eq!(
+        other_labels
+            .counter_family("jobs", "Jobs", &["code"])
+            .unwrap_err(),
+        RegistryError::Conflict {
+            name: "jobs".into(),
+            what: Conflict::LabelNames
+        }
+    );
+    let zone = reg.with_const_labels(&[("zone", "a")]).unwrap();
+    for view in [&zone, &reg] {
+        assert_eq!(
+            view.counter_family("jobs", "Jobs", &["queue"]).unwrap_err(),
+            RegistryError::Conflict {
+                name: "jobs".into(),
+                what: Conflict::ConstLabels
+            }
+        );
+    }
+    // The family's reserved names stay reserved for it in every view.
+    assert!(matches!(
+        other_labels.counter("jobs_overflow", "mine"),
+        Err(RegistryError::Reserved { .. })
+    ));
+    // A callback is registered once per view.
+    assert!(matches!(
+        a.gauge_fn("depth", "Depth", || 3),
+        Err(RegistryError::Conflict {
+            what: Conflict::Callback,
+            ..
+        })
+    ));
+
+    // Removed view by view.
     assert!(!reg.unregister("jobs"));
+    assert!(!zone.unregister("jobs"));
     assert!(a.unregister("jobs"));
-    b.counter("jobs", "Jobs").unwrap().inc();
+    let snap = reg.collect();
     assert_eq!(
-        reg.collect().counter_with("jobs", &[("service", "b")]),
-        Some(1)
+        snap.counter_with("jobs", &[("service", "a"), ("queue", "q")]),
+        None
     );
+    assert_eq!(
+        snap.counter_with("jobs", &[("service", "b"), ("queue", "q")]),
+        Some(5)
+    );
+    assert_eq!(
+        snap.counter_with("jobs_overflow", &[("service", "a")]),
+        None
+    );
+    assert!(snap
+        .counter_with("jobs_overflow", &[("service", "b")])
+        .is_some());
+    assert!(b.unregister("jobs"));
+    assert!(reg.collect().series("jobs").is_empty());
+    reg.gauge("jobs", "now a gauge").unwrap().set(1);
+    promtool::check_metrics(&prometheus::render(&reg.collect()));
 }

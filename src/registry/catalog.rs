@@ -1,6 +1,13 @@
 //! [`Catalog`]: every registered metric by name, and registration itself:
 //! a new name makes a metric, a known one hands back the same metric if
 //! the registration matches it, or says what differs.
+//!
+//! One name may have several entries that differ only in their constant
+//! labels' values (registered through views with
+//! [`with_const_labels`](crate::Registry::with_const_labels)): siblings,
+//! exported as one family. They share one descriptor and agree on kind,
+//! unit, precision, label names and constant label names, so their series,
+//! each prefixed by its entry's constant labels, never meet.
 #![forbid(unsafe_code)]
 
 use super::error::Conflict;
@@ -17,7 +24,8 @@ use std::collections::HashMap;
 #[derive(Default)]
 pub(crate) struct Catalog {
     entries: Vec<Entry>,
-    by_name: HashMap<String, usize>,
+    /// Name → the entries of that name (siblings: see the module docs).
+    by_name: HashMap<String, Vec<usize>>,
     /// Every exported name (family and sample names) → the entry using it.
     exported: HashMap<String, usize>,
     /// How many times entries were removed: a collector holding a copy of
@@ -61,18 +69,19 @@ impl Catalog {
     /// (removed with its family only). Its handles keep recording into
     /// cells no collection reads any more; their slots are not reused.
     pub(crate) fn unregister(&mut self, name: &str, const_labels: &LabelSet) -> bool {
-        match self.by_name.get(name) {
-            Some(&i)
-                if self.entries[i].owner.is_none()
-                    && self.entries[i].const_labels == *const_labels => {}
+        match self.find(name, const_labels) {
+            Some(i) if self.entries[i].owner.is_none() => {}
             _ => return false,
         }
-        self.entries
-            .retain(|e| e.descriptor.name != name && e.owner.as_deref() != Some(name));
+        self.entries.retain(|e| {
+            let owned = e.descriptor.name == name || e.owner.as_deref() == Some(name);
+            !owned || e.const_labels != *const_labels
+        });
         self.by_name.clear();
         self.exported.clear();
         for (i, e) in self.entries.iter().enumerate() {
-            self.by_name.insert(e.descriptor.name.clone(), i);
+            let name = e.descriptor.name.clone();
+            self.by_name.entry(name).or_default().push(i);
             for n in e.descriptor.exported_names() {
                 self.exported.insert(n, i);
             }
@@ -111,38 +120,32 @@ impl Catalog {
         make: impl FnOnce(&mut Registration<'_>) -> Result<K, RegistryError>,
     ) -> Result<K, RegistryError> {
         let precision = (K::KIND == MetricKind::Histogram).then_some(options.precision);
-        if let Some(&i) = self.by_name.get(&options.name) {
-            let e = &self.entries[i];
-            if let Some(family) = e.owner.as_deref().or(owner) {
-                // A family's own counter asked for by anyone else, or a
-                // name a family needs taken by someone else: never merged.
-                if e.owner.as_deref() != owner {
-                    return Err(RegistryError::Reserved {
-                        name: options.name.clone(),
-                        family: family.to_owned(),
-                    });
+        let sibling = match self.by_name.get(&options.name) {
+            Some(ids) => {
+                let e = &self.entries[ids[0]];
+                if let Some(family) = e.owner.as_deref().or(owner) {
+                    // A family's own counter asked for by anyone else, or a
+                    // name a family needs taken by someone else: never merged.
+                    if e.owner.as_deref() != owner {
+                        return Err(RegistryError::Reserved {
+                            name: options.name.clone(),
+                            family: family.to_owned(),
+                        });
+                    }
                 }
+                if let Some(i) = self.find(&options.name, &options.const_labels) {
+                    return self.entries[i].same::<K>(options, precision, labels);
+                }
+                e.sibling::<K>(options, precision, &labels)?;
+                Some(e.descriptor.clone())
             }
-            return e.same::<K>(options, precision, labels);
-        }
-        let descriptor = Arc::new(Descriptor {
-            name: options.name.clone(),
-            help: help_or_default(options),
-            unit: options.unit,
-            kind: K::KIND,
-            precision,
-        });
-        let exported = descriptor.exported_names();
-        if let Some((name, &i)) = exported
-            .iter()
-            .find_map(|n| self.exported.get(n).map(|i| (n, i)))
-        {
-            return Err(RegistryError::Collision {
-                name: options.name.clone(),
-                existing: self.entries[i].descriptor.name.clone(),
-                exported: name.clone(),
-            });
-        }
+            None => None,
+        };
+        let new_name = sibling.is_none();
+        let descriptor = match sibling {
+            Some(d) => d,
+            None => self.new_descriptor::<K>(options, precision)?,
+        };
         let metric = make(&mut Registration {
             catalog: self,
             options,
@@ -154,9 +157,12 @@ impl Catalog {
             },
         })?;
         let index = self.entries.len();
-        self.by_name.insert(descriptor.name.clone(), index);
-        for name in exported {
-            self.exported.insert(name, index);
+        let ids = self.by_name.entry(descriptor.name.clone()).or_default();
+        ids.push(index);
+        if new_name {
+            for name in descriptor.exported_names() {
+                self.exported.insert(name, index);
+            }
         }
         self.entries.push(Entry {
             descriptor,
@@ -169,20 +175,59 @@ impl Catalog {
         Ok(metric)
     }
 
-    /// Replaces the help text of the `kind` metric `name`; `false` (and no
-    /// change) if there is no such metric.
+    /// The entry `name` with constant labels `const_labels`.
+    fn find(&self, name: &str, const_labels: &LabelSet) -> Option<usize> {
+        let ids = self.by_name.get(name)?;
+        ids.iter()
+            .copied()
+            .find(|&i| self.entries[i].const_labels == *const_labels)
+    }
+
+    /// The descriptor of a metric with a name not registered yet, unless
+    /// one of the names it would export is taken.
+    fn new_descriptor<K: Kind>(
+        &self,
+        options: &Options,
+        precision: Option<crate::Precision>,
+    ) -> Result<Arc<Descriptor>, RegistryError> {
+        let descriptor = Descriptor {
+            name: options.name.clone(),
+            help: help_or_default(options),
+            unit: options.unit,
+            kind: K::KIND,
+            precision,
+        };
+        let exported = descriptor.exported_names();
+        if let Some((name, &i)) = exported
+            .iter()
+            .find_map(|n| self.exported.get(n).map(|i| (n, i)))
+        {
+            return Err(RegistryError::Collision {
+                name: options.name.clone(),
+                existing: self.entries[i].descriptor.name.clone(),
+                exported: name.clone(),
+            });
+        }
+        Ok(Arc::new(descriptor))
+    }
+
+    /// Replaces the help text of the `kind` metric `name` (of all its
+    /// siblings); `false` (and no change) if there is no such metric.
     pub(crate) fn set_help(&mut self, name: &str, kind: MetricKind, help: &str) -> bool {
-        let Some(&i) = self.by_name.get(name) else {
+        let Some(ids) = self.by_name.get(name) else {
             return false;
         };
-        let e = &mut self.entries[i];
-        if e.descriptor.kind != kind {
+        let first = &self.entries[ids[0]].descriptor;
+        if first.kind != kind {
             return false;
         }
-        if e.descriptor.help != help {
-            let mut d = (*e.descriptor).clone();
+        if first.help != help {
+            let mut d = (**first).clone();
             d.help = help.to_owned();
-            e.descriptor = Arc::new(d);
+            let d = Arc::new(d);
+            for &i in ids {
+                self.entries[i].descriptor = d.clone();
+            }
         }
         true
     }
@@ -197,6 +242,50 @@ impl Entry {
         precision: Option<crate::Precision>,
         labels: Option<FrozenArc<[String]>>,
     ) -> Result<K, RegistryError> {
+        let conflict = |what| RegistryError::Conflict {
+            name: options.name.clone(),
+            what,
+        };
+        self.matches::<K>(options, precision, &labels)?;
+        if self.computed || K::COMPUTED {
+            return Err(conflict(Conflict::Callback));
+        }
+        // Same kind and labeling: the same type (a family and a plain
+        // metric of one kind differ in `labels`, caught above).
+        match self.metric.as_any().downcast_ref::<K>() {
+            Some(metric) => Ok(metric.clone()),
+            None => Err(conflict(Conflict::Labeled)),
+        }
+    }
+
+    /// Whether a registration of this entry's name with other constant
+    /// labels can be its sibling: the same family but for the constant
+    /// labels' values.
+    fn sibling<K: Kind>(
+        &self,
+        options: &Options,
+        precision: Option<crate::Precision>,
+        labels: &Option<FrozenArc<[String]>>,
+    ) -> Result<(), RegistryError> {
+        self.matches::<K>(options, precision, labels)?;
+        let names = |l: &LabelSet| l.iter().map(|(k, _)| k.to_owned()).collect::<Vec<_>>();
+        if names(&self.const_labels) != names(&options.const_labels) {
+            return Err(RegistryError::Conflict {
+                name: options.name.clone(),
+                what: Conflict::ConstLabels,
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether a registration asks for this entry's kind, unit, precision
+    /// and labels; otherwise what differs.
+    fn matches<K: Kind>(
+        &self,
+        options: &Options,
+        precision: Option<crate::Precision>,
+        labels: &Option<FrozenArc<[String]>>,
+    ) -> Result<(), RegistryError> {
         let d = &self.descriptor;
         let conflict = |what| RegistryError::Conflict {
             name: options.name.clone(),
@@ -209,31 +298,20 @@ impl Entry {
                 requested: K::KIND,
             });
         }
-        if self.computed || K::COMPUTED {
-            return Err(conflict(Conflict::Callback));
-        }
-        if self.const_labels != options.const_labels {
-            return Err(conflict(Conflict::ConstLabels));
-        }
         if d.unit != options.unit {
             return Err(conflict(Conflict::Unit));
         }
         if d.precision != precision {
             return Err(conflict(Conflict::Precision));
         }
-        if self.labels != labels {
+        if self.labels != *labels {
             return Err(conflict(match (&self.labels, K::LABELING) {
                 (None, _) => Conflict::Labeled,
                 (Some(_), Labeling::States) => Conflict::States,
                 (Some(_), _) => Conflict::LabelNames,
             }));
         }
-        // Same kind and labeling: the same type (a family and a plain
-        // metric of one kind differ in `labels`, caught above).
-        match self.metric.as_any().downcast_ref::<K>() {
-            Some(metric) => Ok(metric.clone()),
-            None => Err(conflict(Conflict::Labeled)),
-        }
+        Ok(())
     }
 }
 

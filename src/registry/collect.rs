@@ -140,8 +140,12 @@ impl Collector {
         }
         self.by_name.clear();
         self.by_name.extend(0..entries.len());
-        self.by_name
-            .sort_unstable_by(|&a, &b| entries[a].descriptor.name.cmp(&entries[b].descriptor.name));
+        // Siblings (one name, other constant labels: `catalog.rs`) by
+        // their constant labels, so that their series come out in order.
+        self.by_name.sort_unstable_by(|&a, &b| {
+            let (a, b) = (&entries[a], &entries[b]);
+            (&a.descriptor.name, &a.const_labels).cmp(&(&b.descriptor.name, &b.const_labels))
+        });
     }
 }
 

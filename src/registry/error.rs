@@ -146,9 +146,10 @@ pub enum Conflict {
     /// siblings), asked for again or asked of a plain metric: a callback
     /// metric is registered once, never merged or replaced.
     Callback,
-    /// Other constant labels: the name is registered through a view with
-    /// other [`with_const_labels`](crate::Registry::with_const_labels)
-    /// (or none).
+    /// Other constant label names: the name is registered through a view
+    /// whose [`with_const_labels`](crate::Registry::with_const_labels)
+    /// have other names (or there are none), so the two could not be one
+    /// family.
     ConstLabels,
 }
 
@@ -162,7 +163,7 @@ impl Conflict {
             Conflict::LabelNames => "label names",
             Conflict::States => "list of states",
             Conflict::Callback => "origin (one of them is computed by a callback)",
-            Conflict::ConstLabels => "set of constant labels",
+            Conflict::ConstLabels => "set of constant label names",
         }
     }
 }

@@ -109,12 +109,18 @@ impl Registry {
     /// ([`RegistryError::InvalidConstLabel`]). A metric whose own labels
     /// would repeat one is refused at registration
     /// ([`RegistryError::InvalidLabel`] naming it): a family's label name,
-    /// a state set's name, `le` or `quantile` for a histogram. A name keeps
-    /// the constant labels it was first registered with: registering it
-    /// through a view with other labels (or none) is
-    /// [`Conflict::ConstLabels`](crate::Conflict). Every collection copies
-    /// the labels into each series of such a metric (one allocation per
-    /// series); recording is not affected.
+    /// a state set's name, `le` or `quantile` for a histogram.
+    ///
+    /// Views whose constant labels have the same names but other values
+    /// (one per instance, shard or tenant) may each register the same
+    /// metric name: each gets its own metric, and the exposition writes
+    /// them as one family, one set of series per view. They must agree on
+    /// kind, unit, precision and label names (as any re-registration), and
+    /// on the constant label names, in order
+    /// ([`Conflict::ConstLabels`](crate::Conflict) otherwise, also for a
+    /// view without constant labels). Every collection copies the labels
+    /// into each series of such a metric (one allocation per series);
+    /// recording is not affected.
     ///
     /// ```
     /// let reg = hotmetrics::Registry::new();
@@ -127,6 +133,11 @@ impl Registry {
     ///     Some(1)
     /// );
     /// assert!(api.counter_family("other", "Other", &["service"]).is_err());
+    ///
+    /// // Another instance: the same name, its own series in one family.
+    /// let batch = reg.with_const_labels(&[("service", "batch")]).unwrap();
+    /// batch.counter_family("requests", "Requests", &["route"]).unwrap().inc(&["search"]);
+    /// assert_eq!(reg.collect().series("requests").len(), 2);
     /// ```
     pub fn with_const_labels<K: AsRef<str>, V: AsRef<str>>(
         &self,
