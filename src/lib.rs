@@ -159,7 +159,7 @@ crate::sync::cfg_not_loom! {
 /// The length limits on names and label values (see `docs/exposition.md`,
 /// "Length limits").
 pub use names::{MAX_LABEL_NAME_LEN, MAX_LABEL_VALUE_LEN, MAX_METRIC_NAME_LEN};
-pub use registry::{Conflict, FamilyBuilder, Options, Registry, RegistryError};
+pub use registry::{CallbackSink, Conflict, FamilyBuilder, Options, Registry, RegistryError};
 pub use snapshot::{Bucket, HistogramSnapshot, LabelSet, MetricSnapshot, MetricValue, Snapshot};
 pub use tracker::{
     default_classifier, CacheStatus, ErrorCategory, IntoResponseOutcome, ResponseOutcome,

@@ -280,16 +280,17 @@ fn owned_timer_on_a_temporary_records_when_dropped_or_stopped() {
     assert_eq!((other.count(), other.sum()), (1, 50));
 
     // The line from the guide, on a family in a static.
-    static LATENCY: LazyLock<hotmetrics::HistogramFamily<hotmetrics::Arity<1>>> = LazyLock::new(|| {
-        hotmetrics::global()
-            .histogram_family(
-                "owned_timer_static",
-                "Latency",
-                Unit::Nanoseconds,
-                &["route"],
-            )
-            .unwrap()
-    });
+    static LATENCY: LazyLock<hotmetrics::HistogramFamily<hotmetrics::Arity<1>>> =
+        LazyLock::new(|| {
+            hotmetrics::global()
+                .histogram_family(
+                    "owned_timer_static",
+                    "Latency",
+                    Unit::Nanoseconds,
+                    &["route"],
+                )
+                .unwrap()
+        });
     {
         let _t = LATENCY.with(&("/item/:id",)).start_timer_owned();
     }

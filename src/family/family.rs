@@ -9,8 +9,8 @@ use crate::descriptor::Unit;
 use crate::handle::{Core, Counter, FloatGauge, Gauge, Histogram};
 use crate::storage::SlotAllocator;
 use crate::sync::Reclaim;
-use crate::sync::{lock, Arc, FrozenArc, Mutex};
 use crate::sync::RetiredSlots;
+use crate::sync::{lock, Arc, FrozenArc, Mutex};
 use std::fmt;
 use std::marker::PhantomData;
 

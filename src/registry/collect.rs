@@ -35,12 +35,15 @@ use crate::sync::Arc;
 #[derive(Default)]
 pub(crate) struct Collector {
     generation: u64,
+    /// The catalog's [`removals`](super::catalog::Catalog::removals) as of
+    /// the last synchronisation.
+    removals: u64,
     /// The catalog's entries as of this collection (see
     /// [`sync_entries`](Self::sync_entries)).
     entries: Vec<Entry>,
     /// Indices into `entries`, ordered by metric name; covers the entries
-    /// there were at the last collection (the catalog only grows, and a
-    /// name never changes).
+    /// there were at the last collection (between removals the catalog only
+    /// grows, and a name never changes).
     by_name: Vec<usize>,
     /// Series in the last snapshot: the capacity of the next one.
     last_len: usize,
@@ -62,7 +65,15 @@ impl Collector {
     /// under the catalog's lock: appends the metrics registered since and
     /// takes the new descriptor of one whose help was replaced. An
     /// unchanged entry is not cloned again (no reference count touched).
-    pub(crate) fn sync_entries(&mut self, entries: &[Entry]) {
+    /// After `removals` changed (a metric was unregistered), starts over:
+    /// the entries' indices and name order no longer hold.
+    pub(crate) fn sync_entries(&mut self, entries: &[Entry], removals: u64) {
+        if removals != self.removals {
+            self.removals = removals;
+            self.entries.clear();
+            self.by_name.clear();
+            self.series_order.by_entry.clear();
+        }
         self.entries.truncate(entries.len());
         for (mine, theirs) in self.entries.iter_mut().zip(entries) {
             if !Arc::ptr_eq(&mine.descriptor, &theirs.descriptor) {
@@ -74,8 +85,13 @@ impl Collector {
     }
 
     /// A new snapshot of the entries last synchronised, whose counter
-    /// cells lie below `counter_slots`.
-    pub(crate) fn fold(&mut self, storage: &Storage, counter_slots: usize) -> Snapshot {
+    /// cells lie below what `counter_slots` returns (called after phase 1,
+    /// so that the series a callback's panic count creates there is read).
+    pub(crate) fn fold(
+        &mut self,
+        storage: &Storage,
+        counter_slots: impl FnOnce() -> usize,
+    ) -> Snapshot {
         self.generation += 1;
         let entries = std::mem::take(&mut self.entries);
         let snapshot = self.fold_entries(storage, &entries, counter_slots);
@@ -87,12 +103,12 @@ impl Collector {
         &mut self,
         storage: &Storage,
         entries: &[Entry],
-        counter_slots: usize,
+        counter_slots: impl FnOnce() -> usize,
     ) -> Snapshot {
         for e in entries {
             e.metric.prepare();
         }
-        sum_counters(&mut self.counter_totals, storage, counter_slots);
+        sum_counters(&mut self.counter_totals, storage, counter_slots());
         self.order_by_name(entries);
         let mut fold = Fold {
             storage,
@@ -112,7 +128,7 @@ impl Collector {
             e.metric.fold(&mut fold, &mut |labels, value| {
                 metrics.push(MetricSnapshot {
                     descriptor: e.descriptor.clone(),
-                    labels,
+                    labels: e.const_labels.concat(&labels),
                     value,
                 })
             });
@@ -139,8 +155,12 @@ impl Collector {
         }
         self.by_name.clear();
         self.by_name.extend(0..entries.len());
-        self.by_name
-            .sort_unstable_by(|&a, &b| entries[a].descriptor.name.cmp(&entries[b].descriptor.name));
+        // Siblings (one name, other constant labels: `catalog.rs`) by
+        // their constant labels, so that their series come out in order.
+        self.by_name.sort_unstable_by(|&a, &b| {
+            let (a, b) = (&entries[a], &entries[b]);
+            (&a.descriptor.name, &a.const_labels).cmp(&(&b.descriptor.name, &b.const_labels))
+        });
     }
 }
 

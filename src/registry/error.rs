@@ -65,6 +65,16 @@ pub enum RegistryError {
         /// The family it belongs to.
         family: String,
     },
+    /// A constant label given to
+    /// [`Registry::with_const_labels`](crate::Registry::with_const_labels)
+    /// is not valid: not a valid label name, reserved, or given twice
+    /// (the view's labels include its parents').
+    InvalidConstLabel {
+        /// The rejected label name.
+        label: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// The registry has no room for more metrics (about two billion).
     Full,
 }
@@ -106,6 +116,9 @@ impl fmt::Display for RegistryError {
                 f,
                 "metric name {name:?} is reserved for the internal counters of family {family:?}"
             ),
+            RegistryError::InvalidConstLabel { label, reason } => {
+                write!(f, "invalid constant label {label:?}: {reason}")
+            }
             RegistryError::Full => f.write_str("the registry has no room for more metrics"),
         }
     }
@@ -130,6 +143,16 @@ pub enum Conflict {
     States,
     /// Other labels for an info metric (its facts are fixed).
     Info,
+    /// A metric computed by a callback at collection
+    /// ([`Registry::counter_fn`](crate::Registry::counter_fn) and
+    /// siblings), asked for again or asked of a plain metric: a callback
+    /// metric is registered once, never merged or replaced.
+    Callback,
+    /// Other constant label names: the name is registered through a view
+    /// whose [`with_const_labels`](crate::Registry::with_const_labels)
+    /// have other names (or there are none), so the two could not be one
+    /// family.
+    ConstLabels,
 }
 
 impl Conflict {
@@ -142,6 +165,8 @@ impl Conflict {
             Conflict::LabelNames => "label names",
             Conflict::States => "list of states",
             Conflict::Info => "labels (an info metric's are fixed)",
+            Conflict::Callback => "origin (one of them is computed by a callback)",
+            Conflict::ConstLabels => "set of constant label names",
         }
     }
 }

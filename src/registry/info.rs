@@ -4,7 +4,7 @@
 #![forbid(unsafe_code)]
 
 use super::collect::Fold;
-use super::kind::{Kind, Labeling, Push, Registration};
+use super::kind::{Kind, Labeling, Make, Push, Registration};
 use super::{Options, Registry, RegistryError};
 use crate::descriptor::MetricKind;
 use crate::snapshot::{LabelSet, MetricValue};
@@ -19,6 +19,12 @@ impl Kind for Info {
     const KIND: MetricKind = MetricKind::Info;
     const LABELING: Labeling = Labeling::Pairs;
 
+    fn fold(&self, _: &mut Fold<'_>, push: &mut Push<'_>) {
+        push(self.labels.clone(), MetricValue::Info);
+    }
+}
+
+impl Make for Info {
     fn make(r: &mut Registration<'_>) -> Result<Self, RegistryError> {
         // `Labeling::Pairs`: names and values alternate.
         let pairs = r
@@ -28,10 +34,6 @@ impl Kind for Info {
         Ok(Info {
             labels: LabelSet::new(pairs),
         })
-    }
-
-    fn fold(&self, _: &mut Fold<'_>, push: &mut Push<'_>) {
-        push(self.labels.clone(), MetricValue::Info);
     }
 }
 

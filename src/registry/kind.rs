@@ -45,9 +45,10 @@ pub(crate) trait Kind: Clone + Send + Sync + 'static {
     const KIND: MetricKind;
     /// What its registration carries.
     const LABELING: Labeling;
-
-    /// A new metric for a registration the catalog has not seen yet.
-    fn make(r: &mut Registration<'_>) -> Result<Self, RegistryError>;
+    /// Whether its value is computed by a callback at collection
+    /// (`callback.rs`): such a metric is registered once, never handed to
+    /// another registration.
+    const COMPUTED: bool = false;
 
     /// Collection phase 1, before any cell is read (see
     /// `family/evict.rs`); nothing for most kinds.
@@ -55,6 +56,13 @@ pub(crate) trait Kind: Clone + Send + Sync + 'static {
 
     /// Collection phase 2: pushes the metric's series.
     fn fold(&self, fold: &mut Fold<'_>, push: &mut Push<'_>);
+}
+
+/// A kind the catalog makes from a registration alone (a callback metric
+/// also needs its callback, so it is made by its registration instead).
+pub(crate) trait Make: Kind {
+    /// A new metric for a registration the catalog has not seen yet.
+    fn make(r: &mut Registration<'_>) -> Result<Self, RegistryError>;
 }
 
 /// A metric with cells of its own, plain or as a family's series: how the
@@ -100,7 +108,8 @@ impl Registration<'_> {
     /// Registers (or finds) the plain counter `name` beside the metric
     /// being registered.
     fn companion(&mut self, name: String, help: String) -> Result<Counter, RegistryError> {
-        let options = Options::new(name, help);
+        let mut options = Options::new(name, help);
+        options.const_labels = self.options.const_labels.clone();
         let family = Some(self.options.name.as_str());
         self.catalog
             .register::<Counter>(&self.ctx, &options, None, family)
@@ -109,13 +118,15 @@ impl Registration<'_> {
 
 macro_rules! cells_kind {
     ($($ty:ty => $kind:ident),* $(,)?) => {$(
-        impl Kind for $ty {
-            const KIND: MetricKind = MetricKind::$kind;
-            const LABELING: Labeling = Labeling::Unlabeled;
-
+        impl Make for $ty {
             fn make(r: &mut Registration<'_>) -> Result<Self, RegistryError> {
                 <$ty as SeriesMetric>::make(&r.ctx).ok_or(RegistryError::Full)
             }
+        }
+
+        impl Kind for $ty {
+            const KIND: MetricKind = MetricKind::$kind;
+            const LABELING: Labeling = Labeling::Unlabeled;
 
             fn fold(&self, fold: &mut Fold<'_>, push: &mut Push<'_>) {
                 if let Some(v) = self.read(fold) {
@@ -179,10 +190,7 @@ impl Cells for Histogram {
     }
 }
 
-impl<M: Cells> Kind for Family<M> {
-    const KIND: MetricKind = <M as Cells>::KIND;
-    const LABELING: Labeling = Labeling::LabelNames;
-
+impl<M: Cells> Make for Family<M> {
     fn make(r: &mut Registration<'_>) -> Result<Self, RegistryError> {
         let name = &r.options.name;
         let overflowed = r.companion(
@@ -212,6 +220,11 @@ impl<M: Cells> Kind for Family<M> {
         )
         .ok_or(RegistryError::Full)
     }
+}
+
+impl<M: Cells> Kind for Family<M> {
+    const KIND: MetricKind = <M as Cells>::KIND;
+    const LABELING: Labeling = Labeling::LabelNames;
 
     fn prepare(&self) {
         Family::prepare(self);
@@ -223,13 +236,15 @@ impl<M: Cells> Kind for Family<M> {
     }
 }
 
-impl Kind for StateSet {
-    const KIND: MetricKind = MetricKind::StateSet;
-    const LABELING: Labeling = Labeling::States;
-
+impl Make for StateSet {
     fn make(r: &mut Registration<'_>) -> Result<Self, RegistryError> {
         Ok(StateSet::new(r.labels.clone()))
     }
+}
+
+impl Kind for StateSet {
+    const KIND: MetricKind = MetricKind::StateSet;
+    const LABELING: Labeling = Labeling::States;
 
     fn fold(&self, _: &mut Fold<'_>, push: &mut Push<'_>) {
         push(LabelSet::empty(), MetricValue::StateSet(self.read()));

@@ -4,6 +4,7 @@
 use crate::buckets::Precision;
 use crate::descriptor::Unit;
 use crate::family::{DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT};
+use crate::snapshot::LabelSet;
 
 /// How to register a metric: name and help, plus an optional unit, for
 /// histograms bucket precision, and for families label names and a
@@ -39,6 +40,9 @@ pub struct Options {
     pub(super) labels: Vec<String>,
     pub(super) max_series: usize,
     pub(super) evict_after: u32,
+    /// Labels on every series, from the registry view registering it
+    /// ([`Registry::with_const_labels`](crate::Registry::with_const_labels)).
+    pub(super) const_labels: LabelSet,
 }
 
 impl Options {
@@ -52,6 +56,7 @@ impl Options {
             labels: Vec::new(),
             max_series: DEFAULT_MAX_SERIES,
             evict_after: 0,
+            const_labels: LabelSet::empty(),
         }
     }
 

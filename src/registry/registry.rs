@@ -2,8 +2,9 @@
 
 use super::catalog::Catalog;
 use super::collect::Collector;
-use super::kind::{Kind, Labeling};
+use super::kind::{Kind, Labeling, Make};
 use super::options::Options;
+use super::scope::Scope;
 use super::{name, RegistryError};
 use crate::clock::Clock;
 use crate::descriptor::{MetricKind, Unit};
@@ -16,6 +17,9 @@ use crate::snapshot::{Publish, Snapshot};
 use crate::storage::SlotAllocator;
 use crate::sync::{lock, Arc, Mutex};
 use std::fmt;
+
+/// A registration's label names or states (`None` when unlabeled).
+type LabelNames = crate::sync::FrozenArc<[String]>;
 
 /// The counter family where [`Dyn`](crate::Dyn) families count the label sets they
 /// refuse for their number of values, labeled by family name.
@@ -46,17 +50,20 @@ pub(crate) const ARITY_ERRORS: &str = "hotmetrics_label_arity_errors";
 /// ```
 #[derive(Clone)]
 pub struct Registry {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
+    /// What this view applies to the metrics registered through it
+    /// (`scope.rs`); empty for a registry made by [`new`](Self::new).
+    pub(super) scope: Arc<Scope>,
 }
 
-struct Inner {
+pub(super) struct Inner {
     /// What makes a metric's cells: the storage (with the clock and the
     /// on/off switch) and the slot numbers, shared with the families (which
     /// allocate a series' slots on its first use). Lock order: catalog,
     /// then slots.
-    cells: SeriesCtx,
+    pub(super) cells: SeriesCtx,
     /// Registration lock: never taken when recording or reading a snapshot.
-    catalog: Mutex<Catalog>,
+    pub(super) catalog: Mutex<Catalog>,
     /// Serialises collections so snapshots are published in order; also
     /// keeps their scratch buffers. Writers never take it.
     collector: Mutex<Collector>,
@@ -83,6 +90,7 @@ impl Registry {
                 collector: Mutex::new(Collector::default()),
                 published: Publish::new(Arc::new(Snapshot::default())),
             }),
+            scope: Arc::new(Scope::default()),
         }
     }
 
@@ -244,7 +252,7 @@ impl Registry {
         options: Options,
     ) -> Result<Family<M, S>, RegistryError>
     where
-        Family<M>: Kind,
+        Family<M>: Make,
     {
         let family: Family<M> = self.register(options)?;
         let errors = match S::ARITY {
@@ -280,8 +288,8 @@ impl Registry {
     /// A second registration with another help text returns the existing
     /// metric (the first help text is kept); another kind, unit, precision,
     /// label names or states is an error.
-    pub(super) fn register<K: Kind>(&self, options: Options) -> Result<K, RegistryError> {
-        let labels = Self::validate::<K>(&options)?;
+    pub(super) fn register<K: Make>(&self, options: Options) -> Result<K, RegistryError> {
+        let (options, labels) = self.prepare::<K>(options)?;
         lock(&self.inner.catalog).register::<K>(&self.inner.cells, &options, labels, None)
     }
 
@@ -295,17 +303,21 @@ impl Registry {
         any(loom, not(any(feature = "metrics-facade", feature = "macros"))),
         allow(dead_code)
     )]
-    pub(crate) fn register_shape<K: Kind>(&self, options: Options) -> Result<K, RegistryError> {
-        let labels = Self::validate::<K>(&options)?;
+    pub(crate) fn register_shape<K: Make>(&self, options: Options) -> Result<K, RegistryError> {
+        let (options, labels) = self.prepare::<K>(options)?;
         lock(&self.inner.catalog).register_shape::<K>(&self.inner.cells, &options, labels)
     }
 
-    /// Checks the names of a registration; its label names or states.
-    fn validate<K: Kind>(
-        options: &Options,
-    ) -> Result<Option<crate::sync::FrozenArc<[String]>>, RegistryError> {
+    /// The options with this view's prefix and constant labels applied,
+    /// and their names checked; the label names or states.
+    fn prepare<K: Kind>(
+        &self,
+        options: Options,
+    ) -> Result<(Options, Option<LabelNames>), RegistryError> {
+        let options = self.scope.apply(options);
         name::validate(&options.name)?;
-        Ok(match K::LABELING {
+        self.scope.check(&options, K::KIND, K::LABELING)?;
+        let labels = match K::LABELING {
             Labeling::Unlabeled => None,
             Labeling::LabelNames => {
                 name::validate_labels(&options.name, &options.labels, K::KIND)?;
@@ -320,7 +332,8 @@ impl Registry {
                 name::validate_info_labels(&options.name, &names)?;
                 Some(options.labels.clone().into())
             }
-        })
+        };
+        Ok((options, labels))
     }
 
     /// Replaces the help text of the `kind` metric `name`, for the
@@ -328,7 +341,37 @@ impl Registry {
     /// no such metric.
     #[cfg_attr(not(feature = "metrics-facade"), allow(dead_code))]
     pub(crate) fn set_help(&self, name: &str, kind: MetricKind, help: &str) -> bool {
-        lock(&self.inner.catalog).set_help(name, kind, help)
+        let name = self.scope.name(name);
+        lock(&self.inner.catalog).set_help(&name, kind, help)
+    }
+
+    /// Removes metric `name` from the registry; `false` if there is no such
+    /// metric. A family goes with its internal counters (`<name>_overflow`,
+    /// `<name>_evicted`), which cannot be removed on their own (`false`).
+    ///
+    /// The metric is missing from the next [`collect`](Self::collect) on,
+    /// and its name (with every name its exposition used) is free: a new
+    /// registration makes a new metric, of any kind, starting from zero.
+    /// Handles to the removed metric keep working, without panicking, but
+    /// record into cells no collection reads: nothing they record is seen
+    /// again. Their cells are not reused, so registering and removing
+    /// metrics in a loop grows memory. Handles cached elsewhere (the
+    /// `metrics` facade, `#[track_latency]`) are not told: remove only
+    /// metrics you registered yourself.
+    ///
+    /// ```
+    /// let reg = hotmetrics::Registry::new();
+    /// let old = reg.counter("jobs", "Jobs").unwrap();
+    /// old.inc();
+    /// assert!(reg.unregister("jobs"));
+    /// old.inc(); // recorded into nothing visible
+    /// assert_eq!(reg.collect().counter("jobs"), None);
+    /// reg.gauge("jobs", "Jobs queued").unwrap().set(4); // the name is free
+    /// assert_eq!(reg.collect().gauge("jobs"), Some(4));
+    /// ```
+    pub fn unregister(&self, name: &str) -> bool {
+        let name = self.scope.name(name);
+        lock(&self.inner.catalog).unregister(&name, &self.scope.labels)
     }
 
     /// Number of registered metrics.
@@ -350,12 +393,17 @@ impl Registry {
     /// calls are serialised, so published snapshots only move forward.
     pub fn collect(&self) -> Arc<Snapshot> {
         let mut collector = lock(&self.inner.collector);
-        collector.sync_entries(lock(&self.inner.catalog).entries());
-        // Read after the entries: every series they can reach has a slot
-        // below this count (slots are allocated before a series is
-        // published). Cells of later series are ignored by this fold.
-        let counter_slots = lock(&self.inner.cells.slots).counters();
-        let snapshot = Arc::new(collector.fold(&self.inner.cells.core.storage, counter_slots));
+        {
+            let catalog = lock(&self.inner.catalog);
+            collector.sync_entries(catalog.entries(), catalog.removals());
+        }
+        // Read after the entries and after collection phase 1 (where a
+        // callback's panic count may create a series): every series they
+        // can reach has a slot below this count (slots are allocated before
+        // a series is published). Cells of later series are ignored.
+        let slots = &self.inner.cells.slots;
+        let snapshot =
+            Arc::new(collector.fold(&self.inner.cells.core.storage, || lock(slots).counters()));
         self.inner.published.store(snapshot.clone());
         snapshot
     }
@@ -410,9 +458,15 @@ impl Default for Registry {
 
 impl fmt::Debug for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Registry")
-            .field("metrics", &self.len())
-            .finish()
+        let mut d = f.debug_struct("Registry");
+        d.field("metrics", &self.len());
+        if !self.scope.prefix.is_empty() {
+            d.field("prefix", &self.scope.prefix);
+        }
+        if !self.scope.labels.is_empty() {
+            d.field("const_labels", &self.scope.labels);
+        }
+        d.finish()
     }
 }
 

@@ -65,6 +65,16 @@ impl LabelSet {
         self.0.is_none()
     }
 
+    /// This set followed by `more`; a clone (no allocation) when either
+    /// is empty.
+    pub(crate) fn concat(&self, more: &LabelSet) -> LabelSet {
+        match (&self.0, &more.0) {
+            (None, _) => more.clone(),
+            (_, None) => self.clone(),
+            (Some(a), Some(b)) => LabelSet(Some(a.iter().chain(b.iter()).cloned().collect())),
+        }
+    }
+
     /// Whether the set holds exactly these pairs, in this order.
     pub fn matches(&self, pairs: &[(&str, &str)]) -> bool {
         self.len() == pairs.len() && self.iter().zip(pairs).all(|(a, b)| a == *b)
