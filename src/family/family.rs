@@ -10,7 +10,7 @@ use crate::handle::{Core, Counter, FloatGauge, Gauge, Histogram};
 use crate::storage::SlotAllocator;
 use crate::sync::Reclaim;
 use crate::sync::RetiredSlots;
-use crate::sync::{lock, Arc, FrozenArc, Mutex};
+use crate::sync::{lock, Arc, AtomicU8, FrozenArc, Mutex, Ordering};
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -186,6 +186,8 @@ pub(super) struct Inner<M> {
     /// Metric handles of reclaimed series, with what their cells hold, for
     /// new series to reuse.
     pub(super) free: Mutex<Vec<(M, Baseline)>>,
+    /// 1 once a refused label set has been logged: one warning per family.
+    arity_warned: AtomicU8,
 }
 
 /// What a family retires until no reader can reach it.
@@ -247,6 +249,7 @@ impl<M: Clone> Family<M> {
                 reclaim: Reclaim::new(),
                 reclaimed: Mutex::new(Vec::new()),
                 free: Mutex::new(Vec::new()),
+                arity_warned: AtomicU8::new(0),
             }),
             arity_errors: None,
             _shape: PhantomData,
@@ -293,7 +296,7 @@ impl<M, S> Family<M, S> {
     fn miss<L: LabelValues + ?Sized>(&self, labels: &L) -> Option<&M> {
         let inner = &*self.inner;
         if labels.label_count() != inner.map.names().len() {
-            self.count_arity_error();
+            self.count_arity_error(labels.label_count());
             return None;
         }
         if !inner.map.is_full() {
@@ -305,11 +308,24 @@ impl<M, S> Family<M, S> {
         Some(&inner.overflow)
     }
 
-    /// Counts a refused label set in `hotmetrics_label_arity_errors`.
+    /// Counts a refused label set in `hotmetrics_label_arity_errors`, and
+    /// says so once per family through the `log` facade.
     #[cold]
-    fn count_arity_error(&self) {
+    fn count_arity_error(&self, given: usize) {
         if let Some(errors) = &self.arity_errors {
             errors.inc(&[self.name()]);
+        }
+        // Relaxed: the flag only keeps the warning to one; nothing is
+        // published through it.
+        if self.inner.arity_warned.swap(1, Ordering::Relaxed) == 0 {
+            log::warn!(
+                "metric {:?} takes {} label values, {given} given: the label set is not \
+                 recorded; such refusals are counted in \
+                 hotmetrics_label_arity_errors_total{{metric={:?}}}",
+                self.name(),
+                self.label_names().len(),
+                self.name(),
+            );
         }
     }
 
