@@ -47,7 +47,7 @@ impl<R: AsRegistry + ?Sized> AsRegistry for &R {
     }
 }
 
-impl<R: AsRegistry + ?Sized> AsRegistry for std::sync::Arc<R> {
+impl<R: AsRegistry + ?Sized> AsRegistry for crate::sync::FrozenArc<R> {
     fn as_registry(&self) -> &Registry {
         (**self).as_registry()
     }
