@@ -378,6 +378,57 @@ mod tests {
         assert_eq!(reg.collect().series("jobs").len(), 4);
     }
 
+    /// Shapes registered through views with constant labels: each view's
+    /// shapes, the siblings of the other view's, all one family.
+    #[test]
+    fn shapes_and_constant_labels_make_one_family() {
+        let reg = Registry::new();
+        let a = reg.with_const_labels(&[("svc", "a")]).unwrap();
+        let b = reg.with_const_labels(&[("svc", "b")]).unwrap();
+        let family = |labels: &[&str]| Options::new("jobs", "Jobs").labels(labels);
+        let a_plain: Counter = a.register_shape(Options::new("jobs", "")).unwrap();
+        let a_queue: CounterFamily = a.register_shape(family(&["queue"])).unwrap();
+        let b_queue: CounterFamily = b.register_shape(family(&["queue"])).unwrap();
+        let b_plain: Counter = b.register_shape(Options::new("jobs", "")).unwrap();
+        // The same shape through the same view is the same metric.
+        let again: Counter = a.register_shape(Options::new("jobs", "")).unwrap();
+        // Other constant label names than the family has: refused.
+        let other = reg.with_const_labels(&[("region", "eu")]).unwrap();
+        assert!(other
+            .register_shape::<Counter>(Options::new("jobs", ""))
+            .is_err());
+        a_plain.inc();
+        again.inc();
+        a_queue.inc(&["x"]);
+        b_queue.add(&["x"], 5);
+        b_plain.add(7);
+        let snap = reg.collect();
+        let series: Vec<String> = (snap.series("jobs").iter())
+            .map(|m| {
+                format!(
+                    "{} {}",
+                    m.labels(),
+                    snap.counter_with("jobs", &pairs(m)).unwrap()
+                )
+            })
+            .collect();
+        assert_eq!(
+            series,
+            [
+                "{svc=\"a\"} 2",
+                "{svc=\"a\",queue=\"x\"} 1",
+                "{svc=\"b\"} 7",
+                "{svc=\"b\",queue=\"x\"} 5",
+            ]
+        );
+        let text = crate::export::prometheus::render(&snap);
+        assert_eq!(
+            text.matches("# TYPE jobs_total counter").count(),
+            1,
+            "{text}"
+        );
+    }
+
     fn pairs(m: &crate::MetricSnapshot) -> Vec<(&str, &str)> {
         m.labels().iter().collect()
     }
