@@ -62,9 +62,15 @@ fn rss_kib() -> u64 {
 
 /// Batches of short-lived threads until `stop`.
 fn thread_churn(reg: &Registry, client: &Client, tally: &Tally, stop: &AtomicBool) {
-    let ops = reg.counter("soak_thread_ops", "Adds by churned threads").unwrap();
+    let ops = reg
+        .counter("soak_thread_ops", "Adds by churned threads")
+        .unwrap();
     let lat = reg
-        .histogram("soak_thread_latency", "Records by churned threads", Unit::Nanoseconds)
+        .histogram(
+            "soak_thread_latency",
+            "Records by churned threads",
+            Unit::Nanoseconds,
+        )
         .unwrap();
     let mut session = 0u64;
     while !stop.load(Relaxed) {
@@ -100,7 +106,9 @@ fn label_churn(reg: &Registry, tally: &Tally, stop: &AtomicBool) {
                 .evict_idle_after(2),
         )
         .unwrap();
-    let all = reg.counter("soak_key_records", "Label sets recorded").unwrap();
+    let all = reg
+        .counter("soak_key_records", "Label sets recorded")
+        .unwrap();
     let mut key = 0u64;
     while !stop.load(Relaxed) {
         for _ in 0..256 {
@@ -141,7 +149,11 @@ fn main() {
     let tally = Tally::default();
     let stop = AtomicBool::new(false);
     let start = Instant::now();
-    println!("soak: {} s, rss at start {} KiB", duration.as_secs(), rss_kib());
+    println!(
+        "soak: {} s, rss at start {} KiB",
+        duration.as_secs(),
+        rss_kib()
+    );
     std::thread::scope(|s| {
         s.spawn(|| thread_churn(&reg, &client, &tally, &stop));
         s.spawn(|| label_churn(&reg, &tally, &stop));
@@ -169,7 +181,10 @@ fn main() {
 /// Prints one check; 1 if it failed.
 fn expect(what: &str, got: Option<u64>, want: u64) -> i32 {
     let ok = got == Some(want);
-    println!("{} {what}: {got:?} (expected {want})", if ok { "ok  " } else { "FAIL" });
+    println!(
+        "{} {what}: {got:?} (expected {want})",
+        if ok { "ok  " } else { "FAIL" }
+    );
     i32::from(!ok)
 }
 
@@ -196,13 +211,21 @@ fn check(reg: &Registry, client: Client, sink: &Sink, tally: &Tally) -> i32 {
     println!("     family soak_keys: {live} live series (limit {FAMILY_LIMIT}, + overflow)");
     bad += i32::from(live > FAMILY_LIMIT + 1);
     let acc = client.shutdown(Duration::from_secs(5));
-    bad += expect("telemetry accepted", Some(acc.accepted), tally.events.load(Relaxed));
+    bad += expect(
+        "telemetry accepted",
+        Some(acc.accepted),
+        tally.events.load(Relaxed),
+    );
     bad += expect(
         "telemetry delivered + dropped",
         Some(acc.delivered + acc.dropped()),
         acc.accepted,
     );
-    bad += expect("telemetry lines received", Some(sink.line_count()), acc.delivered);
+    bad += expect(
+        "telemetry lines received",
+        Some(sink.line_count()),
+        acc.delivered,
+    );
     println!("     telemetry: {acc:?}");
     println!("     rss at end {} KiB", rss_kib());
     bad
