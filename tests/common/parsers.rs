@@ -10,6 +10,11 @@ use std::process::{Command, Stdio};
 /// Runs `cmd args` with `input` on stdin: (success, stdout + stderr), or
 /// `None` if the program cannot be started.
 fn run(cmd: &str, args: &[&str], input: &str) -> Option<(bool, String)> {
+    run_code(cmd, args, input).map(|(code, text)| (code == Some(0), text))
+}
+
+/// As [`run`], with the exit code (`None` if killed by a signal).
+fn run_code(cmd: &str, args: &[&str], input: &str) -> Option<(Option<i32>, String)> {
     let mut child = Command::new(cmd)
         .args(args)
         .stdin(Stdio::piped())
@@ -26,7 +31,7 @@ fn run(cmd: &str, args: &[&str], input: &str) -> Option<(bool, String)> {
     let out = child.wait_with_output().unwrap();
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    Some((out.status.success(), text))
+    Some((out.status.code(), text))
 }
 
 fn missing(what: &str) {
@@ -43,6 +48,24 @@ fn missing(what: &str) {
 pub fn assert_promtool_accepts(text: &str) {
     match run("promtool", &["check", "metrics"], text) {
         Some((ok, out)) => assert!(ok, "promtool refused:\n{out}\n--- input ---\n{text}"),
+        None => missing("`promtool` is not installed (apt-get install -y prometheus)"),
+    }
+}
+
+/// `promtool check metrics` exits with 3 when the text parses but has lint
+/// findings (names in camelCase or with `:`, a counter without `_total`),
+/// and with 1 when it does not parse.
+const PROMTOOL_LINT_ONLY: i32 = 3;
+
+/// Panics with promtool's output unless `promtool check metrics` parses the
+/// Prometheus text `text`; lint findings (style of the names chosen by the
+/// user) are allowed, parse errors are not.
+pub fn assert_promtool_parses(text: &str) {
+    match run_code("promtool", &["check", "metrics"], text) {
+        Some((code, out)) => assert!(
+            (code == Some(0) || code == Some(PROMTOOL_LINT_ONLY)) && !out.contains("parsing error"),
+            "promtool could not parse (exit {code:?}):\n{out}\n--- input ---\n{text}"
+        ),
         None => missing("`promtool` is not installed (apt-get install -y prometheus)"),
     }
 }
