@@ -14,8 +14,15 @@ use crate::sync::{Arc, Mutex};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant, SystemTime};
 
-/// The request thread's stack: an HTTP client, nothing recursive.
-const STACK_SIZE: usize = 128 * 1024;
+/// The request thread's stack: an HTTP client, nothing recursive; with
+/// `telemetry-tls`, a TLS handshake too, whose frames in an unoptimised
+/// build overflow 128 KiB. (Reserved address space: only the pages a
+/// request touches are resident.)
+const STACK_SIZE: usize = if cfg!(feature = "telemetry-tls") {
+    512 * 1024
+} else {
+    128 * 1024
+};
 
 /// How a request went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
