@@ -111,11 +111,11 @@ fn gauge_set_vs_eviction() {
     run_model_at_least("gauge_set_vs_eviction", 3, || {
         let reg = Registry::new();
         let fam = reg
-            .gauge_family_with(
-                Options::new("level", "loom model")
-                    .labels(&["k"])
-                    .evict_idle_after(1),
-            )
+            .gauge_family_builder("level")
+            .help("loom model")
+            .labels(&["k"])
+            .evict_idle_after(1)
+            .build()
             .unwrap();
         fam.set(&["a"], 1);
         assert_eq!(reg.collect().gauge_with("level", &[("k", "a")]), Some(1));
