@@ -5,7 +5,13 @@
 //! is what the endpoint itself calls), so that `/metrics` can be mounted in
 //! an application's own server without losing format negotiation or gzip:
 //!
-//! - OpenMetrics 1.0 text when `Accept` names
+//! - the Prometheus protobuf format (length-delimited `MetricFamily`
+//!   messages, with native histograms; feature `protobuf`, on with `http`,
+//!   `hyper` and `axum`) when `Accept` names
+//!   `application/vnd.google.protobuf` with
+//!   `proto=io.prometheus.client.MetricFamily` and `encoding=delimited`,
+//!   as a Prometheus with native histograms enabled asks first;
+//! - otherwise OpenMetrics 1.0 text when `Accept` names
 //!   `application/openmetrics-text` (the media type exactly, any case, not
 //!   refused with `q=0`), otherwise Prometheus text 0.0.4;
 //! - gzip when `Accept-Encoding` names `gzip` the same way (and feature
@@ -61,13 +67,21 @@ use crate::Registry;
 /// these request headers.
 pub const VARY: &str = "Accept, Accept-Encoding";
 
-/// The text format of a response.
+/// The `Content-Type` of the protobuf format.
+pub(crate) const PROTOBUF_CONTENT_TYPE: &str =
+    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
+
+/// The format of a response.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     /// Prometheus text 0.0.4 (the default).
     Prometheus,
     /// OpenMetrics 1.0 text.
     OpenMetrics,
+    /// Length-delimited `io.prometheus.client.MetricFamily` protobuf
+    /// messages, with native histograms (only negotiated with feature
+    /// `protobuf`).
+    Protobuf,
 }
 
 impl Format {
@@ -76,6 +90,7 @@ impl Format {
         match self {
             Format::Prometheus => prometheus::CONTENT_TYPE,
             Format::OpenMetrics => openmetrics::CONTENT_TYPE,
+            Format::Protobuf => PROTOBUF_CONTENT_TYPE,
         }
     }
 }
@@ -97,12 +112,18 @@ impl Negotiated {
         A: IntoIterator<Item = &'a [u8]>,
         E: IntoIterator<Item = &'a [u8]>,
     {
-        let om = accept
+        let (mut om, mut pb) = (false, false);
+        for v in accept {
+            om |= lists_token(v, "application/openmetrics-text", &[]);
+            pb |= lists_token(v, "application/vnd.google.protobuf", PROTOBUF_PARAMS);
+        }
+        let gzip = accept_encoding
             .into_iter()
-            .any(|v| lists_token(v, "application/openmetrics-text"));
-        let gzip = accept_encoding.into_iter().any(|v| lists_token(v, "gzip"));
+            .any(|v| lists_token(v, "gzip", &[]));
         Negotiated {
-            format: if om {
+            format: if pb && cfg!(feature = "protobuf") {
+                Format::Protobuf
+            } else if om {
                 Format::OpenMetrics
             } else {
                 Format::Prometheus
@@ -112,14 +133,26 @@ impl Negotiated {
     }
 }
 
+/// The parameters the protobuf media type must carry.
+const PROTOBUF_PARAMS: &[&str] = &[
+    "proto=io.prometheus.client.MetricFamily",
+    "encoding=delimited",
+];
+
 /// Whether the header value `value` (a comma-separated list, each element
 /// a token with `;`-separated parameters) names `token` exactly, ignoring
-/// case and white space, and does not refuse it with `q=0`.
-fn lists_token(value: &[u8], token: &str) -> bool {
+/// case and white space, with each of `params` among its parameters, and
+/// does not refuse it with `q=0`.
+fn lists_token(value: &[u8], token: &str, params: &[&str]) -> bool {
     let value = String::from_utf8_lossy(value);
     value.split(',').any(|part| {
         let mut fields = part.split(';').map(str::trim);
         fields.next().is_some_and(|t| t.eq_ignore_ascii_case(token))
+            && params.iter().all(|p| {
+                part.split(';')
+                    .skip(1)
+                    .any(|f| f.trim().eq_ignore_ascii_case(p))
+            })
             && !fields.any(|f| {
                 f.strip_prefix("q=")
                     .and_then(|q| q.trim().parse::<f64>().ok())
@@ -239,14 +272,25 @@ pub(crate) fn scrape(
         registry.collect()
     };
     text.clear();
+    let mut binary = Vec::new();
     match negotiated.format {
         Format::OpenMetrics => openmetrics::render_into(&snap, text, options),
         Format::Prometheus => prometheus::render_into(&snap, text, options),
+        #[cfg(feature = "protobuf")]
+        Format::Protobuf => super::protobuf::render_into(&snap, &mut binary, options),
+        // Never negotiated without the feature.
+        #[cfg(not(feature = "protobuf"))]
+        Format::Protobuf => prometheus::render_into(&snap, text, options),
     }
-    let (body, content_encoding) = if negotiated.gzip {
-        (gzip(text.as_bytes()), Some("gzip"))
+    let bytes = if binary.is_empty() {
+        text.as_bytes()
     } else {
-        (text.as_bytes().to_vec(), None)
+        &binary[..]
+    };
+    let (body, content_encoding) = if negotiated.gzip {
+        (gzip(bytes), Some("gzip"))
+    } else {
+        (bytes.to_vec(), None)
     };
     Scrape {
         status: 200,
@@ -303,6 +347,38 @@ mod tests {
         );
         assert_eq!(n.format, Format::OpenMetrics);
         assert_eq!(n.gzip, cfg!(feature = "gzip"));
+    }
+
+    #[test]
+    fn negotiates_protobuf_when_asked_for_delimited_metric_families() {
+        let pb = if cfg!(feature = "protobuf") {
+            Format::Protobuf
+        } else {
+            Format::OpenMetrics
+        };
+        // What Prometheus sends with native histograms enabled.
+        let prom = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;\
+                    encoding=delimited;q=0.7,application/openmetrics-text;version=1.0.0;q=0.5,\
+                    text/plain;version=0.0.4;q=0.3,*/*;q=0.1";
+        assert_eq!(negotiate(prom, "").format, pb);
+        let text = if cfg!(feature = "protobuf") {
+            Format::Protobuf
+        } else {
+            Format::Prometheus
+        };
+        let spaced = "Application/Vnd.Google.Protobuf; encoding=delimited; \
+                      proto=io.prometheus.client.MetricFamily";
+        assert_eq!(negotiate(spaced, "").format, text);
+        // Other encodings or messages, and refusals, are not it.
+        let text_encoding = "application/vnd.google.protobuf;\
+                             proto=io.prometheus.client.MetricFamily;encoding=text";
+        assert_eq!(negotiate(text_encoding, "").format, Format::Prometheus);
+        let other = "application/vnd.google.protobuf;proto=other.Message;encoding=delimited";
+        assert_eq!(negotiate(other, "").format, Format::Prometheus);
+        let refused = "application/vnd.google.protobuf;\
+                       proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0";
+        assert_eq!(negotiate(refused, "").format, Format::Prometheus);
+        assert_eq!(Format::Protobuf.content_type(), PROTOBUF_CONTENT_TYPE);
     }
 
     #[test]

@@ -28,6 +28,14 @@
 )]
 //! - [`native`]: histograms in the native (exponential) bucket layout of
 //!   Prometheus native and OpenTelemetry exponential histograms.
+#![cfg_attr(
+    feature = "protobuf",
+    doc = "- [`protobuf`]: the Prometheus protobuf exposition with native histograms (feature `protobuf`)."
+)]
+#![cfg_attr(
+    not(feature = "protobuf"),
+    doc = "- `protobuf`: the Prometheus protobuf exposition with native histograms (feature `protobuf`)."
+)]
 //! - [`handler`]: the scrape as a framework-neutral function, `(Accept,
 //!   Accept-Encoding)` to `(status, Content-Type, Content-Encoding, body)`,
 //!   always built; gzip with feature `gzip`.
@@ -67,6 +75,8 @@ pub mod native;
 pub mod openmetrics;
 mod options;
 pub mod prometheus;
+#[cfg(feature = "protobuf")]
+pub mod protobuf;
 pub(crate) mod samples;
 mod text;
 

@@ -323,6 +323,48 @@ impl NativeHistogram {
     }
 }
 
+/// Dense counts as Prometheus spans and deltas: `offset` is the index of
+/// `counts[0]` in the Prometheus convention (the OTLP index plus one).
+/// Runs of three or more empty buckets end a span (shorter runs cost less
+/// as zero deltas than as a new span); the first span's offset is its
+/// first index, the next ones' the gap since the previous span. Deltas
+/// are each bucket's count minus the previous written bucket's.
+#[cfg_attr(
+    not(any(feature = "protobuf", feature = "telemetry")),
+    allow(dead_code)
+)]
+pub(crate) fn spans_and_deltas(offset: i32, counts: &[u64]) -> (Vec<(i32, u32)>, Vec<i64>) {
+    let (mut spans, mut deltas): (Vec<(i32, u32)>, Vec<i64>) = (Vec::new(), Vec::new());
+    let (mut previous, mut end) = (0i64, offset);
+    let mut k = 0usize;
+    while k < counts.len() {
+        if counts[k] == 0 {
+            k += 1;
+            continue;
+        }
+        // A span from k to the last non-empty bucket before a gap of 3.
+        let start = k;
+        let mut last = k;
+        while k < counts.len() && k - last <= 3 {
+            if counts[k] != 0 {
+                last = k;
+            }
+            k += 1;
+        }
+        let index = offset + start as i32;
+        let gap = if spans.is_empty() { index } else { index - end };
+        spans.push((gap, (last - start + 1) as u32));
+        end = offset + last as i32 + 1;
+        for &c in &counts[start..=last] {
+            let c = i64::try_from(c).unwrap_or(i64::MAX);
+            deltas.push(c.wrapping_sub(previous));
+            previous = c;
+        }
+        k = last + 1;
+    }
+    (spans, deltas)
+}
+
 /// `base^index` at `schema`: a bucket bound.
 fn bound(schema: i32, index: i32) -> f64 {
     (f64::from(index) * (-f64::from(schema)).exp2()).exp2()

@@ -171,6 +171,15 @@ fn quantiles_within_the_bound_on_known_distributions() {
     check_quantiles(&mut geometric, 1e3, 40);
 }
 
+#[test]
+fn spans_and_deltas_skip_long_gaps_only() {
+    let (spans, deltas) = spans_and_deltas(-2, &[1, 0, 0, 2, 0, 0, 0, 5, 4]);
+    assert_eq!(spans, vec![(-2, 4), (3, 2)]);
+    assert_eq!(deltas, vec![1, -1, 0, 2, 3, -1]);
+    assert_eq!(spans_and_deltas(7, &[]), (vec![], vec![]));
+    assert_eq!(spans_and_deltas(0, &[0, 3]), (vec![(1, 1)], vec![3]));
+}
+
 fn bucket() -> impl Strategy<Value = (f64, f64, u64)> {
     let magnitude = prop_oneof![
         Just(0.0),

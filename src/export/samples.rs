@@ -104,6 +104,10 @@ pub(crate) trait Visitor {
     fn family(&mut self, _family: &Family<'_>) {}
     /// A series of the current family begins.
     fn series(&mut self, _labels: &LabelSet) {}
+    /// A histogram series' snapshot, after its [`series`](Visitor::series)
+    /// call and before its samples, with the divisor to its base unit (for
+    /// the native buckets of the protobuf format).
+    fn histogram(&mut self, _labels: &LabelSet, _h: &HistogramSnapshot, _divisor: f64) {}
     /// One sample of the current series.
     fn sample(&mut self, sample: &Sample<'_>);
 }
@@ -176,6 +180,9 @@ fn family(
     for s in series {
         let labels = s.labels();
         visitor.series(labels);
+        if let MetricValue::Histogram(h) = s.value() {
+            visitor.histogram(labels, h, divisor);
+        }
         let mut one = |suffix, extra, value| {
             visitor.sample(&Sample {
                 name,

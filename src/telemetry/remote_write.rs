@@ -28,8 +28,11 @@
 //! ```
 #![forbid(unsafe_code)]
 
+use crate::descriptor::MetricKind;
+use crate::export::native::{native_histogram_scaled, spans_and_deltas, DEFAULT_MAX_BUCKETS};
 use crate::export::samples::{self, Visitor};
 use crate::export::TextOptions;
+use crate::snapshot::{HistogramSnapshot, LabelSet};
 use crate::Snapshot;
 
 /// The request body (`prometheus.WriteRequest`; metadata omitted).
@@ -49,6 +52,57 @@ pub struct TimeSeries {
     /// Oldest first.
     #[prost(message, repeated, tag = "2")]
     pub samples: Vec<Sample>,
+    /// Native histogram samples, oldest first (`histograms = 4`; only
+    /// with [`write_request_native`]).
+    #[prost(message, repeated, tag = "4")]
+    pub histograms: Vec<Histogram>,
+}
+
+/// A native histogram sample (`prometheus.Histogram` of `types.proto`,
+/// integer counts; the float variants of its `oneof`s are not written).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Histogram {
+    /// Observations (`count_int`).
+    #[prost(uint64, tag = "1")]
+    pub count_int: u64,
+    /// Their sum.
+    #[prost(double, tag = "3")]
+    pub sum: f64,
+    /// The schema: buckets grow by `2^(2^-schema)`.
+    #[prost(sint32, tag = "4")]
+    pub schema: i32,
+    /// The zero bucket's half-width.
+    #[prost(double, tag = "5")]
+    pub zero_threshold: f64,
+    /// Observations in the zero bucket (`zero_count_int`).
+    #[prost(uint64, tag = "6")]
+    pub zero_count_int: u64,
+    /// Negative bucket spans.
+    #[prost(message, repeated, tag = "8")]
+    pub negative_spans: Vec<BucketSpan>,
+    /// Negative bucket counts as deltas.
+    #[prost(sint64, repeated, tag = "9")]
+    pub negative_deltas: Vec<i64>,
+    /// Positive bucket spans.
+    #[prost(message, repeated, tag = "11")]
+    pub positive_spans: Vec<BucketSpan>,
+    /// Positive bucket counts as deltas.
+    #[prost(sint64, repeated, tag = "12")]
+    pub positive_deltas: Vec<i64>,
+    /// Milliseconds since the Unix epoch.
+    #[prost(int64, tag = "15")]
+    pub timestamp: i64,
+}
+
+/// Consecutive native buckets (`prometheus.BucketSpan`).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct BucketSpan {
+    /// First index (first span) or gap since the previous span.
+    #[prost(sint32, tag = "1")]
+    pub offset: i32,
+    /// Buckets in the span.
+    #[prost(uint32, tag = "2")]
+    pub length: u32,
 }
 
 /// A label pair (`prometheus.Label`).
@@ -85,6 +139,28 @@ pub fn write_request(snap: &Snapshot, opts: &TextOptions, timestamp_ms: i64) -> 
     let mut series = Series {
         req: WriteRequest::default(),
         timestamp_ms,
+        native: false,
+        histogram_family: None,
+    };
+    samples::visit(snap, opts, &mut series);
+    series.req
+}
+
+/// [`write_request`] with each histogram (not written as a summary) as one
+/// native histogram series, named as the family (`lat_seconds`) in its
+/// base unit, instead of its classic `_bucket`, `_count` and `_sum`
+/// series: the buckets of [`export::native`](crate::export::native), at
+/// most 160, within the error bound stated there.
+pub fn write_request_native(
+    snap: &Snapshot,
+    opts: &TextOptions,
+    timestamp_ms: i64,
+) -> WriteRequest {
+    let mut series = Series {
+        req: WriteRequest::default(),
+        timestamp_ms,
+        native: true,
+        histogram_family: None,
     };
     samples::visit(snap, opts, &mut series);
     series.req
@@ -94,48 +170,121 @@ pub fn write_request(snap: &Snapshot, opts: &TextOptions, timestamp_ms: i64) -> 
 struct Series {
     req: WriteRequest,
     timestamp_ms: i64,
+    /// Histograms as native histogram series.
+    native: bool,
+    /// The current family's name when it is a histogram written as one.
+    histogram_family: Option<String>,
+}
+
+impl Series {
+    /// One native histogram series for `h` (divided by `divisor`).
+    fn native(&mut self, labels: &LabelSet, h: &HistogramSnapshot, divisor: f64) {
+        let Some(name) = &self.histogram_family else {
+            return;
+        };
+        let n = native_histogram_scaled(h, divisor, DEFAULT_MAX_BUCKETS);
+        let spans = |offset: i32, counts: &[u64]| {
+            let (spans, deltas) = spans_and_deltas(offset + 1, counts);
+            let spans = spans.into_iter().map(|(offset, length)| BucketSpan { offset, length });
+            (spans.collect(), deltas)
+        };
+        let (positive_spans, positive_deltas) = spans(n.positive_offset, &n.positive);
+        let (negative_spans, negative_deltas) = spans(n.negative_offset, &n.negative);
+        let histogram = Histogram {
+            count_int: n.count,
+            sum: n.sum,
+            schema: n.schema,
+            zero_threshold: n.zero_threshold,
+            zero_count_int: n.zero_count,
+            negative_spans,
+            negative_deltas,
+            positive_spans,
+            positive_deltas,
+            timestamp: self.timestamp_ms,
+        };
+        let sample = samples::Sample {
+            name,
+            suffix: "",
+            labels,
+            extra: None,
+            value: samples::Value::Count(0),
+        };
+        let mut ts = series_of(&sample);
+        ts.histograms.push(histogram);
+        self.req.timeseries.push(ts);
+    }
+}
+
+/// The labels of `s`: `__name__` first, the rest sorted by name.
+fn series_of(s: &samples::Sample<'_>) -> TimeSeries {
+    let mut labels = Vec::with_capacity(1 + s.labels.len() + usize::from(s.extra.is_some()));
+    let mut name = String::with_capacity(s.name.len() + s.suffix.len());
+    name.push_str(s.name);
+    name.push_str(s.suffix);
+    labels.push(Label {
+        name: "__name__".into(),
+        value: name,
+    });
+    for (k, v) in s.labels.iter() {
+        let mut name = String::with_capacity(k.len());
+        samples::push_label_name(&mut name, k);
+        labels.push(Label {
+            name,
+            value: v.into(),
+        });
+    }
+    if let Some((k, v)) = s.extra {
+        labels.push(Label {
+            name: k.into(),
+            value: v.into(),
+        });
+    }
+    // Stable: equal names (which a registry does not make) keep the
+    // order a scrape writes them in.
+    labels[1..].sort_by(|a, b| a.name.cmp(&b.name));
+    TimeSeries {
+        labels,
+        ..TimeSeries::default()
+    }
 }
 
 impl Visitor for Series {
+    fn family(&mut self, f: &samples::Family<'_>) {
+        let native = self.native && f.kind == MetricKind::Histogram && !f.summary;
+        self.histogram_family = native.then(|| f.name.to_string());
+    }
+
+    fn histogram(&mut self, labels: &LabelSet, h: &HistogramSnapshot, divisor: f64) {
+        self.native(labels, h, divisor);
+    }
+
     fn sample(&mut self, s: &samples::Sample<'_>) {
-        let mut labels = Vec::with_capacity(1 + s.labels.len() + usize::from(s.extra.is_some()));
-        let mut name = String::with_capacity(s.name.len() + s.suffix.len());
-        name.push_str(s.name);
-        name.push_str(s.suffix);
-        labels.push(Label {
-            name: "__name__".into(),
-            value: name,
-        });
-        for (k, v) in s.labels.iter() {
-            let mut name = String::with_capacity(k.len());
-            samples::push_label_name(&mut name, k);
-            labels.push(Label {
-                name,
-                value: v.into(),
-            });
+        if self.histogram_family.is_some() {
+            // Carried by the native histogram series.
+            return;
         }
-        if let Some((k, v)) = s.extra {
-            labels.push(Label {
-                name: k.into(),
-                value: v.into(),
-            });
-        }
-        // Stable: equal names (which a registry does not make) keep the
-        // order a scrape writes them in.
-        labels[1..].sort_by(|a, b| a.name.cmp(&b.name));
-        self.req.timeseries.push(TimeSeries {
-            labels,
-            samples: vec![Sample {
-                value: s.value.to_f64(),
-                timestamp: self.timestamp_ms,
-            }],
+        let mut ts = series_of(s);
+        ts.samples.push(Sample {
+            value: s.value.to_f64(),
+            timestamp: self.timestamp_ms,
         });
+        self.req.timeseries.push(ts);
     }
 }
 
 /// `snap` as a snappy-compressed `WriteRequest`: the body of one push.
 pub fn encode(snap: &Snapshot, opts: &TextOptions, timestamp_ms: i64) -> Vec<u8> {
-    let raw = prost::Message::encode_to_vec(&write_request(snap, opts, timestamp_ms));
+    compress(&write_request(snap, opts, timestamp_ms))
+}
+
+/// [`write_request_native`], snappy-compressed: the body of one push.
+pub fn encode_native(snap: &Snapshot, opts: &TextOptions, timestamp_ms: i64) -> Vec<u8> {
+    compress(&write_request_native(snap, opts, timestamp_ms))
+}
+
+/// A request as a push body.
+fn compress(req: &WriteRequest) -> Vec<u8> {
+    let raw = prost::Message::encode_to_vec(req);
     // The block format (not the framed stream), as the protocol requires.
     // Compression of a valid buffer cannot fail short of a > 4 GiB input,
     // which a snapshot does not reach; an empty body is then sent and
@@ -155,6 +304,40 @@ mod tests {
             .iter()
             .map(|l| (l.name.as_str(), l.value.as_str()))
             .collect()
+    }
+
+    #[test]
+    fn native_histograms_replace_the_classic_series() {
+        let reg = Registry::new();
+        let h = reg
+            .histogram_family("lat", "Latency", Unit::Nanoseconds, &["route"])
+            .unwrap();
+        for v in [0, 1_000_000, 1_000_000, 4_000_000] {
+            h.with(&["/a"]).record(v);
+        }
+        reg.counter("jobs", "Jobs").unwrap().add(2);
+        let req = write_request_native(&reg.collect(), &TextOptions::new(), 7);
+        let names: Vec<_> = req.timeseries.iter().map(|t| pairs(t)).collect();
+        assert_eq!(
+            names,
+            [
+                vec![("__name__", "jobs_total")],
+                vec![("__name__", "lat_seconds"), ("route", "/a")]
+            ]
+        );
+        let ts = &req.timeseries[1];
+        assert!(ts.samples.is_empty());
+        let n = &ts.histograms[0];
+        assert_eq!((n.count_int, n.zero_count_int, n.timestamp), (4, 1, 7));
+        assert_eq!(n.sum, 0.006);
+        let mut c = 0i64;
+        let counts: Vec<i64> = n.positive_deltas.iter().map(|d| { c += d; c }).collect();
+        assert_eq!(counts.iter().sum::<i64>(), 3);
+        assert!(counts.contains(&2));
+        // The classic form stays the default.
+        let classic = write_request(&reg.collect(), &TextOptions::new(), 7);
+        assert!(classic.timeseries.iter().all(|t| t.histograms.is_empty()));
+        assert!(classic.timeseries.len() > 3);
     }
 
     #[test]
