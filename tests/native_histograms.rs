@@ -12,7 +12,7 @@
 use hotmetrics::export::http::Server;
 use hotmetrics::export::native::native_histogram_scaled;
 use hotmetrics::export::TextOptions;
-use hotmetrics::telemetry::remote_write;
+use hotmetrics::telemetry::{remote_write, Client};
 use hotmetrics::{Registry, Snapshot, Unit};
 #[path = "common/prom.rs"]
 mod prom;
@@ -158,4 +158,23 @@ fn prometheus_receives_native_histograms_by_remote_write() {
     assert_eq!(status, 204, "remote write refused: {text}");
     std::thread::sleep(Duration::from_millis(200));
     check(&api, &mut prom, &rec, &snap);
+
+    // The client's option pushes the same way.
+    let reg = Registry::new();
+    let h = reg.histogram("nh_client", "L", Unit::Nanoseconds).unwrap();
+    for v in [0, 2_000, 3_000_000, 3_000_000] {
+        h.record(v);
+    }
+    let client = Client::builder()
+        .remote_write(format!("{api}/api/v1/write"))
+        .registry(&reg)
+        .remote_write_native_histograms(true)
+        .push_interval(Duration::from_millis(200))
+        .start()
+        .unwrap();
+    let q = "histogram_count(nh_client_seconds)";
+    assert_eq!(prom::wait_for(&api, q, &mut prom), 4.0);
+    let sum = prom::query(&api, "histogram_sum(nh_client_seconds)").unwrap();
+    assert!((sum - 0.006002).abs() < 1e-12, "{sum}");
+    drop(client);
 }

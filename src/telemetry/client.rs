@@ -84,6 +84,7 @@ pub struct ClientBuilder {
     registry: Option<Registry>,
     prefix: String,
     text: TextOptions,
+    native: bool,
     deadline: Duration,
 }
 
@@ -95,6 +96,7 @@ impl Client {
             registry: None,
             prefix: "telemetry".into(),
             text: TextOptions::new(),
+            native: false,
             deadline: Duration::from_secs(2),
         }
     }
@@ -324,6 +326,17 @@ impl ClientBuilder {
         self
     }
 
+    /// Push each histogram (not written as a summary) as one native
+    /// histogram series (remote write's `histograms` field, see
+    /// [`remote_write::encode_native`](super::remote_write::encode_native))
+    /// instead of classic `_bucket`, `_count` and `_sum` series (the
+    /// default, `false`). The receiver must accept native histograms
+    /// (Prometheus: `--enable-feature=native-histograms`).
+    pub fn remote_write_native_histograms(mut self, on: bool) -> Self {
+        self.native = on;
+        self
+    }
+
     /// The deadline `Drop` gives the exporter to flush (default 2 s).
     pub fn shutdown_deadline(mut self, d: Duration) -> Self {
         self.deadline = d;
@@ -362,7 +375,13 @@ impl ClientBuilder {
         })?;
         let metrics = Arc::new(Mutex::new(metrics));
         client.metrics = Some(metrics.clone());
-        let mut exporter = Exporter::new(shared, self.config, registry, self.text, metrics);
+        let mut exporter = Exporter::new(
+            shared,
+            self.config,
+            registry,
+            (self.text, self.native),
+            metrics,
+        );
         let thread = std::thread::Builder::new()
             .name("hotmetrics-telemetry".into())
             .stack_size(STACK_SIZE)

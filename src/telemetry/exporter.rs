@@ -84,7 +84,8 @@ pub(crate) struct Exporter {
     shared: Arc<Shared>,
     config: Config,
     registry: Registry,
-    text: TextOptions,
+    /// The pushed histograms' shape; `true`: native histogram series.
+    text: (TextOptions, bool),
     pub(crate) metrics: Arc<Mutex<SelfMetrics>>,
     sender: Sender,
     events: Option<Endpoint>,
@@ -103,7 +104,7 @@ impl Exporter {
         shared: Arc<Shared>,
         config: Config,
         registry: Registry,
-        text: TextOptions,
+        text: (TextOptions, bool),
         metrics: Arc<Mutex<SelfMetrics>>,
     ) -> Exporter {
         let agent = ureq::Agent::config_builder()
@@ -373,7 +374,9 @@ impl Exporter {
         let url = ep.url.clone();
         self.metrics().update(self.shared.channel.accounting());
         let snap = self.registry.collect();
-        let body = remote_write::encode(&snap, &self.text, unix_ms() as i64);
+        let (opts, native) = &self.text;
+        let encode = [remote_write::encode, remote_write::encode_native][usize::from(*native)];
+        let body = encode(&snap, opts, unix_ms() as i64);
         drop(snap);
         // The events' buffer is kept aside: the push's body is its own.
         let events_body = std::mem::take(&mut self.body);

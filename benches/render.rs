@@ -1,0 +1,67 @@
+//! The scrape render: the Prometheus protobuf format (native and classic
+//! buckets) beside Prometheus text, on the same snapshot, in one criterion
+//! run.
+//!
+//! Data: 1,000 counters and 100 histograms, each histogram holding the
+//! same 1,000 observations (100 µs to 2.3 s, log-spread, in nanoseconds),
+//! written with the 11 Prometheus default `le` bounds plus `+Inf`. Each
+//! case renders one snapshot (already collected) into a buffer reused
+//! across iterations. The protobuf case also re-bins every histogram into
+//! its native buckets (at most 160) on each render.
+//!
+//! `cargo bench -p hotmetrics --features protobuf --bench render`.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use hotmetrics::export::{prometheus, protobuf, TextOptions};
+use hotmetrics::{Registry, Unit};
+use std::hint::black_box;
+use std::time::Duration;
+
+fn data() -> Registry {
+    let reg = Registry::new();
+    for i in 0..1_000 {
+        reg.counter(&format!("render_counter_{i}"), "A counter")
+            .unwrap()
+            .add(i);
+    }
+    for i in 0..100 {
+        let h = reg
+            .histogram(&format!("render_latency_{i}"), "Latency", Unit::Nanoseconds)
+            .unwrap();
+        for k in 0..1_000u32 {
+            // 100 µs * 2^(k / 70): up to about 2.3 s.
+            h.record((1e5 * (f64::from(k) / 70.0).exp2()) as u64);
+        }
+    }
+    reg
+}
+
+fn render(c: &mut Criterion) {
+    let reg = data();
+    let snap = reg.collect();
+    let opts = TextOptions::new();
+    let mut g = c.benchmark_group("render_1k");
+    g.warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(30);
+    let mut text = String::new();
+    g.bench_function("prometheus_text", |b| {
+        b.iter(|| {
+            text.clear();
+            prometheus::render_into(black_box(&snap), &mut text, &opts);
+            black_box(text.len())
+        })
+    });
+    let mut bytes = Vec::new();
+    g.bench_function("protobuf_native_and_classic", |b| {
+        b.iter(|| {
+            bytes.clear();
+            protobuf::render_into(black_box(&snap), &mut bytes, &opts);
+            black_box(bytes.len())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, render);
+criterion_main!(benches);
