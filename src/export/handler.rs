@@ -272,6 +272,7 @@ pub(crate) fn scrape(
         registry.collect()
     };
     text.clear();
+    #[cfg_attr(not(feature = "protobuf"), allow(unused_mut))]
     let mut binary = Vec::new();
     match negotiated.format {
         Format::OpenMetrics => openmetrics::render_into(&snap, text, options),
