@@ -445,14 +445,16 @@ mod tests {
 
     #[test]
     fn an_empty_histogram_is_marked_native() {
-        let reg = Registry::new();
-        let _h = reg.histogram("h", "H", Unit::None).unwrap();
-        let _c = reg.counter("c", "C").unwrap();
-        let fams = decode(&render(&reg.collect()));
-        let h = fams.iter().find(|f| f.name == "h").map(|f| &f.metric[0]);
-        if let Some(h) = h.and_then(|m| m.histogram.as_ref()) {
-            assert_eq!(h.positive_span, [BucketSpan::default()]);
-            assert_eq!(h.sample_count, 0);
-        }
+        let empty = HistogramSnapshot::from_parts(crate::Precision::DEFAULT, vec![], 0, 0, 0, 0);
+        let mut h = Histogram::default();
+        native_into(&mut h, &empty, 1.0);
+        assert_eq!(h.positive_span, [BucketSpan::default()]);
+        assert!(h.negative_span.is_empty() && h.positive_delta.is_empty());
+        // Zeros only: the zero bucket, and the no-op span.
+        let zeros =
+            HistogramSnapshot::from_parts(crate::Precision::DEFAULT, vec![(0, 3)], 0, 0, 0, 0);
+        let mut h = Histogram::default();
+        native_into(&mut h, &zeros, 1.0);
+        assert_eq!((h.zero_count, h.positive_span.len()), (3, 1));
     }
 }
