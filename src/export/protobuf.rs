@@ -444,6 +444,31 @@ mod tests {
     }
 
     #[test]
+    fn bucket_indices_follow_prometheus() {
+        // Prometheus' bucket i at schema s holds (2^((i-1)/2^s), 2^(i/2^s)].
+        let reg = Registry::new();
+        let h = reg.histogram("h", "H", Unit::None).unwrap();
+        h.record(3);
+        h.record(3);
+        h.record(1000);
+        let fams = decode(&render(&reg.collect()));
+        let n = fams[0].metric[0].histogram.as_ref().unwrap();
+        let index = |v: f64| (v.log2() * f64::from(n.schema).exp2()).ceil() as i32;
+        let first = n.positive_span[0].offset;
+        assert_eq!(first, index(3.0), "schema {}", n.schema);
+        let ends: i32 = n
+            .positive_span
+            .iter()
+            .map(|s| s.offset + s.length as i32)
+            .sum();
+        assert_eq!(ends - 1, index(1000.0));
+        assert_eq!(
+            (n.positive_delta[0], n.positive_delta.last()),
+            (2, Some(&-1))
+        );
+    }
+
+    #[test]
     fn an_empty_histogram_is_marked_native() {
         let empty = HistogramSnapshot::from_parts(crate::Precision::DEFAULT, vec![], 0, 0, 0, 0);
         let mut h = Histogram::default();
