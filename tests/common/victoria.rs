@@ -58,7 +58,10 @@ pub fn start(dir: &TempDir) -> (Kill, String) {
         if let Ok(Some(status)) = vm.0.try_wait() {
             panic!("victoria-metrics exited: {status}");
         }
-        assert!(Instant::now() < deadline, "victoria-metrics not up within 60 s");
+        assert!(
+            Instant::now() < deadline,
+            "victoria-metrics not up within 60 s"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     (vm, api)
