@@ -26,6 +26,8 @@
     not(feature = "http"),
     doc = "- `http`: a `/metrics` endpoint (feature `http`, off by default)."
 )]
+//! - [`native`]: histograms in the native (exponential) bucket layout of
+//!   Prometheus native and OpenTelemetry exponential histograms.
 //! - [`handler`]: the scrape as a framework-neutral function, `(Accept,
 //!   Accept-Encoding)` to `(status, Content-Type, Content-Encoding, body)`,
 //!   always built; gzip with feature `gzip`.
@@ -61,6 +63,7 @@ pub mod http;
 pub mod hyper;
 #[cfg(feature = "json")]
 pub mod json;
+pub mod native;
 pub mod openmetrics;
 mod options;
 pub mod prometheus;
