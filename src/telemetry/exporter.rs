@@ -188,12 +188,15 @@ impl Exporter {
             }
             let mut now = Instant::now();
             // Send batch after batch while full ones are queued (one batch
-            // per poll would cap the rate at batch_size per tick).
+            // per poll would cap the rate at batch_size per tick), but not
+            // past a push that is due: a steady stream of events must not
+            // starve the metrics.
             loop {
                 self.step_events(now, None);
                 if !self.batch.is_empty()
                     || self.shared.channel.queued() < self.config.batch_size
                     || self.stop_deadline().is_some()
+                    || self.push_due(now)
                 {
                     break;
                 }
@@ -222,6 +225,15 @@ impl Exporter {
             let tick = (quiet / 10).clamp(BUSY_TICK, self.idle_tick());
             std::thread::park_timeout(tick);
         }
+    }
+
+    /// Whether a remote-write or OTLP push is due at `now`.
+    fn push_due(&self, now: Instant) -> bool {
+        #[cfg(feature = "otlp")]
+        if self.otlp.as_ref().is_some_and(|o| now >= o.next) {
+            return true;
+        }
+        self.push.is_some() && now >= self.next_push
     }
 
     /// Takes a batch if one is due and tries to send it.
