@@ -563,3 +563,53 @@ fn faults_keep_the_accounting_exact_emits_free_and_shutdown_bounded() {
         r.acct
     );
 }
+
+#[test]
+fn exponential_histograms_hold_the_recorded_counts_per_bucket() {
+    let sink = Sink::start();
+    let reg = recorded();
+    // Default: exponential, at most 160 buckets.
+    let client = Client::builder()
+        .otlp(config(&sink))
+        .registry(&reg)
+        .start()
+        .unwrap();
+    client.shutdown(Duration::from_secs(5));
+    // At most 4 buckets: 0.5 ms (2^18.93 ns) and 3 ms (2^21.52 ns) fit at
+    // scale 0 (buckets 18 and 21), not at scale 1 (37 and 43).
+    let narrow = Sink::start();
+    let mut c = config(&narrow);
+    c.max_buckets = 4;
+    let reg4 = recorded();
+    let client = Client::builder().otlp(c).registry(&reg4).start().unwrap();
+    client.shutdown(Duration::from_secs(5));
+
+    for (sink, max) in [(&sink, 160usize), (&narrow, 4)] {
+        let req = decode(&sink.accepted()[0]);
+        let m = metric(&req, "otlp_latency");
+        assert_eq!(m.unit, "ns");
+        let Some(Data::ExponentialHistogram(h)) = &m.data else {
+            panic!("{m:?}")
+        };
+        assert_eq!(h.aggregation_temporality, 2);
+        let p = &h.data_points[0];
+        assert_eq!((p.count, p.zero_count, p.sum), (105, 5, Some(225e6)));
+        assert_eq!((p.min, p.max), (Some(0.0), Some(3e6)));
+        assert!(p.negative.is_none() || p.negative.as_ref().unwrap().bucket_counts.is_empty());
+        let pos = p.positive.as_ref().unwrap();
+        assert!(pos.bucket_counts.len() <= max && (-10..=8).contains(&p.scale));
+        // The bucket holding v: base^k < v <= base^(k+1), base = 2^(2^-scale).
+        let index = |v: f64| (v.log2() * 2f64.powi(p.scale)).ceil() as i32 - 1;
+        let count_at = |v: f64| pos.bucket_counts[(index(v) - pos.offset) as usize];
+        assert_eq!(count_at(500_000.0), 30, "scale {}", p.scale);
+        assert_eq!(count_at(3_000_000.0), 70, "scale {}", p.scale);
+        assert_eq!(pos.bucket_counts.iter().sum::<u64>(), 100);
+        if max == 4 {
+            assert_eq!(p.scale, 0);
+            assert_eq!(
+                (pos.offset, &pos.bucket_counts[..]),
+                (18, &[30, 0, 0, 70][..])
+            );
+        }
+    }
+}

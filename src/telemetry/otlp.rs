@@ -7,7 +7,7 @@
 //!   attribute named as the metric), info metrics a gauge point of 1.
 //! - Histograms are `ExponentialHistogram`s (default) or explicit-bucket
 //!   `Histogram`s with the classic bounds a scrape writes
-//!   ([`HistogramAggregation`](super::HistogramAggregation)); count, sum,
+//!   ([`super::HistogramAggregation`]); count, sum,
 //!   min and max exact.
 //! - Every value is in the unit it was recorded in, named by its UCUM code
 //!   in `unit` (`ns`, `us`, `ms`, `s`, `By`; a custom unit as given), so a
@@ -342,8 +342,7 @@ pub fn body(req: &ExportMetricsServiceRequest, gzip: bool) -> Vec<u8> {
     }
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     // Writing into a Vec cannot fail.
-    match std::io::Write::write_all(&mut enc, &raw).and_then(|()| enc.finish()) {
-        Ok(out) => out,
-        Err(_) => Vec::new(),
-    }
+    std::io::Write::write_all(&mut enc, &raw)
+        .and_then(|()| enc.finish())
+        .unwrap_or_default()
 }

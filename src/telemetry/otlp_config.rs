@@ -107,7 +107,7 @@ impl OtlpConfig {
             compression: Compression::None,
             temporality: Temporality::Cumulative,
             histograms: HistogramAggregation::Exponential,
-            max_buckets: 160,
+            max_buckets: crate::export::native::DEFAULT_MAX_BUCKETS,
             resource: vec![("service.name".into(), "unknown_service".into())],
             interval: Duration::from_secs(60),
         }

@@ -59,7 +59,7 @@ impl OtlpPush {
         OtlpPush {
             endpoint,
             encoder: Encoder::new(c, text, unix_ns()),
-            headers: c.headers.iter().cloned().collect::<Vec<_>>().into(),
+            headers: c.headers.to_vec().into(),
             gzip: c.compression == Compression::Gzip,
             timeout: c.timeout,
             interval: c.interval,
