@@ -346,3 +346,55 @@ pub fn body(req: &ExportMetricsServiceRequest, gzip: bool) -> Vec<u8> {
         .and_then(|()| enc.finish())
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Registry;
+
+    fn first_point(req: &ExportMetricsServiceRequest) -> (u64, u64, Option<number_data_point::Value>) {
+        let m = &req.resource_metrics[0].scope_metrics[0].metrics[0];
+        let Some(Data::Sum(s)) = &m.data else {
+            panic!("{m:?}")
+        };
+        let p = &s.data_points[0];
+        (p.start_time_unix_nano, p.time_unix_nano, p.value)
+    }
+
+    #[test]
+    fn a_counter_that_went_down_restarts_its_cumulative_start() {
+        let reg = Registry::new();
+        let c = reg.counter("jobs", "J").unwrap();
+        c.add(5);
+        let mut enc = Encoder::new(&OtlpConfig::new("http://h:1/v1/metrics"), TextOptions::new(), 10);
+        assert_eq!(first_point(&enc.request(&reg.collect(), 20)).0, 10);
+        c.add(1);
+        assert_eq!(first_point(&enc.request(&reg.collect(), 30)).0, 10);
+        // A snapshot where the total is lower: the series was made again.
+        let other = Registry::new();
+        other.counter("jobs", "J").unwrap().add(2);
+        let (start, end, _) = first_point(&enc.request(&other.collect(), 40));
+        assert_eq!((start, end), (30, 40));
+    }
+
+    #[test]
+    fn an_uncommitted_delta_export_is_covered_by_the_next() {
+        let reg = Registry::new();
+        let c = reg.counter("jobs", "J").unwrap();
+        let mut config = OtlpConfig::new("http://h:1/v1/metrics");
+        config.temporality = Temporality::Delta;
+        let mut enc = Encoder::new(&config, TextOptions::new(), 10);
+        c.add(5);
+        let s1 = reg.collect();
+        let p = first_point(&enc.request(&s1, 20));
+        assert_eq!(p, (10, 20, Some(number_data_point::Value::AsInt(5))));
+        enc.commit(s1, 20);
+        c.add(3);
+        // Failed, not committed: the next export covers it too.
+        let _ = enc.request(&reg.collect(), 30);
+        c.add(4);
+        let s3 = reg.collect();
+        let p = first_point(&enc.request(&s3, 40));
+        assert_eq!(p, (20, 40, Some(number_data_point::Value::AsInt(7))));
+    }
+}

@@ -73,7 +73,7 @@ pub enum Compression {
 /// assert_eq!(c.temporality, Temporality::Delta);
 /// assert!(c.resource.contains(&("service.name".into(), "checkout".into())));
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct OtlpConfig {
     /// The full URL requests are POSTed to (`.../v1/metrics`).
     pub endpoint: String,
@@ -221,6 +221,28 @@ impl OtlpConfig {
     }
 }
 
+/// Header values are redacted: they often hold credentials.
+impl std::fmt::Debug for OtlpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(k, _)| (k.as_str(), "<redacted>"))
+            .collect();
+        f.debug_struct("OtlpConfig")
+            .field("endpoint", &self.endpoint)
+            .field("headers", &headers)
+            .field("timeout", &self.timeout)
+            .field("compression", &self.compression)
+            .field("temporality", &self.temporality)
+            .field("histograms", &self.histograms)
+            .field("max_buckets", &self.max_buckets)
+            .field("resource", &self.resource)
+            .field("interval", &self.interval)
+            .finish()
+    }
+}
+
 fn invalid(name: &str, value: &str, reason: &'static str) -> ConfigError {
     ConfigError::Invalid {
         name: name.to_string(),
@@ -320,6 +342,11 @@ mod tests {
             ]
         );
         assert_eq!(c.interval, Duration::from_secs(5));
+        let shown = format!("{c:?}");
+        assert!(
+            shown.contains("api-key") && !shown.contains("s=cret"),
+            "{shown}"
+        );
         let base = OtlpConfig::from_vars([("OTEL_EXPORTER_OTLP_ENDPOINT", "http://a:4318/")]);
         assert_eq!(base.unwrap().unwrap().endpoint, "http://a:4318/v1/metrics");
         assert_eq!(
