@@ -54,6 +54,8 @@ pub enum Compression {
 /// | `OTEL_METRIC_EXPORT_INTERVAL` | [`interval`](Self::interval) in ms | 60000 |
 ///
 /// The `METRICS_` forms win over the generic ones.
+/// `OTEL_EXPORTER_OTLP_(METRICS_)PROTOCOL`, if set, must be
+/// `http/protobuf` (gRPC and JSON are not spoken).
 ///
 /// ```
 /// use hotmetrics::telemetry::{OtlpConfig, Compression, Temporality};
@@ -146,6 +148,13 @@ impl OtlpConfig {
             (None, Some((_, v))) => format!("{}/v1/metrics", v.trim_end_matches('/')),
             (None, None) => return Ok(None),
         };
+        // Only OTLP/HTTP with protobuf is spoken here: another protocol
+        // asked for is an error, not a silent switch.
+        if let Some((k, v)) = either("OTEL_EXPORTER_OTLP_PROTOCOL") {
+            if !v.is_empty() && v != "http/protobuf" {
+                return Err(invalid(k, v, "only http/protobuf is supported"));
+            }
+        }
         let mut c = OtlpConfig::new(endpoint);
         if let Some((k, v)) = either("OTEL_EXPORTER_OTLP_HEADERS") {
             c.headers = pairs(k, v)?;
@@ -368,6 +377,7 @@ mod tests {
             ("OTEL_METRIC_EXPORT_INTERVAL", "0"),
             ("OTEL_EXPORTER_OTLP_HEADERS", "novalue"),
             ("OTEL_RESOURCE_ATTRIBUTES", "a=%zz"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
         ] {
             let err = OtlpConfig::from_vars([ep, (k, v)]).unwrap_err();
             assert!(
