@@ -12,15 +12,17 @@ fi
 
 # The exposition tests run real tools: promtool and prometheus (Debian's
 # `prometheus` package) and the OpenMetrics parser of Python's
-# prometheus_client (`python3-prometheus-client`).
+# prometheus_client (`python3-prometheus-client`); the remote-write test a
+# VictoriaMetrics server (Debian's `victoria-metrics`).
 if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1 \
+    || ! command -v victoria-metrics >/dev/null 2>&1 \
     || ! /usr/bin/python3 -c 'import prometheus_client' >/dev/null 2>&1; then
-    echo "== installing prometheus, promtool and python3-prometheus-client"
+    echo "== installing prometheus, promtool, victoria-metrics and python3-prometheus-client"
     sudo=""
     if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
     export DEBIAN_FRONTEND=noninteractive
-    $sudo apt-get update -qq && $sudo apt-get install -y -qq prometheus python3-prometheus-client >/dev/null \
-        || echo "warning: could not install prometheus / python3-prometheus-client; their tests will be skipped (and fail under CI)" >&2
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq prometheus victoria-metrics python3-prometheus-client >/dev/null \
+        || echo "warning: could not install prometheus / victoria-metrics / python3-prometheus-client; their tests will be skipped (and fail under CI)" >&2
 fi
 echo "== real tools: $(promtool --version 2>&1 | head -1 || echo 'promtool missing')"
 

@@ -99,6 +99,9 @@
 //!   prost, snap). Off by default.
 //! - `telemetry-tls`: `https://` endpoints for the telemetry exporter
 //!   (ureq's rustls with the ring provider). Off by default.
+//! - `otlp`: the telemetry exporter also pushes the registry by OTLP/HTTP
+//!   with protobuf (`telemetry::otlp`, `telemetry::OtlpConfig`;
+//!   opentelemetry-proto's messages, flate2 for gzip). Off by default.
 //! - `loom`: the loom model of the synchronisation layer, only together
 //!   with `RUSTFLAGS="--cfg loom"` (see `loom-tests/`).
 //!

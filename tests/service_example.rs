@@ -286,11 +286,14 @@ fn example_binary() -> Option<std::path::PathBuf> {
 #[test]
 fn the_example_binary_prints_its_address_and_serves_metrics() {
     let Some(bin) = example_binary() else {
-        eprintln!("SKIPPED: the service example binary is not built (run `cargo test` without target filters, or `cargo build --example service --features axum,metrics-facade,telemetry`)");
+        eprintln!("SKIPPED: the service example binary is not built (run `cargo test` without target filters, or `cargo build --example service --features axum,metrics-facade,telemetry,otlp`)");
         return;
     };
+    let otlp = sink::Sink::start();
+    let otlp_url = otlp.url("/v1/metrics");
     let mut child = Command::new(bin)
         .args(["--port", "0", "--workers", "2", "--duration", "3"])
+        .args(["--otlp", &otlp_url, "--otlp-interval", "0.5"])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -367,4 +370,58 @@ fn the_example_binary_prints_its_address_and_serves_metrics() {
         .map(|l| number_after(l, "received "))
         .unwrap_or_else(|| panic!("no demo endpoint count in {rest}"));
     assert_eq!(received, delivered, "{rest}");
+    assert!(
+        lines.contains(&format!("OTLP metrics to {otlp_url}").as_str()),
+        "{rest}"
+    );
+    check_otlp(&otlp, &text);
+}
+
+/// The OTLP pushes decode with the `opentelemetry-proto` types, name the
+/// service, and their last one carries the request totals the last scrape
+/// read or more.
+fn check_otlp(otlp: &sink::Sink, scraped: &str) {
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use opentelemetry_proto::tonic::metrics::v1::{metric::Data, number_data_point::Value};
+    use prost::Message;
+    let pushes = otlp.accepted();
+    assert!(pushes.len() >= 2, "{} OTLP pushes", pushes.len());
+    let last = ExportMetricsServiceRequest::decode(&pushes.last().unwrap().body[..]).unwrap();
+    let rm = &last.resource_metrics[0];
+    let service = rm
+        .resource
+        .as_ref()
+        .unwrap()
+        .attributes
+        .iter()
+        .find(|kv| kv.key == "service.name");
+    assert!(
+        format!("{service:?}").contains("hotmetrics-example-service"),
+        "{service:?}"
+    );
+    let requests = rm.scope_metrics[0]
+        .metrics
+        .iter()
+        .find(|m| m.name == "service_requests")
+        .expect("service_requests pushed");
+    let Some(Data::Sum(sum)) = &requests.data else {
+        panic!("{requests:?}")
+    };
+    let pushed: i64 = sum
+        .data_points
+        .iter()
+        .map(|p| match p.value {
+            Some(Value::AsInt(n)) => n,
+            _ => panic!("{p:?}"),
+        })
+        .sum();
+    let scraped: f64 = scraped
+        .lines()
+        .filter(|l| l.starts_with("service_requests_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert!(
+        scraped > 0.0 && pushed as f64 >= scraped,
+        "{pushed} < {scraped}"
+    );
 }

@@ -29,7 +29,7 @@
 #[path = "web.rs"]
 mod web;
 
-use hotmetrics::telemetry::{Accounting, Client, QueryEvent, QueryOutcome};
+use hotmetrics::telemetry::{Accounting, Client, OtlpConfig, QueryEvent, QueryOutcome};
 use hotmetrics::{
     Arity, CacheStatus, CounterFamily, Gauge, Histogram, LabelValue, ResponseTracker, StateSet,
     Unit,
@@ -55,6 +55,11 @@ pub struct Config {
     /// Where telemetry events are POSTed (`None`: the client is disabled
     /// and emits nothing).
     pub events_endpoint: Option<String>,
+    /// Where the registry is pushed by OTLP/HTTP (`.../v1/metrics`), every
+    /// `otlp_interval` (`None`: no OTLP push).
+    pub otlp_endpoint: Option<String>,
+    /// How often the OTLP push exports.
+    pub otlp_interval: Duration,
 }
 
 impl Default for Config {
@@ -64,6 +69,8 @@ impl Default for Config {
             workers: 4,
             failure_rate: 0.05,
             events_endpoint: None,
+            otlp_endpoint: None,
+            otlp_interval: Duration::from_secs(10),
         }
     }
 }
@@ -242,12 +249,18 @@ impl Service {
     /// find the telemetry self-metrics already registered.
     pub fn start(config: Config) -> Result<Service, Box<dyn std::error::Error>> {
         let reg = hotmetrics::global();
+        let mut builder = Client::builder()
+            .registry(reg)
+            .shutdown_deadline(TELEMETRY_DEADLINE);
+        if let Some(url) = &config.otlp_endpoint {
+            let mut otlp = OtlpConfig::new(url.as_str());
+            otlp.interval = config.otlp_interval;
+            otlp.set_resource("service.name".into(), "hotmetrics-example-service".into());
+            builder = builder.otlp(otlp);
+        }
         let telemetry = match &config.events_endpoint {
-            Some(url) => Client::builder()
-                .events_endpoint(url.as_str())
-                .registry(reg)
-                .shutdown_deadline(TELEMETRY_DEADLINE)
-                .start()?,
+            Some(url) => builder.events_endpoint(url.as_str()).start()?,
+            None if config.otlp_endpoint.is_some() => builder.start()?,
             None => Client::builder().enabled(false).start()?,
         };
         let telemetry = Arc::new(telemetry);

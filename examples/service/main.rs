@@ -4,7 +4,7 @@
 //! `/metrics` serves what they record.
 //!
 //! ```text
-//! cargo run --release --example service --features axum,metrics-facade,telemetry
+//! cargo run --release --example service --features axum,metrics-facade,telemetry,otlp
 //! curl localhost:9464/metrics
 //! ```
 //!
@@ -13,7 +13,10 @@
 //! that long, then print a summary and exit; without it the service runs
 //! until interrupted with Ctrl-C), `--events URL` (where telemetry events
 //! are POSTed as JSON lines; without it a built-in demo endpoint on a free
-//! loopback port receives and counts them). The bound address is printed
+//! loopback port receives and counts them), `--otlp URL` (push the
+//! registry by OTLP/HTTP to this `.../v1/metrics` URL, for example an
+//! OpenTelemetry Collector's `http://127.0.0.1:4318/v1/metrics`, every
+//! `--otlp-interval SECS`, default 10). The bound address is printed
 //! first: `listening on http://127.0.0.1:PORT/metrics`, then where the
 //! events go. The telemetry client's self-metrics
 //! (`telemetry_events_delivered_total` and the rest) are in `/metrics`.
@@ -26,7 +29,10 @@ mod demo_sink;
 use std::time::{Duration, Instant};
 
 fn usage() -> ! {
-    eprintln!("usage: service [--port N] [--workers N] [--duration SECS] [--events URL]");
+    eprintln!(
+        "usage: service [--port N] [--workers N] [--duration SECS] [--events URL] \
+         [--otlp URL] [--otlp-interval SECS]"
+    );
     std::process::exit(2)
 }
 
@@ -48,6 +54,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 duration = Some(Duration::from_secs_f64(secs.max(0.0)));
             }
             "--events" => config.events_endpoint = Some(value()),
+            "--otlp" => config.otlp_endpoint = Some(value()),
+            "--otlp-interval" => {
+                let secs: f64 = value().parse().unwrap_or_else(|_| usage());
+                config.otlp_interval = Duration::from_secs_f64(secs.max(0.001));
+            }
             _ => usage(),
         }
     }
@@ -61,6 +72,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     let events = config.events_endpoint.clone().unwrap_or_default();
+    let otlp = config.otlp_endpoint.clone();
 
     let mut service = app::Service::start(config)?;
     println!("listening on http://{}/metrics", service.local_addr());
@@ -70,6 +82,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
              --events URL sends them elsewhere)"
         ),
         None => println!("telemetry events to {events}"),
+    }
+    if let Some(url) = &otlp {
+        println!("OTLP metrics to {url}");
     }
     let started = Instant::now();
     match duration {

@@ -350,6 +350,27 @@ fn family_name(out: &mut String, d: &Descriptor) {
     }
 }
 
+/// The classic bounds of histogram `d` under `opts` (none when it is
+/// written as a summary), each in the recorded unit with its threshold
+/// (see [`threshold`]): the explicit buckets of an OTLP histogram.
+#[cfg(feature = "otlp")]
+pub(crate) fn classic_thresholds(opts: &TextOptions, d: &Descriptor) -> Vec<(f64, Option<u64>)> {
+    let mut name = String::new();
+    family_name(&mut name, d);
+    let (_, divisor) = base_unit(d);
+    match opts.histogram_form(d.name(), &name, d.unit()) {
+        HistogramFormRef::Buckets(b) => b
+            .iter()
+            .map(|b| {
+                let t = threshold(b.value, divisor);
+                // Observations are integers: `x <= v` is `x <= t`.
+                (t.map_or(b.value * divisor, |t| t as f64), t)
+            })
+            .collect(),
+        HistogramFormRef::Summary(_) => Vec::new(),
+    }
+}
+
 /// Where the threshold of classic bound `le` (base unit) falls in recorded
 /// units: observations `<= threshold` are counted. `None`: nothing is.
 fn threshold(le: f64, divisor: f64) -> Option<u64> {

@@ -16,8 +16,14 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// The exporter thread's stack: it runs an HTTP client and the exposition
-/// renderer, nothing recursive.
-const STACK_SIZE: usize = 256 * 1024;
+/// renderer, nothing recursive; with `otlp`, the OTLP messages too, whose
+/// construction and encoding in an unoptimised build take large frames.
+/// (Reserved address space: only the pages touched are resident.)
+const STACK_SIZE: usize = if cfg!(feature = "otlp") {
+    1024 * 1024
+} else {
+    256 * 1024
+};
 
 /// How long past its deadline a shutdown waits for an exporter that has
 /// not ended (the documented bound).
@@ -271,6 +277,25 @@ impl ClientBuilder {
         self
     }
 
+    /// Pushes the registry by OTLP/HTTP (feature `otlp`; see
+    /// [`OtlpConfig`](super::OtlpConfig) and [`otlp`](super::otlp)).
+    #[cfg(feature = "otlp")]
+    pub fn otlp(mut self, config: super::OtlpConfig) -> Self {
+        self.config.otlp = Some(config);
+        self
+    }
+
+    /// Pushes the registry by OTLP/HTTP as the standard `OTEL_*`
+    /// environment variables say, if they name an endpoint (feature
+    /// `otlp`; see [`OtlpConfig::from_env`](super::OtlpConfig::from_env)).
+    #[cfg(feature = "otlp")]
+    pub fn otlp_from_env(mut self) -> Result<Self, ConfigError> {
+        if let Some(c) = super::OtlpConfig::from_env()? {
+            self.config.otlp = Some(c);
+        }
+        Ok(self)
+    }
+
     /// Retries of a failed batch before it is dropped.
     pub fn max_retries(mut self, n: u32) -> Self {
         self.config.max_retries = n;
@@ -366,7 +391,11 @@ impl ClientBuilder {
         if !enabled {
             return Ok(client);
         }
-        let metrics = SelfMetrics::register(&registry, &self.prefix).map_err(|reason| {
+        #[cfg(feature = "otlp")]
+        let otlp = self.config.otlp.is_some();
+        #[cfg(not(feature = "otlp"))]
+        let otlp = false;
+        let metrics = SelfMetrics::register(&registry, &self.prefix, otlp).map_err(|reason| {
             ConfigError::Invalid {
                 name: "metrics_prefix".into(),
                 value: self.prefix.clone(),

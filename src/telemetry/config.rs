@@ -71,6 +71,11 @@ pub struct Config {
     /// built-in Mozilla roots (feature `telemetry-tls`; without it, setting
     /// this is an error).
     pub tls_ca_pem: Option<String>,
+    /// Where and how the registry is pushed by OTLP/HTTP (feature `otlp`;
+    /// [`Config::from_env`] reads the standard `OTEL_*` variables into it,
+    /// see [`OtlpConfig`](super::OtlpConfig)).
+    #[cfg(feature = "otlp")]
+    pub otlp: Option<super::OtlpConfig>,
 }
 
 impl Default for Config {
@@ -88,6 +93,8 @@ impl Default for Config {
             breaker: BreakerConfig::default(),
             authorization: None,
             tls_ca_pem: None,
+            #[cfg(feature = "otlp")]
+            otlp: None,
         }
     }
 }
@@ -120,7 +127,7 @@ impl fmt::Display for ConfigError {
                 reason,
             } => write!(f, "{name}={value:?}: {reason}"),
             ConfigError::NoEndpoint => f.write_str(
-                "telemetry is enabled but neither an events endpoint nor a remote-write URL is set",
+                "telemetry is enabled but no events endpoint, remote-write URL or OTLP endpoint is set",
             ),
             ConfigError::Spawn(e) => write!(f, "cannot start the telemetry exporter thread: {e}"),
         }
@@ -134,8 +141,16 @@ const PREFIX: &str = "HOTMETRICS_TELEMETRY_";
 impl Config {
     /// Defaults overridden by the `HOTMETRICS_TELEMETRY_*` variables that
     /// are set (see the table above).
+    /// With feature `otlp`, the `OTEL_*` variables too (see
+    /// [`OtlpConfig`](super::OtlpConfig)).
     pub fn from_env() -> Result<Config, ConfigError> {
-        Config::from_vars(std::env::vars().filter(|(k, _)| k.starts_with(PREFIX)))
+        #[allow(unused_mut)]
+        let mut c = Config::from_vars(std::env::vars().filter(|(k, _)| k.starts_with(PREFIX)))?;
+        #[cfg(feature = "otlp")]
+        {
+            c.otlp = super::OtlpConfig::from_env()?;
+        }
+        Ok(c)
     }
 
     /// As [`from_env`](Self::from_env), from the given pairs (for tests and
@@ -242,7 +257,15 @@ impl Config {
         if let Some(pem) = &self.tls_ca_pem {
             tls_ca(pem).map_err(|reason| bad("tls_ca_pem", pem.clone(), reason))?;
         }
-        if self.enabled && self.events_endpoint.is_none() && self.remote_write.is_none() {
+        #[cfg(feature = "otlp")]
+        if let Some(o) = &self.otlp {
+            o.validate()?;
+        }
+        #[cfg(feature = "otlp")]
+        let otlp = self.otlp.is_some();
+        #[cfg(not(feature = "otlp"))]
+        let otlp = false;
+        if self.enabled && self.events_endpoint.is_none() && self.remote_write.is_none() && !otlp {
             return Err(ConfigError::NoEndpoint);
         }
         Ok(())
@@ -276,6 +299,12 @@ fn tls_ca(_pem: &str) -> Result<(), &'static str> {
 const EXPECTED_URL: &str = "expected an http:// or https:// URL";
 #[cfg(not(feature = "telemetry-tls"))]
 const EXPECTED_URL: &str = "expected an http:// URL";
+
+/// Checks a URL setting as the `*_URL` variables are checked.
+#[cfg(feature = "otlp")]
+pub(super) fn check_url(name: &str, v: &str) -> Result<(), ConfigError> {
+    url(name, v).map(drop)
+}
 
 /// An `http://` URL with a host, or `https://` with feature
 /// `telemetry-tls`.

@@ -15,14 +15,14 @@ use super::accounting::Channel;
 use super::auth::Authorization;
 use super::breaker::{Breaker, Jitter, Transition};
 use super::config::Config;
-use super::event::{Event, Kind, Value};
+use super::event::Event;
+use super::events_json::encode_events;
 use super::remote_write;
 use super::self_metrics::SelfMetrics;
 use super::sender::{Job, Outcome, Sender, Sent};
 use crate::export::TextOptions;
 use crate::sync::{Arc, AtomicU8, Mutex, Ordering};
 use crate::{Clock, Registry};
-use std::io::Write;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// What emitters and the exporter share.
@@ -55,7 +55,7 @@ impl Shared {
         }
     }
 
-    fn unix_ms_of(&self, raw: u64) -> u64 {
+    pub(super) fn unix_ms_of(&self, raw: u64) -> u64 {
         self.epoch_unix_ms + self.clock.nanos_between(self.epoch_raw, raw) / 1_000_000
     }
 }
@@ -71,31 +71,34 @@ fn unix_ms() -> u64 {
 const BUSY_TICK: Duration = Duration::from_millis(1);
 
 /// One endpoint: its breaker and retry state.
-struct Endpoint {
-    url: Arc<str>,
-    name: &'static str,
-    breaker: Breaker,
-    attempts: u32,
-    retry_at: Option<Instant>,
+pub(super) struct Endpoint {
+    pub(super) url: Arc<str>,
+    pub(super) name: &'static str,
+    pub(super) breaker: Breaker,
+    pub(super) attempts: u32,
+    pub(super) retry_at: Option<Instant>,
 }
 
 /// The exporter's state, owned by its thread.
 pub(crate) struct Exporter {
-    shared: Arc<Shared>,
-    config: Config,
-    registry: Registry,
+    pub(super) shared: Arc<Shared>,
+    pub(super) config: Config,
+    pub(super) registry: Registry,
     /// The pushed histograms' shape; `true`: native histogram series.
     text: (TextOptions, bool),
     pub(crate) metrics: Arc<Mutex<SelfMetrics>>,
-    sender: Sender,
+    pub(super) sender: Sender,
     events: Option<Endpoint>,
     push: Option<Endpoint>,
+    /// The OTLP push: its endpoint, encoder and schedule.
+    #[cfg(feature = "otlp")]
+    pub(super) otlp: Option<super::otlp_push::OtlpPush>,
     /// The batch being sent: taken from the queue, not yet settled.
     pub(crate) batch: Vec<Event>,
-    body: Vec<u8>,
+    pub(super) body: Vec<u8>,
     next_flush: Instant,
     next_push: Instant,
-    jitter: Jitter,
+    pub(super) jitter: Jitter,
     started: Instant,
 }
 
@@ -135,7 +138,14 @@ impl Exporter {
             })
         };
         let now = Instant::now();
+        #[cfg(feature = "otlp")]
+        let otlp = config.otlp.as_ref().map(|o| {
+            let ep = endpoint(&Some(o.endpoint.clone()), "otlp").expect("an endpoint");
+            super::otlp_push::OtlpPush::new(o, ep, text.0.clone(), now)
+        });
         Exporter {
+            #[cfg(feature = "otlp")]
+            otlp,
             events: endpoint(&config.events_endpoint, "events"),
             push: endpoint(&config.remote_write, "remote_write"),
             batch: Vec::with_capacity(config.batch_size),
@@ -153,7 +163,7 @@ impl Exporter {
         }
     }
 
-    fn now_ms(&self, now: Instant) -> u64 {
+    pub(super) fn now_ms(&self, now: Instant) -> u64 {
         now.duration_since(self.started).as_millis() as u64
     }
 
@@ -179,12 +189,15 @@ impl Exporter {
             }
             let mut now = Instant::now();
             // Send batch after batch while full ones are queued (one batch
-            // per poll would cap the rate at batch_size per tick).
+            // per poll would cap the rate at batch_size per tick), but not
+            // past a push that is due: a steady stream of events must not
+            // starve the metrics.
             loop {
                 self.step_events(now, None);
                 if !self.batch.is_empty()
                     || self.shared.channel.queued() < self.config.batch_size
                     || self.stop_deadline().is_some()
+                    || self.push_due(now)
                 {
                     break;
                 }
@@ -193,6 +206,10 @@ impl Exporter {
             if self.push.is_some() && now >= self.next_push {
                 self.next_push = now + self.config.push_interval;
                 self.push_snapshot(now, None);
+            }
+            #[cfg(feature = "otlp")]
+            if self.otlp.as_ref().is_some_and(|o| now >= o.next) {
+                self.push_otlp(now, None);
             }
             let acct = self.shared.channel.accounting();
             crate::sync::lock(&self.metrics).update(acct);
@@ -209,6 +226,15 @@ impl Exporter {
             let tick = (quiet / 10).clamp(BUSY_TICK, self.idle_tick());
             std::thread::park_timeout(tick);
         }
+    }
+
+    /// Whether a remote-write or OTLP push is due at `now`.
+    fn push_due(&self, now: Instant) -> bool {
+        #[cfg(feature = "otlp")]
+        if self.otlp.as_ref().is_some_and(|o| now >= o.next) {
+            return true;
+        }
+        self.push.is_some() && now >= self.next_push
     }
 
     /// Takes a batch if one is due and tries to send it.
@@ -258,8 +284,15 @@ impl Exporter {
         self.publish_states();
         encode_events(&self.shared, &self.batch, &mut self.body);
         let body = std::mem::take(&mut self.body);
-        let headers = &[("Content-Type", "application/x-ndjson")];
-        let Some(sent) = self.request(url, body, headers, deadline) else {
+        let job = Job {
+            url,
+            body,
+            headers: &[("Content-Type", "application/x-ndjson")],
+            extra_headers: None,
+            otlp: false,
+            timeout: self.config.timeout,
+        };
+        let Some(sent) = self.request(job, deadline) else {
             // Abandoned at the shutdown deadline: `finish` counts the batch.
             return;
         };
@@ -322,27 +355,15 @@ impl Exporter {
     /// Runs one request on the request thread, its timeout capped by what
     /// is left of `deadline`, keeping the self-metrics current while it
     /// is under way. `None`: abandoned at the shutdown deadline.
-    fn request(
-        &mut self,
-        url: Arc<str>,
-        mut body: Vec<u8>,
-        headers: &'static [(&'static str, &'static str)],
-        deadline: Option<Instant>,
-    ) -> Option<Sent> {
-        let timeout = match deadline {
-            Some(d) => self.config.timeout.min(d.saturating_duration_since(Instant::now())),
-            None => self.config.timeout,
-        };
-        if timeout.is_zero() {
-            self.body = body;
+    pub(super) fn request(&mut self, mut job: Job, deadline: Option<Instant>) -> Option<Sent> {
+        if let Some(d) = deadline {
+            job.timeout = job.timeout.min(d.saturating_duration_since(Instant::now()));
+        }
+        if job.timeout.is_zero() {
+            self.body = job.body;
             return Some(Sent::Failed(None));
         }
-        let job = Job {
-            url,
-            body: std::mem::take(&mut body),
-            headers,
-            timeout,
-        };
+        let mut body = Vec::new();
         let nap = self.idle_tick();
         let (shared, metrics) = (&self.shared, &self.metrics);
         let outcome = self.sender.send(
@@ -380,7 +401,15 @@ impl Exporter {
         drop(snap);
         // The events' buffer is kept aside: the push's body is its own.
         let events_body = std::mem::take(&mut self.body);
-        let sent = self.request(url, body, &remote_write::HEADERS, deadline);
+        let job = Job {
+            url,
+            body,
+            headers: &remote_write::HEADERS,
+            extra_headers: None,
+            otlp: false,
+            timeout: self.config.timeout,
+        };
+        let sent = self.request(job, deadline);
         self.body = events_body;
         let ep = self.push.as_mut().expect("checked above");
         let result = match sent {
@@ -406,7 +435,7 @@ impl Exporter {
         self.publish_states();
     }
 
-    fn metrics(&self) -> crate::sync::MutexGuard<'_, SelfMetrics> {
+    pub(super) fn metrics(&self) -> crate::sync::MutexGuard<'_, SelfMetrics> {
         crate::sync::lock(&self.metrics)
     }
 
@@ -440,6 +469,10 @@ impl Exporter {
         if self.push.is_some() && now < deadline {
             self.push_snapshot(now, Some(deadline));
         }
+        #[cfg(feature = "otlp")]
+        if self.otlp.is_some() && Instant::now() < deadline {
+            self.push_otlp(Instant::now(), Some(deadline));
+        }
         self.metrics().update(self.shared.channel.accounting());
         self.sender.close();
     }
@@ -453,9 +486,13 @@ impl Exporter {
         self.metrics().panics.inc();
     }
 
-    fn publish_states(&mut self) {
+    pub(super) fn publish_states(&mut self) {
         let metrics = crate::sync::lock(&self.metrics);
-        for ep in [self.events.as_mut(), self.push.as_mut()]
+        #[cfg(feature = "otlp")]
+        let otlp = self.otlp.as_mut().map(|o| &mut o.endpoint);
+        #[cfg(not(feature = "otlp"))]
+        let otlp = None;
+        for ep in [self.events.as_mut(), self.push.as_mut(), otlp]
             .into_iter()
             .flatten()
         {
@@ -477,6 +514,10 @@ impl Exporter {
         }
         if let Some(ep) = &self.push {
             metrics.push_breaker.set(ep.breaker.state().index());
+        }
+        #[cfg(feature = "otlp")]
+        if let (Some(o), Some(m)) = (&self.otlp, &metrics.otlp) {
+            m.breaker.set(o.endpoint.breaker.state().index());
         }
     }
 }
@@ -518,79 +559,4 @@ fn with_authorization(agent: AgentBuilder, auth: Option<&Authorization>) -> Agen
             next.handle(req)
         },
     )
-}
-
-/// The batch as JSON lines, one object per event:
-/// `{"ts":<unix ms>,"event":"<name>",...fields}`.
-pub(crate) fn encode_events(shared: &Shared, batch: &[Event], out: &mut Vec<u8>) {
-    let mut n = itoa::Buffer::new();
-    for e in batch {
-        out.extend_from_slice(b"{\"ts\":");
-        out.extend_from_slice(n.format(shared.unix_ms_of(e.at)).as_bytes());
-        out.extend_from_slice(b",\"event\":");
-        json_str(out, e.name());
-        let _: std::io::Result<()> = match &e.kind {
-            Kind::SessionOpened { session } | Kind::SessionClosed { session } => {
-                out.extend_from_slice(b",\"session\":");
-                out.extend_from_slice(n.format(*session).as_bytes());
-                Ok(())
-            }
-            Kind::QueryExecuted {
-                session,
-                latency_ns,
-                rows,
-                outcome,
-            } => {
-                // The typed events are most of the traffic: written with
-                // `itoa`, not the formatting machinery.
-                for (key, v) in [
-                    (&b",\"session\":"[..], *session),
-                    (b",\"latency_ns\":", *latency_ns),
-                    (b",\"rows\":", *rows),
-                ] {
-                    out.extend_from_slice(key);
-                    out.extend_from_slice(n.format(v).as_bytes());
-                }
-                out.extend_from_slice(b",\"outcome\":\"");
-                out.extend_from_slice(outcome.as_str().as_bytes());
-                out.push(b'"');
-                Ok(())
-            }
-            Kind::Custom { attrs, .. } => {
-                out.extend_from_slice(b",\"attrs\":{");
-                for (i, (k, v)) in attrs.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    json_str(out, k);
-                    out.push(b':');
-                    match v {
-                        Value::U64(n) => drop(write!(out, "{n}")),
-                        Value::I64(n) => drop(write!(out, "{n}")),
-                        Value::F64(x) if x.is_finite() => drop(write!(out, "{x}")),
-                        Value::F64(_) => out.extend_from_slice(b"null"),
-                        Value::Bool(b) => drop(write!(out, "{b}")),
-                        Value::Str(s) => json_str(out, s),
-                        Value::String(s) => json_str(out, s),
-                    }
-                }
-                out.push(b'}');
-                Ok(())
-            }
-        };
-        out.extend_from_slice(b"}\n");
-    }
-}
-
-fn json_str(out: &mut Vec<u8>, s: &str) {
-    // Most names need no escaping: copied as they are.
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f) {
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-        return;
-    }
-    // serde_json escapes exactly as JSON requires; writing into a Vec
-    // cannot fail.
-    let _ = serde_json::to_writer(&mut *out, s);
 }

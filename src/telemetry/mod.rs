@@ -24,13 +24,25 @@ pub use breaker::{Breaker, BreakerConfig, BreakerState, Transition};
 pub use config::{Config, ConfigError};
 pub use event::{Event, QueryEvent, QueryOutcome, Value};
 
+#[cfg(feature = "otlp")]
+mod otlp_config;
+#[cfg(feature = "otlp")]
+pub use otlp_config::{Compression, HistogramAggregation, OtlpConfig, Temporality};
+
 // The client, its exporter thread and remote write are not modelled under
 // loom; the models drive the queue and its accounting directly.
 #[cfg(feature = "telemetry")]
 crate::sync::cfg_not_loom! {
     mod client;
+    mod events_json;
     mod exporter;
     pub mod remote_write;
+    #[cfg(feature = "otlp")]
+    pub mod otlp;
+    #[cfg(feature = "otlp")]
+    mod otlp_exp;
+    #[cfg(feature = "otlp")]
+    mod otlp_push;
     mod self_metrics;
     mod sender;
     pub use client::{Client, ClientBuilder};

@@ -18,7 +18,19 @@ pub(crate) struct SelfMetrics {
     pub(super) transitions: CounterFamily<Arity<2>>,
     pub(super) pushes: CounterFamily<Arity<1>>,
     pub(crate) panics: Counter,
+    /// The OTLP push's (when one is configured).
+    #[cfg(feature = "otlp")]
+    pub(super) otlp: Option<OtlpMetrics>,
     pub(super) last: Accounting,
+}
+
+/// The OTLP push's self-metrics.
+#[cfg(feature = "otlp")]
+#[derive(Debug)]
+pub(crate) struct OtlpMetrics {
+    pub(super) exports: CounterFamily<Arity<1>>,
+    pub(super) points: CounterFamily<Arity<1>>,
+    pub(super) breaker: StateSet,
 }
 
 impl SelfMetrics {
@@ -26,25 +38,54 @@ impl SelfMetrics {
     /// is not a valid name or a client already uses it in `reg` (the
     /// registry hands back an existing metric of the same name and kind,
     /// which two clients would then share).
-    pub(crate) fn register(reg: &Registry, p: &str) -> Result<SelfMetrics, &'static str> {
+    pub(crate) fn register(reg: &Registry, p: &str, otlp: bool) -> Result<SelfMetrics, &'static str> {
         let before = reg.len();
-        let m = Self::register_all(reg, p).map_err(|e| match e {
+        let m = Self::register_all(reg, p, otlp).map_err(|e| match e {
             crate::RegistryError::InvalidName { .. } => "not a valid metric name prefix",
             _ => "self-metrics already registered under this prefix",
         })?;
         // As many new entries as the same registration makes in an empty
         // registry, or some already existed.
         let fresh = Registry::new();
-        let _ = Self::register_all(&fresh, p);
+        let _ = Self::register_all(&fresh, p, otlp);
         if reg.len() != before + fresh.len() {
             return Err("self-metrics already registered under this prefix");
         }
         Ok(m)
     }
 
-    fn register_all(reg: &Registry, p: &str) -> Result<SelfMetrics, crate::RegistryError> {
+    fn register_all(
+        reg: &Registry,
+        p: &str,
+        #[allow(unused_variables)] otlp: bool,
+    ) -> Result<SelfMetrics, crate::RegistryError> {
         let states = BreakerState::NAMES;
+        #[cfg(feature = "otlp")]
+        let otlp = match otlp {
+            true => Some(OtlpMetrics {
+                exports: small(
+                    reg,
+                    format!("{p}_otlp_exports"),
+                    "OTLP export attempts, by result (ok, partial, refused, failed, skipped)",
+                    &["result"],
+                )?,
+                points: small(
+                    reg,
+                    format!("{p}_otlp_data_points"),
+                    "Data points of settled OTLP exports, by outcome (delivered, rejected, dropped)",
+                    &["outcome"],
+                )?,
+                breaker: reg.state_set(
+                    &format!("{p}_otlp_breaker"),
+                    "Circuit breaker of the OTLP endpoint",
+                    &states,
+                )?,
+            }),
+            false => None,
+        };
         Ok(SelfMetrics {
+            #[cfg(feature = "otlp")]
+            otlp,
             accepted: reg.counter(&format!("{p}_events_accepted"), "Telemetry events emitted")?,
             delivered: reg.counter(
                 &format!("{p}_events_delivered"),

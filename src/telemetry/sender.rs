@@ -41,14 +41,20 @@ pub(crate) struct Job {
     pub(crate) url: Arc<str>,
     pub(crate) body: Vec<u8>,
     pub(crate) headers: &'static [(&'static str, &'static str)],
+    /// Headers configured at run time (OTLP's), sent after `headers`.
+    pub(crate) extra_headers: Option<Arc<[(String, String)]>>,
+    /// OTLP's rules: only 429, 502, 503 and 504 are worth a retry, and a
+    /// 2xx reply's body is kept (it may report a partial success).
+    pub(crate) otlp: bool,
     pub(crate) timeout: Duration,
 }
 
 #[derive(Default)]
 struct Slot {
     job: Option<Job>,
-    /// The answer, and the body's buffer handed back for reuse.
-    done: Option<(Sent, Vec<u8>)>,
+    /// The answer, the body's buffer handed back for reuse, and the reply's
+    /// body (kept for OTLP jobs only).
+    done: Option<(Sent, Vec<u8>, Vec<u8>)>,
     /// The thread waiting for `done`.
     waiter: Option<Thread>,
     closed: bool,
@@ -61,6 +67,8 @@ pub(crate) struct Sender {
     thread: Option<JoinHandle<()>>,
     /// A request was handed over and its answer not yet taken.
     busy: bool,
+    /// The last answered request's reply body (OTLP jobs).
+    reply: Vec<u8>,
 }
 
 /// What a wait for an answer ended with.
@@ -77,6 +85,7 @@ impl Sender {
             slot: Arc::new(Mutex::new(Slot::default())),
             thread: None,
             busy: false,
+            reply: Vec::new(),
         }
     }
 
@@ -112,9 +121,10 @@ impl Sender {
             t.thread().unpark();
         }
         loop {
-            if let Some((sent, buf)) = crate::sync::lock(&self.slot).done.take() {
+            if let Some((sent, buf, reply)) = crate::sync::lock(&self.slot).done.take() {
                 self.busy = false;
                 *body = buf;
+                self.reply = reply;
                 return Outcome::Answered(sent);
             }
             let now = Instant::now();
@@ -126,6 +136,13 @@ impl Sender {
             let left = until.map_or(nap, |d| d.saturating_duration_since(now));
             std::thread::park_timeout(nap.min(left));
         }
+    }
+
+    /// The body of the last answered request's reply (empty unless it
+    /// was an OTLP job answered with 2xx).
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+    pub(crate) fn take_reply(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.reply)
     }
 
     fn start(&mut self) -> std::io::Result<()> {
@@ -176,17 +193,18 @@ fn serve(agent: &ureq::Agent, slot: &Mutex<Slot>) {
             std::thread::park();
             continue;
         };
-        let sent = post(agent, &job);
+        let (sent, reply) = post(agent, &job);
         let mut s = crate::sync::lock(slot);
-        s.done = Some((sent, job.body));
+        s.done = Some((sent, job.body, reply));
         if let Some(w) = &s.waiter {
             w.unpark();
         }
     }
 }
 
-/// POSTs the job's body with its headers and timeout.
-fn post(agent: &ureq::Agent, job: &Job) -> Sent {
+/// POSTs the job's body with its headers and timeout; the reply's body
+/// too for a 2xx answer to an OTLP job.
+fn post(agent: &ureq::Agent, job: &Job) -> (Sent, Vec<u8>) {
     let mut req = agent
         .post(&*job.url)
         .config()
@@ -194,6 +212,9 @@ fn post(agent: &ureq::Agent, job: &Job) -> Sent {
         .build();
     for (k, v) in job.headers {
         req = req.header(*k, *v);
+    }
+    for (k, v) in job.extra_headers.iter().flat_map(|h| h.iter()) {
+        req = req.header(k.as_str(), v.as_str());
     }
     match req.send(&job.body[..]) {
         Ok(mut resp) => {
@@ -208,15 +229,22 @@ fn post(agent: &ureq::Agent, job: &Job) -> Sent {
             };
             // Read (a bounded amount of) the reply so the connection can be
             // reused.
-            let _ = resp.body_mut().with_config().limit(64 * 1024).read_to_vec();
-            match status {
-                200..=299 => Sent::Ok,
-                408 | 429 => Sent::Failed(retry_after),
-                400..=499 => Sent::Refused,
+            let reply = resp.body_mut().with_config().limit(64 * 1024).read_to_vec();
+            let sent = match (status, job.otlp) {
+                (200..=299, _) => Sent::Ok,
+                (429 | 502 | 503 | 504, true) => Sent::Failed(retry_after),
+                (_, true) => Sent::Refused,
+                (408 | 429, false) => Sent::Failed(retry_after),
+                (400..=499, false) => Sent::Refused,
                 _ => Sent::Failed(retry_after),
-            }
+            };
+            let reply = match (sent, job.otlp) {
+                (Sent::Ok, true) => reply.unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            (sent, reply)
         }
-        Err(_) => Sent::Failed(None),
+        Err(_) => (Sent::Failed(None), Vec::new()),
     }
 }
 

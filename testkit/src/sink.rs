@@ -48,6 +48,10 @@ struct State {
     arrivals: Mutex<Vec<Instant>>,
     /// A `Retry-After` value sent with every non-2xx answer.
     retry_after: Mutex<Option<String>>,
+    /// The body of every 2xx answer (empty: none).
+    reply: Mutex<Vec<u8>>,
+    /// Close the connection after reading a request, without an answer.
+    reset: AtomicBool,
 }
 
 /// The receiver; its thread ends when this is dropped.
@@ -126,6 +130,17 @@ impl Sink {
     /// no such header).
     pub fn set_retry_after(&self, value: Option<&str>) {
         *self.state.retry_after.lock().unwrap() = value.map(str::to_string);
+    }
+
+    /// Sends `body` with every later 2xx answer (empty: none).
+    pub fn set_reply(&self, body: Vec<u8>) {
+        *self.state.reply.lock().unwrap() = body;
+    }
+
+    /// Closes every later connection once its request is read, without
+    /// answering (`false`: answers again).
+    pub fn set_reset(&self, on: bool) {
+        self.state.reset.store(on, Ordering::Relaxed);
     }
 
     /// When each request was received, in order.
@@ -224,6 +239,11 @@ fn serve(conn: TcpStream, s: &State) {
             return;
         }
         s.arrivals.lock().unwrap().push(Instant::now());
+        if s.reset.load(Ordering::Relaxed) {
+            s.started.fetch_add(1, Ordering::Relaxed);
+            let _ = conn.shutdown(std::net::Shutdown::Both);
+            return;
+        }
         let nth = s.started.fetch_add(1, Ordering::Relaxed) + 1;
         let delay = s.delay_ms.load(Ordering::Relaxed);
         if delay > 0 {
@@ -256,8 +276,17 @@ fn serve(conn: TcpStream, s: &State) {
             Some(v) if !(200..300).contains(&status) => format!("Retry-After: {v}\r\n"),
             _ => String::new(),
         };
-        let answer = format!("HTTP/1.1 {status} X\r\n{retry}Content-Length: 0\r\n\r\n");
-        if conn.write_all(answer.as_bytes()).is_err() {
+        let reply = match (200..300).contains(&status) {
+            true => s.reply.lock().unwrap().clone(),
+            false => Vec::new(),
+        };
+        let mut answer = format!(
+            "HTTP/1.1 {status} X\r\n{retry}Content-Length: {}\r\n\r\n",
+            reply.len()
+        )
+        .into_bytes();
+        answer.extend_from_slice(&reply);
+        if conn.write_all(&answer).is_err() {
             return;
         }
     }
