@@ -84,10 +84,11 @@ fn classic_buckets_count_fractional_values_by_their_real_value() {
     }
     let snap = reg.collect();
     let mut out = String::new();
-    let opts = TextOptions::new().buckets(&[-1.0, 0.005, 0.5, 2.0, 5.0]);
+    let opts = TextOptions::new().buckets(&[0.004, 0.005, 0.5, 2.0, 5.0]);
     prometheus::render_into(&snap, &mut out, &opts);
-    for (le, want) in [("-1", 1.0), ("0.005", 2.0), ("0.5", 3.0), ("2", 4.0), ("5", 5.0)] {
-        assert_eq!(sample(&out, &format!("h_bucket{{le=\"{le}\"}}")), want, "{out}");
+    let cases = [("0.004", 1.0), ("0.005", 2.0), ("0.5", 3.0), ("2", 4.0), ("5", 5.0)];
+    for (le, want) in cases {
+        assert_eq!(sample(&out, &format!("h_bucket{{le=\"{le}")), want, "{out}");
     }
 }
 

@@ -90,10 +90,12 @@ impl HistogramCells {
         debug_assert!(!value.is_nan());
         let slot = precision.float_slot(value);
         let window = precision.window_slots();
-        let chunk = if slot < window {
-            self.window.chunk_or_grow(slot)
+        // The bucket's number in its directory: the outer one starts at
+        // slot `window`, which need not be a multiple of the chunk size.
+        let (chunk, at) = if slot < window {
+            (self.window.chunk_or_grow(slot), slot)
         } else {
-            self.outer_chunk(precision, slot - window)
+            (self.outer_chunk(precision, slot - window), slot - window)
         };
         // As in `record_at`: the extremes before the chunk.
         let key = ordered(value);
@@ -103,7 +105,7 @@ impl HistogramCells {
         if key > self.fmax.load(Ordering::Relaxed) {
             self.fmax.store(key, Ordering::Relaxed);
         }
-        chunk.write_f64(slot % CHUNK_BUCKETS, value);
+        chunk.write_f64(at % CHUNK_BUCKETS, value);
     }
 
     /// The chunk of outer slot `index` (value-ordered index), the outer
@@ -361,7 +363,12 @@ mod tests {
 
     #[test]
     fn f64_records_keep_their_sum_and_extremes() {
-        let p = Precision::DEFAULT;
+        for bits in 0..=10 {
+            f64_records_at(Precision::new(bits).unwrap());
+        }
+    }
+
+    fn f64_records_at(p: Precision) {
         let cells = HistogramCells::new(p);
         // In the window, below it, negative, infinite, zero, and a u64.
         let values = [0.25, 1e-300, -3.5, 1e300, -1e300, 0.0, 2.5e9];
