@@ -265,7 +265,10 @@ fn bad_input_is_refused_and_counted_never_a_panic() {
     assert_eq!(snap.counter("by_route"), Some(1));
     let h = snap.histogram("latency_seconds").unwrap();
     assert_eq!((h.count(), h.invalid()), (3, 1));
-    assert_eq!((h.min_f64(), h.max_f64()), (Some(-1e9), Some(f64::INFINITY)));
+    assert_eq!(
+        (h.min_f64(), h.max_f64()),
+        (Some(-1e9), Some(f64::INFINITY))
+    );
 }
 
 #[test]

@@ -36,18 +36,27 @@ fn facade_records_f64_as_given_in_every_format() {
     let bound = Precision::DEFAULT.relative_error();
     assert!((p50 - 0.25).abs() <= 0.25 * bound, "p50 {p50}");
     let payload = snap.histogram("payload").unwrap();
-    assert_eq!((payload.sum_f64(), payload.max_f64()), (1234.5, Some(1234.5)));
+    assert_eq!(
+        (payload.sum_f64(), payload.max_f64()),
+        (1234.5, Some(1234.5))
+    );
 
     let js: serde_json::Value = serde_json::from_str(&json::to_string(&snap)).unwrap();
     let series = js["metrics"]
         .as_array()
         .or_else(|| js.as_array())
         .expect("a list of series");
-    let lat = series.iter().find(|s| s["name"] == "request_latency").unwrap();
+    let lat = series
+        .iter()
+        .find(|s| s["name"] == "request_latency")
+        .unwrap();
     assert_eq!(lat["sum"].as_f64(), Some(5.154));
     assert_eq!(lat["p50"].as_f64(), Some(p50));
     let pay = series.iter().find(|s| s["name"] == "payload").unwrap();
-    assert_eq!((pay["sum"].as_f64(), pay["p50"].as_f64()), (Some(1234.5), Some(1234.5)));
+    assert_eq!(
+        (pay["sum"].as_f64(), pay["p50"].as_f64()),
+        (Some(1234.5), Some(1234.5))
+    );
 
     let opts = TextOptions::new().summary(&[0.5]);
     for text in [
@@ -86,7 +95,13 @@ fn classic_buckets_count_fractional_values_by_their_real_value() {
     let mut out = String::new();
     let opts = TextOptions::new().buckets(&[0.004, 0.005, 0.5, 2.0, 5.0]);
     prometheus::render_into(&snap, &mut out, &opts);
-    let cases = [("0.004", 1.0), ("0.005", 2.0), ("0.5", 3.0), ("2", 4.0), ("5", 5.0)];
+    let cases = [
+        ("0.004", 1.0),
+        ("0.005", 2.0),
+        ("0.5", 3.0),
+        ("2", 4.0),
+        ("5", 5.0),
+    ];
     for (le, want) in cases {
         assert_eq!(sample(&out, &format!("h_bucket{{le=\"{le}")), want, "{out}");
     }
@@ -96,7 +111,18 @@ fn classic_buckets_count_fractional_values_by_their_real_value() {
 fn u64_and_f64_records_of_one_integer_share_a_bucket() {
     let reg = Registry::new();
     let h = reg.histogram("h", "h", hotmetrics::Unit::None).unwrap();
-    let ints = [0u64, 1, 7, 63, 64, 100, 129, 1_000_000, 1 << 40, (1 << 53) + 2];
+    let ints = [
+        0u64,
+        1,
+        7,
+        63,
+        64,
+        100,
+        129,
+        1_000_000,
+        1 << 40,
+        (1 << 53) + 2,
+    ];
     for v in ints {
         h.record(v);
         h.record_f64(v as f64);
@@ -117,7 +143,15 @@ fn u64_and_f64_records_of_one_integer_share_a_bucket() {
 fn nan_is_invalid_and_infinities_take_the_outer_buckets() {
     let reg = Registry::new();
     let h = reg.histogram("h", "h", hotmetrics::Unit::None).unwrap();
-    for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0, 5e-324, f64::MAX, -f64::MAX] {
+    for v in [
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        -0.0,
+        5e-324,
+        f64::MAX,
+        -f64::MAX,
+    ] {
         h.record_f64(v);
     }
     h.local().record_f64(f64::NAN);
@@ -128,7 +162,10 @@ fn nan_is_invalid_and_infinities_take_the_outer_buckets() {
     assert_eq!((b[0].lower, b[0].count), (f64::NEG_INFINITY, 1));
     assert_eq!(b.last().unwrap().upper, f64::INFINITY);
     assert!(b.iter().any(|b| b.lower == 0.0 && b.upper == 0.0));
-    assert_eq!((hist.min_f64(), hist.max_f64()), (Some(f64::NEG_INFINITY), Some(f64::INFINITY)));
+    assert_eq!(
+        (hist.min_f64(), hist.max_f64()),
+        (Some(f64::NEG_INFINITY), Some(f64::INFINITY))
+    );
     assert!(hist.sum_f64().is_nan(), "inf + -inf");
     let text = prometheus::render(&snap);
     assert!(text.contains("h_invalid_total 2\n"), "{text}");
@@ -181,7 +218,13 @@ fn check(values: &[f64], precision: Precision) -> Result<(), TestCaseError> {
         } else {
             // Subnormals: buckets of a fixed width; half of it.
             let width = f64::from_bits(1u64 << (52 - precision.bits()));
-            prop_assert!((got - want).abs() <= width / 2.0, "q={} {} vs {}", q, want, got);
+            prop_assert!(
+                (got - want).abs() <= width / 2.0,
+                "q={} {} vs {}",
+                q,
+                want,
+                got
+            );
         }
     }
     Ok(())

@@ -60,8 +60,12 @@ fn layout(c: &mut Criterion) {
 
 fn record(c: &mut Criterion) {
     let reg = Registry::new();
-    let h = reg.histogram("bench_record", "Record cost", Unit::Nanoseconds).unwrap();
-    let secs = reg.histogram("bench_record_f64", "Record cost", Unit::Seconds).unwrap();
+    let h = reg
+        .histogram("bench_record", "Record cost", Unit::Nanoseconds)
+        .unwrap();
+    let secs = reg
+        .histogram("bench_record_f64", "Record cost", Unit::Seconds)
+        .unwrap();
     let floats = log_normal(N);
     let ints: Vec<u64> = floats.iter().map(|&x| x as u64).collect();
     let seconds: Vec<f64> = floats.iter().map(|&x| x * 1e-9).collect();

@@ -117,10 +117,16 @@ mod tests {
             let n = f64::from(1u32 << schema);
             for x in log_normal(20_000) {
                 let i = e.index_f64(x);
-                let (octave, j) = ((i >> schema) as i32 - 1023, (i & ((1 << schema) - 1)) as f64);
+                let (octave, j) = (
+                    (i >> schema) as i32 - 1023,
+                    (i & ((1 << schema) - 1)) as f64,
+                );
                 let lower = (f64::from(octave) + j / n).exp2();
                 let upper = (f64::from(octave) + (j + 1.0) / n).exp2();
-                assert!(lower * (1.0 - 1e-12) <= x && x < upper * (1.0 + 1e-12), "{x}: {i}");
+                assert!(
+                    lower * (1.0 - 1e-12) <= x && x < upper * (1.0 + 1e-12),
+                    "{x}: {i}"
+                );
             }
         }
     }

@@ -273,18 +273,27 @@ mod tests {
         let p = Precision::DEFAULT;
         let z = p.zero_index();
         assert_eq!(p.float_index(f64::NEG_INFINITY), Some(0));
-        assert_eq!(p.float_index(f64::INFINITY), Some(p.float_bucket_count() - 1));
+        assert_eq!(
+            p.float_index(f64::INFINITY),
+            Some(p.float_bucket_count() - 1)
+        );
         assert_eq!(p.float_bounds(z), (0.0, 0.0));
         assert_eq!(p.float_bounds(z + 1).0, f64::from_bits(1));
         let one = p.float_index(1.0).unwrap();
         assert_eq!(p.float_bounds(one), (1.0, 1.015625 - f64::EPSILON));
-        assert_eq!(p.float_bounds(p.float_index(-1.0).unwrap()), (-(1.015625 - f64::EPSILON), -1.0));
+        assert_eq!(
+            p.float_bounds(p.float_index(-1.0).unwrap()),
+            (-(1.015625 - f64::EPSILON), -1.0)
+        );
         let max = p.float_index(f64::MAX).unwrap();
         assert_eq!(p.float_bounds(max).1, f64::MAX);
         assert_eq!(p.float_representative(0), f64::NEG_INFINITY);
         assert_eq!(p.integer_bounds(p.float_index(128.0).unwrap()), (128, 129));
         assert_eq!(p.integer_bounds(one), (1, 1));
-        assert_eq!(p.integer_bounds(p.float_index(u64::MAX as f64).unwrap()).1, u64::MAX);
+        assert_eq!(
+            p.integer_bounds(p.float_index(u64::MAX as f64).unwrap()).1,
+            u64::MAX
+        );
     }
 
     proptest! {

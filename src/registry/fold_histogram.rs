@@ -26,8 +26,8 @@
 //! scratch space).
 #![forbid(unsafe_code)]
 
-use crate::handle::Histogram;
 use crate::buckets::Precision;
+use crate::handle::Histogram;
 use crate::snapshot::{HistogramSnapshot, Totals};
 use crate::storage::{Storage, CHUNK_BUCKETS};
 
@@ -112,8 +112,12 @@ impl Histograms {
         if totals.fsum.is_finite() {
             totals.fsum += merged.comp;
         }
-        let snap =
-            HistogramSnapshot::from_shared(precision, self.nonzero.as_slice().into(), totals, invalid);
+        let snap = HistogramSnapshot::from_shared(
+            precision,
+            self.nonzero.as_slice().into(),
+            totals,
+            invalid,
+        );
         self.last[slot] = Some(snap.clone());
         snap
     }

@@ -154,7 +154,11 @@ impl HistogramSnapshot {
             let (first, last) = (first as usize, last as usize);
             let ints = t.min <= t.max;
             let int_lo = if ints { t.min as f64 } else { f64::INFINITY };
-            let int_hi = if ints { t.max as f64 } else { f64::NEG_INFINITY };
+            let int_hi = if ints {
+                t.max as f64
+            } else {
+                f64::NEG_INFINITY
+            };
             let (a, _) = precision.float_bounds(first);
             let (_, b) = precision.float_bounds(last);
             lo = int_lo.min(t.fmin).clamp(a, b);

@@ -24,11 +24,21 @@ fn main() {
     let mut counts = vec![0u64; 2048 << 10];
     for _ in 0..256 {
         match which.as_str() {
-            "log_linear_u64" => ints.iter().for_each(|&v| counts[log_linear_u64(p, black_box(v))] += 1),
-            "exponential_u64" => ints.iter().for_each(|&v| counts[exp.index_u64(black_box(v))] += 1),
-            "log_linear_f64" => floats.iter().for_each(|&x| counts[log_linear_f64(p, black_box(x))] += 1),
-            "exponential_f64" => floats.iter().for_each(|&x| counts[exp.index_f64(black_box(x))] += 1),
-            _ => ints.iter().for_each(|&v| counts[black_box(v) as usize & 1023] += 1),
+            "log_linear_u64" => ints
+                .iter()
+                .for_each(|&v| counts[log_linear_u64(p, black_box(v))] += 1),
+            "exponential_u64" => ints
+                .iter()
+                .for_each(|&v| counts[exp.index_u64(black_box(v))] += 1),
+            "log_linear_f64" => floats
+                .iter()
+                .for_each(|&x| counts[log_linear_f64(p, black_box(x))] += 1),
+            "exponential_f64" => floats
+                .iter()
+                .for_each(|&x| counts[exp.index_f64(black_box(x))] += 1),
+            _ => ints
+                .iter()
+                .for_each(|&v| counts[black_box(v) as usize & 1023] += 1),
         }
     }
     println!("{}", counts.iter().sum::<u64>());
