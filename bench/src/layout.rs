@@ -13,40 +13,41 @@ use hotmetrics::Precision;
 
 /// Mantissa bits of an `f64`.
 const MANTISSA: u64 = (1 << 52) - 1;
+/// Table entries: `2^(schema + 1)` for schemas up to 10.
+const TABLE: usize = 2048;
 
 /// The exponential index at one schema (buckets per octave `2^schema`).
 #[derive(Clone, Debug)]
 pub struct Exponential {
     schema: u32,
     /// By the top `schema + 1` mantissa bits: the bucket (within the
-    /// octave) holding the smallest mantissa with those bits.
-    table: Vec<u16>,
+    /// octave) holding the smallest mantissa with those bits. Fixed size,
+    /// indexed under a mask, so that no bounds check is left.
+    table: Box<[u16; TABLE]>,
     /// Mantissa (52 bits) of each bucket's lower bound `2^(j / 2^schema)`,
-    /// and `2^52` past the last.
-    bounds: Vec<u64>,
+    /// then `2^52` (past the last bucket).
+    bounds: Box<[u64; TABLE]>,
 }
 
 impl Exponential {
     /// The index at `schema` (0 to 10).
     pub fn new(schema: u32) -> Exponential {
         let n = 1usize << schema;
-        let mut bounds: Vec<u64> = (0..n)
-            .map(|j| {
-                let b = (j as f64 / n as f64).exp2();
-                b.to_bits() & MANTISSA
-            })
-            .collect();
-        bounds.push(1 << 52);
+        assert!(schema <= 10);
+        let mut bounds = Box::new([u64::MAX; TABLE]);
+        for (j, b) in bounds.iter_mut().take(n).enumerate() {
+            *b = (j as f64 / n as f64).exp2().to_bits() & MANTISSA;
+        }
+        bounds[n] = 1 << 52;
         // Cells of width 2^-(schema + 1) are narrower than the narrowest
         // bucket (2^(1/n) - 1 > 1/(2n) relative, mantissa at least 1), so a
         // cell holds at most one bound: one comparison finds the bucket.
         let cells = 1usize << (schema + 1);
-        let table = (0..cells)
-            .map(|t| {
-                let m = (t as u64) << (52 - (schema + 1));
-                (bounds.partition_point(|&b| b <= m) - 1) as u16
-            })
-            .collect();
+        let mut table = Box::new([0u16; TABLE]);
+        for (t, entry) in table.iter_mut().take(cells).enumerate() {
+            let m = (t as u64) << (52 - (schema + 1));
+            *entry = (bounds[..=n].partition_point(|&b| b <= m) - 1) as u16;
+        }
         Exponential {
             schema,
             table,
@@ -60,9 +61,11 @@ impl Exponential {
     pub fn index_f64(&self, x: f64) -> usize {
         let bits = x.to_bits();
         let m = bits & MANTISSA;
+        // `t < 2^(schema + 1) <= TABLE` and `j < 2^schema`: the masks only
+        // let the compiler drop the bounds checks.
         let t = (m >> (52 - (self.schema + 1))) as usize;
-        let j = usize::from(self.table[t]);
-        let j = j + usize::from(m >= self.bounds[j + 1]);
+        let j = usize::from(self.table[t & (TABLE - 1)]);
+        let j = j + usize::from(m >= self.bounds[(j + 1) & (TABLE - 1)]);
         (((bits >> 52) as usize) << self.schema) + j
     }
 
