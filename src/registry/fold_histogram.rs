@@ -148,7 +148,7 @@ impl Histograms {
             let Some(cells) = shard.read_histogram(h.slot()) else {
                 return;
             };
-            let e = cells.read(precision, |first, counts, sums| {
+            let e = cells.read(|first, counts, sums| {
                 m.totals.sum += sums.int;
                 m.add_f64(sums.float);
                 m.add_f64(sums.comp);

@@ -54,11 +54,18 @@ pub(crate) struct HistogramCells {
     /// chunk. Relaxed throughout: only the owner reads or writes them.
     hot_index: AtomicUsize,
     hot_chunk: AtomicPtr<Chunk>,
-    /// The dense window of slots (`Precision::window_slots`).
+    /// The slots of the `u64` layout (`Precision::bucket_count`), where
+    /// every `u64` and the `f64` values of `[2^p, 2^64)` fall.
     window: Directory,
+    /// The slots of the fractions, from `bucket_count()` to
+    /// `window_slots()`: allocated by the first `f64` there, so that a
+    /// histogram of `u64` records costs no more than before.
+    fractions: AtomicPtr<Directory>,
     /// Every other slot, from `window_slots()` on: allocated by the first
     /// record outside the window.
     outer: AtomicPtr<Directory>,
+    /// The precision the cells were made with (where each directory starts).
+    precision: Precision,
 }
 
 impl HistogramCells {
@@ -70,8 +77,10 @@ impl HistogramCells {
             fmax: AtomicU64::new(0),
             hot_index: AtomicUsize::new(usize::MAX),
             hot_chunk: AtomicPtr::new(ptr::null_mut()),
-            window: Directory::new(precision.window_slots()),
+            window: Directory::new(precision.bucket_count()),
+            fractions: AtomicPtr::new(ptr::null_mut()),
             outer: AtomicPtr::new(ptr::null_mut()),
+            precision,
         }
     }
 
@@ -89,11 +98,17 @@ impl HistogramCells {
     pub(super) fn record_f64(&self, precision: Precision, value: f64) {
         debug_assert!(!value.is_nan());
         let slot = precision.float_slot(value);
-        let window = precision.window_slots();
-        // The bucket's number in its directory: the outer one starts at
-        // slot `window`, which need not be a multiple of the chunk size.
-        let (chunk, at) = if slot < window {
+        let (ints, window) = (precision.bucket_count(), precision.window_slots());
+        // The bucket's number in its directory: the others start at slots
+        // `ints` and `window`, which need not be multiples of the chunk size.
+        let (chunk, at) = if slot < ints {
             (self.window.chunk_or_grow(slot), slot)
+        } else if slot < window {
+            let at = slot - ints;
+            (
+                self.lazy(&self.fractions, window - ints).chunk_or_grow(at),
+                at,
+            )
         } else {
             (self.outer_chunk(precision, slot - window), slot - window)
         };
@@ -113,16 +128,22 @@ impl HistogramCells {
     #[cold]
     #[inline(never)]
     fn outer_chunk(&self, precision: Precision, index: usize) -> &Chunk {
+        self.lazy(&self.outer, precision.float_bucket_count())
+            .chunk_or_grow(index)
+    }
+
+    /// The directory of `buckets` buckets in `dir`, allocated on first use.
+    /// Owner only.
+    #[inline(always)]
+    fn lazy<'a>(&'a self, dir: &'a AtomicPtr<Directory>, buckets: usize) -> &'a Directory {
         // Relaxed: only the owner installs the directory (see `chunk_or_grow`).
-        let mut outer = self.outer.load(Ordering::Relaxed);
-        if outer.is_null() {
-            outer = install(&self.outer, || {
-                Directory::new(precision.float_bucket_count())
-            });
+        let mut d = dir.load(Ordering::Relaxed);
+        if d.is_null() {
+            d = install(dir, || Directory::new(buckets));
         }
         // SAFETY: non-null, installed by `install` from a `Box` and freed
         // only when `self` is dropped.
-        unsafe { &*outer }.chunk_or_grow(index)
+        unsafe { &*d }
     }
 
     /// As [`record`](Self::record), for values that tend to fall in the
@@ -174,13 +195,22 @@ impl HistogramCells {
         chunk.write(index % CHUNK_BUCKETS, value);
     }
 
-    /// The outer directory, if allocated.
-    fn outer(&self) -> Option<&Directory> {
-        // Acquire: pairs with the Release in `install`.
-        let outer = self.outer.load(Ordering::Acquire);
-        // SAFETY: a non-null pointer was published by `install` from a live
-        // `Box`, freed only when `self` is dropped.
-        (!outer.is_null()).then(|| unsafe { &*outer })
+    /// The directories with their first slots: the window, then the
+    /// fractions' and the outer one if allocated.
+    fn directories(&self) -> impl Iterator<Item = (usize, &Directory)> {
+        let precision = self.precision;
+        let lazy = [
+            (precision.bucket_count(), &self.fractions),
+            (precision.window_slots(), &self.outer),
+        ];
+        let lazy = lazy.into_iter().filter_map(|(first, dir)| {
+            // Acquire: pairs with the Release in `install`.
+            let d = dir.load(Ordering::Acquire);
+            // SAFETY: a non-null pointer was published by `install` from a
+            // live `Box`, freed only when `self` is dropped.
+            (!d.is_null()).then(|| (first, unsafe { &*d }))
+        });
+        std::iter::once((0, &self.window)).chain(lazy)
     }
 
     /// Calls `f(first_slot, counts, sums)` with a consistent copy of every
@@ -193,19 +223,13 @@ impl HistogramCells {
     /// (callers clamp them into the range of the buckets they saw).
     pub(crate) fn read(
         &self,
-        precision: Precision,
         mut f: impl FnMut(usize, &[u64; CHUNK_BUCKETS], ChunkSums),
     ) -> Extremes {
         let mut counts = [0u64; CHUNK_BUCKETS];
-        self.window.for_each(|first, chunk| {
-            let sums = chunk.read(&mut counts);
-            f(first, &counts, sums);
-        });
-        if let Some(outer) = self.outer() {
-            let window = precision.window_slots();
-            outer.for_each(|first, chunk| {
+        for (base, dir) in self.directories() {
+            dir.for_each(|first, chunk| {
                 let sums = chunk.read(&mut counts);
-                f(window + first, &counts, sums);
+                f(base + first, &counts, sums);
             });
         }
         // Relaxed: after the Acquire loads of the chunks' `count` above, these
@@ -230,35 +254,37 @@ impl HistogramCells {
     /// total means no chunk changed.
     pub(crate) fn count(&self) -> u64 {
         let mut n = 0u64;
-        let mut add = |_, chunk: &Chunk| {
-            // Acquire: pairs with the count's Release store in
-            // `Chunk::write`, as in `Chunk::read`; a record that
-            // happened-before this load is counted.
-            n = n.wrapping_add(chunk.count.load(Ordering::Acquire));
-        };
-        self.window.for_each(&mut add);
-        if let Some(outer) = self.outer() {
-            outer.for_each(&mut add);
+        for (_, dir) in self.directories() {
+            dir.for_each(|_, chunk| {
+                // Acquire: pairs with the count's Release store in
+                // `Chunk::write`, as in `Chunk::read`; a record that
+                // happened-before this load is counted.
+                n = n.wrapping_add(chunk.count.load(Ordering::Acquire));
+            });
         }
         n
     }
 
     /// Heap bytes owned by these cells, including `self`.
     pub(crate) fn allocated_bytes(&self) -> usize {
-        let outer = self.outer().map_or(0, |o| {
-            std::mem::size_of::<Directory>() + o.allocated_bytes()
-        });
-        std::mem::size_of::<Self>() + self.window.allocated_bytes() + outer
+        let lazy = self.directories().skip(1);
+        let lazy: usize = lazy
+            .map(|(_, d)| std::mem::size_of::<Directory>() + d.allocated_bytes())
+            .sum();
+        std::mem::size_of::<Self>() + self.window.allocated_bytes() + lazy
     }
 }
 
 impl Drop for HistogramCells {
     fn drop(&mut self) {
-        // `&mut self`: nobody else can reach the directory now.
-        let outer = self.outer.load(Ordering::Acquire);
-        if !outer.is_null() {
-            // SAFETY: installed by `install` from a `Box`, freed exactly once here.
-            drop(unsafe { Box::from_raw(outer) });
+        for dir in [&self.fractions, &self.outer] {
+            // `&mut self`: nobody else can reach the directories now.
+            let d = dir.load(Ordering::Acquire);
+            if !d.is_null() {
+                // SAFETY: installed by `install` from a `Box`, freed exactly
+                // once here.
+                drop(unsafe { Box::from_raw(d) });
+            }
         }
     }
 }
@@ -278,7 +304,7 @@ mod tests {
     fn totals(cells: &HistogramCells) -> (u64, u128, u64, u64) {
         let mut count = 0;
         let mut sum = 0u128;
-        let e = cells.read(Precision::DEFAULT, |_, counts, s| {
+        let e = cells.read(|_, counts, s| {
             count += counts.iter().sum::<u64>();
             sum += s.int;
         });
@@ -293,7 +319,7 @@ mod tests {
             cells.record(p, v);
         }
         let mut seen = Vec::new();
-        cells.read(p, |first, counts, _| {
+        cells.read(|first, counts, _| {
             for (i, &c) in counts.iter().enumerate() {
                 if c > 0 {
                     seen.push((first + i, c));
@@ -337,7 +363,7 @@ mod tests {
         }
         let copy = |cells: &HistogramCells| {
             let mut chunks = Vec::new();
-            let bounds = cells.read(p, |first, counts, sum| chunks.push((first, *counts, sum)));
+            let bounds = cells.read(|first, counts, sum| chunks.push((first, *counts, sum)));
             (chunks, bounds)
         };
         assert_eq!(copy(&plain), copy(&clustered));
@@ -345,7 +371,7 @@ mod tests {
     }
 
     #[test]
-    fn few_dozen_buckets_cost_about_a_kib() {
+    fn few_dozen_buckets_cost_well_under_a_kib() {
         let p = Precision::DEFAULT;
         let cells = HistogramCells::new(p);
         // 40 adjacent buckets around 1 ms in nanoseconds.
@@ -353,12 +379,11 @@ mod tests {
         for i in first..first + 40 {
             cells.record(p, p.lower_bound(i));
         }
-        // 72 B of cells, 200 B of window directory, one 128 B group and
-        // four 168 B chunks (40 buckets straddle four): 1,072 B. (Before
-        // f64 support: 904 B; the f64 sum costs 16 B per chunk, the window
-        // of fractions 80 B of directory.)
+        // 88 B of cells, 120 B of directory, one 128 B group and four
+        // 168 B chunks (40 buckets straddle four): 1,008 B. (Before f64
+        // support: 904 B; the f64 sum costs 16 B per chunk.)
         let bytes = cells.allocated_bytes();
-        assert!(bytes <= 1072, "{bytes} bytes");
+        assert!(bytes < 1024, "{bytes} bytes");
     }
 
     #[test]
@@ -377,7 +402,7 @@ mod tests {
         }
         cells.record(p, 7);
         let (mut floats, mut int, mut seen) = (Vec::new(), 0u128, Vec::new());
-        let e = cells.read(p, |first, counts, s| {
+        let e = cells.read(|first, counts, s| {
             if s.float != 0.0 {
                 floats.push(s.float + s.comp);
             }
@@ -419,7 +444,7 @@ mod tests {
             cells.record_f64(p, 1.0);
         }
         let mut total = 0.0;
-        cells.read(p, |_, _, s| total += s.float + s.comp);
+        cells.read(|_, _, s| total += s.float + s.comp);
         assert_eq!(total, 1001.0 * big + 2000.0 + 1000.0);
     }
 
