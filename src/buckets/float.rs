@@ -22,9 +22,9 @@
 //! # The storage slots (what a thread's cells are addressed by)
 //!
 //! Recording must stay as cheap as the `u64` path and a series as small as
-//! before, so the cells keep a dense *window* of slots that typical data
-//! falls in, and reach every other bucket through a second directory
-//! allocated on first use:
+//! before, so the slots are ordered by how common the values are; the
+//! cells keep one directory per range (`storage/histogram_cells.rs`), the
+//! last two allocated on first use:
 //!
 //! - slots `[0, (65 - p) << p)`: the `u64` layout, unchanged (`u64` records
 //!   index exactly as before); positive `f64` values in `[2^p, 2^64)` use

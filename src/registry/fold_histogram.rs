@@ -98,7 +98,10 @@ impl Histograms {
             }
         }
         let precision = h.precision();
-        let chunks = precision.window_slots().div_ceil(CHUNK_BUCKETS);
+        // Two chunks of slack: a directory after the first starts at a slot
+        // that need not be a multiple of the chunk size, so its chunks
+        // straddle two of the scratch row's.
+        let chunks = precision.window_slots().div_ceil(CHUNK_BUCKETS) + 2;
         if self.buckets.len() < chunks * CHUNK_BUCKETS {
             self.buckets.resize(chunks * CHUNK_BUCKETS, 0);
             self.touched.resize(chunks, false);
@@ -157,9 +160,13 @@ impl Histograms {
                     outer.extend(nonzero.map(|(i, &c)| ((first + i - window) as u32, c)));
                     return;
                 }
-                let chunk = first / CHUNK_BUCKETS;
-                if !std::mem::replace(&mut touched[chunk], true) {
-                    list.push(chunk as u32);
+                for chunk in [
+                    first / CHUNK_BUCKETS,
+                    (first + CHUNK_BUCKETS - 1) / CHUNK_BUCKETS,
+                ] {
+                    if !std::mem::replace(&mut touched[chunk], true) {
+                        list.push(chunk as u32);
+                    }
                 }
                 for (b, &c) in buckets[first..first + CHUNK_BUCKETS].iter_mut().zip(counts) {
                     *b = b.wrapping_add(c);
