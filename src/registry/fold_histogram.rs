@@ -160,10 +160,7 @@ impl Histograms {
                     outer.extend(nonzero.map(|(i, &c)| ((first + i - window) as u32, c)));
                     return;
                 }
-                for chunk in [
-                    first / CHUNK_BUCKETS,
-                    (first + CHUNK_BUCKETS - 1) / CHUNK_BUCKETS,
-                ] {
+                for chunk in [first / CHUNK_BUCKETS, first.div_ceil(CHUNK_BUCKETS)] {
                     if !std::mem::replace(&mut touched[chunk], true) {
                         list.push(chunk as u32);
                     }
