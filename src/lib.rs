@@ -163,7 +163,9 @@ crate::sync::cfg_not_loom! {
 /// "Length limits").
 pub use names::{MAX_LABEL_NAME_LEN, MAX_LABEL_VALUE_LEN, MAX_METRIC_NAME_LEN};
 pub use registry::{CallbackSink, Conflict, FamilyBuilder, Options, Registry, RegistryError};
-pub use snapshot::{Bucket, HistogramSnapshot, LabelSet, MetricSnapshot, MetricValue, Snapshot};
+pub use snapshot::{
+    Bucket, FloatBucket, HistogramSnapshot, LabelSet, MetricSnapshot, MetricValue, Snapshot,
+};
 pub use tracker::{
     default_classifier, CacheStatus, ErrorCategory, IntoResponseOutcome, ResponseOutcome,
     ResponseTracker,

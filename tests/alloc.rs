@@ -27,6 +27,10 @@ fn recording_allocates_nothing_after_first_touch() {
         h.record(v);
     }
     h.record_f64(f64::NAN);
+    // The chunks of a fraction and of a negative value (the outer
+    // directory's first use allocates it).
+    h.record_f64(12.5);
+    h.record_f64(-1.0);
     h.record(3_000);
 
     let before = allocs();

@@ -111,9 +111,10 @@ fn live() -> Registry {
         .histogram("payload", "Payload size", Unit::Bytes)
         .unwrap();
     size.record(1500);
-    // Rejected: exported as the counter family `payload_bytes_invalid`.
+    // Rejected (NaN, of either sign): exported as the counter family
+    // `payload_bytes_invalid`.
     size.record_f64(f64::NAN);
-    size.record_f64(-1.0);
+    size.record_f64(-f64::NAN);
     reg.histogram("attempts", "Attempts per job", Unit::None)
         .unwrap()
         .record(3);

@@ -7,6 +7,7 @@
 //! - [`labeled`]: the 64 label sets and a `metrics` recorder over
 //!   `metrics-util`'s atomic registry.
 //! - [`workload`]: the values recorded.
+//! - [`layout`]: the log-linear and exponential bucket indexes compared.
 //! - [`user`]: the user-build benches' requests and request handler;
 //!   [`measured_labels`]: `measured`'s enum label sets for them.
 
@@ -14,6 +15,7 @@
 #![warn(missing_docs, rust_2018_idioms)]
 
 pub mod labeled;
+pub mod layout;
 pub mod measured_labels;
 pub mod render;
 pub mod user;

@@ -55,3 +55,53 @@ fn histogram_consistency() {
         assert_eq!((h.min(), h.max()), (Some(8), Some(1000)));
     });
 }
+
+/// Model 2b: `f64` records racing collections. Two `f64` values share a
+/// chunk (their compensated sum is written beside the `u64` sum), a `u64`
+/// value has a chunk of its own. Every snapshot's `f64` sum is the sum of
+/// exactly the observations its buckets counted, and a chunk is seen as a
+/// prefix of its records.
+#[test]
+fn histogram_f64_consistency() {
+    run_model("histogram_f64_consistency", || {
+        // With 2 sub-bucket bits, 1.25 and 1.75 are two buckets of the
+        // octave [1, 2), one chunk; 1000 is in a chunk of the u64 slots.
+        const FLOATS: [f64; 2] = [1.25, 1.75];
+        let reg = Registry::new();
+        let h = small_histogram(&reg, "latency");
+        let writer = {
+            let h = h.clone();
+            thread::spawn(move || {
+                h.record_f64(FLOATS[0]);
+                h.record(1000);
+                h.record_f64(FLOATS[1]);
+            })
+        };
+        let check = |snap: &hotmetrics::Snapshot| {
+            let h = snap.histogram("latency").unwrap();
+            let mut sum = 0.0;
+            let mut seen = Vec::new();
+            for b in h.float_buckets() {
+                let v = [1.25, 1.75, 1000.0]
+                    .into_iter()
+                    .find(|&v| b.lower <= v && v <= b.upper)
+                    .expect("a bucket nobody recorded into");
+                assert_eq!(b.count, 1, "{b:?}");
+                sum += v;
+                seen.push(v);
+            }
+            assert_eq!(h.count(), seen.len() as u64, "{h:?}");
+            assert_eq!(h.sum_f64(), sum, "{h:?}: sum does not match the buckets");
+            assert!(!seen.contains(&1.75) || seen.contains(&1.25), "{seen:?}");
+            seen
+        };
+        let first = check(&reg.collect());
+        let later = check(&reg.collect());
+        assert!(
+            first.iter().all(|v| later.contains(v)),
+            "{first:?} then {later:?}"
+        );
+        writer.join().unwrap();
+        assert_eq!(check(&reg.collect()), [1.25, 1.75, 1000.0]);
+    });
+}

@@ -183,15 +183,27 @@ impl Serialize for One<'_> {
     }
 }
 
+/// A histogram's summary: integers for a histogram of `u64` records (its
+/// exact sum, a `u128`), floats (written exactly, by ryu) once an `f64`
+/// was recorded; a non-finite value is `null`.
 fn histogram<S: SerializeStruct>(st: &mut S, h: &HistogramSnapshot) -> Result<(), S::Error> {
     st.serialize_field("count", &h.count())?;
-    st.serialize_field("sum", &h.sum())?;
-    st.serialize_field("min", &h.min())?;
-    st.serialize_field("max", &h.max())?;
+    if h.has_f64_records() {
+        st.serialize_field("sum", &h.sum_f64())?;
+        st.serialize_field("min", &h.min_f64())?;
+        st.serialize_field("max", &h.max_f64())?;
+    } else {
+        st.serialize_field("sum", &h.sum())?;
+        st.serialize_field("min", &h.min())?;
+        st.serialize_field("max", &h.max())?;
+    }
     st.serialize_field("mean", &h.mean())?;
-    st.serialize_field("p50", &h.quantile(0.5))?;
-    st.serialize_field("p95", &h.quantile(0.95))?;
-    st.serialize_field("p99", &h.quantile(0.99))?;
-    st.serialize_field("p999", &h.quantile(0.999))?;
+    for (name, q) in [("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999)] {
+        if h.has_f64_records() {
+            st.serialize_field(name, &h.quantile_f64(q))?;
+        } else {
+            st.serialize_field(name, &h.quantile(q))?;
+        }
+    }
     st.serialize_field("invalid", &h.invalid())
 }

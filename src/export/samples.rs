@@ -274,19 +274,26 @@ fn classic<'a>(
     bounds: &'a [Bound],
     divisor: f64,
 ) {
-    let p = h.precision;
     let (mut cumulative, mut skip) = (0u64, 0usize);
     for b in bounds {
         if let Some(t) = threshold(b.value, divisor) {
-            let i = p.index(t);
-            let limit = if p.upper_bound(i) <= t { i + 1 } else { i };
-            cumulative = h.count_below_from(limit, &mut skip);
+            cumulative = h.count_below_from(h.limit_for(t), &mut skip);
         }
         one("_bucket", Some(("le", &b.label)), Value::Count(cumulative));
     }
     one("_bucket", Some(("le", "+Inf")), Value::Count(h.count()));
     one("_count", None, Value::Count(h.count()));
-    one("_sum", None, Value::Scaled(h.sum(), divisor));
+    one("_sum", None, sum_value(h, divisor));
+}
+
+/// A histogram's `_sum`: the exact integer of `u64` records, or, once an
+/// `f64` was recorded, the float sum (ryu writes it exactly).
+fn sum_value(h: &HistogramSnapshot, divisor: f64) -> Value {
+    if h.has_f64_records() {
+        Value::Float(h.sum_f64() / divisor)
+    } else {
+        Value::Scaled(h.sum(), divisor)
+    }
 }
 
 /// `{quantile="q"}` samples, then `_count` and `_sum`. An empty
@@ -298,14 +305,15 @@ fn summary<'a>(
     divisor: f64,
 ) {
     for q in quantiles {
-        let value = match h.quantile(q.value) {
-            Some(v) => Value::Scaled(u128::from(v), divisor),
-            None => Value::Float(f64::NAN),
+        let value = match (h.has_f64_records(), h.quantile(q.value)) {
+            (_, None) => Value::Float(f64::NAN),
+            (false, Some(v)) => Value::Scaled(u128::from(v), divisor),
+            (true, Some(_)) => Value::Float(h.quantile_f64(q.value).unwrap_or(f64::NAN) / divisor),
         };
         one("", Some(("quantile", &q.label)), value);
     }
     one("_count", None, Value::Count(h.count()));
-    one("_sum", None, Value::Scaled(h.sum(), divisor));
+    one("_sum", None, sum_value(h, divisor));
 }
 
 /// The base unit's name and what a recorded value is divided by to get
@@ -373,23 +381,26 @@ pub(crate) fn classic_thresholds(opts: &TextOptions, d: &Descriptor) -> Vec<(f64
 
 /// Where the threshold of classic bound `le` (base unit) falls in recorded
 /// units: observations `<= threshold` are counted. `None`: nothing is.
-fn threshold(le: f64, divisor: f64) -> Option<u64> {
+fn threshold(le: f64, divisor: f64) -> Option<f64> {
     let v = le * divisor;
-    if v.is_nan() || v < 0.0 {
+    if v.is_nan() {
         return None;
     }
-    if v >= u64::MAX as f64 {
-        return Some(u64::MAX);
+    if v.abs() >= 9.0e18 {
+        return Some(v);
     }
     // `0.005 * 1e9` may come out a hair below 5e6: a bound within 1e-9 of
-    // an integer is that integer; otherwise values are integers, so
-    // `x <= v` is `x <= floor(v)`. (`v` is in `[0, 2^64)`, where `as`
-    // truncates, that is floors; `round`/`floor` would be libm calls.)
-    let nearest = (v + 0.5) as u64;
-    if (v - nearest as f64).abs() <= 1e-9 * (nearest as f64).max(1.0) {
+    // an integer is that integer. (`as` truncates toward zero; `round`
+    // would be a libm call.)
+    let nearest = if v >= 0.0 {
+        (v + 0.5) as i64
+    } else {
+        -((0.5 - v) as i64)
+    } as f64;
+    if (v - nearest).abs() <= 1e-9 * nearest.abs().max(1.0) {
         Some(nearest)
     } else {
-        Some(v as u64)
+        Some(v)
     }
 }
 
@@ -401,12 +412,13 @@ mod tests {
     #[test]
     fn thresholds() {
         // Bounds given in seconds land on whole nanoseconds.
-        assert_eq!(threshold(0.005, 1e9), Some(5_000_000));
-        assert_eq!(threshold(0.1, 1e9), Some(100_000_000));
-        assert_eq!(threshold(2.5, 1.0), Some(2));
-        assert_eq!(threshold(0.0, 1.0), Some(0));
-        assert_eq!(threshold(1e30, 1.0), Some(u64::MAX));
-        assert_eq!(threshold(-1.0, 1.0), None);
+        assert_eq!(threshold(0.005, 1e9), Some(5_000_000.0));
+        assert_eq!(threshold(0.1, 1e9), Some(100_000_000.0));
+        assert_eq!(threshold(2.5, 1.0), Some(2.5));
+        assert_eq!(threshold(0.0, 1.0), Some(0.0));
+        assert_eq!(threshold(1e30, 1.0), Some(1e30));
+        assert_eq!(threshold(-1.0, 1.0), Some(-1.0));
+        assert_eq!(threshold(-0.005, 1e9), Some(-5_000_000.0));
         assert_eq!(threshold(f64::NAN, 1.0), None);
     }
 

@@ -8,23 +8,21 @@
 use super::{json, openmetrics, prometheus, TextOptions};
 use crate::buckets::Precision;
 use crate::descriptor::{Descriptor, MetricKind, Unit};
-use crate::snapshot::{HistogramSnapshot, LabelSet, MetricSnapshot, MetricValue, Snapshot};
+use crate::snapshot::{HistogramSnapshot, LabelSet, MetricSnapshot, MetricValue, Snapshot, Totals};
 use crate::sync::Arc;
 
 fn hist(values: &[u64]) -> HistogramSnapshot {
     let p = Precision::DEFAULT;
     let mut map = std::collections::BTreeMap::new();
     for &v in values {
-        *map.entry(p.index(v) as u32).or_insert(0u64) += 1;
+        *map.entry(p.slot_index(p.index(v)) as u32).or_insert(0u64) += 1;
     }
-    HistogramSnapshot::from_parts(
-        p,
-        map.into_iter().collect(),
+    let totals = Totals::integers(
         values.iter().map(|&v| u128::from(v)).sum(),
         values.iter().copied().min().unwrap_or(u64::MAX),
         values.iter().copied().max().unwrap_or(0),
-        0,
-    )
+    );
+    HistogramSnapshot::from_parts(p, map.into_iter().collect(), totals, 0)
 }
 
 fn desc(name: &str, help: &str, unit: Unit, kind: MetricKind) -> Arc<Descriptor> {

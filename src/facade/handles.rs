@@ -66,30 +66,18 @@ impl GaugeFn for GaugeHandle {
     }
 }
 
-/// A `metrics` histogram: a [`Histogram`] fed `value × scale`, rounded.
+/// A `metrics` histogram: a [`Histogram`] fed `value × scale`, as it is.
 pub(crate) struct HistogramHandle {
     histogram: Histogram,
     scale: f64,
 }
 
 impl HistogramFn for HistogramHandle {
-    /// NaN, infinite and negative values are counted as invalid, not
-    /// recorded (see [`Histogram::record_f64`]).
+    /// Recorded without rounding; NaN is counted as invalid (see
+    /// [`Histogram::record_f64`]).
     #[inline]
     fn record(&self, value: f64) {
-        let v = value * self.scale;
-        // Below 2^52, `v + 0.5` is exact enough that truncating it rounds
-        // half up, as `f64::round` does for positive values, without the
-        // library call `round` compiles to on baseline x86-64. NaN fails
-        // the comparison; the rest goes to `record_f64` (rounding there,
-        // invalid values counted).
-        if (0.0..4_503_599_627_370_496.0).contains(&v) {
-            // Through `i64`: in this range one `cvttsd2si` converts exactly,
-            // where `as u64` adds a second conversion for values past 2^63.
-            self.histogram.record((v + 0.5) as i64 as u64);
-        } else {
-            self.histogram.record_f64(v);
-        }
+        self.histogram.record_f64(value * self.scale);
     }
 }
 

@@ -9,8 +9,9 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::time::Duration;
 
-/// A distribution of `u64` observations in a declared [`Unit`], kept in
-/// log-linear buckets with bounded relative error (see [`Precision`]).
+/// A distribution of `u64` or `f64` observations in a declared [`Unit`],
+/// kept in log-linear buckets with bounded relative error (see
+/// [`Precision`]).
 ///
 /// Each thread records into its own lazily allocated bucket chunks; the
 /// collector merges them. Quantiles, min, max, mean and sum come from the
@@ -95,20 +96,40 @@ impl Histogram {
         }
     }
 
-    /// Records `value` rounded to the nearest integer, saturating at
-    /// `u64::MAX`. NaN, infinities and negative values are not recorded but
-    /// counted in [`invalid`](crate::HistogramSnapshot::invalid).
+    /// Records `value` as it is, without rounding: negative values, zero,
+    /// subnormals, any finite value, and the infinities (in the outermost
+    /// buckets). NaN is not recorded but counted in
+    /// [`invalid`](crate::HistogramSnapshot::invalid). Does nothing while
+    /// recording is switched off.
+    ///
+    /// ```
+    /// use hotmetrics::{Registry, Unit};
+    /// let reg = Registry::new();
+    /// let h = reg.histogram("request_latency", "Latency", Unit::Seconds).unwrap();
+    /// for v in [0.004, 0.25, 1.7, 3.2] {
+    ///     h.record_f64(v);
+    /// }
+    /// let snap = reg.collect();
+    /// let h = snap.histogram("request_latency").unwrap();
+    /// assert_eq!(h.sum_f64(), 5.154);
+    /// assert_eq!(h.min_f64(), Some(0.004));
+    /// ```
     #[inline]
     pub fn record_f64(&self, value: f64) {
-        match checked_f64(value) {
-            Some(v) => self.record(v),
-            None if self.core.enabled() => {
-                let invalid = self.invalid;
-                self.core
-                    .storage
-                    .with_shard(|shard| shard.counter(invalid).add(1));
-            }
-            None => {}
+        if !self.core.enabled() {
+            return;
+        }
+        if value.is_nan() {
+            let invalid = self.invalid;
+            self.core
+                .storage
+                .with_shard(|shard| shard.counter(invalid).add(1));
+        } else {
+            let precision = self.precision;
+            self.with_cells(
+                #[inline(always)]
+                |cells| cells.record_f64(precision, value),
+            );
         }
     }
 
@@ -142,17 +163,6 @@ impl Histogram {
             _hold: hold,
             _not_send: PhantomData,
         }
-    }
-}
-
-/// `Some(rounded)` for finite values `>= 0` (`-0.0` included).
-#[inline]
-fn checked_f64(value: f64) -> Option<u64> {
-    if value.is_finite() && value >= 0.0 {
-        // `as` saturates at u64::MAX for finite values above it.
-        Some(value.round() as u64)
-    } else {
-        None
     }
 }
 
@@ -194,10 +204,13 @@ impl LocalHistogram<'_> {
     /// As [`Histogram::record_f64`].
     #[inline]
     pub fn record_f64(&self, value: f64) {
-        match checked_f64(value) {
-            Some(v) => self.record(v),
-            None if self.core.enabled() => self.invalid.add(1),
-            None => {}
+        if !self.core.enabled() {
+            return;
+        }
+        if value.is_nan() {
+            self.invalid.add(1);
+        } else {
+            self.cells.record_f64(self.precision, value);
         }
     }
 
@@ -211,21 +224,5 @@ impl LocalHistogram<'_> {
 impl fmt::Debug for LocalHistogram<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("LocalHistogram { .. }")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::checked_f64;
-
-    #[test]
-    fn f64_validation() {
-        assert_eq!(checked_f64(0.0), Some(0));
-        assert_eq!(checked_f64(-0.0), Some(0));
-        assert_eq!(checked_f64(2.5), Some(3));
-        assert_eq!(checked_f64(1e30), Some(u64::MAX));
-        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1.0, -1e-9] {
-            assert_eq!(checked_f64(bad), None, "{bad}");
-        }
     }
 }

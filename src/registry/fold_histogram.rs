@@ -14,12 +14,21 @@
 //!   chunks touched are gathered into a reused buffer and copied once into
 //!   the new snapshot's shared bucket list.
 //!
+//! The scratch row covers the cells' dense window of slots; chunks of the
+//! outer directory (negative, very small or very large values) are
+//! gathered sparsely. Slots are turned into value-ordered bucket indices
+//! (`Precision::slot_index`) when gathered; a `u64` and an `f64` record of
+//! one integer below `2^bits` sit in two slots of one bucket, added up
+//! there.
+//!
 //! Nothing is allocated for an unchanged histogram, and one allocation of
-//! exactly the non-empty buckets for a changed one.
+//! exactly the non-empty buckets for a changed one (besides the reused
+//! scratch space).
 #![forbid(unsafe_code)]
 
+use crate::buckets::Precision;
 use crate::handle::Histogram;
-use crate::snapshot::HistogramSnapshot;
+use crate::snapshot::{HistogramSnapshot, Totals};
 use crate::storage::{Storage, CHUNK_BUCKETS};
 
 /// The histogram fold's scratch space and memory, kept by the collector.
@@ -34,16 +43,34 @@ pub(super) struct Histograms {
     touched_list: Vec<u32>,
     /// The non-empty buckets of the histogram being folded.
     nonzero: Vec<(u32, u64)>,
+    /// Non-empty buckets of outer chunks read by the current merge, by
+    /// value-ordered index (unsorted, repeats allowed).
+    outer: Vec<(u32, u64)>,
     /// By histogram slot: what the last collection folded.
     last: Vec<Option<HistogramSnapshot>>,
 }
 
 /// What one merge read, besides the buckets.
 struct Merged {
-    count: u64,
-    sum: u128,
-    min: u64,
-    max: u64,
+    totals: Totals,
+    /// Neumaier compensation of `totals.fsum`.
+    comp: f64,
+}
+
+impl Merged {
+    /// Adds `x` to the float sum, compensated.
+    fn add_f64(&mut self, x: f64) {
+        let sum = self.totals.fsum;
+        let total = sum + x;
+        if total.is_finite() {
+            self.comp += if sum.abs() >= x.abs() {
+                (sum - total) + x
+            } else {
+                (x - total) + sum
+            };
+        }
+        self.totals.fsum = total;
+    }
 }
 
 impl Histograms {
@@ -71,7 +98,10 @@ impl Histograms {
             }
         }
         let precision = h.precision();
-        let chunks = precision.bucket_count().div_ceil(CHUNK_BUCKETS);
+        // Two chunks of slack: a directory after the first starts at a slot
+        // that need not be a multiple of the chunk size, so its chunks
+        // straddle two of the scratch row's.
+        let chunks = precision.window_slots().div_ceil(CHUNK_BUCKETS) + 2;
         if self.buckets.len() < chunks * CHUNK_BUCKETS {
             self.buckets.resize(chunks * CHUNK_BUCKETS, 0);
             self.touched.resize(chunks, false);
@@ -80,13 +110,15 @@ impl Histograms {
         if self.last.len() <= slot {
             self.last.resize(slot + 1, None);
         }
-        self.gather_nonzero();
+        self.gather_nonzero(precision);
+        let mut totals = merged.totals;
+        if totals.fsum.is_finite() {
+            totals.fsum += merged.comp;
+        }
         let snap = HistogramSnapshot::from_shared(
             precision,
             self.nonzero.as_slice().into(),
-            merged.sum,
-            merged.min,
-            merged.max,
+            totals,
             invalid,
         );
         self.last[slot] = Some(snap.clone());
@@ -103,38 +135,50 @@ impl Histograms {
 
     /// Adds every thread's chunks of `h` into the scratch row.
     fn merge(&mut self, storage: &Storage, h: &Histogram) -> Merged {
-        let (buckets, touched, list) =
-            (&mut self.buckets, &mut self.touched, &mut self.touched_list);
+        let (buckets, touched, list, outer) = (
+            &mut self.buckets,
+            &mut self.touched,
+            &mut self.touched_list,
+            &mut self.outer,
+        );
+        let precision = h.precision();
+        let window = precision.window_slots();
         let mut m = Merged {
-            count: 0,
-            sum: 0,
-            min: u64::MAX,
-            max: 0,
+            totals: Totals::integers(0, u64::MAX, 0),
+            comp: 0.0,
         };
         storage.for_each_shard(|shard| {
             let Some(cells) = shard.read_histogram(h.slot()) else {
                 return;
             };
-            let (lo, hi) = cells.read(|first, counts, chunk_sum| {
-                let chunk = first / CHUNK_BUCKETS;
-                if !std::mem::replace(&mut touched[chunk], true) {
-                    list.push(chunk as u32);
+            let e = cells.read(|first, counts, sums| {
+                m.totals.sum += sums.int;
+                m.add_f64(sums.float);
+                m.add_f64(sums.comp);
+                if first >= window {
+                    let nonzero = counts.iter().enumerate().filter(|&(_, &c)| c > 0);
+                    outer.extend(nonzero.map(|(i, &c)| ((first + i - window) as u32, c)));
+                    return;
+                }
+                for chunk in [first / CHUNK_BUCKETS, first.div_ceil(CHUNK_BUCKETS)] {
+                    if !std::mem::replace(&mut touched[chunk], true) {
+                        list.push(chunk as u32);
+                    }
                 }
                 for (b, &c) in buckets[first..first + CHUNK_BUCKETS].iter_mut().zip(counts) {
                     *b = b.wrapping_add(c);
-                    m.count = m.count.wrapping_add(c);
                 }
-                m.sum += chunk_sum;
             });
-            m.min = m.min.min(lo);
-            m.max = m.max.max(hi);
+            let t = &mut m.totals;
+            (t.min, t.max) = (t.min.min(e.min), t.max.max(e.max));
+            (t.fmin, t.fmax) = (t.fmin.min(e.fmin), t.fmax.max(e.fmax));
         });
         m
     }
 
     /// Moves the non-empty buckets the last merge wrote, by increasing
-    /// index, into `nonzero` (zeroing the scratch row).
-    fn gather_nonzero(&mut self) {
+    /// value-ordered index, into `nonzero` (zeroing the scratch row).
+    fn gather_nonzero(&mut self, precision: Precision) {
         self.nonzero.clear();
         // Threads touch chunks in increasing order each, but the list is
         // in the order first written over all threads.
@@ -148,10 +192,23 @@ impl Histograms {
             {
                 let c = std::mem::take(b);
                 if c > 0 {
-                    self.nonzero.push(((first + i) as u32, c));
+                    let index = precision.slot_index(first + i);
+                    self.nonzero.push((index as u32, c));
                 }
             }
         }
+        self.nonzero.append(&mut self.outer);
+        // Slots are in value order but for the small integers and the
+        // fractions below them, and the outer buckets come last: sort, and
+        // add up the buckets reached through two slots.
+        self.nonzero.sort_unstable_by_key(|&(i, _)| i);
+        self.nonzero.dedup_by(|next, kept| {
+            let same = next.0 == kept.0;
+            if same {
+                kept.1 = kept.1.wrapping_add(next.1);
+            }
+            same
+        });
     }
 }
 

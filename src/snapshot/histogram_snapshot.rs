@@ -17,23 +17,97 @@ pub struct Bucket {
     pub count: u64,
 }
 
+/// One bucket on the real line: `count` observations in `lower..=upper`
+/// (f64, in the recorded unit). Zero has its own bucket with
+/// `lower == upper == 0.0`; the outermost hold the infinities.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FloatBucket {
+    /// Smallest value of the bucket.
+    pub lower: f64,
+    /// Largest value of the bucket (inclusive).
+    pub upper: f64,
+    /// Observations in it.
+    pub count: u64,
+}
+
+/// What the observations of a snapshot add up to, besides their buckets:
+/// the exact sum and extremes of the `u64` records (`min > max` if none)
+/// and the sum and extremes of the `f64` ones (`fmin > fmax` if none).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Totals {
+    pub(crate) sum: u128,
+    pub(crate) fsum: f64,
+    pub(crate) min: u64,
+    pub(crate) max: u64,
+    pub(crate) fmin: f64,
+    pub(crate) fmax: f64,
+}
+
+impl Totals {
+    /// The totals of `u64` records only.
+    pub(crate) fn integers(sum: u128, min: u64, max: u64) -> Totals {
+        Totals {
+            sum,
+            fsum: 0.0,
+            min,
+            max,
+            fmin: f64::INFINITY,
+            fmax: f64::NEG_INFINITY,
+        }
+    }
+
+    /// The totals of both sets of observations.
+    fn merged(self, other: Totals) -> Totals {
+        Totals {
+            sum: self.sum.wrapping_add(other.sum),
+            fsum: self.fsum + other.fsum,
+            min: self.min.min(other.min),
+            max: self.max.max(other.max),
+            fmin: self.fmin.min(other.fmin),
+            fmax: self.fmax.max(other.fmax),
+        }
+    }
+}
+
 /// A histogram as of one collection: count, sum, min, max, quantiles and the
 /// non-empty buckets, all describing the same set of observations.
 ///
-/// `count` is the sum of the bucket counts and `sum` the exact sum of those
-/// observations. `min` and `max` are exact when no record raced the
-/// collection, and otherwise within the bucket error of the true extremes.
+/// `count` is the sum of the bucket counts and the sum is that of those
+/// observations: exact for `u64` records (a `u128`), exact to f64 rounding
+/// for `f64` ones (a compensated sum, see `docs/design.md`). `min` and
+/// `max` are exact when no record raced the collection, and otherwise
+/// within the bucket error of the true extremes.
+///
+/// Every value has an `f64` accessor ([`sum_f64`](Self::sum_f64),
+/// [`quantile_f64`](Self::quantile_f64), [`float_buckets`](Self::float_buckets),
+/// ...). The `u64` accessors are exact for histograms of `u64` records; once
+/// an `f64` was recorded they round to the nearest integer (negative values
+/// to 0).
 #[derive(Clone, PartialEq, Eq)]
 pub struct HistogramSnapshot {
     pub(crate) precision: Precision,
     pub(crate) count: u64,
+    /// Exact sum of the `u64` records.
     pub(crate) sum: u128,
-    pub(crate) min: u64,
-    pub(crate) max: u64,
+    /// Bits of the sum of the `f64` records.
+    fsum: u64,
+    /// Extremes of the `u64` records, clamped into the outer buckets when
+    /// there are only `u64` records.
+    min: u64,
+    max: u64,
+    /// Bits of the extremes of the `f64` records, as recorded.
+    fmin: u64,
+    fmax: u64,
+    /// Bits of the extremes of all records, clamped into the outer buckets.
+    lo: u64,
+    hi: u64,
+    /// Whether any `f64` was recorded: then values are reported as reals.
+    floats: bool,
     pub(crate) invalid: u64,
-    /// Non-empty buckets, by increasing index. Shared: a clone, and the
-    /// next collection of a histogram nothing was recorded into since,
-    /// copy no bucket.
+    /// Non-empty buckets, by increasing value-ordered index
+    /// ([`Precision::float_index`]). Shared: a clone, and the next
+    /// collection of a histogram nothing was recorded into since, copy no
+    /// bucket.
     pub(crate) buckets: FrozenArc<[(u32, u64)]>,
     /// Every [`SKIP`]-th entry of `buckets`: its bucket index and the
     /// count of the buckets before it. Derived from `buckets` (so equal
@@ -45,43 +119,56 @@ pub struct HistogramSnapshot {
 /// One entry of [`HistogramSnapshot::skips`] per this many buckets.
 const SKIP: usize = 16;
 
+/// `x` rounded to the nearest `u64`, saturating (negative values to 0).
+fn round_u64(x: f64) -> u64 {
+    // `as` saturates, and maps NaN to 0.
+    (x + 0.5) as u64
+}
+
 impl HistogramSnapshot {
     /// Builds a snapshot from non-empty `(index, count)` buckets sorted by
-    /// index, the sum of their observations, and bounds `min`/`max` known to
-    /// enclose them (clamped here into the outermost buckets).
+    /// value-ordered index, the totals of their observations, extremes
+    /// known to enclose them (clamped here into the outermost buckets).
     pub(crate) fn from_parts(
         precision: Precision,
         buckets: Vec<(u32, u64)>,
-        sum: u128,
-        min: u64,
-        max: u64,
+        totals: Totals,
         invalid: u64,
     ) -> HistogramSnapshot {
-        HistogramSnapshot::from_shared(precision, buckets.into(), sum, min, max, invalid)
+        HistogramSnapshot::from_shared(precision, buckets.into(), totals, invalid)
     }
 
     /// [`from_parts`](Self::from_parts) with the buckets already shared.
     pub(crate) fn from_shared(
         precision: Precision,
         buckets: FrozenArc<[(u32, u64)]>,
-        sum: u128,
-        min: u64,
-        max: u64,
+        t: Totals,
         invalid: u64,
     ) -> HistogramSnapshot {
         debug_assert!(buckets.windows(2).all(|w| w[0].0 < w[1].0));
         debug_assert!(buckets.iter().all(|&(_, c)| c > 0));
         let count = buckets.iter().fold(0u64, |a, &(_, c)| a.wrapping_add(c));
-        let (min, max) = match (buckets.first(), buckets.last()) {
-            (Some(&(lo, _)), Some(&(hi, _))) => {
-                let (lo, hi) = (lo as usize, hi as usize);
-                (
-                    min.clamp(precision.lower_bound(lo), precision.upper_bound(lo)),
-                    max.clamp(precision.lower_bound(hi), precision.upper_bound(hi)),
-                )
+        let floats = t.fmin <= t.fmax;
+        let (mut min, mut max, mut lo, mut hi) = (t.min, t.max, 0.0, 0.0);
+        if let (Some(&(first, _)), Some(&(last, _))) = (buckets.first(), buckets.last()) {
+            let (first, last) = (first as usize, last as usize);
+            let ints = t.min <= t.max;
+            let int_lo = if ints { t.min as f64 } else { f64::INFINITY };
+            let int_hi = if ints {
+                t.max as f64
+            } else {
+                f64::NEG_INFINITY
+            };
+            let (a, _) = precision.float_bounds(first);
+            let (_, b) = precision.float_bounds(last);
+            lo = int_lo.min(t.fmin).clamp(a, b);
+            hi = int_hi.max(t.fmax).clamp(a, b);
+            if !floats {
+                let (a, _) = precision.integer_bounds(first);
+                let (_, b) = precision.integer_bounds(last);
+                (min, max) = (t.min.clamp(a, b), t.max.clamp(a, b));
             }
-            _ => (0, 0),
-        };
+        }
         let mut before = 0u64;
         let skips = buckets
             .iter()
@@ -95,13 +182,36 @@ impl HistogramSnapshot {
         HistogramSnapshot {
             precision,
             count,
-            sum,
+            sum: t.sum,
+            fsum: t.fsum.to_bits(),
             min,
             max,
+            fmin: t.fmin.to_bits(),
+            fmax: t.fmax.to_bits(),
+            lo: f64::to_bits(lo),
+            hi: f64::to_bits(hi),
+            floats,
             invalid,
             buckets,
             skips,
         }
+    }
+
+    /// The totals this snapshot was built from (extremes as clamped).
+    pub(crate) fn totals(&self) -> Totals {
+        Totals {
+            sum: self.sum,
+            fsum: f64::from_bits(self.fsum),
+            min: self.min,
+            max: self.max,
+            fmin: f64::from_bits(self.fmin),
+            fmax: f64::from_bits(self.fmax),
+        }
+    }
+
+    /// Whether any `f64` was recorded (values are then reported as reals).
+    pub fn has_f64_records(&self) -> bool {
+        self.floats
     }
 
     /// The same observations with `invalid` rejected ones; shares the
@@ -115,7 +225,6 @@ impl HistogramSnapshot {
 
     /// Observations in the buckets of index below `limit` (the classic
     /// `le` buckets' rule, see `export/samples.rs`).
-    #[cfg(test)]
     pub(crate) fn count_below(&self, limit: usize) -> u64 {
         self.count_below_from(limit, &mut 0)
     }
@@ -158,27 +267,60 @@ impl HistogramSnapshot {
         self.count == 0
     }
 
-    /// Exact sum of the observations.
+    /// Sum of the observations. Exact for `u64` records; the sum of `f64`
+    /// records is rounded to the nearest integer (see
+    /// [`sum_f64`](Self::sum_f64)), a negative one subtracted, saturating
+    /// at 0.
     pub fn sum(&self) -> u128 {
-        self.sum
+        let f = f64::from_bits(self.fsum);
+        if f >= 0.0 {
+            // `as` saturates (and maps an infinite sum to u128::MAX).
+            self.sum.saturating_add((f + 0.5) as u128)
+        } else {
+            self.sum.saturating_sub((0.5 - f) as u128)
+        }
     }
 
-    /// Smallest observation, `None` if empty.
+    /// Sum of the observations as `f64`: the exact `u64` sum plus the
+    /// compensated sum of the `f64` records, each exact to f64 rounding.
+    pub fn sum_f64(&self) -> f64 {
+        self.sum as f64 + f64::from_bits(self.fsum)
+    }
+
+    /// Smallest observation, `None` if empty (rounded once an `f64` was
+    /// recorded, see [`min_f64`](Self::min_f64)).
     pub fn min(&self) -> Option<u64> {
-        (self.count > 0).then_some(self.min)
+        (self.count > 0).then(|| match self.floats {
+            false => self.min,
+            true => round_u64(f64::from_bits(self.lo)),
+        })
     }
 
-    /// Largest observation, `None` if empty.
+    /// Largest observation, `None` if empty (rounded once an `f64` was
+    /// recorded, see [`max_f64`](Self::max_f64)).
     pub fn max(&self) -> Option<u64> {
-        (self.count > 0).then_some(self.max)
+        (self.count > 0).then(|| match self.floats {
+            false => self.max,
+            true => round_u64(f64::from_bits(self.hi)),
+        })
+    }
+
+    /// Smallest observation as `f64`, `None` if empty.
+    pub fn min_f64(&self) -> Option<f64> {
+        (self.count > 0).then(|| f64::from_bits(self.lo))
+    }
+
+    /// Largest observation as `f64`, `None` if empty.
+    pub fn max_f64(&self) -> Option<f64> {
+        (self.count > 0).then(|| f64::from_bits(self.hi))
     }
 
     /// Arithmetic mean, `None` if empty.
     pub fn mean(&self) -> Option<f64> {
-        (self.count > 0).then(|| self.sum as f64 / self.count as f64)
+        (self.count > 0).then(|| self.sum_f64() / self.count as f64)
     }
 
-    /// Observations rejected by `record_f64` (NaN, infinite, negative).
+    /// Observations rejected by `record_f64` (NaN).
     pub fn invalid(&self) -> u64 {
         self.invalid
     }
@@ -188,13 +330,9 @@ impl HistogramSnapshot {
         self.precision
     }
 
-    /// The value at quantile `q` (0.5 for the median, 0.99 for p99):
-    /// the observation of rank `ceil(q * count)`, reported as its bucket's
-    /// midpoint clamped into `[min, max]`, so within
-    /// [`Precision::relative_error`] of the exact answer.
-    ///
-    /// `q` is clamped into `[0, 1]`; `None` if empty or `q` is NaN.
-    pub fn quantile(&self, q: f64) -> Option<u64> {
+    /// The value-ordered index of the bucket holding the observation of
+    /// rank `ceil(q * count)`.
+    fn rank_bucket(&self, q: f64) -> Option<usize> {
         if self.count == 0 || q.is_nan() {
             return None;
         }
@@ -205,19 +343,77 @@ impl HistogramSnapshot {
         for &(index, c) in self.buckets.iter() {
             seen += c;
             if seen >= rank {
-                let v = self.precision.representative(index as usize);
-                return Some(v.clamp(self.min, self.max));
+                return Some(index as usize);
             }
         }
-        Some(self.max)
+        self.buckets.last().map(|&(i, _)| i as usize)
     }
 
-    /// The non-empty buckets, by increasing value.
+    /// The value at quantile `q` (0.5 for the median, 0.99 for p99):
+    /// the observation of rank `ceil(q * count)`, reported as its bucket's
+    /// midpoint clamped into `[min, max]`, so within
+    /// [`Precision::relative_error`] of the exact answer. Rounded to the
+    /// nearest integer once an `f64` was recorded (see
+    /// [`quantile_f64`](Self::quantile_f64)).
+    ///
+    /// `q` is clamped into `[0, 1]`; `None` if empty or `q` is NaN.
+    pub fn quantile(&self, q: f64) -> Option<u64> {
+        let index = self.rank_bucket(q)?;
+        Some(if self.floats {
+            round_u64(self.float_value(index))
+        } else {
+            let (lo, hi) = self.precision.integer_bounds(index);
+            (lo + (hi - lo) / 2).clamp(self.min, self.max)
+        })
+    }
+
+    /// The value at quantile `q` as `f64`: as [`quantile`](Self::quantile),
+    /// within [`Precision::relative_error`] of the exact sorted-rank
+    /// quantile for values above 2^-1022 in magnitude (within half a
+    /// bucket, `2^(-1075 + 52 - bits)`, below). For a histogram of `u64`
+    /// records the same integer as `quantile`.
+    pub fn quantile_f64(&self, q: f64) -> Option<f64> {
+        let index = self.rank_bucket(q)?;
+        Some(if self.floats {
+            self.float_value(index)
+        } else {
+            let (lo, hi) = self.precision.integer_bounds(index);
+            (lo + (hi - lo) / 2).clamp(self.min, self.max) as f64
+        })
+    }
+
+    /// The value reported for bucket `index`: its midpoint, clamped.
+    fn float_value(&self, index: usize) -> f64 {
+        let (lo, hi) = (f64::from_bits(self.lo), f64::from_bits(self.hi));
+        self.precision.float_representative(index).clamp(lo, hi)
+    }
+
+    /// The non-empty buckets, by increasing value, with the integers each
+    /// holds as bounds: exact for `u64` records. A bucket of `f64` records
+    /// holding no integer reports the integer just above it as both bounds,
+    /// and negative buckets report 0; [`float_buckets`](Self::float_buckets)
+    /// has the real bounds.
     pub fn buckets(&self) -> impl Iterator<Item = Bucket> + '_ {
-        self.buckets.iter().map(|&(i, count)| Bucket {
-            lower: self.precision.lower_bound(i as usize),
-            upper: self.precision.upper_bound(i as usize),
-            count,
+        self.buckets.iter().map(|&(i, count)| {
+            let (lower, upper) = self.precision.integer_bounds(i as usize);
+            Bucket {
+                lower,
+                upper,
+                count,
+            }
+        })
+    }
+
+    /// The non-empty buckets in increasing value order: negatives, zero,
+    /// positives.
+    pub fn float_buckets(&self) -> impl Iterator<Item = FloatBucket> + '_ {
+        self.buckets.iter().map(|&(i, count)| {
+            let (lower, upper) = self.precision.float_bounds(i as usize);
+            FloatBucket {
+                lower,
+                upper,
+                count,
+            }
         })
     }
 
@@ -225,10 +421,32 @@ impl HistogramSnapshot {
     /// otherwise buckets straddling `value` count as above it). This is the
     /// rule used to derive classic `le` buckets.
     pub fn count_at_or_below(&self, value: u64) -> u64 {
-        self.buckets()
-            .take_while(|b| b.upper <= value)
-            .map(|b| b.count)
-            .sum()
+        self.count_at_or_below_f64(value as f64)
+    }
+
+    /// [`count_at_or_below`](Self::count_at_or_below) for a real bound.
+    pub fn count_at_or_below_f64(&self, value: f64) -> u64 {
+        self.count_below(self.limit_for(value))
+    }
+
+    /// The first bucket index not counted at or below `value`: buckets
+    /// below `value`'s own, and that one too if `value` is its upper bound
+    /// (for a histogram of `u64` records: its largest integer).
+    pub(crate) fn limit_for(&self, value: f64) -> usize {
+        let p = self.precision;
+        let Some(i) = p.float_index(value) else {
+            return 0;
+        };
+        let upper = if self.floats || i < p.zero_index() {
+            p.float_bounds(i).1
+        } else {
+            p.integer_bounds(i).1 as f64
+        };
+        if upper <= value {
+            i + 1
+        } else {
+            i
+        }
     }
 
     /// The observations of both `self` and `other` (histograms of one
@@ -253,17 +471,15 @@ impl HistogramSnapshot {
         }
         out.extend_from_slice(a);
         out.extend_from_slice(b);
-        let (min, max) = if self.count == 0 {
-            (other.min, other.max)
+        let totals = if self.count == 0 {
+            other.totals()
         } else {
-            (self.min.min(other.min), self.max.max(other.max))
+            self.totals().merged(other.totals())
         };
         HistogramSnapshot::from_parts(
             self.precision,
             out,
-            self.sum.wrapping_add(other.sum),
-            min,
-            max,
+            totals,
             self.invalid.wrapping_add(other.invalid),
         )
     }
@@ -286,12 +502,13 @@ impl HistogramSnapshot {
                 out.push((index, d));
             }
         }
+        let mut totals = self.totals();
+        totals.sum = self.sum.saturating_sub(earlier.sum);
+        totals.fsum = f64::from_bits(self.fsum) - f64::from_bits(earlier.fsum);
         HistogramSnapshot::from_parts(
             self.precision,
             out,
-            self.sum.saturating_sub(earlier.sum),
-            self.min,
-            self.max,
+            totals,
             self.invalid.saturating_sub(earlier.invalid),
         )
     }
@@ -301,114 +518,16 @@ impl fmt::Debug for HistogramSnapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HistogramSnapshot")
             .field("count", &self.count)
-            .field("sum", &self.sum)
-            .field("min", &self.min())
-            .field("max", &self.max())
-            .field("p50", &self.quantile(0.5))
-            .field("p99", &self.quantile(0.99))
+            .field("sum", &self.sum_f64())
+            .field("min", &self.min_f64())
+            .field("max", &self.max_f64())
+            .field("p50", &self.quantile_f64(0.5))
+            .field("p99", &self.quantile_f64(0.99))
             .field("invalid", &self.invalid)
             .finish()
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn from_values(values: &[u64]) -> HistogramSnapshot {
-        let p = Precision::DEFAULT;
-        let mut map = std::collections::BTreeMap::new();
-        for &v in values {
-            *map.entry(p.index(v) as u32).or_insert(0u64) += 1;
-        }
-        HistogramSnapshot::from_parts(
-            p,
-            map.into_iter().collect(),
-            values.iter().map(|&v| v as u128).sum(),
-            values.iter().copied().min().unwrap_or(u64::MAX),
-            values.iter().copied().max().unwrap_or(0),
-            0,
-        )
-    }
-
-    #[test]
-    fn merged_holds_the_observations_of_both() {
-        let (a, b) = (&[3, 900, 70_000][..], &[5, 900, 1_000_000][..]);
-        let both: Vec<u64> = a.iter().chain(b).copied().collect();
-        let m = from_values(a).merged(&from_values(b));
-        assert_eq!(m, from_values(&both));
-        assert_eq!(from_values(&[]).merged(&from_values(b)), from_values(b));
-        assert_eq!(from_values(a).merged(&from_values(&[])), from_values(a));
-    }
-
-    #[test]
-    fn empty() {
-        let h = from_values(&[]);
-        assert!(h.is_empty());
-        assert_eq!(
-            (h.min(), h.max(), h.mean(), h.quantile(0.5)),
-            (None, None, None, None)
-        );
-    }
-
-    #[test]
-    fn small_values_are_exact() {
-        let h = from_values(&[1, 2, 3, 4, 100]);
-        assert_eq!(h.count(), 5);
-        assert_eq!(h.sum(), 110);
-        assert_eq!(h.mean(), Some(22.0));
-        assert_eq!(h.quantile(0.0), Some(1));
-        assert_eq!(h.quantile(0.5), Some(3));
-        assert_eq!(h.quantile(0.8), Some(4));
-        assert_eq!(h.quantile(1.0), Some(100));
-        assert_eq!(h.quantile(7.0), Some(100));
-        assert_eq!(h.quantile(f64::NAN), None);
-        assert_eq!(h.count_at_or_below(4), 4);
-    }
-
-    #[test]
-    fn min_max_are_clamped_into_outer_buckets() {
-        let p = Precision::DEFAULT;
-        let i = p.index(1_000_000) as u32;
-        // A racing record made min/max wider than the buckets seen.
-        let h = HistogramSnapshot::from_parts(p, vec![(i, 2)], 2_000_000, 3, u64::MAX, 0);
-        assert_eq!(h.min(), Some(p.lower_bound(i as usize)));
-        assert_eq!(h.max(), Some(p.upper_bound(i as usize)));
-    }
-
-    #[test]
-    fn count_below_matches_a_pass_over_every_bucket() {
-        let values: Vec<u64> = (0..3000)
-            .map(|k| (50.0 * 1.003f64.powi(k)) as u64)
-            .collect();
-        for n in [0, 1, 15, 16, 17, 40, 3000] {
-            let h = from_values(&values[..n]);
-            let mut skip = 0;
-            for limit in 0..=Precision::DEFAULT.bucket_count() {
-                let want: u64 = h
-                    .buckets
-                    .iter()
-                    .filter(|&&(i, _)| (i as usize) < limit)
-                    .map(|&(_, c)| c)
-                    .sum();
-                assert_eq!(h.count_below(limit), want, "{n} values, limit {limit}");
-                // Increasing limits, reading on from the last one.
-                assert_eq!(h.count_below_from(limit, &mut skip), want, "{n}, {limit}");
-            }
-        }
-    }
-
-    #[test]
-    fn delta_subtracts() {
-        let a = from_values(&[10, 20, 1_000]);
-        let b = from_values(&[10, 20, 1_000, 20, 5_000]);
-        let d = b.delta(&a);
-        assert_eq!(d.count(), 2);
-        assert_eq!(d.sum(), 5_020);
-        assert_eq!(d.min(), Some(20));
-        assert_eq!(d.max(), Some(5_000));
-        assert_eq!(b.delta(&b).count(), 0);
-        // Not an earlier state: returned unchanged.
-        assert_eq!(a.delta(&b), a);
-    }
-}
+#[path = "histogram_snapshot_tests.rs"]
+mod tests;

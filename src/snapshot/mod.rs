@@ -10,6 +10,7 @@ mod labels;
 mod snapshot;
 
 pub(crate) use crate::sync::Publish;
-pub use histogram_snapshot::{Bucket, HistogramSnapshot};
+pub(crate) use histogram_snapshot::Totals;
+pub use histogram_snapshot::{Bucket, FloatBucket, HistogramSnapshot};
 pub use labels::LabelSet;
 pub use snapshot::{MetricSnapshot, MetricValue, Snapshot};

@@ -5,13 +5,14 @@
 //! (8 bytes per counter) in segments that never move, and lazily allocated
 //! histogram chunks. This layer knows slots and buckets, not names.
 
+mod chunk;
 mod histogram_cells;
 mod owned;
 mod segments;
 mod shard;
 mod slots;
 
-pub(crate) use histogram_cells::CHUNK_BUCKETS;
+pub(crate) use chunk::CHUNK_BUCKETS;
 pub(crate) use owned::{Owned, OwnedCell, OwnedHistogram};
 pub(crate) use segments::SlotIndex;
 pub(crate) use shard::Shard;

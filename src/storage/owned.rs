@@ -103,6 +103,12 @@ impl OwnedHistogram<'_> {
         self.cells.record(precision, value);
     }
 
+    /// Records the non-NaN `value`; `precision` as for [`record`](Self::record).
+    #[inline(always)]
+    pub(crate) fn record_f64(self, precision: Precision, value: f64) {
+        self.cells.record_f64(precision, value);
+    }
+
     /// As [`record`](Self::record), through the cells' last-chunk cache.
     #[inline(always)]
     pub(crate) fn record_clustered(self, precision: Precision, value: u64) {

@@ -17,8 +17,14 @@
 //! exponential histograms (whose buckets grow by a constant factor); they
 //! coincide with them only at powers of two. Export to classic `le` buckets is
 //! done from these fine buckets (see `docs/design.md`).
+//!
+//! `f64` values have a layout of their own that contains this one (see
+//! [`float`]): [`Precision::float_index`].
 #![forbid(unsafe_code)]
 
+mod float;
+
+pub(crate) use float::{from_ordered, ordered};
 use std::fmt;
 
 /// Sub-bucket bits of a histogram: each power of two is split into

@@ -1,0 +1,294 @@
+//! [`Chunk`]: 16 buckets with their count and sums, and the two-level
+//! [`Directory`] of chunks a thread's histogram cells are made of.
+//!
+//! The protocol between the owning writer and readers is described in
+//! `histogram_cells.rs` and argued in `docs/design.md`.
+
+use crate::sync::{spin_hint, AtomicPtr, AtomicU64, Ordering};
+use std::ptr;
+
+/// Buckets per chunk.
+pub(crate) const CHUNK_BUCKETS: usize = 16;
+/// Chunks per directory group.
+const GROUP_CHUNKS: usize = 16;
+/// Buckets covered by one directory group.
+pub(super) const GROUP_BUCKETS: usize = CHUNK_BUCKETS * GROUP_CHUNKS;
+
+/// What a consistent copy of a chunk adds up to, besides its buckets.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct ChunkSums {
+    /// Exact sum of the `u64` records.
+    pub(crate) int: u128,
+    /// Sum of the `f64` records, as a Neumaier pair: `float + comp` is
+    /// the sum, `comp` holding the low-order bits `float` lost.
+    pub(crate) float: f64,
+    pub(crate) comp: f64,
+}
+
+/// 16 buckets with their record count and sums (168 bytes).
+#[repr(C)]
+pub(crate) struct Chunk {
+    /// Records completed into this chunk: bumped last by each record, so a
+    /// reader can tell a finished copy from one that caught a record midway
+    /// (see [`Chunk::read`]).
+    pub(super) count: AtomicU64,
+    /// Low 64 bits of the sum of the `u64` values recorded into this chunk.
+    sum_lo: AtomicU64,
+    /// High 64 bits of that sum: the sum is an exact `u128`, so even values
+    /// near `u64::MAX` add up without overflow.
+    sum_hi: AtomicU64,
+    /// Bits of the running sum of the `f64` values recorded into this chunk.
+    fsum: AtomicU64,
+    /// Bits of its Neumaier compensation: what rounding took from `fsum`.
+    fcomp: AtomicU64,
+    buckets: [AtomicU64; CHUNK_BUCKETS],
+}
+
+impl Chunk {
+    pub(super) fn new() -> Chunk {
+        Chunk {
+            count: AtomicU64::new(0),
+            sum_lo: AtomicU64::new(0),
+            sum_hi: AtomicU64::new(0),
+            fsum: AtomicU64::new(0),
+            fcomp: AtomicU64::new(0),
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
+
+    /// Bumps bucket `slot`. Owner only; all loads are Relaxed: this thread
+    /// is the only writer, so it reads back its own latest stores.
+    #[inline(always)]
+    fn bump(&self, slot: usize) {
+        let bucket = &self.buckets[slot];
+        bucket.store(
+            bucket.load(Ordering::Relaxed).wrapping_add(1),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Counts the record just written.
+    #[inline(always)]
+    fn publish(&self) {
+        let count = self.count.load(Ordering::Relaxed);
+        // Release: a reader that Acquire-loads this count sees the bucket,
+        // the sums, and the min/max stores made before them.
+        self.count.store(count.wrapping_add(1), Ordering::Release);
+    }
+
+    /// Records `value` into bucket `slot`. Owner only.
+    ///
+    /// Bucket first, then the sum, then the count; each later store is a
+    /// Release, so whoever sees one of them sees the stores before it.
+    #[inline(always)]
+    pub(super) fn write(&self, slot: usize, value: u64) {
+        self.bump(slot);
+        let (lo, carry) = self.sum_lo.load(Ordering::Relaxed).overflowing_add(value);
+        if carry {
+            let hi = self.sum_hi.load(Ordering::Relaxed);
+            // Release: a reader that sees this carry sees the bucket above.
+            self.sum_hi.store(hi.wrapping_add(1), Ordering::Release);
+        }
+        // Release: a reader that sees this sum sees the bucket (and carry).
+        self.sum_lo.store(lo, Ordering::Release);
+        self.publish();
+    }
+
+    /// Records the non-NaN `value` into bucket `slot`. Owner only.
+    ///
+    /// The same order as [`write`](Self::write): bucket, compensation,
+    /// sum, count. The sum is Neumaier's compensated sum: each addition's
+    /// rounding error is kept in `fcomp`, so the chunk's sum is exact to
+    /// f64 rounding for values of any mix of magnitudes.
+    #[inline(always)]
+    pub(super) fn write_f64(&self, slot: usize, value: f64) {
+        self.bump(slot);
+        let sum = f64::from_bits(self.fsum.load(Ordering::Relaxed));
+        let total = sum + value;
+        if total.is_finite() {
+            // The rounding error of `sum + value`, exact (Neumaier): the
+            // larger operand minus the total, plus the smaller.
+            let err = if sum.abs() >= value.abs() {
+                (sum - total) + value
+            } else {
+                (value - total) + sum
+            };
+            let comp = f64::from_bits(self.fcomp.load(Ordering::Relaxed)) + err;
+            // Release: a reader that sees this sees the bucket above.
+            self.fcomp.store(comp.to_bits(), Ordering::Release);
+        }
+        // (An infinite total makes the compensation meaningless: the sum
+        // is the infinity, or NaN for `inf + -inf`, whatever `fcomp` holds.)
+        // Release: a reader that sees this sum sees the compensation.
+        self.fsum.store(total.to_bits(), Ordering::Release);
+        self.publish();
+    }
+
+    /// A consistent copy of the buckets; returns the chunk's sums.
+    ///
+    /// Load the count `c`, then the sums, then the buckets, and accept the
+    /// copy only if the buckets add up to `c`: they then hold exactly the
+    /// first `c` records, and the sums are theirs (the argument is in
+    /// `docs/design.md`). Otherwise a record was caught midway: retry.
+    pub(super) fn read(&self, out: &mut [u64; CHUNK_BUCKETS]) -> ChunkSums {
+        let mut attempt = 0;
+        loop {
+            // Acquire (all five): each pairs with the writer's Release store
+            // of the same field, making the stores before it visible to the
+            // loads below. Each field is loaded in the reverse of the
+            // writer's order of stores.
+            let count = self.count.load(Ordering::Acquire);
+            let fsum = self.fsum.load(Ordering::Acquire);
+            let fcomp = self.fcomp.load(Ordering::Acquire);
+            let hi = self.sum_hi.load(Ordering::Acquire);
+            let lo = self.sum_lo.load(Ordering::Acquire);
+            let mut seen = 0u64;
+            for (o, b) in out.iter_mut().zip(&self.buckets) {
+                // Relaxed: validated by the sum below.
+                *o = b.load(Ordering::Relaxed);
+                seen = seen.wrapping_add(*o);
+            }
+            if seen == count {
+                return ChunkSums {
+                    int: u128::from(hi) << 64 | u128::from(lo),
+                    float: f64::from_bits(fsum),
+                    comp: f64::from_bits(fcomp),
+                };
+            }
+            spin_hint(attempt);
+            attempt = attempt.saturating_add(1);
+        }
+    }
+}
+
+/// 16 chunk pointers.
+struct Group {
+    chunks: [AtomicPtr<Chunk>; GROUP_CHUNKS],
+}
+
+/// Chunks of buckets `0..groups * 256`, in groups of 16 allocated on
+/// first use. Chunks and groups are installed by the owner only and live
+/// until the directory is dropped.
+pub(super) struct Directory {
+    groups: Box<[AtomicPtr<Group>]>,
+}
+
+impl Directory {
+    /// A directory of `buckets` buckets (rounded up to whole groups).
+    pub(super) fn new(buckets: usize) -> Directory {
+        Directory {
+            groups: (0..buckets.div_ceil(GROUP_BUCKETS))
+                .map(|_| AtomicPtr::new(ptr::null_mut()))
+                .collect(),
+        }
+    }
+
+    /// The chunk of bucket `index`, allocated if new. Owner only.
+    #[inline(always)]
+    pub(super) fn chunk_or_grow(&self, index: usize) -> &Chunk {
+        // Relaxed loads: the directory is only ever extended by the owner
+        // (this thread, or a predecessor that exited before we started), so
+        // program order makes our own allocations visible.
+        debug_assert!(index / GROUP_BUCKETS < self.groups.len());
+        // SAFETY: callers pass indices below the bucket count the directory
+        // was made for, and `groups` has that many divided by
+        // GROUP_BUCKETS, rounded up.
+        let group = unsafe { self.groups.get_unchecked(index / GROUP_BUCKETS) };
+        let mut g = group.load(Ordering::Relaxed);
+        if g.is_null() {
+            g = install(group, || Group {
+                chunks: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+            });
+        }
+        // SAFETY: `g` is non-null and was installed by `install`; groups live
+        // until `self` is dropped.
+        let slot = unsafe { &(*g).chunks[(index / CHUNK_BUCKETS) % GROUP_CHUNKS] };
+        let mut c = slot.load(Ordering::Relaxed);
+        if c.is_null() {
+            c = install(slot, Chunk::new);
+        }
+        // SAFETY: `c` is non-null (installed just above if it was not
+        // already) and every non-null chunk pointer comes from `install`'s
+        // `Box::into_raw`; chunks are freed only when `self` is dropped.
+        unsafe { &*c }
+    }
+
+    /// Calls `f(first_bucket_index, chunk)` for every allocated chunk, by
+    /// increasing index.
+    pub(super) fn for_each(&self, mut f: impl FnMut(usize, &Chunk)) {
+        for (gi, group) in self.groups.iter().enumerate() {
+            // Acquire: pairs with the Release in `install`.
+            let g = group.load(Ordering::Acquire);
+            if g.is_null() {
+                continue;
+            }
+            // SAFETY: a non-null group pointer was published by `install`
+            // (Acquire above) from a live `Box`, and groups are freed only
+            // when `self` is dropped, which `&self` rules out.
+            for (ci, slot) in unsafe { &(*g).chunks }.iter().enumerate() {
+                let c = slot.load(Ordering::Acquire);
+                if c.is_null() {
+                    continue;
+                }
+                // SAFETY: a non-null chunk pointer was published by
+                // `install` (Acquire above) from a live `Box`; chunks are
+                // freed only when `self` is dropped.
+                f(gi * GROUP_BUCKETS + ci * CHUNK_BUCKETS, unsafe { &*c });
+            }
+        }
+    }
+
+    /// Heap bytes owned by this directory (not counting `self`).
+    pub(super) fn allocated_bytes(&self) -> usize {
+        let mut bytes = self.groups.len() * std::mem::size_of::<AtomicPtr<Group>>();
+        for group in self.groups.iter() {
+            if !group.load(Ordering::Acquire).is_null() {
+                bytes += std::mem::size_of::<Group>();
+            }
+        }
+        self.for_each(|_, _| bytes += std::mem::size_of::<Chunk>());
+        bytes
+    }
+}
+
+/// Allocates a `T` from `make` and installs it in the empty `slot`.
+#[cold]
+#[inline(never)]
+pub(super) fn install<T>(slot: &AtomicPtr<T>, make: impl FnOnce() -> T) -> *mut T {
+    let fresh = Box::into_raw(Box::new(make()));
+    // Release on success: publishes the zeroed contents to readers. A CAS,
+    // although only the owner installs, so that a broken invariant would
+    // leak nothing and corrupt nothing (cold path, no cost that matters).
+    match slot.compare_exchange(ptr::null_mut(), fresh, Ordering::Release, Ordering::Acquire) {
+        Ok(_) => fresh,
+        Err(existing) => {
+            // SAFETY: `fresh` came from `Box::into_raw` above and was never shared.
+            drop(unsafe { Box::from_raw(fresh) });
+            existing
+        }
+    }
+}
+
+impl Drop for Directory {
+    fn drop(&mut self) {
+        for group in self.groups.iter() {
+            // `&mut self`: nobody else can reach the directory now.
+            let g = group.load(Ordering::Acquire);
+            if g.is_null() {
+                continue;
+            }
+            // SAFETY: installed by `install` from a `Box`, freed exactly once here.
+            let g = unsafe { Box::from_raw(g) };
+            for c in &g.chunks {
+                let c = c.load(Ordering::Acquire);
+                if !c.is_null() {
+                    // SAFETY: a non-null chunk pointer comes from `install`'s
+                    // `Box::into_raw` and sits in exactly one slot of one
+                    // group, each visited once here; `&mut self` means no
+                    // reader is left.
+                    drop(unsafe { Box::from_raw(c) });
+                }
+            }
+        }
+    }
+}
