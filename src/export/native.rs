@@ -155,16 +155,8 @@ fn source(
     Option<f64>,
     Option<f64>,
 ) {
-    let buckets = h
-        .buckets()
-        .map(|b| (b.lower as f64, b.upper as f64, b.count));
-    let sum = h.sum() as f64;
-    (
-        buckets,
-        sum,
-        h.min().map(|v| v as f64),
-        h.max().map(|v| v as f64),
-    )
+    let buckets = h.float_buckets().map(|b| (b.lower, b.upper, b.count));
+    (buckets, h.sum_f64(), h.min_f64(), h.max_f64())
 }
 
 /// Buckets with their bounds clamped into `[min, max]` (the observations

@@ -383,6 +383,7 @@ fn native_into(out: &mut Histogram, h: &HistogramSnapshot, divisor: f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::snapshot::Totals;
     use crate::{Registry, Unit};
     use prost::Message;
 
@@ -470,14 +471,23 @@ mod tests {
 
     #[test]
     fn an_empty_histogram_is_marked_native() {
-        let empty = HistogramSnapshot::from_parts(crate::Precision::DEFAULT, vec![], 0, 0, 0, 0);
+        let empty = HistogramSnapshot::from_parts(
+            crate::Precision::DEFAULT,
+            vec![],
+            Totals::integers(0, 0, 0),
+            0,
+        );
         let mut h = Histogram::default();
         native_into(&mut h, &empty, 1.0);
         assert_eq!(h.positive_span, [BucketSpan::default()]);
         assert!(h.negative_span.is_empty() && h.positive_delta.is_empty());
         // Zeros only: the zero bucket, and the no-op span.
-        let zeros =
-            HistogramSnapshot::from_parts(crate::Precision::DEFAULT, vec![(0, 3)], 0, 0, 0, 0);
+        let zeros = HistogramSnapshot::from_parts(
+            crate::Precision::DEFAULT,
+            vec![(crate::Precision::DEFAULT.zero_index() as u32, 3)],
+            Totals::integers(0, 0, 0),
+            0,
+        );
         let mut h = Histogram::default();
         native_into(&mut h, &zeros, 1.0);
         assert_eq!((h.zero_count, h.positive_span.len()), (3, 1));

@@ -362,7 +362,7 @@ fn family_name(out: &mut String, d: &Descriptor) {
 /// written as a summary), each in the recorded unit with its threshold
 /// (see [`threshold`]): the explicit buckets of an OTLP histogram.
 #[cfg(feature = "otlp")]
-pub(crate) fn classic_thresholds(opts: &TextOptions, d: &Descriptor) -> Vec<(f64, Option<u64>)> {
+pub(crate) fn classic_thresholds(opts: &TextOptions, d: &Descriptor) -> Vec<(f64, Option<f64>)> {
     let mut name = String::new();
     family_name(&mut name, d);
     let (_, divisor) = base_unit(d);
@@ -371,8 +371,7 @@ pub(crate) fn classic_thresholds(opts: &TextOptions, d: &Descriptor) -> Vec<(f64
             .iter()
             .map(|b| {
                 let t = threshold(b.value, divisor);
-                // Observations are integers: `x <= v` is `x <= t`.
-                (t.map_or(b.value * divisor, |t| t as f64), t)
+                (t.unwrap_or(b.value * divisor), t)
             })
             .collect(),
         HistogramFormRef::Summary(_) => Vec::new(),

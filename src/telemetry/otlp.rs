@@ -261,7 +261,7 @@ impl Encoder {
         let mut bucket_counts = Vec::with_capacity(bounds.len() + 1);
         let mut below = 0;
         for &(_, t) in &bounds {
-            let c = t.map_or(0, |t| h.count_at_or_below(t));
+            let c = t.map_or(0, |t| h.count_at_or_below_f64(t));
             bucket_counts.push(c - below);
             below = c;
         }
@@ -271,11 +271,11 @@ impl Encoder {
             start_time_unix_nano: start,
             time_unix_nano: now,
             count: h.count(),
-            sum: Some(h.sum() as f64),
+            sum: Some(h.sum_f64()),
             bucket_counts,
             explicit_bounds: bounds.iter().map(|&(b, _)| b).collect(),
-            min: h.min().map(|v| v as f64),
-            max: h.max().map(|v| v as f64),
+            min: h.min_f64(),
+            max: h.max_f64(),
             ..HistogramDataPoint::default()
         }
     }
