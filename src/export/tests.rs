@@ -34,6 +34,7 @@ fn desc(name: &str, help: &str, unit: Unit, kind: MetricKind) -> Arc<Descriptor>
         unit,
         kind,
         precision: None,
+        buckets: None,
         internal: false,
     })
 }
