@@ -2,7 +2,11 @@
 //! snapshot and the exporters.
 #![forbid(unsafe_code)]
 
+mod classic;
+
 use crate::buckets::Precision;
+pub(crate) use classic::{default_bounds, Bound};
+pub use classic::{BucketsError, ClassicBuckets};
 use std::fmt;
 use std::time::Duration;
 
@@ -302,6 +306,8 @@ pub struct Descriptor {
     pub(crate) unit: Unit,
     pub(crate) kind: MetricKind,
     pub(crate) precision: Option<Precision>,
+    /// The classic bucket bounds set at registration, for histograms.
+    pub(crate) buckets: Option<ClassicBuckets>,
     /// A family's own counter (`<family>_overflow`, `<family>_evicted`).
     pub(crate) internal: bool,
 }
@@ -326,6 +332,13 @@ impl Descriptor {
     /// The bucket precision, for histograms.
     pub fn precision(&self) -> Option<Precision> {
         self.precision
+    }
+    /// The classic bucket bounds set at registration, for histograms
+    /// ([`Options::buckets`](crate::Options::buckets)); `None`: the
+    /// exporter's choice, by default [`ClassicBuckets::default_for`] the
+    /// unit.
+    pub fn classic_buckets(&self) -> Option<&ClassicBuckets> {
+        self.buckets.as_ref()
     }
     /// Whether this is a family's own counter (`<family>_overflow`,
     /// `<family>_evicted`) rather than a metric registered by the user.
@@ -423,6 +436,7 @@ mod tests {
             unit: CELSIUS,
             kind,
             precision: None,
+            buckets: None,
             internal: false,
         };
         assert_eq!(d("temp", MetricKind::Gauge).family_name(), "temp_celsius");

@@ -143,7 +143,9 @@ mod tracker;
 
 pub use buckets::{Precision, PrecisionError};
 pub use clock::Clock;
-pub use descriptor::{CustomUnit, Descriptor, MetricKind, Unit, UnitError};
+pub use descriptor::{
+    BucketsError, ClassicBuckets, CustomUnit, Descriptor, MetricKind, Unit, UnitError,
+};
 pub use family::{
     Arity, CounterFamily, Dyn, Family, FamilyPair, FixedShape, FloatGaugeFamily, GaugeFamily,
     HistogramFamily, LabelError, LabelShape, LabelValue, LabelValues, Labels, PairError, SeriesRef,

@@ -174,11 +174,11 @@ fn openmetrics_parser_accepts_the_golden_text() {
                     errors counter - 1\n\
                     heap_bytes gauge bytes 1\n\
                     http_requests counter - 2\n\
-                    idle_duration_seconds histogram seconds 14\n\
+                    idle_duration_seconds histogram seconds 28\n\
                     load_ratio gauge - 2\n\
                     payload_bytes summary bytes 5\n\
                     queue_depth gauge - 1\n\
-                    request_duration_seconds histogram seconds 28\n";
+                    request_duration_seconds histogram seconds 56\n";
     assert_eq!(out, expected);
 }
 
@@ -196,7 +196,7 @@ fn openmetrics_parser_accepts_live_text() {
     };
     assert!(ok, "parser: {out}\n{text}");
     assert!(
-        out.contains("rpc_duration_seconds histogram seconds 14\n"),
+        out.contains("rpc_duration_seconds histogram seconds 28\n"),
         "{out}"
     );
     assert!(out.contains("payload_bytes summary bytes 4\n"), "{out}");
@@ -257,9 +257,9 @@ fn internal_counters_are_written_once_non_zero() {
     let requests = small_app(&reg);
     let text = prometheus::render(&reg.collect());
     let lines = series_lines(&text);
-    // requests 2 + jobs 1 + inflight 1 + 2 histograms × (11 bounds + +Inf,
+    // requests 2 + jobs 1 + inflight 1 + 2 histograms × (25 bounds + +Inf,
     // _count, _sum).
-    assert_eq!(lines.len(), 2 + 1 + 1 + 2 * 14, "{text}");
+    assert_eq!(lines.len(), 2 + 1 + 1 + 2 * 28, "{text}");
     assert!(
         !text.contains("_overflow") && !text.contains("_evicted"),
         "{text}"
@@ -339,7 +339,8 @@ fn custom_units_are_exported_as_suffix_and_unit() {
         "http_requests_total 3",
         "room_temperature_celsius 21",
         "cache_hit_ratio 0.25",
-        "batch_requests_bucket{le=\"10.0\"} 1",
+        "batch_requests_bucket{le=\"4.0\"} 0",
+        "batch_requests_bucket{le=\"16.0\"} 1",
         "batch_requests_count 1",
         "batch_requests_sum 7",
     ] {
@@ -360,7 +361,7 @@ fn custom_units_are_exported_as_suffix_and_unit() {
     }
     if let Some((ok, out)) = om_parser(&om) {
         assert!(ok, "parser: {out}\n{om}");
-        let expected = "batch_requests histogram requests 13\n\
+        let expected = "batch_requests histogram requests 19\n\
                         cache_hit_ratio gauge ratio 1\n\
                         http_requests counter requests 1\n\
                         room_temperature_celsius gauge celsius 1\n";

@@ -630,10 +630,10 @@ fn panic_outcome_series_appears_with_the_first_panic() {
     assert_eq!(panic_series(), (0, None));
     let caught = std::panic::catch_unwind(|| outcome_quiet(true));
     assert!(caught.is_err());
-    // 11 default bounds, +Inf, _count and _sum.
-    assert_eq!(panic_series(), (14, Some(1)));
+    // 25 default bounds for time, +Inf, _count and _sum.
+    assert_eq!(panic_series(), (28, Some(1)));
     let caught = std::panic::catch_unwind(|| outcome_quiet(true));
     assert!(caught.is_err());
-    assert_eq!(panic_series(), (14, Some(2)));
+    assert_eq!(panic_series(), (28, Some(2)));
     assert_eq!(outcome_counts("outcome_quiet", &[]), [1, 0, 2]);
 }

@@ -1,54 +1,8 @@
 //! [`TextOptions`]: how histograms are shaped in the text formats.
 #![forbid(unsafe_code)]
 
-use crate::descriptor::Unit;
-use std::borrow::Cow;
+use crate::descriptor::{default_bounds, Bound, ClassicBuckets, Unit};
 use std::collections::HashMap;
-
-/// One classic bucket bound or summary quantile: its value and the label
-/// text written for it, formatted once when the options are built.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Bound {
-    pub(crate) value: f64,
-    pub(crate) label: Cow<'static, str>,
-}
-
-const fn b(value: f64, label: &'static str) -> Bound {
-    Bound {
-        value,
-        label: Cow::Borrowed(label),
-    }
-}
-
-/// Classic `le` bounds for histograms of time, in seconds: the Prometheus
-/// client libraries' default buckets.
-static TIME_BUCKETS: [Bound; 11] = [
-    b(0.005, "0.005"),
-    b(0.01, "0.01"),
-    b(0.025, "0.025"),
-    b(0.05, "0.05"),
-    b(0.1, "0.1"),
-    b(0.25, "0.25"),
-    b(0.5, "0.5"),
-    b(1.0, "1.0"),
-    b(2.5, "2.5"),
-    b(5.0, "5.0"),
-    b(10.0, "10.0"),
-];
-
-/// Classic `le` bounds for other histograms (bytes, counts): powers of ten.
-static DECADE_BUCKETS: [Bound; 10] = [
-    b(1.0, "1.0"),
-    b(10.0, "10.0"),
-    b(100.0, "100.0"),
-    b(1e3, "1000.0"),
-    b(1e4, "10000.0"),
-    b(1e5, "100000.0"),
-    b(1e6, "1000000.0"),
-    b(1e7, "10000000.0"),
-    b(1e8, "100000000.0"),
-    b(1e9, "1000000000.0"),
-];
 
 /// How one histogram is written.
 #[derive(Clone, Debug, PartialEq)]
@@ -67,13 +21,18 @@ pub(crate) enum HistogramForm {
 ///
 /// Bounds are given in the metric's **base unit**: seconds for a histogram
 /// recorded in nanoseconds, microseconds or milliseconds, bytes for bytes.
-/// Bounds that are negative, NaN or infinite are dropped (`+Inf` is always
+/// Bounds that are NaN or infinite are dropped (`+Inf` is always
 /// written), the rest sorted and deduplicated. Quantiles outside `[0, 1]`
 /// or NaN are dropped.
 ///
-/// Without options, histograms of time get the Prometheus client
-/// libraries' default buckets (5 ms to 10 s) and other histograms powers of
-/// ten from 1 to 10⁹.
+/// Which form a histogram gets, first match wins: a setting for it here
+/// ([`buckets_for`](Self::buckets_for), [`summary_for`](Self::summary_for));
+/// the bounds it was registered with
+/// ([`Options::buckets`](crate::Options::buckets)); a setting here for
+/// every histogram ([`buckets`](Self::buckets), [`summary`](Self::summary));
+/// the default bounds for its unit ([`ClassicBuckets::default_for`]:
+/// 1-2-5 steps from 1 µs to 100 s for time, powers of 4 from 64 B to
+/// 1 GiB for bytes, powers of 4 from 1 to 4¹⁵ otherwise).
 ///
 /// A classic bucket is derived from the fine buckets: the count for `le`
 /// is the number of observations in fine buckets whose upper bound is at
@@ -106,19 +65,19 @@ pub struct TextOptions {
 }
 
 fn bounds(values: &[f64], keep: impl Fn(f64) -> bool) -> Vec<Bound> {
-    let mut v: Vec<f64> = values.iter().copied().filter(|&x| keep(x)).collect();
+    // `+ 0.0`: `-0.0` is `0.0`.
+    let mut v: Vec<f64> = values
+        .iter()
+        .map(|&x| x + 0.0)
+        .filter(|&x| keep(x))
+        .collect();
     v.sort_by(f64::total_cmp);
     v.dedup();
-    v.into_iter()
-        .map(|value| Bound {
-            value,
-            label: Cow::Owned(ryu::Buffer::new().format_finite(value).to_string()),
-        })
-        .collect()
+    v.into_iter().map(Bound::new).collect()
 }
 
 fn le_bounds(values: &[f64]) -> Vec<Bound> {
-    bounds(values, |x| x.is_finite() && x >= 0.0)
+    bounds(values, f64::is_finite)
 }
 
 fn quantiles(values: &[f64]) -> Vec<Bound> {
@@ -166,13 +125,15 @@ impl TextOptions {
     }
 
     /// How histogram `registered` (exported as `exported`), with values
-    /// in `unit`, is written.
-    pub(crate) fn histogram_form(
-        &self,
+    /// in `unit` and classic bounds `registered_buckets` if it was given
+    /// some, is written.
+    pub(crate) fn histogram_form<'a>(
+        &'a self,
         registered: &str,
         exported: &str,
         unit: Unit,
-    ) -> HistogramFormRef<'_> {
+        registered_buckets: Option<&'a ClassicBuckets>,
+    ) -> HistogramFormRef<'a> {
         let chosen = if self.per_metric.is_empty() {
             None
         } else {
@@ -180,11 +141,13 @@ impl TextOptions {
                 .get(exported)
                 .or_else(|| self.per_metric.get(registered))
         };
+        if let (None, Some(b)) = (chosen, registered_buckets) {
+            return HistogramFormRef::Buckets(b.as_slice());
+        }
         match chosen.or(self.default.as_ref()) {
             Some(HistogramForm::Buckets(b)) => HistogramFormRef::Buckets(b),
             Some(HistogramForm::Summary(q)) => HistogramFormRef::Summary(q),
-            None if unit.is_time() => HistogramFormRef::Buckets(&TIME_BUCKETS),
-            None => HistogramFormRef::Buckets(&DECADE_BUCKETS),
+            None => HistogramFormRef::Buckets(default_bounds(unit)),
         }
     }
 }
@@ -207,13 +170,25 @@ mod tests {
     #[test]
     fn bounds_are_cleaned_sorted_and_formatted_once() {
         let o = TextOptions::new()
-            .buckets(&[1.0, f64::NAN, 0.5, -1.0, f64::INFINITY, 0.5, 1e-7, 250.0])
+            .buckets(&[
+                1.0,
+                f64::NAN,
+                0.5,
+                -1.0,
+                f64::INFINITY,
+                0.5,
+                1e-7,
+                250.0,
+                -0.0,
+            ])
             .summary_for("s", &[0.99, 1.5, 0.5, f64::NAN, 0.0]);
-        match o.histogram_form("x", "x_seconds", Unit::Nanoseconds) {
-            HistogramFormRef::Buckets(b) => assert_eq!(labels(b), ["1e-7", "0.5", "1.0", "250.0"]),
+        match o.histogram_form("x", "x_seconds", Unit::Nanoseconds, None) {
+            HistogramFormRef::Buckets(b) => {
+                assert_eq!(labels(b), ["-1.0", "0.0", "1e-7", "0.5", "1.0", "250.0"])
+            }
             other => panic!("{other:?}"),
         }
-        match o.histogram_form("s", "s_bytes", Unit::Bytes) {
+        match o.histogram_form("s", "s_bytes", Unit::Bytes, None) {
             HistogramFormRef::Summary(q) => assert_eq!(labels(q), ["0.0", "0.5", "0.99"]),
             other => panic!("{other:?}"),
         }
@@ -222,24 +197,51 @@ mod tests {
     #[test]
     fn defaults_depend_on_the_unit_and_exported_names_win() {
         let o = TextOptions::new();
+        assert!(matches!(
+            o.histogram_form("t", "t_seconds", Unit::Microseconds, None),
+            HistogramFormRef::Buckets(b) if b.len() == 25 && b[0].value == 1e-6
+        ));
+        assert!(matches!(o.histogram_form("n", "n", Unit::None, None),
+            HistogramFormRef::Buckets(b) if b.len() == 16 && b[15].value == 1073741824.0));
         assert!(
-            matches!(o.histogram_form("t", "t_seconds", Unit::Microseconds),
-            HistogramFormRef::Buckets(b) if b.len() == 11 && b[0].value == 0.005)
+            matches!(o.histogram_form("b", "b_bytes", Unit::Bytes, None),
+            HistogramFormRef::Buckets(b) if b.len() == 13 && b[0].value == 64.0)
         );
-        assert!(matches!(o.histogram_form("n", "n", Unit::None),
-            HistogramFormRef::Buckets(b) if b.len() == 10 && b[9].value == 1e9));
         let o = TextOptions::new()
             .buckets_for("t", &[1.0])
             .buckets_for("t_seconds", &[2.0]);
-        assert!(
-            matches!(o.histogram_form("t", "t_seconds", Unit::Nanoseconds),
-            HistogramFormRef::Buckets(b) if labels(b) == ["2.0"])
-        );
-        assert!(matches!(o.histogram_form("t", "t", Unit::None),
+        assert!(matches!(
+            o.histogram_form("t", "t_seconds", Unit::Nanoseconds, None),
+            HistogramFormRef::Buckets(b) if labels(b) == ["2.0"]
+        ));
+        assert!(matches!(o.histogram_form("t", "t", Unit::None, None),
             HistogramFormRef::Buckets(b) if labels(b) == ["1.0"]));
-        // Every built-in label is the float it stands for.
-        for b in TIME_BUCKETS.iter().chain(&DECADE_BUCKETS) {
-            assert_eq!(b.label.parse::<f64>().unwrap(), b.value);
-        }
+    }
+
+    #[test]
+    fn registered_bounds_beat_the_export_wide_setting_not_the_per_metric_one() {
+        let mine = ClassicBuckets::new(&[0.25, 0.5]).unwrap();
+        let form = |o: &TextOptions| match o.histogram_form(
+            "t",
+            "t_seconds",
+            Unit::Seconds,
+            Some(&mine),
+        ) {
+            HistogramFormRef::Buckets(b) => labels(b).join(","),
+            HistogramFormRef::Summary(q) => format!("summary {}", labels(q).join(",")),
+        };
+        assert_eq!(form(&TextOptions::new()), "0.25,0.5");
+        assert_eq!(form(&TextOptions::new().buckets(&[3.0])), "0.25,0.5");
+        assert_eq!(form(&TextOptions::new().summary(&[0.5])), "0.25,0.5");
+        assert_eq!(form(&TextOptions::new().buckets_for("t", &[3.0])), "3.0");
+        assert_eq!(
+            form(&TextOptions::new().summary_for("t_seconds", &[0.9])),
+            "summary 0.9"
+        );
+        // Another metric's setting does not apply.
+        assert_eq!(
+            form(&TextOptions::new().buckets_for("u", &[3.0])),
+            "0.25,0.5"
+        );
     }
 }

@@ -23,8 +23,8 @@
 //! in the recorded unit, quantiles), see `export::json`.
 #![forbid(unsafe_code)]
 
-use super::options::{Bound, HistogramFormRef, TextOptions};
-use crate::descriptor::{Descriptor, MetricKind};
+use super::options::{HistogramFormRef, TextOptions};
+use crate::descriptor::{Bound, Descriptor, MetricKind};
 use crate::names::{self, NameKind};
 use crate::snapshot::{HistogramSnapshot, LabelSet, MetricSnapshot, MetricValue, Snapshot};
 
@@ -153,7 +153,9 @@ fn family(
     let name = name.as_str();
     let (unit, divisor) = base_unit(d);
     let form = match d.kind() {
-        MetricKind::Histogram => Some(opts.histogram_form(d.name(), name, d.unit())),
+        MetricKind::Histogram => {
+            Some(opts.histogram_form(d.name(), name, d.unit(), d.classic_buckets()))
+        }
         _ => None,
     };
     let state_set = d.kind() == MetricKind::StateSet;
@@ -430,6 +432,7 @@ mod tests {
                 unit,
                 kind,
                 precision: None,
+                buckets: None,
                 internal: false,
             };
             let mut o = String::new();

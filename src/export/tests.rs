@@ -32,6 +32,7 @@ fn desc(name: &str, help: &str, unit: Unit, kind: MetricKind) -> Arc<Descriptor>
         unit,
         kind,
         precision: None,
+        buckets: None,
         internal: false,
     })
 }

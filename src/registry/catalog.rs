@@ -131,6 +131,12 @@ impl Catalog {
         make: impl FnOnce(&mut Registration<'_>) -> Result<K, RegistryError>,
     ) -> Result<K, RegistryError> {
         let precision = (K::KIND == MetricKind::Histogram).then_some(options.precision);
+        if let (MetricKind::Histogram, Some(Err(error))) = (K::KIND, &options.buckets) {
+            return Err(RegistryError::InvalidBuckets {
+                name: options.name.clone(),
+                error: *error,
+            });
+        }
         let sibling = match self.by_name.get(&options.name) {
             Some(ids) => {
                 let e = &self.entries[ids[0]];
@@ -292,6 +298,10 @@ impl Catalog {
             unit: options.unit,
             kind: K::KIND,
             precision,
+            buckets: match (K::KIND, &options.buckets) {
+                (MetricKind::Histogram, Some(Ok(b))) => Some(b.clone()),
+                _ => None,
+            },
             internal: owner.is_some(),
         };
         let exported = descriptor.exported_names();
@@ -400,6 +410,13 @@ impl Entry {
         }
         if d.precision != precision {
             return Err(conflict(Conflict::Precision));
+        }
+        // Bounds asked for must be the registered ones; a registration
+        // asking for none takes the metric as it is.
+        if let (MetricKind::Histogram, Some(Ok(b))) = (K::KIND, &options.buckets) {
+            if d.buckets.as_ref() != Some(b) {
+                return Err(conflict(Conflict::Buckets));
+            }
         }
         if self.labels != *labels {
             return Err(conflict(match (&self.labels, K::LABELING) {

@@ -1,7 +1,7 @@
 //! [`RegistryError`]: why a metric could not be registered.
 #![forbid(unsafe_code)]
 
-use crate::descriptor::MetricKind;
+use crate::descriptor::{BucketsError, MetricKind};
 use std::fmt;
 
 /// Why a metric could not be registered.
@@ -75,6 +75,14 @@ pub enum RegistryError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// The classic bucket bounds given with
+    /// [`Options::buckets`](crate::Options::buckets) are not valid.
+    InvalidBuckets {
+        /// The histogram being registered.
+        name: String,
+        /// What is wrong with the bounds.
+        error: BucketsError,
+    },
     /// The registry has no room for more metrics (about two billion).
     Full,
 }
@@ -119,6 +127,9 @@ impl fmt::Display for RegistryError {
             RegistryError::InvalidConstLabel { label, reason } => {
                 write!(f, "invalid constant label {label:?}: {reason}")
             }
+            RegistryError::InvalidBuckets { name, error } => {
+                write!(f, "histogram {name:?}: {error}")
+            }
             RegistryError::Full => f.write_str("the registry has no room for more metrics"),
         }
     }
@@ -153,6 +164,9 @@ pub enum Conflict {
     /// have other names (or there are none), so the two could not be one
     /// family.
     ConstLabels,
+    /// Other classic bucket bounds for a histogram
+    /// ([`Options::buckets`](crate::Options::buckets)).
+    Buckets,
 }
 
 impl Conflict {
@@ -167,6 +181,7 @@ impl Conflict {
             Conflict::Info => "labels (an info metric's are fixed)",
             Conflict::Callback => "origin (one of them is computed by a callback)",
             Conflict::ConstLabels => "set of constant label names",
+            Conflict::Buckets => "list of classic bucket bounds",
         }
     }
 }

@@ -171,6 +171,14 @@ impl<S> FamilyBuilder<'_, Histogram, S> {
         self.options = self.options.precision(precision);
         self
     }
+
+    /// The `le` bounds of the classic buckets, in the exported unit
+    /// (seconds for time); see [`Options::buckets`]. Invalid bounds make
+    /// [`build`](Self::build) fail with [`RegistryError::InvalidBuckets`].
+    pub fn buckets(mut self, le: &[f64]) -> Self {
+        self.options = self.options.buckets(le);
+        self
+    }
 }
 
 impl<M, S> fmt::Debug for FamilyBuilder<'_, M, S> {

@@ -2,7 +2,7 @@
 #![forbid(unsafe_code)]
 
 use crate::buckets::Precision;
-use crate::descriptor::Unit;
+use crate::descriptor::{BucketsError, ClassicBuckets, Unit};
 use crate::family::{DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT};
 use crate::snapshot::LabelSet;
 
@@ -36,6 +36,9 @@ pub struct Options {
     pub(super) help: String,
     pub(super) unit: Unit,
     pub(super) precision: Precision,
+    /// Classic bucket bounds, for histograms; an error is reported by the
+    /// registration.
+    pub(super) buckets: Option<Result<ClassicBuckets, BucketsError>>,
     /// Label names for a family, states for a state set.
     pub(super) labels: Vec<String>,
     pub(super) max_series: usize,
@@ -53,6 +56,7 @@ impl Options {
             help: help.into(),
             unit: Unit::None,
             precision: Precision::DEFAULT,
+            buckets: None,
             labels: Vec::new(),
             max_series: DEFAULT_MAX_SERIES,
             evict_after: 0,
@@ -118,6 +122,44 @@ impl Options {
     /// Bucket precision, for histograms (default: [`Precision::DEFAULT`]).
     pub fn precision(mut self, precision: Precision) -> Options {
         self.precision = precision;
+        self
+    }
+
+    /// The `le` bounds of this histogram's classic buckets in the
+    /// Prometheus and OpenMetrics text, in the **exported** unit (seconds
+    /// for a histogram recorded in nanoseconds); `+Inf` is always added.
+    /// Finite, strictly increasing and at least one, or the registration
+    /// fails with [`RegistryError::InvalidBuckets`](crate::RegistryError::InvalidBuckets).
+    /// Default: [`ClassicBuckets::default_for`] the unit. Ignored by other
+    /// kinds of metric. `le` is inclusive (see [`ClassicBuckets`]).
+    ///
+    /// A histogram registered again with other bounds is refused
+    /// ([`Conflict::Buckets`](crate::Conflict::Buckets)); registered again
+    /// without any, it is found as it is. An exporter's
+    /// [`TextOptions::buckets_for`](crate::export::TextOptions::buckets_for)
+    /// or `summary_for` this metric overrides the bounds; its
+    /// [`TextOptions::buckets`](crate::export::TextOptions::buckets) for
+    /// every histogram does not.
+    ///
+    /// ```
+    /// use hotmetrics::{Options, Registry, RegistryError, Unit};
+    /// let reg = Registry::new();
+    /// let h = reg
+    ///     .histogram_with(
+    ///         Options::new("lookup_duration", "Cache lookups")
+    ///             .unit(Unit::Nanoseconds)
+    ///             .buckets(&[100e-9, 1e-6, 10e-6]),
+    ///     )
+    ///     .unwrap();
+    /// h.record(1_000); // exactly 1 µs: on a bound (`le` is inclusive)
+    /// let text = hotmetrics::export::prometheus::render(&reg.collect());
+    /// assert!(text.contains("lookup_duration_seconds_bucket{le=\"0.00001\"} 1\n"));
+    ///
+    /// let bad = reg.histogram_with(Options::new("sizes", "Sizes").buckets(&[10.0, 1.0]));
+    /// assert!(matches!(bad, Err(RegistryError::InvalidBuckets { .. })));
+    /// ```
+    pub fn buckets(mut self, le: &[f64]) -> Options {
+        self.buckets = Some(ClassicBuckets::new(le));
         self
     }
 }

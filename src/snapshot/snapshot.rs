@@ -359,6 +359,7 @@ mod tests {
                 unit: Unit::None,
                 kind,
                 precision: None,
+                buckets: None,
                 internal: false,
             }),
             labels: LabelSet::new(labels.iter().copied()),
