@@ -293,6 +293,7 @@ impl Catalog {
             kind: K::KIND,
             precision,
             internal: owner.is_some(),
+            text: Default::default(),
         };
         let exported = descriptor.exported_names();
         if let Some((name, &i)) = exported

@@ -360,6 +360,7 @@ mod tests {
                 kind,
                 precision: None,
                 internal: false,
+                text: Default::default(),
             }),
             labels: LabelSet::new(labels.iter().copied()),
             value,
