@@ -310,6 +310,59 @@ pub struct Descriptor {
     pub(crate) buckets: Option<ClassicBuckets>,
     /// A family's own counter (`<family>_overflow`, `<family>_evicted`).
     pub(crate) internal: bool,
+    /// What the text exporters write for this descriptor, made on first
+    /// use (`export/text.rs`).
+    pub(crate) text: TextCache,
+}
+
+/// Text the exporters derive from a [`Descriptor`] alone (its exported
+/// family name, its header lines per text format), made on the first
+/// render and kept with the descriptor, which never changes: a scrape
+/// copies it instead of sanitising, escaping and assembling it again for
+/// every family. Filled by the export layer; this module only keeps it.
+///
+/// Not part of a descriptor's value: two descriptors compare equal
+/// whatever their caches hold, and a clone starts empty (a clone is how
+/// the catalog makes a descriptor with new help text).
+#[derive(Default)]
+pub(crate) struct TextCache {
+    // shim-exempt: written once per descriptor by an exporter, never on a
+    // recording path and not part of any synchronisation loom models.
+    name: std::sync::OnceLock<Box<str>>,
+    headers: [std::sync::OnceLock<Box<str>>; 2],
+}
+
+impl TextCache {
+    /// The exported family name, made by `make` the first time.
+    pub(crate) fn name(&self, make: impl FnOnce() -> String) -> &str {
+        self.name.get_or_init(|| make().into_boxed_str())
+    }
+
+    /// Header text number `which` (0 or 1: one per text format), made by
+    /// `make` the first time.
+    pub(crate) fn header(&self, which: usize, make: impl FnOnce() -> String) -> &str {
+        self.headers[which].get_or_init(|| make().into_boxed_str())
+    }
+}
+
+impl Clone for TextCache {
+    fn clone(&self) -> TextCache {
+        TextCache::default()
+    }
+}
+
+impl PartialEq for TextCache {
+    fn eq(&self, _: &TextCache) -> bool {
+        true
+    }
+}
+
+impl Eq for TextCache {}
+
+impl fmt::Debug for TextCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TextCache")
+    }
 }
 
 impl Descriptor {
@@ -438,6 +491,7 @@ mod tests {
             precision: None,
             buckets: None,
             internal: false,
+            text: Default::default(),
         };
         assert_eq!(d("temp", MetricKind::Gauge).family_name(), "temp_celsius");
         assert_eq!(

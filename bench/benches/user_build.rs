@@ -14,7 +14,13 @@
 //!   peers by `&'static str` values, except `measured` (enum labels);
 //! - `user_record_response/*`: `ResponseTracker::record_response` (four
 //!   families: requests, latency, errors on failure, cache hit or miss)
-//!   beside the same four families in `measured` and `prometheus`.
+//!   beside the same four families in `measured` and `prometheus`;
+//! - `user_scrape_1k/*` and `user_scrape_10k/*`: one `/metrics` scrape of
+//!   1,000 counters + 100 histograms (and ten times as many), the data and
+//!   contenders of `benches/export.rs`: hotmetrics `collect()` then render
+//!   (what its endpoint does on every scrape unless it collects on a
+//!   timer), each peer's encode (which reads its atomics as it goes), each
+//!   from a function of its own (`serve_scrape`).
 //!
 //! `none` is the handler alone; `limit_*` are what a recording cannot beat:
 //! a plain single-writer store, an array record.
@@ -26,10 +32,12 @@ use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
 use hotmetrics::{CacheStatus, ErrorCategory, FamilyPair, Registry, ResponseOutcome, Unit};
 use hotmetrics_bench::labeled::{AtomicRecorder, LABELS};
 use hotmetrics_bench::measured_labels as ml;
+use hotmetrics_bench::render::{Renderers, CONTENDERS};
 use hotmetrics_bench::user::{handle, requests, Request, REQUESTS};
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::KeyValue;
 use std::cell::Cell;
+use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -372,12 +380,33 @@ fn prometheus_tracker(g: &mut Group<'_>, reqs: &[Request]) {
     });
 }
 
+/// A `/metrics` handler: one scrape with contender `k`.
+#[inline(never)]
+fn serve_scrape(r: &mut Renderers, k: usize) -> usize {
+    r.scrape(k)
+}
+
+fn scrape(c: &mut Criterion) {
+    for (group, counters, histograms) in [
+        ("user_scrape_1k", 1000, 100),
+        ("user_scrape_10k", 10_000, 1000),
+    ] {
+        let mut r = Renderers::new(counters, histograms);
+        let mut g = c.benchmark_group(group);
+        for (k, contender) in CONTENDERS.iter().enumerate() {
+            let id = contender.id.replace("hotmetrics_", "hotmetrics_collect_");
+            g.bench_function(id, |b| b.iter(|| black_box(serve_scrape(&mut r, k))));
+        }
+        g.finish();
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_millis(800))
         .sample_size(30);
-    targets = counter, histogram, labeled, record_response
+    targets = counter, histogram, labeled, record_response, scrape
 }
 criterion_main!(benches);

@@ -24,7 +24,7 @@
 #![forbid(unsafe_code)]
 
 use super::options::{HistogramFormRef, TextOptions};
-use crate::descriptor::{Bound, Descriptor, MetricKind};
+use crate::descriptor::{Bound, Descriptor, MetricKind, TextCache};
 use crate::names::{self, NameKind};
 use crate::snapshot::{HistogramSnapshot, LabelSet, MetricSnapshot, MetricValue, Snapshot};
 
@@ -73,6 +73,11 @@ pub(crate) struct Family<'a> {
     pub(crate) summary: bool,
     /// The base unit's name; empty when there is none and for state sets.
     pub(crate) unit: &'static str,
+    /// Where a writer may keep the header text it makes for this family:
+    /// the descriptor's, when the headers follow from it alone (not for a
+    /// histogram written as a summary, which the options decide, nor for
+    /// a family the stream makes up).
+    pub(crate) cache: Option<&'a TextCache>,
 }
 
 /// One sample: the series name is `name` followed by `suffix`, its labels
@@ -134,8 +139,6 @@ pub(crate) fn visit(snap: &Snapshot, opts: &TextOptions, visitor: &mut impl Visi
 /// Scratch space reused across the families of one walk.
 #[derive(Default)]
 struct Scratch {
-    /// The family's exported name.
-    name: String,
     /// A state set's label name (its exported name as a label name).
     state_label: String,
 }
@@ -147,10 +150,13 @@ fn family(
     scratch: &mut Scratch,
     visitor: &mut impl Visitor,
 ) {
-    let Scratch { name, state_label } = scratch;
-    name.clear();
-    family_name(name, d);
-    let name = name.as_str();
+    let Scratch { state_label } = scratch;
+    // Made once per descriptor, on its first render.
+    let name = d.text.name(|| {
+        let mut name = String::new();
+        family_name(&mut name, d);
+        name
+    });
     let (unit, divisor) = base_unit(d);
     let form = match d.kind() {
         MetricKind::Histogram => {
@@ -159,12 +165,14 @@ fn family(
         _ => None,
     };
     let state_set = d.kind() == MetricKind::StateSet;
+    let is_summary = matches!(form, Some(HistogramFormRef::Summary(_)));
     visitor.family(&Family {
         name,
         help: d.help(),
         kind: d.kind(),
-        summary: matches!(form, Some(HistogramFormRef::Summary(_))),
+        summary: is_summary,
         unit: if state_set { "" } else { unit },
+        cache: (!is_summary).then_some(&d.text),
     });
     state_label.clear();
     if state_set {
@@ -247,6 +255,7 @@ fn invalid_family(
         kind: MetricKind::Counter,
         summary: false,
         unit: "",
+        cache: None,
     });
     for s in series.iter().filter(|s| invalid(s) > 0) {
         visitor.series(s.labels());
@@ -368,7 +377,7 @@ pub(crate) fn classic_thresholds(opts: &TextOptions, d: &Descriptor) -> Vec<(f64
     let mut name = String::new();
     family_name(&mut name, d);
     let (_, divisor) = base_unit(d);
-    match opts.histogram_form(d.name(), &name, d.unit()) {
+    match opts.histogram_form(d.name(), &name, d.unit(), d.classic_buckets()) {
         HistogramFormRef::Buckets(b) => b
             .iter()
             .map(|b| {
@@ -434,6 +443,7 @@ mod tests {
                 precision: None,
                 buckets: None,
                 internal: false,
+                text: Default::default(),
             };
             let mut o = String::new();
             family_name(&mut o, &d);

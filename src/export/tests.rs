@@ -10,6 +10,7 @@ use crate::buckets::Precision;
 use crate::descriptor::{Descriptor, MetricKind, Unit};
 use crate::snapshot::{HistogramSnapshot, LabelSet, MetricSnapshot, MetricValue, Snapshot, Totals};
 use crate::sync::Arc;
+use crate::Registry;
 
 fn hist(values: &[u64]) -> HistogramSnapshot {
     let p = Precision::DEFAULT;
@@ -34,6 +35,7 @@ fn desc(name: &str, help: &str, unit: Unit, kind: MetricKind) -> Arc<Descriptor>
         precision: None,
         buckets: None,
         internal: false,
+        text: Default::default(),
     })
 }
 
@@ -280,4 +282,51 @@ fn json_reads_back() {
         .find(|m| m["name"] == "load_ratio" && m["labels"]["core"] == "1")
         .unwrap();
     assert!(inf["value"].is_null(), "infinity is not JSON: null");
+}
+
+/// The header lines a render keeps with each descriptor are those a fresh
+/// render writes, in both formats and for every form of histogram, and a
+/// descriptor given new help text is rendered with it.
+#[test]
+fn header_text_kept_with_descriptors_matches_a_fresh_render() {
+    let fresh = || {
+        (
+            prometheus::render(&every_type()),
+            openmetrics::render(&every_type()),
+        )
+    };
+    let snap = every_type();
+    let summaries = TextOptions::new().summary(&[0.5, 0.99]);
+    let mut outputs = Vec::new();
+    for _ in 0..2 {
+        outputs.push((prometheus::render(&snap), openmetrics::render(&snap)));
+        let (mut p, mut o) = (String::new(), String::new());
+        prometheus::render_into(&snap, &mut p, &summaries);
+        openmetrics::render_into(&snap, &mut o, &summaries);
+        outputs.push((p, o));
+    }
+    assert_eq!(outputs[0], fresh());
+    assert_eq!(
+        outputs[0], outputs[2],
+        "the second render reads the kept text"
+    );
+    assert_eq!(outputs[1], outputs[3]);
+    assert!(outputs[1].0.contains(" summary\n"), "{}", outputs[1].0);
+    let (first, _) = &outputs[0];
+    let help = |text: &str| {
+        text.lines()
+            .find(|l| l.starts_with("# HELP"))
+            .map(str::to_owned)
+    };
+
+    let reg = Registry::new();
+    reg.counter("jobs", "Old help").unwrap().inc();
+    let before = prometheus::render(&reg.collect());
+    assert!(reg.set_help("jobs", MetricKind::Counter, "New \"help\"\\"));
+    let after = prometheus::render(&reg.collect());
+    assert_eq!(help(&before).unwrap(), "# HELP jobs_total Old help");
+    assert_eq!(help(&after).unwrap(), "# HELP jobs_total New \"help\"\\\\");
+    let om = openmetrics::render(&reg.collect());
+    assert!(om.contains("# HELP jobs New \\\"help\\\"\\\\\n"), "{om}");
+    assert!(help(first).is_some());
 }

@@ -127,51 +127,69 @@ struct Writer<'o> {
     prefix: String,
 }
 
-impl Writer<'_> {
-    /// Appends `# <what><name><suffix> `: Prometheus 0.0.4 names a counter
-    /// family by its sample name (`_total`), and an info metric, a gauge
-    /// there, by its one sample's (`_info`); OpenMetrics does not.
-    fn header(&mut self, what: &str, family: &Family<'_>) {
-        self.out.push_str(what);
-        self.out.push_str(family.name);
-        if self.dialect == Dialect::Prometheus {
-            if let Some(suffix) = family.kind.sample_suffix() {
-                self.out.push_str(suffix);
-            }
-        }
-        self.out.push(' ');
+/// Appends a family's header lines: `# HELP` (when there is help text),
+/// `# TYPE`, and in OpenMetrics `# UNIT` (for a family with a unit).
+fn headers(out: &mut String, family: &Family<'_>, dialect: Dialect) {
+    let kind = match (family.kind, dialect) {
+        _ if family.summary => "summary",
+        (MetricKind::StateSet | MetricKind::Info, Dialect::Prometheus) => "gauge",
+        (k, _) => k.as_str(),
+    };
+    if dialect == Dialect::Prometheus {
+        help(out, family, dialect);
     }
-
-    fn help(&mut self, family: &Family<'_>) {
-        if !family.help.is_empty() {
-            self.header("# HELP ", family);
-            push_help(self.out, family.help, self.dialect);
-            self.out.push('\n');
+    header(out, "# TYPE ", family, dialect);
+    out.push_str(kind);
+    out.push('\n');
+    if dialect == Dialect::OpenMetrics {
+        if !family.unit.is_empty() {
+            header(out, "# UNIT ", family, dialect);
+            out.push_str(family.unit);
+            out.push('\n');
         }
+        help(out, family, dialect);
+    }
+}
+
+/// Appends `# <what><name><suffix> `: Prometheus 0.0.4 names a counter
+/// family by its sample name (`_total`), and an info metric, a gauge
+/// there, by its one sample's (`_info`); OpenMetrics does not.
+fn header(out: &mut String, what: &str, family: &Family<'_>, dialect: Dialect) {
+    out.push_str(what);
+    out.push_str(family.name);
+    if dialect == Dialect::Prometheus {
+        if let Some(suffix) = family.kind.sample_suffix() {
+            out.push_str(suffix);
+        }
+    }
+    out.push(' ');
+}
+
+fn help(out: &mut String, family: &Family<'_>, dialect: Dialect) {
+    if !family.help.is_empty() {
+        header(out, "# HELP ", family, dialect);
+        push_help(out, family.help, dialect);
+        out.push('\n');
     }
 }
 
 impl Visitor for Writer<'_> {
+    /// Writes the family's header lines: made once per descriptor and
+    /// format, and copied on every later render (see `TextCache`).
     fn family(&mut self, family: &Family<'_>) {
-        let kind = match (family.kind, self.dialect) {
-            _ if family.summary => "summary",
-            (MetricKind::StateSet | MetricKind::Info, Dialect::Prometheus) => "gauge",
-            (k, _) => k.as_str(),
+        let Some(cache) = family.cache else {
+            return headers(self.out, family, self.dialect);
         };
-        if self.dialect == Dialect::Prometheus {
-            self.help(family);
-        }
-        self.header("# TYPE ", family);
-        self.out.push_str(kind);
-        self.out.push('\n');
-        if self.dialect == Dialect::OpenMetrics {
-            if !family.unit.is_empty() {
-                self.header("# UNIT ", family);
-                self.out.push_str(family.unit);
-                self.out.push('\n');
-            }
-            self.help(family);
-        }
+        let which = match self.dialect {
+            Dialect::Prometheus => 0,
+            Dialect::OpenMetrics => 1,
+        };
+        let dialect = self.dialect;
+        self.out.push_str(cache.header(which, || {
+            let mut text = String::new();
+            headers(&mut text, family, dialect);
+            text
+        }));
     }
 
     fn series(&mut self, labels: &LabelSet) {

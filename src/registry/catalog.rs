@@ -303,6 +303,7 @@ impl Catalog {
                 _ => None,
             },
             internal: owner.is_some(),
+            text: Default::default(),
         };
         let exported = descriptor.exported_names();
         if let Some((name, &i)) = exported

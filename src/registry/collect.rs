@@ -45,6 +45,10 @@ pub(crate) struct Collector {
     /// there were at the last collection (between removals the catalog only
     /// grows, and a name never changes).
     by_name: Vec<usize>,
+    /// For each position of `by_name`: whether its metric has the name of
+    /// the one before (another shape or sibling of one name), so that a
+    /// collection compares no names.
+    same_name: Vec<bool>,
     /// Series in the last snapshot: the capacity of the next one.
     last_len: usize,
     /// How each metric's series are put in label order.
@@ -133,13 +137,12 @@ impl Collector {
                 })
             });
             self.series_order.sort(&mut metrics, start, i);
-            let same_name = |j: usize| entries[j].descriptor.name == e.descriptor.name;
-            if k > 0 && same_name(self.by_name[k - 1]) {
+            if self.same_name[k] {
                 shapes += 1;
             } else {
                 (name_start, shapes) = (start, 1);
             }
-            let last_shape = self.by_name.get(k + 1).map_or(true, |&j| !same_name(j));
+            let last_shape = !self.same_name.get(k + 1).copied().unwrap_or(false);
             if shapes > 1 && last_shape {
                 merge_shapes(&mut metrics, name_start);
             }
@@ -161,6 +164,10 @@ impl Collector {
             let (a, b) = (&entries[a], &entries[b]);
             (&a.descriptor.name, &a.const_labels).cmp(&(&b.descriptor.name, &b.const_labels))
         });
+        let name = |k: usize| &entries[self.by_name[k]].descriptor.name;
+        let same_name = (0..self.by_name.len()).map(|k| k > 0 && name(k - 1) == name(k));
+        self.same_name.clear();
+        self.same_name.extend(same_name);
     }
 }
 

@@ -361,6 +361,7 @@ mod tests {
                 precision: None,
                 buckets: None,
                 internal: false,
+                text: Default::default(),
             }),
             labels: LabelSet::new(labels.iter().copied()),
             value,
