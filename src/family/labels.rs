@@ -384,7 +384,7 @@ fn short_eq(a: &[u8], b: &[u8]) -> bool {
         false
     } else if (8..=16).contains(&n) {
         word8(a, 0) == word8(b, 0) && word8(a, n - 8) == word8(b, n - 8)
-    } else if n >= 4 && n < 8 {
+    } else if (4..8).contains(&n) {
         word4(a, 0) == word4(b, 0) && word4(a, n - 4) == word4(b, n - 4)
     } else if n < 4 {
         // Bytes 0, n/2 and n-1 are every byte of a value this short.
