@@ -278,6 +278,7 @@ impl Unit {
 
     /// `d` expressed in this unit, saturating at `u64::MAX`; nanoseconds for
     /// units that do not measure time.
+    #[inline]
     pub fn from_duration(self, d: Duration) -> u64 {
         let v = match self {
             Unit::Microseconds => d.as_micros(),

@@ -6,7 +6,7 @@
 
 use crate::descriptor::Unit;
 use crate::family::{Arity, CounterFamily, HistogramFamily, LabelIndex, LabelValue};
-use crate::handle::{Counter, Histogram};
+use crate::handle::{inc_and_record, Counter, Histogram};
 use crate::registry::{Registry, RegistryError};
 use crate::sync::FrozenArc;
 use std::error::Error;
@@ -363,14 +363,9 @@ impl ResponseTracker {
         };
         let key = (route, intent, label, category, cache);
         if let Some(b) = self.index.as_ref().and_then(|i| i.find(&key)) {
-            b.duration.record_duration(elapsed);
-            b.requests.inc();
-            if let Some(c) = &b.errors {
-                c.inc();
-            }
-            if let Some(c) = &b.cache {
-                c.inc();
-            }
+            let counters = [Some(&b.requests), b.errors.as_ref(), b.cache.as_ref()];
+            let value = b.duration.unit().from_duration(elapsed);
+            inc_and_record(&counters, &b.duration, value);
             return;
         }
         self.record_unindexed(key, elapsed);

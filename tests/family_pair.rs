@@ -204,3 +204,46 @@ fn record_response_past_the_index_limit_still_counts() {
     assert_eq!(sum("api_cache_requests"), 2_000);
     assert_eq!(snap.counter("api_requests_overflow"), Some(1_000));
 }
+
+/// Members of two registries: each record still lands in its own member's
+/// registry (the pair reaches each registry's storage on its own).
+#[test]
+fn members_of_two_registries_each_count() {
+    let (a, b) = (Registry::new(), Registry::new());
+    let requests = a.counter_family("requests", "Requests", &NAMES).unwrap();
+    let latency = (b.histogram_family("latency", "Latency", Unit::Nanoseconds, &NAMES)).unwrap();
+    let pair = FamilyPair::new(&requests, &latency).unwrap();
+    for i in 0..100u64 {
+        pair.inc_and_record(&["search", "GET", "200"], i);
+        pair.inc_and_record_duration(&["cart", "PUT", "500"], Duration::from_nanos(i));
+    }
+    let search = [("route", "search"), ("method", "GET"), ("status", "200")];
+    let cart = [("route", "cart"), ("method", "PUT"), ("status", "500")];
+    let (sa, sb) = (a.collect(), b.collect());
+    assert_eq!(sa.counter_with("requests", &search), Some(100));
+    assert_eq!(sa.counter_with("requests", &cart), Some(100));
+    for l in [search, cart] {
+        let h = sb.histogram_with("latency", &l).unwrap();
+        assert_eq!((h.count(), h.sum()), (100, 4950));
+    }
+}
+
+/// While recording is switched off, the pair records nothing into either
+/// member; switched back on, both again.
+#[test]
+fn switched_off_registry_records_into_neither_member() {
+    let reg = Registry::new();
+    let pair = pair(&reg, 10);
+    let l = ["search", "GET", "200"];
+    pair.inc_and_record(&l, 5);
+    reg.set_enabled(false);
+    pair.inc_and_record(&l, 7);
+    pair.inc_and_record_duration(&l, Duration::from_nanos(9));
+    reg.set_enabled(true);
+    pair.inc_and_record(&l, 11);
+    let snap = reg.collect();
+    let l = [("route", "search"), ("method", "GET"), ("status", "200")];
+    assert_eq!(snap.counter_with("requests", &l), Some(2));
+    let h = snap.histogram_with("latency", &l).unwrap();
+    assert_eq!((h.count(), h.sum()), (2, 16));
+}

@@ -18,10 +18,10 @@
 //! allocates, whatever the label values are made of.
 #![forbid(unsafe_code)]
 
+use super::label_hash::{word4, word8};
 use crate::sync::FrozenArc;
 use std::borrow::Cow;
 use std::fmt;
-use std::hash::{BuildHasher, Hasher};
 
 /// A value of one label with a string to lend: string types, `bool`, and
 /// your own enums.
@@ -334,20 +334,6 @@ tuple_labels!(4; A 0, B 1, C 2, D 3);
 tuple_labels!(5; A 0, B 1, C 2, D 3, E 4);
 tuple_labels!(6; A 0, B 1, C 2, D 3, E 4, F 5);
 
-/// Hashes the values of `labels` (not their names: a family's names are
-/// fixed). Each value is followed by `0xff`, a byte UTF-8 never contains, so
-/// `("ab", "c")` and `("a", "bc")` hash differently.
-#[inline]
-pub(crate) fn hash_labels<L: LabelValues + ?Sized>(state: &impl BuildHasher, labels: &L) -> u64 {
-    let mut h = state.build_hasher();
-    let mut buf = ValueBuf::new();
-    for i in 0..labels.label_count() {
-        h.write(labels.value_at(i, &mut buf).as_bytes());
-        h.write_u8(0xff);
-    }
-    h.finish()
-}
-
 /// Whether `labels` has exactly the values of `key`: each value followed
 /// by `0xff`, as the map stores them.
 #[inline]
@@ -385,13 +371,27 @@ pub(crate) fn key_values(key: &[u8]) -> impl Iterator<Item = &str> {
         .map(|v| std::str::from_utf8(v).unwrap_or_default())
 }
 
-/// `a == b` for slices of the same length, as a byte loop: label values
-/// are a few bytes long, and a call to `memcmp` per value (what `==` on
-/// slices compiles to) cost more than the rest of a lookup in the
-/// `user_build` bench.
+/// `a == b` for label values: a few bytes long, so compared as at most two
+/// (overlapping) words each, the way [`LabelHasher`] reads them; a call to
+/// `memcmp` per value, or a byte loop, cost more than the rest of a
+/// lookup in the `user_build` bench.
+///
+/// [`LabelHasher`]: super::label_hash::LabelHasher
 #[inline(always)]
 fn short_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+    let n = a.len();
+    if n != b.len() {
+        false
+    } else if (8..=16).contains(&n) {
+        word8(a, 0) == word8(b, 0) && word8(a, n - 8) == word8(b, n - 8)
+    } else if (4..8).contains(&n) {
+        word4(a, 0) == word4(b, 0) && word4(a, n - 4) == word4(b, n - 4)
+    } else if n < 4 {
+        // Bytes 0, n/2 and n-1 are every byte of a value this short.
+        n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1])
+    } else {
+        a == b
+    }
 }
 
 #[cfg(test)]
@@ -403,17 +403,12 @@ mod tests {
     }
 
     #[test]
-    fn shapes_agree_on_hash_and_equality() {
-        let state = foldhash::fast::RandomState::default();
+    fn shapes_agree_on_equality() {
         let owned = (String::from("a"), String::from("b"));
         let key = b"a\xffb\xff";
-        let h = hash_labels(&state, &("a", "b"));
-        assert_eq!(h, hash_labels(&state, &owned));
-        assert_eq!(h, hash_labels(&state, &["a", "b"]));
-        assert_eq!(h, hash_labels(&state, &vec!["a".to_string(), "b".into()]));
-        assert_eq!(h, hash_labels(&state, &["a", "b"][..]));
-        assert_ne!(h, hash_labels(&state, &("ab", "")));
-        assert_ne!(h, hash_labels(&state, &("a",)));
+        assert!(key_matches(&["a", "b"], key));
+        assert!(key_matches(&["a", "b"][..], key));
+        assert!(key_matches(&vec!["a".to_string(), "b".into()], key));
         assert!(key_matches(&owned, key));
         assert!(!key_matches(&("a",), key));
         assert!(!key_matches(&("a", "c"), key));
@@ -426,11 +421,6 @@ mod tests {
 
     #[test]
     fn integers_hash_and_match_as_their_decimal_digits() {
-        let state = foldhash::fast::RandomState::default();
-        assert_eq!(
-            hash_labels(&state, &("/x", 200u16)),
-            hash_labels(&state, &("/x", "200"))
-        );
         assert!(key_matches(&("/x", 200u16), b"/x\xff200\xff"));
         assert!(!key_matches(&("/x", 20u16), b"/x\xff200\xff"));
         assert_eq!(
@@ -449,5 +439,25 @@ mod tests {
         let key = key_of(&("a", "", 42u32));
         assert_eq!(key_values(&key).collect::<Vec<_>>(), ["a", "", "42"]);
         assert_eq!(key_values(&key_of(&("",))).collect::<Vec<_>>(), [""]);
+    }
+
+    #[test]
+    fn values_of_every_length_match_only_themselves() {
+        for len in 0..=40usize {
+            let base: String = (0..len)
+                .map(|i| char::from(b'a' + (i % 26) as u8))
+                .collect();
+            let key = key_of(&("x", base.as_str(), "yz"));
+            assert!(key_matches(&("x", base.as_str(), "yz"), &key), "len {len}");
+            for at in 0..len {
+                let mut v = base.clone().into_bytes();
+                v[at] = b'Z';
+                let v = String::from_utf8(v).unwrap();
+                assert!(!key_matches(&("x", v.as_str(), "yz"), &key), "{len} {at}");
+            }
+            let longer = format!("{base}a");
+            assert!(!key_matches(&("x", longer.as_str(), "yz"), &key));
+            assert!(!key_matches(&("x", &base[..len.saturating_sub(1)], "yz"), &key) || len == 0);
+        }
     }
 }

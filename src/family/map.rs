@@ -22,10 +22,11 @@
 //! A label set past the limit is not inserted (the family records it into
 //! its overflow series instead).
 
-use super::labels::{hash_labels, key_matches, key_of, key_values, LabelValues, ValueBuf};
+use super::label_hash::LabelHasher;
+use super::labels::{key_matches, key_of, key_values, LabelValues, ValueBuf};
 use crate::snapshot::LabelSet;
+use crate::sync::RetiredSlots;
 use crate::sync::{lock, AtomicU64, AtomicU8, Entry, EntryHash, FrozenArc, Mutex, Ordering};
-use crate::sync::{RandomState, RetiredSlots};
 use crate::sync::{Table, Writer};
 use std::fmt;
 
@@ -89,7 +90,7 @@ pub(crate) struct SeriesMap<M> {
     table: Table<Series<M>>,
     /// Seeded per family in production, so that label values chosen by an
     /// adversary cannot be aimed at one probe chain in advance.
-    hasher: RandomState,
+    hasher: LabelHasher,
     names: FrozenArc<[String]>,
     limit: usize,
     /// Non-zero once `limit` series exist: a lookup that misses then goes
@@ -127,7 +128,7 @@ impl<M> SeriesMap<M> {
     ) -> SeriesMap<M> {
         SeriesMap {
             table: Table::with_slots(slots),
-            hasher: RandomState::default(),
+            hasher: LabelHasher::new(),
             names,
             limit,
             full: AtomicU8::new(0),
@@ -141,7 +142,7 @@ impl<M> SeriesMap<M> {
     /// family's `Reclaim` while it uses the result (see `evict`).
     #[inline]
     pub(crate) fn find<L: LabelValues + ?Sized>(&self, labels: &L) -> Option<&Series<M>> {
-        let hash = hash_labels(&self.hasher, labels);
+        let hash = self.hasher.hash(labels);
         self.table.find(hash, |s| key_matches(labels, &s.key))
     }
 
@@ -201,7 +202,7 @@ impl<M> SeriesMap<M> {
         {
             return Err(Refused::Invalid);
         }
-        let hash = hash_labels(&self.hasher, labels);
+        let hash = self.hasher.hash(labels);
         // The table re-probes under the lock: another thread may have
         // inserted this label set since our lock-free lookup missed.
         let series = table.find_or_insert(
@@ -365,7 +366,7 @@ impl<M> SeriesMap<M> {
     /// is not there probes, for `labels` (for tests).
     #[cfg(all(test, not(loom)))]
     pub(crate) fn probe_stats<L: LabelValues + ?Sized>(&self, labels: &L) -> (usize, usize) {
-        let hash = hash_labels(&self.hasher, labels);
+        let hash = self.hasher.hash(labels);
         (self.table.lock().tombstones(), self.table.miss_probes(hash))
     }
 

@@ -17,6 +17,7 @@ mod evict;
 #[allow(clippy::module_inception)]
 mod family;
 mod group;
+mod label_hash;
 mod labels;
 mod map;
 mod series_ref;
