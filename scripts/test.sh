@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite: unit, integration and doc tests, then the loom models.
+# The whole test suite: unit, integration and doc tests, the loom models,
+# then Miri and ThreadSanitizer on a pinned nightly (HOTMETRICS_SANITIZERS=0
+# leaves those two out).
 # Usage: scripts/test.sh            (from anywhere in the repository)
+#        scripts/test.sh sanitizers (Miri and ThreadSanitizer only)
 # Ends with one line adding up every test binary's result.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,11 +32,52 @@ echo "== real tools: $(promtool --version 2>&1 | head -1 || echo 'promtool missi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
+# Miri (Stacked Borrows) on the unit tests of the unsafe and lock-free code,
+# then ThreadSanitizer on the concurrency tests, both on the pinned nightly
+# the scripts install. Each has a time bound (seconds; a run cut off fails)
+# and builds into a directory of its own under the target directory,
+# deleted afterwards (disk is short on CI). HOTMETRICS_SANITIZERS=0 skips
+# both (see docs/design.md, "Miri and ThreadSanitizer").
+sanitizer() {
+    local name="$1" limit="$2" dir="$3"
+    shift 3
+    local start=$SECONDS status=0
+    echo "== $name (at most ${limit} s)"
+    timeout --kill-after=10 "$limit" "$@" 2>&1 | tee -a "$log" || status=$?
+    du -sh "$dir" 2>/dev/null | awk -v n="$name" '{ print "== " n " build directory: " $1 " (deleted)" }'
+    rm -rf "$dir"
+    echo "== $name: $((SECONDS - start)) s"
+    if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+        echo "error: $name did not finish within ${limit} s" >&2
+        exit 1
+    elif [ "$status" -ne 0 ]; then
+        echo "error: $name failed (exit $status): see its report above" >&2
+        exit 1
+    fi
+}
+sanitizers() {
+    local sanitizers_dir="${CARGO_TARGET_DIR:-target}/sanitizers"
+    MIRI_TARGET_DIR="$sanitizers_dir/miri" \
+        sanitizer Miri "${MIRI_TIME_LIMIT:-420}" "$sanitizers_dir/miri" scripts/miri.sh
+    TSAN_TARGET_DIR="$sanitizers_dir/tsan" \
+        sanitizer ThreadSanitizer "${TSAN_TIME_LIMIT:-240}" "$sanitizers_dir/tsan" scripts/tsan.sh
+}
+
+if [ "${1:-}" = "sanitizers" ]; then
+    # `scripts/test.sh sanitizers`: Miri and ThreadSanitizer only, as CI runs them.
+    sanitizers
+    exit 0
+fi
+
 echo "== cargo test (workspace, all features: unit, integration, doc tests)"
 cargo test --workspace --all-features 2>&1 | tee -a "$log"
 
 echo "== loom models"
 scripts/loom.sh 2>&1 | tee -a "$log"
+
+if [ "${HOTMETRICS_SANITIZERS:-1}" != 0 ]; then
+    sanitizers
+fi
 
 # Sum the "test result: ok. N passed; M failed; K ignored" lines (ignored
 # tests are reported as skipped).

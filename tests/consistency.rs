@@ -18,7 +18,13 @@ fn snapshots_under_concurrent_writers_are_consistent() {
             self.0.store(true, Ordering::Relaxed);
         }
     }
-    let snapshots = if cfg!(miri) { 10 } else { 3_000 };
+    let snapshots = if cfg!(miri) {
+        10
+    } else if cfg!(hotmetrics_tsan) {
+        300
+    } else {
+        3_000
+    };
     std::thread::scope(|s| {
         for t in 0..2u64 {
             let (h, c, stop) = (&h, &c, &stop);

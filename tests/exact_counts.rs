@@ -2,8 +2,15 @@
 
 use hotmetrics::{Registry, Unit};
 
-/// Ops per thread; smaller under Miri.
-const OPS: u64 = if cfg!(miri) { 1_000 } else { 1_000_000 };
+/// Ops per thread; smaller under Miri and ThreadSanitizer
+/// (`scripts/tsan.sh`).
+const OPS: u64 = if cfg!(miri) {
+    1_000
+} else if cfg!(hotmetrics_tsan) {
+    20_000
+} else {
+    1_000_000
+};
 
 #[test]
 fn threads_times_ops_is_exact() {
@@ -48,7 +55,13 @@ fn threads_times_ops_is_exact() {
 
 #[test]
 fn short_lived_threads_lose_nothing() {
-    let threads = if cfg!(miri) { 20 } else { 2_000 };
+    let threads = if cfg!(miri) {
+        20
+    } else if cfg!(hotmetrics_tsan) {
+        500
+    } else {
+        2_000
+    };
     let reg = Registry::new();
     let c = reg.counter("events", "Events").unwrap();
     let h = reg.histogram("sizes", "Sizes", Unit::Bytes).unwrap();

@@ -44,7 +44,8 @@ struct State {
     lines: AtomicU64,
     stopped: AtomicBool,
     received: Mutex<Vec<Request>>,
-    /// When each request was received (its body read), in order.
+    /// When each request was received (its body read), in order; not
+    /// kept once `discard` is set.
     arrivals: Mutex<Vec<Instant>>,
     /// A `Retry-After` value sent with every non-2xx answer.
     retry_after: Mutex<Option<String>>,
@@ -143,7 +144,8 @@ impl Sink {
         self.state.reset.store(on, Ordering::Relaxed);
     }
 
-    /// When each request was received, in order.
+    /// When each request was received, in order (until
+    /// [`discard_bodies`](Self::discard_bodies)).
     pub fn arrivals(&self) -> Vec<Instant> {
         self.state.arrivals.lock().unwrap().clone()
     }
@@ -154,9 +156,12 @@ impl Sink {
         self.state.fail_every.store(n, Ordering::Relaxed);
     }
 
-    /// Stops keeping the 2xx requests ([`lines`](Self::lines) and
-    /// [`accepted`](Self::accepted) then see only earlier ones);
-    /// [`line_count`](Self::line_count) still counts them.
+    /// Stops keeping anything per request: the 2xx requests
+    /// ([`lines`](Self::lines) and [`accepted`](Self::accepted) then see
+    /// only earlier ones) and the arrival times ([`arrivals`](Self::arrivals)
+    /// likewise), so that a long run's memory stays flat;
+    /// [`line_count`](Self::line_count) and the request counts still count
+    /// them.
     pub fn discard_bodies(&self) {
         self.state.discard.store(true, Ordering::Relaxed);
     }
@@ -289,5 +294,43 @@ fn serve(conn: TcpStream, s: &State) {
         if conn.write_all(&answer).is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// POSTs `body` to `sink` on a fresh connection; the answer's status
+    /// line (the sink keeps the connection open).
+    fn post(sink: &Sink, body: &str) -> String {
+        let mut conn = TcpStream::connect(("127.0.0.1", sink.port)).unwrap();
+        write!(
+            conn,
+            "POST /events HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut status = String::new();
+        BufReader::new(conn).read_line(&mut status).unwrap();
+        status
+    }
+
+    /// A long-running receiver (the soak, the benches) discards bodies: it
+    /// must then keep nothing per request, or its memory grows with every
+    /// request for as long as it runs.
+    #[test]
+    fn a_discarding_sink_keeps_nothing_per_request() {
+        let sink = Sink::start();
+        assert!(post(&sink, "a\n").starts_with("HTTP/1.1 200"));
+        assert_eq!((sink.accepted().len(), sink.arrivals().len()), (1, 1));
+        sink.discard_bodies();
+        for _ in 0..20 {
+            assert!(post(&sink, "b\nc\n").starts_with("HTTP/1.1 200"));
+        }
+        assert_eq!(sink.line_count(), 41);
+        assert_eq!(sink.requests(), 21);
+        assert_eq!(sink.accepted().len(), 1, "kept a discarded request");
+        assert_eq!(sink.arrivals().len(), 1, "kept a discarded arrival time");
     }
 }

@@ -18,8 +18,58 @@ use hotmetrics::export::{openmetrics, prometheus};
 use hotmetrics::telemetry::Client;
 use hotmetrics::{Options, Registry, Unit};
 use hotmetrics_testkit::sink::Sink;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
+
+/// The system allocator, counting the bytes live on the heap, so that the
+/// RSS lines can tell what is still allocated from what the allocator keeps.
+struct Counting;
+
+static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
+static LIVE_BLOCKS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to `System`; the counters only
+// observe the sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc(layout);
+        if !p.is_null() {
+            LIVE_BYTES.fetch_add(layout.size(), Relaxed);
+            LIVE_BLOCKS.fetch_add(1, Relaxed);
+        }
+        p
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc_zeroed(layout);
+        if !p.is_null() {
+            LIVE_BYTES.fetch_add(layout.size(), Relaxed);
+            LIVE_BLOCKS.fetch_add(1, Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout);
+        LIVE_BYTES.fetch_sub(layout.size(), Relaxed);
+        LIVE_BLOCKS.fetch_sub(1, Relaxed);
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = System.realloc(ptr, layout, new_size);
+        if !p.is_null() {
+            LIVE_BYTES.fetch_add(new_size, Relaxed);
+            LIVE_BYTES.fetch_sub(layout.size(), Relaxed);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+/// Heap bytes and blocks live now, in KiB and blocks.
+fn heap() -> (usize, usize) {
+    (LIVE_BYTES.load(Relaxed) / 1024, LIVE_BLOCKS.load(Relaxed))
+}
 
 const THREADS_PER_BATCH: usize = 8;
 const RECORDS_PER_THREAD: u64 = 2_000;
@@ -162,10 +212,15 @@ fn main() {
         while start.elapsed() < duration {
             std::thread::sleep(Duration::from_millis(100).min(duration - start.elapsed()));
             if start.elapsed() >= next {
+                let (heap_kib, blocks) = heap();
                 println!(
-                    "t={:>4} s rss {:>7} KiB threads {:>8} label sets {:>9} scrapes {:>6}",
+                    "t={:>4} s rss {:>7} KiB heap {:>6} KiB in {:>6} blocks cells {:>6} KiB \
+                     threads {:>8} label sets {:>9} scrapes {:>6}",
                     next.as_secs(),
                     rss_kib(),
+                    heap_kib,
+                    blocks,
+                    reg.cell_bytes() / 1024,
                     tally.threads.load(Relaxed),
                     tally.labels.load(Relaxed),
                     tally.scrapes.load(Relaxed),
