@@ -58,9 +58,9 @@ sanitizer() {
 sanitizers() {
     local sanitizers_dir="${CARGO_TARGET_DIR:-target}/sanitizers"
     MIRI_TARGET_DIR="$sanitizers_dir/miri" \
-        sanitizer Miri "${MIRI_TIME_LIMIT:-420}" "$sanitizers_dir/miri" scripts/miri.sh
+        sanitizer Miri "${MIRI_TIME_LIMIT:-900}" "$sanitizers_dir/miri" scripts/miri.sh
     TSAN_TARGET_DIR="$sanitizers_dir/tsan" \
-        sanitizer ThreadSanitizer "${TSAN_TIME_LIMIT:-240}" "$sanitizers_dir/tsan" scripts/tsan.sh
+        sanitizer ThreadSanitizer "${TSAN_TIME_LIMIT:-600}" "$sanitizers_dir/tsan" scripts/tsan.sh
 }
 
 if [ "${1:-}" = "sanitizers" ]; then
