@@ -182,11 +182,7 @@ fn family(
         // other pairing.
         names::push_sanitized(state_label, name, NameKind::Label);
     }
-    let total = if d.kind() == MetricKind::Counter {
-        "_total"
-    } else {
-        ""
-    };
+    let total = counter_suffix(d.kind());
     for s in series {
         let labels = s.labels();
         visitor.series(labels);
@@ -224,6 +220,15 @@ fn family(
     }
     if d.kind() == MetricKind::Histogram {
         invalid_family(d, name, series, visitor);
+    }
+}
+
+/// A counter's sample suffix; other kinds have none.
+fn counter_suffix(kind: MetricKind) -> &'static str {
+    if kind == MetricKind::Counter {
+        "_total"
+    } else {
+        ""
     }
 }
 
