@@ -232,7 +232,7 @@ fn counter_suffix(kind: MetricKind) -> &'static str {
     }
 }
 
-/// A histogram's rejected observations (NaN, infinite or negative values),
+/// A histogram's rejected observations (NaN values),
 /// as the counter family `<family>_invalid`, written only when some series
 /// rejected any: one `_total` sample per such series. The registry reserves
 /// the name with the histogram's (`Descriptor::exported_names`).
