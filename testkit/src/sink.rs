@@ -243,7 +243,11 @@ fn serve(conn: TcpStream, s: &State) {
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        s.arrivals.lock().unwrap().push(Instant::now());
+        // A discarding sink may run for hours (the soak): nothing kept per
+        // request, or its memory grows with every one.
+        if !s.discard.load(Ordering::Relaxed) {
+            s.arrivals.lock().unwrap().push(Instant::now());
+        }
         if s.reset.load(Ordering::Relaxed) {
             s.started.fetch_add(1, Ordering::Relaxed);
             let _ = conn.shutdown(std::net::Shutdown::Both);
