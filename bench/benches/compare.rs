@@ -5,14 +5,17 @@
 //!   prometheus `IntCounter`, prometheus-client `Counter`, and a `metrics`
 //!   counter over `metrics-util`'s `AtomicStorage`.
 //! - `compare_histogram/*`: `Histogram::record` and `LocalHistogram::record`
-//!   against prometheus and prometheus-client histograms (default buckets),
-//!   a `metrics` histogram over `AtomicStorage`, `hdrhistogram` behind a
-//!   `Mutex`, and the `Mutex<Vec<f64>>` design hotmetrics replaces.
+//!   (`u64` nanoseconds, and `record_f64` of the same values in seconds, as
+//!   the peers take them) against prometheus and prometheus-client
+//!   histograms (default buckets), a `metrics` histogram over
+//!   `AtomicStorage`, `hdrhistogram` behind a `Mutex`, the `Mutex<Vec<f64>>`
+//!   design hotmetrics replaces, and the limit: a plain per-thread array of
+//!   bucket counts plus a sum, with hotmetrics' index.
 //!
 //! `cargo bench -p hotmetrics-bench --bench compare` (about half a minute).
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use hotmetrics::{Registry, Unit};
+use hotmetrics::{Precision, Registry, Unit};
 use hotmetrics_bench::workload::value_of;
 use std::hint::black_box;
 use std::sync::Mutex;
@@ -65,6 +68,12 @@ fn histograms(c: &mut Criterion) {
         .histogram("bench_histogram", "Histogram cost", Unit::Nanoseconds)
         .unwrap();
     let local = h.local();
+    let secs = reg
+        .histogram("bench_histogram_f64", "Histogram cost", Unit::Seconds)
+        .unwrap();
+    let secs_local = secs.local();
+    let mut plain = vec![0u64; Precision::DEFAULT.bucket_count()];
+    let mut plain_sum = 0u64;
     let prom = prometheus::Histogram::with_opts(prometheus::HistogramOpts::new(
         "bench_histogram",
         "Histogram cost",
@@ -88,6 +97,21 @@ fn histograms(c: &mut Criterion) {
     });
     g.bench_function("hotmetrics_local", |b| {
         b.iter(|| local.record(black_box(next())))
+    });
+    g.bench_function("hotmetrics_shared_f64", |b| {
+        b.iter(|| secs.record_f64(black_box(next()) as f64 * 1e-9))
+    });
+    g.bench_function("hotmetrics_local_f64", |b| {
+        b.iter(|| secs_local.record_f64(black_box(next()) as f64 * 1e-9))
+    });
+    g.bench_function("limit_plain_array", |b| {
+        b.iter(|| {
+            let v = black_box(next());
+            plain[Precision::DEFAULT.index(v)] += 1;
+            plain_sum = plain_sum.wrapping_add(v);
+            // Keep the stores in the loop, as the atomic cases have them.
+            black_box(&mut plain);
+        })
     });
     g.bench_function("prometheus", |b| {
         b.iter(|| prom.observe(black_box(next()) as f64 * 1e-9))
@@ -119,6 +143,7 @@ fn histograms(c: &mut Criterion) {
         })
     });
     g.finish();
+    black_box(plain_sum);
 }
 
 criterion_group! {
