@@ -72,6 +72,7 @@ pub mod hyper;
 #[cfg(feature = "json")]
 pub mod json;
 pub mod native;
+mod native_keys;
 pub mod openmetrics;
 mod options;
 pub mod prometheus;

@@ -48,6 +48,7 @@
 //! tiny values into zeros and shift low quantiles to 0).
 #![forbid(unsafe_code)]
 
+use super::native_keys;
 use crate::snapshot::HistogramSnapshot;
 
 /// The finest schema: 256 buckets per power of two (bucket width 0.27 %).
@@ -132,52 +133,52 @@ pub fn native_histogram_scaled(
     } else {
         1.0
     };
-    let (buckets, sum, min, max) = source(h);
     let scale = |v: f64| v / divisor;
-    let buckets = buckets.map(|(l, u, c)| (scale(l), scale(u), c));
+    let (min, max) = (h.min_f64().map(scale), h.max_f64().map(scale));
+    let table = native_keys::table(h.precision, divisor);
+    let buckets = h.buckets.iter().map(|&(i, c)| {
+        let (l, u) = h.precision.float_bounds(i as usize);
+        (
+            scale(l),
+            scale(u),
+            c,
+            table.as_ref().and_then(|t| t.get(i as usize)),
+        )
+    });
     convert(
-        clamped(buckets, min.map(scale), max.map(scale)),
-        scale(sum),
-        min.map(scale),
-        max.map(scale),
+        clamped(buckets, min, max),
+        scale(h.sum_f64()),
+        min,
+        max,
         max_buckets,
     )
 }
 
-/// The recorded histogram as real-line buckets `(lower, upper, count)` in
-/// increasing order, with the sum, min and max: the one place that reads
-/// the snapshot's representation.
-fn source(
-    h: &HistogramSnapshot,
-) -> (
-    impl Iterator<Item = (f64, f64, u64)> + '_,
-    f64,
-    Option<f64>,
-    Option<f64>,
-) {
-    let buckets = h.float_buckets().map(|b| (b.lower, b.upper, b.count));
-    (buckets, h.sum_f64(), h.min_f64(), h.max_f64())
-}
+/// A bucket `(lower, upper, count)` on the real line, with its schema-8
+/// keys when they are known already (see [`super::native_keys`]).
+type Source = ((f64, f64, u64), Option<Keys8>);
 
-/// Buckets with their bounds clamped into `[min, max]` (the observations
-/// lie there), so the outermost buckets are as narrow as the data.
+/// Non-empty buckets, in increasing order, with their bounds clamped into
+/// `[min, max]` (the observations lie there), so the outermost buckets are
+/// as narrow as the data. A bucket clamped loses its known keys.
 fn clamped(
-    buckets: impl Iterator<Item = (f64, f64, u64)>,
+    buckets: impl Iterator<Item = (f64, f64, u64, Option<Keys8>)>,
     min: Option<f64>,
     max: Option<f64>,
-) -> Vec<(f64, f64, u64)> {
+) -> Vec<Source> {
     let (lo, hi) = match (min, max) {
         (Some(lo), Some(hi)) if lo <= hi => (lo, hi),
         _ => (f64::NEG_INFINITY, f64::INFINITY),
     };
     buckets
-        .filter(|&(_, _, c)| c > 0)
-        .map(|(l, u, c)| {
-            let (l, u) = (l.clamp(lo, hi), u.clamp(lo, hi));
-            if l <= u {
-                (l, u, c)
+        .filter(|&(_, _, c, _)| c > 0)
+        .map(|(l, u, c, keys)| {
+            let (cl, cu) = (l.clamp(lo, hi), u.clamp(lo, hi));
+            let keys = keys.filter(|_| (cl, cu) == (l, u));
+            if cl <= cu {
+                ((cl, cu, c), keys)
             } else {
-                (u, l, c)
+                ((cu, cl, c), None)
             }
         })
         .collect()
@@ -185,19 +186,23 @@ fn clamped(
 
 /// Converts real-line buckets: start schema, then lowered to fit.
 fn convert(
-    buckets: Vec<(f64, f64, u64)>,
+    buckets: Vec<Source>,
     sum: f64,
     min: Option<f64>,
     max: Option<f64>,
     max_buckets: usize,
 ) -> NativeHistogram {
-    let start = start_schema(&buckets);
+    let start = start_schema(buckets.iter().map(|&(b, _)| b));
     let placed: Vec<(Key, u64)> = buckets
         .iter()
-        .map(|&(l, u, c)| (place(l, u, start), c))
+        .map(|&((l, u, c), keys)| match keys {
+            Some(k) => (k.at(start), c),
+            None => (place(l, u, start), c),
+        })
         .collect();
     let mut schema = start;
-    while schema > MIN_SCHEMA && spans_at(&placed, start - schema) > max_buckets {
+    let ends = extents(&placed);
+    while schema > MIN_SCHEMA && spans_at(ends, start - schema) > max_buckets {
         schema -= 1;
     }
     let placed = placed.iter().map(|&(k, c)| (k.shifted(start - schema), c));
@@ -398,9 +403,9 @@ impl Key {
 }
 
 /// The bucket index of a positive finite `v` at schema 8: the `i` with
-/// `2^(i/256) < v <= 2^((i+1)/256)`, from the exponent bits and the
-/// logarithm of the mantissa. Coarser schemas shift this index right, so
-/// every schema agrees on which side of a shared bound a value lies.
+/// `2^(i/256) < v <= 2^((i+1)/256)`, from the exponent bits and a table on
+/// the mantissa (see [`Octave`]). Coarser schemas shift this index right,
+/// so every schema agrees on which side of a shared bound a value lies.
 fn index8(v: f64) -> i32 {
     if v < f64::MIN_POSITIVE {
         // Subnormal: scaled by 2^64, exactly, into the normal range.
@@ -413,10 +418,55 @@ fn index8(v: f64) -> i32 {
         // An exact power of two is the upper bound of its bucket.
         return exponent * 256 - 1;
     }
-    // The mantissa in (1, 2): its bucket within the octave, 0 to 255.
-    let mantissa = f64::from_bits(mantissa_bits | (1023u64 << 52));
-    let within = ((mantissa.log2() * 256.0).ceil() as i32 - 1).clamp(0, 255);
-    exponent * 256 + within
+    exponent * 256 + Octave::get().within(mantissa_bits)
+}
+
+/// The 256 buckets of one octave at schema 8, as tables: their bounds
+/// `2^(k/256)` and, for each of the 1,024 equal slices of the mantissa
+/// range `[1, 2)` (its top ten bits), how many bounds lie below the
+/// slice. A bucket is wider than a slice (`2^(1/256) - 1 > 1/1024`), so a
+/// slice holds at most one bound and one comparison finishes the index:
+/// no logarithm per bucket (a scrape converts every bucket of every
+/// histogram).
+struct Octave {
+    /// `bound[k] = 2^(k/256)`, `k` in `0..=256` (`bound[256] = 2`).
+    bound: [f64; 257],
+    /// `below[j]`: the bounds `bound[1..=255]` under `1 + j/1024`.
+    below: [u16; 1024],
+}
+
+impl Octave {
+    fn get() -> &'static Octave {
+        static TABLES: std::sync::OnceLock<Octave> = std::sync::OnceLock::new();
+        TABLES.get_or_init(|| {
+            let mut bound = [0.0; 257];
+            for (k, b) in bound.iter_mut().enumerate() {
+                *b = (k as f64 / 256.0).exp2();
+            }
+            // Exact ends: a mantissa is never 2, and 1 bounds nothing.
+            (bound[0], bound[256]) = (1.0, 2.0);
+            let mut below = [0u16; 1024];
+            let mut k = 0u16;
+            for (j, b) in below.iter_mut().enumerate() {
+                let start = 1.0 + j as f64 / 1024.0;
+                while k < 255 && bound[usize::from(k) + 1] < start {
+                    k += 1;
+                }
+                *b = k;
+            }
+            Octave { bound, below }
+        })
+    }
+
+    /// The bucket within the octave, 0 to 255, of the mantissa `1.m` with
+    /// fraction bits `mantissa_bits` (not zero).
+    #[inline]
+    fn within(&self, mantissa_bits: u64) -> i32 {
+        let m = f64::from_bits(mantissa_bits | (1023u64 << 52));
+        let k = usize::from(self.below[(mantissa_bits >> 42) as usize]);
+        // The bucket is `k` unless the slice's one bound lies below `m`.
+        (k + usize::from(self.bound[k + 1] < m)) as i32
+    }
 }
 
 /// The key at `schema` of a bucket `[l, u]`: its bounds' common bucket,
@@ -431,13 +481,43 @@ fn place(l: f64, u: f64, schema: i32) -> Key {
     }
 }
 
+/// The schema-8 keys of a bucket `[l, u]`: its bounds' and its midpoint's,
+/// from which [`at`](Keys8::at) places it at any schema as [`place`] does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Keys8 {
+    lower: Key,
+    upper: Key,
+    mid: Key,
+}
+
+impl Keys8 {
+    pub(super) fn of(l: f64, u: f64) -> Keys8 {
+        Keys8 {
+            lower: Key::of(l),
+            upper: Key::of(u),
+            mid: Key::of(l / 2.0 + u / 2.0),
+        }
+    }
+
+    /// The bucket's key at `schema`: [`place`]'s rule.
+    #[inline]
+    fn at(self, schema: i32) -> Key {
+        let shift = MAX_SCHEMA - schema;
+        let (kl, ku) = (self.lower.shifted(shift), self.upper.shifted(shift));
+        if kl == ku {
+            kl
+        } else {
+            self.mid.shifted(shift)
+        }
+    }
+}
+
 /// The finest schema whose relative bucket width is at least that of the
 /// widest source bucket lying on one side of zero.
-fn start_schema(buckets: &[(f64, f64, u64)]) -> i32 {
+fn start_schema(buckets: impl Iterator<Item = (f64, f64, u64)>) -> i32 {
     let widest = buckets
-        .iter()
-        .filter(|&&(l, u, _)| (l > 0.0 && u > 0.0) || (l < 0.0 && u < 0.0))
-        .map(|&(l, u, _)| {
+        .filter(|&(l, u, _)| (l > 0.0 && u > 0.0) || (l < 0.0 && u < 0.0))
+        .map(|(l, u, _)| {
             let (a, b) = (l.abs().min(u.abs()), l.abs().max(u.abs()));
             (b - a) / a
         })
@@ -448,19 +528,29 @@ fn start_schema(buckets: &[(f64, f64, u64)]) -> i32 {
         .unwrap_or(MIN_SCHEMA)
 }
 
-/// Positive plus negative buckets, first to last non-empty on each side,
-/// of placed keys made `shift` schemas coarser.
-fn spans_at(placed: &[(Key, u64)], shift: i32) -> usize {
+/// The first and last key on each side of placed keys (positive,
+/// negative): one pass, after which the extent at any coarser schema
+/// follows by shifting (see [`spans_at`]).
+fn extents(placed: &[(Key, u64)]) -> (Range, Range) {
     let (mut pos, mut neg): (Range, Range) = (None, None);
     for &(k, _) in placed {
-        let (slot, i) = match k.shifted(shift) {
+        let (slot, i) = match k {
             Key::Pos(i) => (&mut pos, i),
             Key::Neg(i) => (&mut neg, i),
             Key::Zero => continue,
         };
         *slot = Some(slot.map_or((i, i), |(lo, hi)| (lo.min(i), hi.max(i))));
     }
-    let len = |r: Range| r.map_or(0, |(lo, hi)| (hi - lo) as usize + 1);
+    (pos, neg)
+}
+
+/// Positive plus negative buckets, first to last non-empty on each side,
+/// `shift` schemas coarser than the keys `extents` were taken from
+/// (shifting is monotonic, so the ends stay the ends).
+fn spans_at((pos, neg): (Range, Range), shift: i32) -> usize {
+    // As `Key::shifted` shifts.
+    let s = shift.clamp(0, 31) as u32;
+    let len = |r: Range| r.map_or(0, |(lo, hi)| ((hi >> s) - (lo >> s)) as usize + 1);
     len(pos) + len(neg)
 }
 

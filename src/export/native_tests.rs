@@ -10,6 +10,50 @@ fn brackets(v: f64) -> bool {
     i < x + slack && x <= i + 1.0 + slack
 }
 
+/// Buckets with no keys known: converted as they come.
+fn keyless(buckets: &[(f64, f64, u64)]) -> Vec<Source> {
+    buckets.iter().map(|&b| (b, None)).collect()
+}
+
+#[test]
+fn the_key_tables_change_no_conversion() {
+    // Integer and float records in every unit the tables serve, with the
+    // outermost buckets clamped to min and max: the same histogram as
+    // when every key is worked out directly.
+    for (unit, divisor) in [(Unit::Nanoseconds, 1e9), (Unit::Bytes, 1.0)] {
+        let reg = Registry::new();
+        let h = reg.histogram("t", "T", unit).unwrap();
+        let f = reg.histogram("f", "F", Unit::Seconds).unwrap();
+        for k in 0..3_000u32 {
+            let x = (f64::from(k) / 97.0).exp2();
+            h.record(x as u64);
+            f.record_f64(x * 1e-7);
+        }
+        let snap = reg.collect();
+        for (h, divisor) in [
+            (snap.histogram("t").unwrap(), divisor),
+            (snap.histogram("f").unwrap(), 1.0),
+        ] {
+            let scale = |v: f64| v / divisor;
+            let (min, max) = (h.min_f64().map(scale), h.max_f64().map(scale));
+            let direct: Vec<_> = h
+                .float_buckets()
+                .map(|b| (scale(b.lower), scale(b.upper), b.count, None))
+                .collect();
+            for cap in [20, 160, 10_000] {
+                let want = convert(
+                    clamped(direct.iter().copied(), min, max),
+                    scale(h.sum_f64()),
+                    min,
+                    max,
+                    cap,
+                );
+                assert_eq!(native_histogram_scaled(h, divisor, cap), want, "cap {cap}");
+            }
+        }
+    }
+}
+
 #[test]
 fn index_table() {
     // (value, index at schema 8)
@@ -63,7 +107,7 @@ fn negative_zero_and_positive_counts_are_exact() {
     ];
     for max_buckets in [0, 4, 10, 160, 10_000] {
         let n = convert(
-            buckets.clone(),
+            keyless(&buckets),
             1.0,
             Some(-300.0),
             Some(1.1e300),
@@ -90,13 +134,19 @@ fn negative_zero_and_positive_counts_are_exact() {
 #[test]
 fn start_schema_follows_the_recorded_width() {
     // Exact integers (points) do not limit the schema.
-    assert_eq!(start_schema(&[(5.0, 5.0, 1), (0.0, 0.0, 1)]), MAX_SCHEMA);
+    assert_eq!(
+        start_schema([(5.0, 5.0, 1), (0.0, 0.0, 1)].into_iter()),
+        MAX_SCHEMA
+    );
     // Default precision: buckets up to 1/64 = 1.56 % wide: schema 5
     // (2.19 %), not 6 (1.09 %).
     let p = Precision::DEFAULT;
     let widest = 1.0 / f64::from(1u32 << p.bits());
-    assert_eq!(start_schema(&[(64.0, 64.0 * (1.0 + widest), 1)]), 5);
-    assert_eq!(start_schema(&[(1.0, 1e300, 1)]), MIN_SCHEMA);
+    assert_eq!(
+        start_schema([(64.0, 64.0 * (1.0 + widest), 1)].into_iter()),
+        5
+    );
+    assert_eq!(start_schema([(1.0, 1e300, 1)].into_iter()), MIN_SCHEMA);
 }
 
 #[test]
@@ -226,18 +276,37 @@ proptest! {
         buckets in prop::collection::vec(bucket(), 0..40),
         max_buckets in 6usize..200,
     ) {
-        let n = convert(buckets.clone(), 0.0, None, None, max_buckets);
+        let n = convert(keyless(&buckets), 0.0, None, None, max_buckets);
         let total: u64 = buckets.iter().map(|b| b.2).sum();
         prop_assert_eq!(n.count, total);
         prop_assert!(n.positive.len() + n.negative.len() <= max_buckets);
         prop_assert_eq!(&convert_at(&buckets, n.schema), &NativeHistogram {
             sum: 0.0, min: None, max: None, ..n.clone()
         });
-        let start = start_schema(&buckets);
+        let start = start_schema(buckets.iter().copied());
         prop_assert!(n.schema <= start);
         if n.schema < start {
             let finer = convert_at(&buckets, n.schema + 1);
             prop_assert!(finer.positive.len() + finer.negative.len() > max_buckets);
+        }
+    }
+}
+
+#[test]
+fn every_schema_8_bound_is_the_upper_end_of_its_bucket() {
+    // Each table bound, scaled into octaves far apart, is the upper bound
+    // of bucket k - 1; the next float up is in bucket k. (A table off by
+    // one slice, or a comparison the wrong way round, fails here.)
+    for k in 1..256 {
+        let b = (f64::from(k) / 256.0).exp2();
+        for e in [-1000i32, -3, 0, 1, 700] {
+            let v = b * f64::from(e).exp2();
+            let base = e * 256;
+            assert_eq!(index8(v), base + k - 1, "2^({k}/256) * 2^{e}");
+            let up = f64::from_bits(v.to_bits() + 1);
+            assert_eq!(index8(up), base + k, "just above 2^({k}/256) * 2^{e}");
+            let down = f64::from_bits(v.to_bits() - 1);
+            assert_eq!(index8(down), base + k - 1, "just below 2^({k}/256) * 2^{e}");
         }
     }
 }
