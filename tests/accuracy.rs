@@ -4,11 +4,9 @@
 use hotmetrics::{Options, Precision, Registry};
 use proptest::prelude::*;
 
-/// Exact quantile with the same rank rule as `HistogramSnapshot::quantile`.
-fn exact(sorted: &[u64], q: f64) -> u64 {
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
-}
+#[path = "common/exact.rs"]
+mod exact;
+use exact::exact;
 
 fn check(values: &[u64], precision: Precision) -> Result<(), TestCaseError> {
     let reg = Registry::new();

@@ -9,6 +9,10 @@ use hotmetrics::facade::FacadeRecorder;
 use hotmetrics::{Options, Precision, Registry};
 use proptest::prelude::*;
 
+#[path = "common/exact.rs"]
+mod exact;
+use exact::exact;
+
 /// The sample value of the line starting with `prefix` (name and labels).
 fn sample(text: &str, prefix: &str) -> f64 {
     let line = text
@@ -169,12 +173,6 @@ fn nan_is_invalid_and_infinities_take_the_outer_buckets() {
     assert!(hist.sum_f64().is_nan(), "inf + -inf");
     let text = prometheus::render(&snap);
     assert!(text.contains("h_invalid_total 2\n"), "{text}");
-}
-
-/// The exact quantile, with the rank rule of `HistogramSnapshot::quantile`.
-fn exact(sorted: &[f64], q: f64) -> f64 {
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
 }
 
 fn check(values: &[f64], precision: Precision) -> Result<(), TestCaseError> {

@@ -61,23 +61,6 @@ static TIME: [Bound; 25] = [
     b(100.0, "100.0"),
 ];
 
-/// Default bounds for bytes: powers of 4 from 64 B to 1 GiB.
-static BYTES: [Bound; 13] = [
-    b(64.0, "64.0"),
-    b(256.0, "256.0"),
-    b(1024.0, "1024.0"),
-    b(4096.0, "4096.0"),
-    b(16384.0, "16384.0"),
-    b(65536.0, "65536.0"),
-    b(262144.0, "262144.0"),
-    b(1048576.0, "1048576.0"),
-    b(4194304.0, "4194304.0"),
-    b(16777216.0, "16777216.0"),
-    b(67108864.0, "67108864.0"),
-    b(268435456.0, "268435456.0"),
-    b(1073741824.0, "1073741824.0"),
-];
-
 /// Default bounds without a unit or in a custom unit (counts of things):
 /// powers of 4 from 1 to 4¹⁵ (about 10⁹).
 static COUNTS: [Bound; 16] = [
@@ -194,7 +177,8 @@ pub(crate) fn default_bounds(unit: Unit) -> &'static [Bound] {
     if unit.is_time() {
         &TIME
     } else if unit == Unit::Bytes {
-        &BYTES
+        // Powers of 4 from 64 B to 1 GiB: the counts' bounds from 4³ on.
+        &COUNTS[3..]
     } else {
         &COUNTS
     }
