@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 
 use super::options::{HistogramFormRef, TextOptions};
+use crate::buckets::Precision;
 use crate::descriptor::{Bound, Descriptor, MetricKind, TextCache};
 use crate::names::{self, NameKind};
 use crate::snapshot::{HistogramSnapshot, LabelSet, MetricSnapshot, MetricValue, Snapshot};
@@ -141,6 +142,22 @@ pub(crate) fn visit(snap: &Snapshot, opts: &TextOptions, visitor: &mut impl Visi
 struct Scratch {
     /// A state set's label name (its exported name as a label name).
     state_label: String,
+    /// A histogram's classic bounds as bucket limits, and the counts there.
+    classic: Classic,
+}
+
+/// Classic bounds as bucket limits, and the counts below them. The limits
+/// depend on the bounds, the divisor, the precision and whether any `f64`
+/// was recorded, not on the counts: they are worked out again only when
+/// one of those changes (once per family, as a rule).
+#[derive(Default)]
+struct Classic {
+    /// What `limits` were worked out for: the bounds (address and length:
+    /// every slice of bounds outlives the walk), the divisor's bits, the
+    /// snapshot's [`HistogramSnapshot::limit_key`].
+    key: Option<(usize, usize, u64, (Precision, bool))>,
+    limits: Vec<usize>,
+    counts: Vec<u64>,
 }
 
 fn family(
@@ -150,7 +167,10 @@ fn family(
     scratch: &mut Scratch,
     visitor: &mut impl Visitor,
 ) {
-    let Scratch { state_label } = scratch;
+    let Scratch {
+        state_label,
+        classic: scratch_classic,
+    } = scratch;
     // Made once per descriptor, on its first render.
     let name = d.text.name(|| {
         let mut name = String::new();
@@ -211,10 +231,12 @@ fn family(
             }
             MetricValue::Histogram(h) => match form {
                 Some(HistogramFormRef::Summary(q)) => summary(&mut one, h, q, divisor),
-                Some(HistogramFormRef::Buckets(b)) => classic(&mut one, h, b, divisor),
+                Some(HistogramFormRef::Buckets(b)) => {
+                    classic(&mut one, h, b, divisor, scratch_classic)
+                }
                 // A histogram value under a descriptor of another kind
                 // cannot be built by the registry; write its buckets anyway.
-                None => classic(&mut one, h, &[], divisor),
+                None => classic(&mut one, h, &[], divisor, scratch_classic),
             },
         }
     }
@@ -278,23 +300,47 @@ fn invalid_family(
 ///
 /// For each bound, the fine buckets counted are those whose upper bound is
 /// at most the threshold, that is every index below the threshold's own
-/// bucket, and that bucket too if the threshold is its upper bound.
-/// [`HistogramSnapshot::count_below_from`] counts them from the snapshot's
-/// skip list (read forward once over all the bounds) and at most 16 fine
-/// buckets per bound: a pass over every fine bucket was the render's
-/// largest cost (~900 fine buckets per histogram, 14 KiB, rarely in cache
-/// when a scrape walks a hundred histograms).
+/// bucket, and that bucket too if the threshold is its upper bound: the
+/// bound's *limit*. [`HistogramSnapshot::counts_below`] counts below every
+/// limit from the snapshot's skip list (read forward once over all the
+/// bounds, at most 16 fine buckets per bound: a pass over every fine
+/// bucket was the render's largest cost, ~900 fine buckets per histogram,
+/// 14 KiB, rarely in cache when a scrape walks a hundred histograms), and
+/// keeps the counts with the buckets, so that a histogram unchanged since
+/// the last scrape reads none.
 fn classic<'a>(
     one: &mut impl FnMut(&'static str, Option<(&'a str, &'a str)>, Value),
     h: &HistogramSnapshot,
     bounds: &'a [Bound],
     divisor: f64,
+    scratch: &mut Classic,
 ) {
-    let (mut cumulative, mut skip) = (0u64, 0usize);
-    for b in bounds {
-        if let Some(t) = threshold(b.value, divisor) {
-            cumulative = h.count_below_from(h.limit_for(t), &mut skip);
+    let Classic {
+        key,
+        limits,
+        counts,
+    } = scratch;
+    let this = Some((
+        bounds.as_ptr() as usize,
+        bounds.len(),
+        divisor.to_bits(),
+        h.limit_key(),
+    ));
+    if *key != this {
+        limits.clear();
+        let mut limit = 0;
+        for b in bounds {
+            // (A bound with no threshold counts what the one before did.)
+            if let Some(t) = threshold(b.value, divisor) {
+                limit = h.limit_for(t);
+            }
+            limits.push(limit);
         }
+        *key = this;
+    }
+    counts.clear();
+    h.counts_below(limits, counts);
+    for (b, &cumulative) in bounds.iter().zip(counts.iter()) {
         one("_bucket", Some(("le", &b.label)), Value::Count(cumulative));
     }
     one("_bucket", Some(("le", "+Inf")), Value::Count(h.count()));

@@ -1,6 +1,7 @@
 //! [`HistogramSnapshot`]: a merged, immutable view of one histogram.
 #![forbid(unsafe_code)]
 
+use super::classic_memo::ClassicMemo;
 use crate::buckets::Precision;
 use crate::sync::FrozenArc;
 use std::fmt;
@@ -114,6 +115,9 @@ pub struct HistogramSnapshot {
     /// whenever they are); lets [`count_below`](Self::count_below) read a
     /// few cache lines instead of every bucket.
     skips: FrozenArc<[(u32, u64)]>,
+    /// The counts a render read at its classic bounds' limits, shared with
+    /// the buckets (see [`counts_below`](Self::counts_below)).
+    classic: ClassicMemo,
 }
 
 /// One entry of [`HistogramSnapshot::skips`] per this many buckets.
@@ -194,6 +198,7 @@ impl HistogramSnapshot {
             invalid,
             buckets,
             skips,
+            classic: ClassicMemo::new(),
         }
     }
 
@@ -221,6 +226,22 @@ impl HistogramSnapshot {
             invalid,
             ..self.clone()
         }
+    }
+
+    /// [`count_below`](Self::count_below) at each of the non-decreasing
+    /// `limits`, appended to `out`. The counts are kept with the buckets:
+    /// the next call with the same limits, on this snapshot or on the one
+    /// the next collection hands out for an unchanged histogram, reads no
+    /// bucket (see `snapshot/classic_memo.rs`).
+    pub(crate) fn counts_below(&self, limits: &[usize], out: &mut Vec<u64>) {
+        if let Some(counts) = self.classic.get(limits) {
+            out.extend_from_slice(counts);
+            return;
+        }
+        let start = out.len();
+        let mut skip = 0;
+        out.extend(limits.iter().map(|&l| self.count_below_from(l, &mut skip)));
+        self.classic.offer(limits, &out[start..]);
     }
 
     /// Observations in the buckets of index below `limit` (the classic
@@ -433,6 +454,7 @@ impl HistogramSnapshot {
     /// below `value`'s own, and that one too if `value` is its upper bound
     /// (for a histogram of `u64` records: its largest integer).
     pub(crate) fn limit_for(&self, value: f64) -> usize {
+        // (What this depends on besides `value` is `limit_key`.)
         let p = self.precision;
         let Some(i) = p.float_index(value) else {
             return 0;
@@ -447,6 +469,12 @@ impl HistogramSnapshot {
         } else {
             i
         }
+    }
+
+    /// What [`limit_for`](Self::limit_for) depends on besides its value:
+    /// snapshots with equal keys have equal limits for every value.
+    pub(crate) fn limit_key(&self) -> (Precision, bool) {
+        (self.precision, self.floats)
     }
 
     /// The observations of both `self` and `other` (histograms of one
