@@ -4,10 +4,16 @@
 //!
 //! Data: 1,000 counters and 100 histograms, each histogram holding the
 //! same 1,000 observations (100 µs to 2.3 s, log-spread, in nanoseconds),
-//! written with the 11 Prometheus default `le` bounds plus `+Inf`. Each
-//! case renders one snapshot (already collected) into a buffer reused
-//! across iterations. The protobuf case also re-bins every histogram into
-//! its native buckets (at most 160) on each render.
+//! written with the 11 Prometheus default `le` bounds plus `+Inf`, into a
+//! buffer reused across iterations.
+//!
+//! - `render_1k/*`: one snapshot (already collected) rendered again and
+//!   again: after the first render, the classic counts and native buckets
+//!   are read back from the snapshot (the best case).
+//! - `scrape_1k_changed/*`: what a scrape costs when every histogram
+//!   changed since the last one (the worst case): one more observation in
+//!   each histogram, a collection, a render. The protobuf case re-bins
+//!   every histogram's fine buckets into native buckets (at most 160).
 //!
 //! `cargo bench -p hotmetrics --features protobuf --bench render`.
 
@@ -63,5 +69,39 @@ fn render(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, render);
+fn scrape_changed(c: &mut Criterion) {
+    let reg = data();
+    let hists: Vec<_> = (0..100)
+        .map(|i| {
+            reg.histogram(&format!("render_latency_{i}"), "Latency", Unit::Nanoseconds)
+                .unwrap()
+        })
+        .collect();
+    let opts = TextOptions::new();
+    let mut g = c.benchmark_group("scrape_1k_changed");
+    g.warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(30);
+    let mut text = String::new();
+    g.bench_function("prometheus_text", |b| {
+        b.iter(|| {
+            hists.iter().for_each(|h| h.record(1_000_000));
+            text.clear();
+            prometheus::render_into(&reg.collect(), &mut text, &opts);
+            black_box(text.len())
+        })
+    });
+    let mut bytes = Vec::new();
+    g.bench_function("protobuf_native_and_classic", |b| {
+        b.iter(|| {
+            hists.iter().for_each(|h| h.record(1_000_000));
+            bytes.clear();
+            protobuf::render_into(&reg.collect(), &mut bytes, &opts);
+            black_box(bytes.len())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, render, scrape_changed);
 criterion_main!(benches);

@@ -50,6 +50,7 @@
 
 use super::native_keys;
 use crate::snapshot::HistogramSnapshot;
+use std::borrow::Cow;
 
 /// The finest schema: 256 buckets per power of two (bucket width 0.27 %).
 pub const MAX_SCHEMA: i32 = 8;
@@ -128,11 +129,28 @@ pub fn native_histogram_scaled(
     divisor: f64,
     max_buckets: usize,
 ) -> NativeHistogram {
+    native_of(h, divisor, max_buckets).into_owned()
+}
+
+/// [`native_histogram_scaled`], kept with the snapshot's buckets: a
+/// histogram nothing was recorded into since is not converted again (see
+/// `HistogramSnapshot::derived`).
+pub(crate) fn native_of(
+    h: &HistogramSnapshot,
+    divisor: f64,
+    max_buckets: usize,
+) -> Cow<'_, NativeHistogram> {
     let divisor = if divisor.is_finite() && divisor > 0.0 {
         divisor
     } else {
         1.0
     };
+    let key = (divisor.to_bits(), max_buckets as u64);
+    h.derived(key, || convert_snapshot(h, divisor, max_buckets))
+}
+
+/// The conversion itself, `divisor` positive and finite.
+fn convert_snapshot(h: &HistogramSnapshot, divisor: f64, max_buckets: usize) -> NativeHistogram {
     let scale = |v: f64| v / divisor;
     let (min, max) = (h.min_f64().map(scale), h.max_f64().map(scale));
     let table = native_keys::table(h.precision, divisor);

@@ -36,7 +36,7 @@
 //! numbers packed), which proto2 readers decode to the same values.
 #![forbid(unsafe_code)]
 
-use super::native::{native_histogram_scaled, spans_and_deltas, DEFAULT_MAX_BUCKETS};
+use super::native::{native_of, spans_and_deltas, DEFAULT_MAX_BUCKETS};
 use super::samples::{self, Family, Sample, Visitor};
 use super::TextOptions;
 use crate::descriptor::MetricKind;
@@ -356,7 +356,7 @@ impl Visitor for Families {
 
 /// The native buckets of `h` (in the base unit: divided by `divisor`).
 fn native_into(out: &mut Histogram, h: &HistogramSnapshot, divisor: f64) {
-    let n = native_histogram_scaled(h, divisor, DEFAULT_MAX_BUCKETS);
+    let n = native_of(h, divisor, DEFAULT_MAX_BUCKETS);
     if n.schema < PROMETHEUS_MIN_SCHEMA {
         return;
     }

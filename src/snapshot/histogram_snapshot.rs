@@ -1,7 +1,7 @@
 //! [`HistogramSnapshot`]: a merged, immutable view of one histogram.
 #![forbid(unsafe_code)]
 
-use super::classic_memo::ClassicMemo;
+use super::derived::Derived;
 use crate::buckets::Precision;
 use crate::sync::FrozenArc;
 use std::fmt;
@@ -115,9 +115,9 @@ pub struct HistogramSnapshot {
     /// whenever they are); lets [`count_below`](Self::count_below) read a
     /// few cache lines instead of every bucket.
     skips: FrozenArc<[(u32, u64)]>,
-    /// The counts a render read at its classic bounds' limits, shared with
-    /// the buckets (see [`counts_below`](Self::counts_below)).
-    classic: ClassicMemo,
+    /// What exporters derived from the buckets, shared with them (see
+    /// [`counts_below`](Self::counts_below) and [`derived`](Self::derived)).
+    derived: Derived,
 }
 
 /// One entry of [`HistogramSnapshot::skips`] per this many buckets.
@@ -198,7 +198,7 @@ impl HistogramSnapshot {
             invalid,
             buckets,
             skips,
-            classic: ClassicMemo::new(),
+            derived: Derived::new(),
         }
     }
 
@@ -228,20 +228,32 @@ impl HistogramSnapshot {
         }
     }
 
+    /// A value worked out from this snapshot's buckets and totals alone
+    /// (`make`), kept with the buckets under `key` (what else it depends
+    /// on): read back while the histogram is unchanged, as the counts of
+    /// [`counts_below`](Self::counts_below) are.
+    pub(crate) fn derived<T: std::any::Any + Send + Sync + Clone>(
+        &self,
+        key: (u64, u64),
+        make: impl FnOnce() -> T,
+    ) -> std::borrow::Cow<'_, T> {
+        self.derived.value(key, make)
+    }
+
     /// [`count_below`](Self::count_below) at each of the non-decreasing
     /// `limits`, appended to `out`. The counts are kept with the buckets:
     /// the next call with the same limits, on this snapshot or on the one
     /// the next collection hands out for an unchanged histogram, reads no
-    /// bucket (see `snapshot/classic_memo.rs`).
+    /// bucket (see `snapshot/derived.rs`).
     pub(crate) fn counts_below(&self, limits: &[usize], out: &mut Vec<u64>) {
-        if let Some(counts) = self.classic.get(limits) {
+        if let Some(counts) = self.derived.get(limits) {
             out.extend_from_slice(counts);
             return;
         }
         let start = out.len();
         let mut skip = 0;
         out.extend(limits.iter().map(|&l| self.count_below_from(l, &mut skip)));
-        self.classic.offer(limits, &out[start..]);
+        self.derived.offer(limits, &out[start..]);
     }
 
     /// Observations in the buckets of index below `limit` (the classic

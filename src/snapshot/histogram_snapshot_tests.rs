@@ -125,14 +125,14 @@ fn classic_counts_are_kept_while_a_histogram_is_unchanged() {
     // Nothing recorded since: the next snapshot has the counts already.
     let second = reg.collect();
     let s2 = second.histogram("h").unwrap();
-    assert_eq!(s2.classic.get(&limits), Some(&[1, 2, 3][..]));
+    assert_eq!(s2.derived.get(&limits), Some(&[1, 2, 3][..]));
     // A record later: a new snapshot, counted afresh.
     h.record(20);
     let third = reg.collect();
     let s3 = third.histogram("h").unwrap();
-    assert_eq!(s3.classic.get(&limits), None);
+    assert_eq!(s3.derived.get(&limits), None);
     out.clear();
     s3.counts_below(&limits, &mut out);
     assert_eq!(out, [2, 3, 4]);
-    assert_eq!(s3.classic.get(&limits), Some(&[2, 3, 4][..]));
+    assert_eq!(s3.derived.get(&limits), Some(&[2, 3, 4][..]));
 }

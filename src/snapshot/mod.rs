@@ -4,7 +4,7 @@
 //! [`Snapshot`] and publishes it through [`Publish`] (in [`crate::sync`]); readers take the latest
 //! one without a lock. Exporters see only these types.
 
-mod classic_memo;
+mod derived;
 mod histogram_snapshot;
 mod labels;
 #[allow(clippy::module_inception)]

@@ -29,7 +29,7 @@
 #![forbid(unsafe_code)]
 
 use crate::descriptor::MetricKind;
-use crate::export::native::{native_histogram_scaled, spans_and_deltas, DEFAULT_MAX_BUCKETS};
+use crate::export::native::{native_of, spans_and_deltas, DEFAULT_MAX_BUCKETS};
 use crate::export::samples::{self, Visitor};
 use crate::export::TextOptions;
 use crate::snapshot::{HistogramSnapshot, LabelSet};
@@ -182,7 +182,7 @@ impl Series {
         let Some(name) = &self.histogram_family else {
             return;
         };
-        let n = native_histogram_scaled(h, divisor, DEFAULT_MAX_BUCKETS);
+        let n = native_of(h, divisor, DEFAULT_MAX_BUCKETS);
         let spans = |offset: i32, counts: &[u64]| {
             let (spans, deltas) = spans_and_deltas(offset + 1, counts);
             let spans = spans.into_iter().map(|(offset, length)| BucketSpan { offset, length });
