@@ -167,10 +167,6 @@ fn family(
     scratch: &mut Scratch,
     visitor: &mut impl Visitor,
 ) {
-    let Scratch {
-        state_label,
-        classic: scratch_classic,
-    } = scratch;
     // Made once per descriptor, on its first render.
     let name = d.text.name(|| {
         let mut name = String::new();
@@ -194,13 +190,12 @@ fn family(
         unit: if state_set { "" } else { unit },
         cache: (!is_summary).then_some(&d.text),
     });
-    state_label.clear();
+    scratch.state_label.clear();
     if state_set {
         // The state is a label named after the metric (OpenMetrics'
         // stateset; Prometheus reads it as a gauge of 0/1). Only a state
-        // set's descriptor holds state set values: the registry builds no
-        // other pairing.
-        names::push_sanitized(state_label, name, NameKind::Label);
+        // set's descriptor holds state set values.
+        names::push_sanitized(&mut scratch.state_label, name, NameKind::Label);
     }
     let total = counter_suffix(d.kind());
     for s in series {
@@ -225,18 +220,18 @@ fn family(
             MetricValue::Info => one("_info", None, Value::Count(1)),
             MetricValue::StateSet(states) => {
                 for (state, on) in states {
-                    let extra = Some((state_label.as_str(), state.as_str()));
+                    let extra = Some((scratch.state_label.as_str(), state.as_str()));
                     one("", extra, Value::Count(u64::from(*on)));
                 }
             }
             MetricValue::Histogram(h) => match form {
                 Some(HistogramFormRef::Summary(q)) => summary(&mut one, h, q, divisor),
                 Some(HistogramFormRef::Buckets(b)) => {
-                    classic(&mut one, h, b, divisor, scratch_classic)
+                    classic(&mut one, h, b, divisor, &mut scratch.classic)
                 }
                 // A histogram value under a descriptor of another kind
                 // cannot be built by the registry; write its buckets anyway.
-                None => classic(&mut one, h, &[], divisor, scratch_classic),
+                None => classic(&mut one, h, &[], divisor, &mut scratch.classic),
             },
         }
     }

@@ -248,4 +248,32 @@ mod tests {
         assert_eq!(hd.buckets().count(), 3);
         assert_eq!(ha.count(), 2, "an earlier snapshot is unchanged");
     }
+
+    #[test]
+    fn classic_counts_are_kept_while_a_histogram_is_unchanged() {
+        let reg = Registry::with_clock(crate::Clock::from_fn(|| 0));
+        let h = reg.histogram("h", "h", Unit::Nanoseconds).unwrap();
+        for v in [10, 100, 1000] {
+            h.record(v);
+        }
+        let first = reg.collect();
+        let s1 = first.histogram("h").unwrap();
+        let limits = [s1.limit_for(50.0), s1.limit_for(500.0), s1.limit_for(5e3)];
+        let mut out = Vec::new();
+        s1.counts_below(&limits, &mut out);
+        assert_eq!(out, [1, 2, 3]);
+        // Nothing recorded since: the next snapshot has the counts already.
+        let second = reg.collect();
+        let s2 = second.histogram("h").unwrap();
+        assert_eq!(s2.kept_counts(&limits), Some(&[1, 2, 3][..]));
+        // A record later: a new snapshot, counted afresh.
+        h.record(20);
+        let third = reg.collect();
+        let s3 = third.histogram("h").unwrap();
+        assert_eq!(s3.kept_counts(&limits), None);
+        out.clear();
+        s3.counts_below(&limits, &mut out);
+        assert_eq!(out, [2, 3, 4]);
+        assert_eq!(s3.kept_counts(&limits), Some(&[2, 3, 4][..]));
+    }
 }

@@ -240,6 +240,13 @@ impl HistogramSnapshot {
         self.derived.value(key, make)
     }
 
+    /// The counts kept for exactly `limits`, if any (what
+    /// [`counts_below`](Self::counts_below) would read back).
+    #[cfg(test)]
+    pub(crate) fn kept_counts(&self, limits: &[usize]) -> Option<&[u64]> {
+        self.derived.get(limits)
+    }
+
     /// [`count_below`](Self::count_below) at each of the non-decreasing
     /// `limits`, appended to `out`. The counts are kept with the buckets:
     /// the next call with the same limits, on this snapshot or on the one

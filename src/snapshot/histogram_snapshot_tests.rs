@@ -108,31 +108,3 @@ fn delta_subtracts() {
     // Not an earlier state: returned unchanged.
     assert_eq!(a.delta(&b), a);
 }
-
-#[test]
-fn classic_counts_are_kept_while_a_histogram_is_unchanged() {
-    let reg = crate::Registry::new();
-    let h = reg.histogram("h", "h", crate::Unit::Nanoseconds).unwrap();
-    for v in [10, 100, 1000] {
-        h.record(v);
-    }
-    let first = reg.collect();
-    let s1 = first.histogram("h").unwrap();
-    let limits = [s1.limit_for(50.0), s1.limit_for(500.0), s1.limit_for(5e3)];
-    let mut out = Vec::new();
-    s1.counts_below(&limits, &mut out);
-    assert_eq!(out, [1, 2, 3]);
-    // Nothing recorded since: the next snapshot has the counts already.
-    let second = reg.collect();
-    let s2 = second.histogram("h").unwrap();
-    assert_eq!(s2.derived.get(&limits), Some(&[1, 2, 3][..]));
-    // A record later: a new snapshot, counted afresh.
-    h.record(20);
-    let third = reg.collect();
-    let s3 = third.histogram("h").unwrap();
-    assert_eq!(s3.derived.get(&limits), None);
-    out.clear();
-    s3.counts_below(&limits, &mut out);
-    assert_eq!(out, [2, 3, 4]);
-    assert_eq!(s3.derived.get(&limits), Some(&[2, 3, 4][..]));
-}
