@@ -84,15 +84,18 @@ pub fn start(dir: &TempDir, config: &str, extra: &[&str]) -> (Kill, String) {
 
 /// Waits up to a minute for `/-/ready`.
 pub fn wait_ready(api: &str, prom: &mut Kill) {
+    wait_answering(&format!("{api}/-/ready"), prom, "prometheus");
+}
+
+/// Waits up to a minute for `url` to answer with a success, failing
+/// early if `server` (named `what`) exits.
+pub fn wait_answering(url: &str, server: &mut Kill, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    while ureq::get(&format!("{api}/-/ready")).call().is_err() {
-        if let Ok(Some(status)) = prom.0.try_wait() {
-            panic!("prometheus exited: {status}");
+    while ureq::get(url).call().is_err() {
+        if let Ok(Some(status)) = server.0.try_wait() {
+            panic!("{what} exited: {status}");
         }
-        assert!(
-            Instant::now() < deadline,
-            "prometheus not ready within 60 s"
-        );
+        assert!(Instant::now() < deadline, "{what} not ready within 60 s");
         std::thread::sleep(Duration::from_millis(100));
     }
 }

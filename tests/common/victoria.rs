@@ -5,9 +5,8 @@
 //! Prometheus-compatible API (`prom::query`).
 #![allow(dead_code)]
 
-use super::prom::{free_port, Kill, TempDir};
+use super::prom::{free_port, wait_answering, Kill, TempDir};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 pub const BINARY: &str = "victoria-metrics";
 
@@ -53,17 +52,7 @@ pub fn start(dir: &TempDir) -> (Kill, String) {
             .unwrap(),
     );
     let api = format!("http://{addr}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while ureq::get(&format!("{api}/health")).call().is_err() {
-        if let Ok(Some(status)) = vm.0.try_wait() {
-            panic!("victoria-metrics exited: {status}");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "victoria-metrics not up within 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_answering(&format!("{api}/health"), &mut vm, BINARY);
     (vm, api)
 }
 
