@@ -19,7 +19,8 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use hotmetrics::export::{prometheus, protobuf, TextOptions};
-use hotmetrics::{Registry, Unit};
+use hotmetrics::{Registry, Snapshot, Unit};
+use std::borrow::Borrow;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -42,11 +43,11 @@ fn data() -> Registry {
     reg
 }
 
-fn render(c: &mut Criterion) {
-    let reg = data();
-    let snap = reg.collect();
+/// Renders whatever `snapshot` gives in the Prometheus text and protobuf
+/// formats, as a group `name` of `c`.
+fn formats<S: Borrow<Snapshot>>(c: &mut Criterion, name: &str, mut snapshot: impl FnMut() -> S) {
     let opts = TextOptions::new();
-    let mut g = c.benchmark_group("render_1k");
+    let mut g = c.benchmark_group(name);
     g.warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3))
         .sample_size(30);
@@ -54,7 +55,7 @@ fn render(c: &mut Criterion) {
     g.bench_function("prometheus_text", |b| {
         b.iter(|| {
             text.clear();
-            prometheus::render_into(black_box(&snap), &mut text, &opts);
+            prometheus::render_into(black_box(snapshot().borrow()), &mut text, &opts);
             black_box(text.len())
         })
     });
@@ -62,11 +63,16 @@ fn render(c: &mut Criterion) {
     g.bench_function("protobuf_native_and_classic", |b| {
         b.iter(|| {
             bytes.clear();
-            protobuf::render_into(black_box(&snap), &mut bytes, &opts);
+            protobuf::render_into(black_box(snapshot().borrow()), &mut bytes, &opts);
             black_box(bytes.len())
         })
     });
     g.finish();
+}
+
+fn render(c: &mut Criterion) {
+    let snap = data().collect();
+    formats(c, "render_1k", || &*snap);
 }
 
 fn scrape_changed(c: &mut Criterion) {
@@ -77,30 +83,10 @@ fn scrape_changed(c: &mut Criterion) {
                 .unwrap()
         })
         .collect();
-    let opts = TextOptions::new();
-    let mut g = c.benchmark_group("scrape_1k_changed");
-    g.warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(3))
-        .sample_size(30);
-    let mut text = String::new();
-    g.bench_function("prometheus_text", |b| {
-        b.iter(|| {
-            hists.iter().for_each(|h| h.record(1_000_000));
-            text.clear();
-            prometheus::render_into(&reg.collect(), &mut text, &opts);
-            black_box(text.len())
-        })
+    formats(c, "scrape_1k_changed", || {
+        hists.iter().for_each(|h| h.record(1_000_000));
+        reg.collect()
     });
-    let mut bytes = Vec::new();
-    g.bench_function("protobuf_native_and_classic", |b| {
-        b.iter(|| {
-            hists.iter().for_each(|h| h.record(1_000_000));
-            bytes.clear();
-            protobuf::render_into(&reg.collect(), &mut bytes, &opts);
-            black_box(bytes.len())
-        })
-    });
-    g.finish();
 }
 
 criterion_group!(benches, render, scrape_changed);
