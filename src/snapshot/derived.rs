@@ -1,5 +1,5 @@
 //! [`Derived`]: what exporters work out from a histogram snapshot's
-//! buckets alone, kept with those buckets: the classic-bucket counts a
+//! buckets and totals alone, kept with those buckets: the classic-bucket counts a
 //! render read, and one value of the exporter's choosing (the native
 //! buckets of the protobuf format).
 //!
@@ -14,7 +14,8 @@
 //! the last one wrote, found by comparing the limits.
 //!
 //! The same holds for the native buckets a protobuf scrape re-bins every
-//! fine bucket into: the value is kept under a key (the divisor and the
+//! fine bucket into (with the sum and extremes, which an unchanged
+//! histogram keeps too): the value is kept under a key (the divisor and the
 //! bucket cap) and read back while the histogram is unchanged.
 //!
 //! The first render's limits (and key) are the ones kept (a render with
