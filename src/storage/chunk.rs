@@ -213,6 +213,26 @@ impl Directory {
         unsafe { &*c }
     }
 
+    /// The chunk of bucket `index`, if allocated; for readers on any
+    /// thread.
+    pub(super) fn get(&self, index: usize) -> Option<&Chunk> {
+        // Acquire (both): pairs with the Release in `install`.
+        let g = self
+            .groups
+            .get(index / GROUP_BUCKETS)?
+            .load(Ordering::Acquire);
+        if g.is_null() {
+            return None;
+        }
+        // SAFETY: a non-null group pointer was published by `install`
+        // (Acquire above) from a live `Box`; groups are freed only when
+        // `self` is dropped, which `&self` rules out.
+        let slot = unsafe { &(*g).chunks[(index / CHUNK_BUCKETS) % GROUP_CHUNKS] };
+        let c = slot.load(Ordering::Acquire);
+        // SAFETY: likewise for a non-null chunk pointer.
+        (!c.is_null()).then(|| unsafe { &*c })
+    }
+
     /// Calls `f(first_bucket_index, chunk)` for every allocated chunk, by
     /// increasing index.
     pub(super) fn for_each(&self, mut f: impl FnMut(usize, &Chunk)) {

@@ -221,6 +221,7 @@ impl HistogramCells {
     /// Every observation counted by `f` lies within the extremes; they may
     /// also reflect observations recorded after their chunk was read
     /// (callers clamp them into the range of the buckets they saw).
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn read(
         &self,
         mut f: impl FnMut(usize, &[u64; CHUNK_BUCKETS], ChunkSums),
@@ -232,8 +233,18 @@ impl HistogramCells {
                 f(base + first, &counts, sums);
             });
         }
-        // Relaxed: after the Acquire loads of the chunks' `count` above, these
-        // see at least the extremes of every observation those chunks counted.
+        self.extremes()
+    }
+
+    /// The extremes recorded so far. Every observation counted by a
+    /// chunk copy or a chunk count read before this call lies within them
+    /// (they may also reflect observations recorded since: callers clamp
+    /// them into the range of the buckets they saw).
+    pub(crate) fn extremes(&self) -> Extremes {
+        // Relaxed: after the Acquire loads of the chunks' `count` (here or
+        // in an earlier collection, ordered before this one by the
+        // collector's lock), these see at least the extremes of every
+        // observation those chunks counted; the extremes only ever widen.
         Extremes {
             min: self.min.load(Ordering::Relaxed),
             max: self.max.load(Ordering::Relaxed),
@@ -248,21 +259,35 @@ impl HistogramCells {
         }
     }
 
-    /// The records completed into these cells so far: the sum of every
-    /// chunk's count, without copying any bucket. The collector compares it
-    /// with the count it folded last time: counts only grow, so an equal
-    /// total means no chunk changed.
-    pub(crate) fn count(&self) -> u64 {
-        let mut n = 0u64;
-        for (_, dir) in self.directories() {
-            dir.for_each(|_, chunk| {
+    /// Calls `f(first_slot, count)` for every allocated chunk, by
+    /// increasing first slot, without copying any bucket: the records
+    /// completed into it so far. Counts only grow, so a chunk whose count
+    /// equals the one a collector folded last time holds the same records.
+    pub(crate) fn for_each_count(&self, mut f: impl FnMut(usize, u64)) {
+        for (base, dir) in self.directories() {
+            dir.for_each(|first, chunk| {
                 // Acquire: pairs with the count's Release store in
                 // `Chunk::write`, as in `Chunk::read`; a record that
                 // happened-before this load is counted.
-                n = n.wrapping_add(chunk.count.load(Ordering::Acquire));
+                f(base + first, chunk.count.load(Ordering::Acquire));
             });
         }
-        n
+    }
+
+    /// A consistent copy of the chunk whose first slot is `first` (as
+    /// [`read`](Self::read) and [`for_each_count`](Self::for_each_count)
+    /// name it) into `out`, with its sums; `None` if it is not allocated.
+    ///
+    /// First slots name chunks uniquely: each directory's chunks start at
+    /// its first slot plus multiples of the chunk size, and lie below the
+    /// next directory's first slot.
+    pub(crate) fn read_chunk(
+        &self,
+        first: usize,
+        out: &mut [u64; CHUNK_BUCKETS],
+    ) -> Option<ChunkSums> {
+        let (base, dir) = self.directories().take_while(|&(b, _)| b <= first).last()?;
+        dir.get(first - base).map(|chunk| chunk.read(out))
     }
 
     /// Heap bytes owned by these cells, including `self`.
@@ -423,11 +448,39 @@ mod tests {
         assert_eq!(floats, [-1e300, -3.5, 1e-300, 0.25, 2.5e9, 1e300]);
         assert_eq!(int, 7);
         assert_eq!((e.min, e.max, e.fmin, e.fmax), (7, 7, -1e300, 1e300));
-        assert_eq!(cells.count(), 8);
+        assert_eq!(count(&cells), 8);
+        each_chunk_reads_alone(&cells);
         // Infinities saturate the sum, and nothing panics.
         cells.record_f64(p, f64::INFINITY);
         cells.record_f64(p, f64::NEG_INFINITY);
-        assert_eq!(cells.count(), 10);
+        assert_eq!(count(&cells), 10);
+    }
+
+    fn count(cells: &HistogramCells) -> u64 {
+        let mut n = 0;
+        cells.for_each_count(|_, c| n += c);
+        n
+    }
+
+    /// Every chunk `read` copies is found alone by its first slot, with
+    /// the same buckets, sums and count; a slot no chunk starts at finds
+    /// nothing.
+    fn each_chunk_reads_alone(cells: &HistogramCells) {
+        let (mut all, mut counts) = (Vec::new(), Vec::new());
+        cells.read(|first, c, s| all.push((first, *c, s)));
+        cells.for_each_count(|first, n| counts.push((first, n)));
+        assert_eq!(all.len(), counts.len());
+        let mut copy = [0; CHUNK_BUCKETS];
+        for ((first, buckets, sums), (at, n)) in all.into_iter().zip(counts) {
+            assert_eq!(first, at);
+            assert_eq!(n, buckets.iter().sum::<u64>());
+            assert_eq!(cells.read_chunk(first, &mut copy), Some(sums));
+            assert_eq!(copy, buckets);
+            assert_eq!(
+                cells.read_chunk(first + CHUNK_BUCKETS * 1000, &mut copy),
+                None
+            );
+        }
     }
 
     #[test]
