@@ -65,6 +65,12 @@ pub(crate) struct Fold<'a> {
 }
 
 impl Collector {
+    /// Histogram chunk copies the collections so far read.
+    #[cfg(test)]
+    pub(crate) fn chunk_reads(&self) -> usize {
+        self.histograms.chunk_reads()
+    }
+
     /// Brings the collector's copy of the catalog's `entries` up to date,
     /// under the catalog's lock: appends the metrics registered since and
     /// takes the new descriptor of one whose help was replaced. An
@@ -454,5 +460,36 @@ mod tests {
             kept += usize::from(reg.register_shape::<CounterFamily>(options).is_ok());
         }
         assert_eq!(kept, super::super::catalog::MAX_SHAPES);
+    }
+
+    #[test]
+    fn a_collection_reads_again_only_the_chunks_recorded_into() {
+        let reg = registry();
+        let h = reg.histogram("lat", "l", crate::Unit::None).unwrap();
+        // One bucket per octave from 2^7 on: each in a chunk of its own.
+        let values = (7..40).map(|k| 1u64 << k);
+        values.clone().for_each(|v| h.record(v));
+        let reads = || reg.chunk_reads();
+        let chunks = reg.collect().histogram("lat").unwrap().buckets().count();
+        let after_first = reads();
+        assert_eq!(chunks, 33);
+        assert_eq!(after_first, chunks);
+        // Another thread records twice into a new chunk, once into a kept one.
+        std::thread::scope(|s| {
+            s.spawn(|| [3, 3, 1 << 20].into_iter().for_each(|v| h.record(v)));
+        });
+        let snap = reg.collect();
+        let second = snap.histogram("lat").unwrap();
+        assert_eq!(
+            reads() - after_first,
+            3,
+            "the new chunk from one thread, the kept one from both"
+        );
+        assert_eq!(second.count(), 36);
+        assert_eq!(second.sum(), values.sum::<u64>() as u128 + 6 + (1 << 20));
+        assert_eq!((second.min(), second.max()), (Some(3), Some(1 << 39)));
+        // Nothing since: nothing is read.
+        reg.collect();
+        assert_eq!(reads() - after_first, 3);
     }
 }

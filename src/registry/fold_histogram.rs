@@ -1,76 +1,106 @@
 //! [`Histograms`]: how the collector merges one histogram's cells over all
-//! threads into a [`HistogramSnapshot`], reusing what it can.
+//! threads into a [`HistogramSnapshot`], re-reading only what changed.
 //!
-//! - First, without copying any bucket, every thread's chunk counts are
-//!   added up (`HistogramCells::count`). If the total equals the count this
-//!   histogram had at the last collection, nothing was recorded into it
-//!   since: every chunk's count only grows, so an equal total means every
-//!   chunk holds the same records, hence the same buckets and sum. The last
-//!   snapshot is handed out again; its buckets are shared, not copied.
-//! - Otherwise (the total grew, or there is no last snapshot) each thread's
-//!   chunks are read (a consistent copy each, see
-//!   `storage/histogram_cells.rs`) and added into a dense scratch row that
-//!   is all zero between histograms; then the non-empty buckets of the
-//!   chunks touched are gathered into a reused buffer and copied once into
-//!   the new snapshot's shared bucket list.
+//! The collector keeps, per histogram, the last snapshot and every chunk's
+//! buckets summed over all threads as that snapshot holds them
+//! ([`KeptChunk`]). A collection:
 //!
-//! The scratch row covers the cells' dense window of slots; chunks of the
-//! outer directory (negative, very small or very large values) are
-//! gathered sparsely. Slots are turned into value-ordered bucket indices
-//! (`Precision::slot_index`) when gathered; a `u64` and an `f64` record of
-//! one integer below `2^bits` sit in two slots of one bucket, added up
-//! there.
+//! 1. adds up, per chunk, every thread's chunk count, without copying any
+//!    bucket. Counts only grow, so a chunk whose total equals the kept one
+//!    holds the same records: it is not read again. If no chunk changed,
+//!    the last snapshot is handed out again, its buckets shared;
+//! 2. reads the changed (and new) chunks again, a consistent copy from each
+//!    thread (see `storage/histogram_cells.rs`), and notes by how much each
+//!    bucket grew;
+//! 3. makes the new bucket list from the last one, copied in runs between
+//!    the buckets that grew. The classic-bucket counts a render kept with
+//!    the last snapshot are carried over the same way
+//!    (`snapshot/derived.rs`), so a render of a histogram that changed
+//!    does not count its buckets again either.
 //!
-//! Nothing is allocated for an unchanged histogram, and one allocation of
-//! exactly the non-empty buckets for a changed one (besides the reused
-//! scratch space).
+//! A scrape after a few records per histogram therefore reads a few chunks
+//! and copies each bucket list once, instead of merging every fine bucket.
+//! What it costs: the collector keeps one merged copy of every chunk any
+//! thread touched (176 bytes per 16 buckets), about what one recording
+//! thread holds, and the bucket list of the snapshot before the last, to
+//! write the next list into once readers are done with it.
+//!
+//! Slots become value-ordered bucket indices (`Precision::slot_index`) as
+//! they are noted; a `u64` and an `f64` record of one integer below `2^bits`
+//! sit in two slots of one bucket, added up there.
 #![forbid(unsafe_code)]
 
 use crate::buckets::Precision;
 use crate::handle::Histogram;
 use crate::snapshot::{HistogramSnapshot, Totals};
-use crate::storage::{Storage, CHUNK_BUCKETS};
+use crate::storage::{ChunkSums, Storage, CHUNK_BUCKETS};
+use crate::sync::FrozenArc;
 
 /// The histogram fold's scratch space and memory, kept by the collector.
 #[derive(Default)]
 pub(super) struct Histograms {
-    /// Dense per-bucket sums of the histogram being merged; all zero
-    /// between histograms.
-    buckets: Vec<u64>,
-    /// Which chunks of `buckets` the current merge wrote.
-    touched: Vec<bool>,
-    /// Those chunks' numbers, in the order first written.
-    touched_list: Vec<u32>,
-    /// The non-empty buckets of the histogram being folded.
-    nonzero: Vec<(u32, u64)>,
-    /// Non-empty buckets of outer chunks read by the current merge, by
-    /// value-ordered index (unsorted, repeats allowed).
-    outer: Vec<(u32, u64)>,
+    /// By kept chunk: the count every thread's copy adds up to now.
+    seen: Vec<u64>,
+    /// First slots of chunks some thread allocated since the last fold.
+    fresh: Vec<usize>,
+    /// By how much buckets grew: (value-ordered index, added count).
+    grown: Vec<(u32, u64)>,
     /// By histogram slot: what the last collection folded.
-    last: Vec<Option<HistogramSnapshot>>,
+    last: Vec<Option<Kept>>,
+    /// Chunk copies read so far (what tests of the re-reading check).
+    #[cfg_attr(not(test), allow(dead_code))]
+    chunk_reads: usize,
 }
 
-/// What one merge read, besides the buckets.
-struct Merged {
-    totals: Totals,
-    /// Neumaier compensation of `totals.fsum`.
-    comp: f64,
+/// What the collector keeps of one histogram.
+struct Kept {
+    snap: HistogramSnapshot,
+    /// The bucket list of the snapshot before `snap`: once every reader
+    /// dropped it, the next fold writes its list there, so that a steady
+    /// scrape reuses two lists per histogram instead of allocating one
+    /// (and faulting its pages in) every time.
+    spare: Option<FrozenArc<Vec<(u32, u64)>>>,
+    /// By increasing first slot.
+    chunks: Vec<KeptChunk>,
 }
 
-impl Merged {
-    /// Adds `x` to the float sum, compensated.
-    fn add_f64(&mut self, x: f64) {
-        let sum = self.totals.fsum;
-        let total = sum + x;
-        if total.is_finite() {
-            self.comp += if sum.abs() >= x.abs() {
-                (sum - total) + x
-            } else {
-                (x - total) + sum
-            };
+/// One chunk summed over all threads, as `Kept::snap` holds it.
+struct KeptChunk {
+    /// Its first slot: what names it in every thread's cells.
+    first: usize,
+    /// Its records: the sum of `buckets`.
+    count: u64,
+    /// Whether the current fold must read it again.
+    stale: bool,
+    buckets: [u64; CHUNK_BUCKETS],
+    /// The sums, the float ones as a Neumaier pair.
+    sums: ChunkSums,
+}
+
+impl KeptChunk {
+    fn new(first: usize) -> KeptChunk {
+        KeptChunk {
+            first,
+            count: 0,
+            stale: true,
+            buckets: [0; CHUNK_BUCKETS],
+            sums: ChunkSums::default(),
         }
-        self.totals.fsum = total;
     }
+}
+
+/// Adds `x` to the Neumaier pair (`sum`, `comp`): `comp` collects what
+/// rounding takes from `sum`.
+fn add_compensated(sum: &mut f64, comp: &mut f64, x: f64) {
+    let total = *sum + x;
+    if total.is_finite() {
+        *comp += if sum.abs() >= x.abs() {
+            (*sum - total) + x
+        } else {
+            (x - total) + *sum
+        };
+    }
+    *sum = total;
 }
 
 impl Histograms {
@@ -83,139 +113,217 @@ impl Histograms {
         invalid: u64,
     ) -> HistogramSnapshot {
         let slot = h.slot().get();
-        if let Some(last) = self.last.get(slot).and_then(Option::as_ref) {
-            // Counts only grow: an unchanged total means every chunk holds
-            // what it held at the last collection. Checked without copying
-            // any bucket.
-            let mut count = 0u64;
-            storage.for_each_shard(|shard| {
-                if let Some(cells) = shard.read_histogram(h.slot()) {
-                    count = count.wrapping_add(cells.count());
-                }
-            });
-            if count == last.count {
-                return last.with_invalid(invalid);
-            }
-        }
-        let precision = h.precision();
-        // Two chunks of slack: a directory after the first starts at a slot
-        // that need not be a multiple of the chunk size, so its chunks
-        // straddle two of the scratch row's.
-        let chunks = precision.window_slots().div_ceil(CHUNK_BUCKETS) + 2;
-        if self.buckets.len() < chunks * CHUNK_BUCKETS {
-            self.buckets.resize(chunks * CHUNK_BUCKETS, 0);
-            self.touched.resize(chunks, false);
-        }
-        let merged = self.merge(storage, h);
         if self.last.len() <= slot {
-            self.last.resize(slot + 1, None);
+            self.last.resize_with(slot + 1, || None);
         }
-        self.gather_nonzero(precision);
-        let mut totals = merged.totals;
-        if totals.fsum.is_finite() {
-            totals.fsum += merged.comp;
-        }
-        let snap = HistogramSnapshot::from_shared(
-            precision,
-            self.nonzero.as_slice().into(),
-            totals,
-            invalid,
-        );
-        self.last[slot] = Some(snap.clone());
-        snap
-    }
-
-    /// Forgets what the last collection folded for histogram slot `slot`,
-    /// whose cells were released: its count no longer only grows.
-    pub(super) fn forget(&mut self, slot: usize) {
-        if let Some(last) = self.last.get_mut(slot) {
-            *last = None;
-        }
-    }
-
-    /// Adds every thread's chunks of `h` into the scratch row.
-    fn merge(&mut self, storage: &Storage, h: &Histogram) -> Merged {
-        let (buckets, touched, list, outer) = (
-            &mut self.buckets,
-            &mut self.touched,
-            &mut self.touched_list,
-            &mut self.outer,
-        );
         let precision = h.precision();
-        let window = precision.window_slots();
-        let mut m = Merged {
-            totals: Totals::integers(0, u64::MAX, 0),
-            comp: 0.0,
-        };
-        storage.for_each_shard(|shard| {
-            let Some(cells) = shard.read_histogram(h.slot()) else {
-                return;
-            };
-            let e = cells.read(|first, counts, sums| {
-                m.totals.sum += sums.int;
-                m.add_f64(sums.float);
-                m.add_f64(sums.comp);
-                if first >= window {
-                    let nonzero = counts.iter().enumerate().filter(|&(_, &c)| c > 0);
-                    outer.extend(nonzero.map(|(i, &c)| ((first + i - window) as u32, c)));
-                    return;
-                }
-                for chunk in [first / CHUNK_BUCKETS, first.div_ceil(CHUNK_BUCKETS)] {
-                    if !std::mem::replace(&mut touched[chunk], true) {
-                        list.push(chunk as u32);
-                    }
-                }
-                for (b, &c) in buckets[first..first + CHUNK_BUCKETS].iter_mut().zip(counts) {
-                    *b = b.wrapping_add(c);
-                }
-            });
-            let t = &mut m.totals;
-            (t.min, t.max) = (t.min.min(e.min), t.max.max(e.max));
-            (t.fmin, t.fmax) = (t.fmin.min(e.fmin), t.fmax.max(e.fmax));
+        let kept = self.last[slot].get_or_insert_with(|| Kept {
+            snap: HistogramSnapshot::from_shared(
+                precision,
+                FrozenArc::default(),
+                Totals::integers(0, u64::MAX, 0),
+                0,
+            ),
+            chunks: Vec::new(),
+            spare: None,
         });
-        m
-    }
-
-    /// Moves the non-empty buckets the last merge wrote, by increasing
-    /// value-ordered index, into `nonzero` (zeroing the scratch row).
-    fn gather_nonzero(&mut self, precision: Precision) {
-        self.nonzero.clear();
-        // Threads touch chunks in increasing order each, but the list is
-        // in the order first written over all threads.
-        self.touched_list.sort_unstable();
-        for chunk in self.touched_list.drain(..) {
-            self.touched[chunk as usize] = false;
-            let first = chunk as usize * CHUNK_BUCKETS;
-            for (i, b) in self.buckets[first..first + CHUNK_BUCKETS]
-                .iter_mut()
-                .enumerate()
-            {
-                let c = std::mem::take(b);
-                if c > 0 {
-                    let index = precision.slot_index(first + i);
-                    self.nonzero.push((index as u32, c));
-                }
-            }
+        if !mark_stale(storage, h, kept, &mut self.seen, &mut self.fresh) {
+            return kept.snap.with_invalid(invalid);
         }
-        self.nonzero.append(&mut self.outer);
-        // Slots are in value order but for the small integers and the
-        // fractions below them, and the outer buckets come last: sort, and
-        // add up the buckets reached through two slots.
-        self.nonzero.sort_unstable_by_key(|&(i, _)| i);
-        self.nonzero.dedup_by(|next, kept| {
+        self.grown.clear();
+        self.chunk_reads += reread(storage, h, kept, &mut self.grown);
+        let grown = &mut self.grown;
+        grown.sort_unstable_by_key(|&(i, _)| i);
+        grown.dedup_by(|next, kept| {
             let same = next.0 == kept.0;
             if same {
                 kept.1 = kept.1.wrapping_add(next.1);
             }
             same
         });
+        let spare = kept
+            .spare
+            .take()
+            .and_then(|b| FrozenArc::try_unwrap(b).ok());
+        let mut buckets = spare.unwrap_or_default();
+        grow_into(&kept.snap.buckets, grown, &mut buckets);
+        let snap = HistogramSnapshot::from_shared(
+            precision,
+            FrozenArc::new(buckets),
+            totals(storage, h, &kept.chunks),
+            invalid,
+        );
+        snap.carry_derived(&kept.snap, grown);
+        kept.spare = Some(std::mem::replace(&mut kept.snap, snap.clone()).buckets);
+        snap
     }
+
+    /// Forgets what the last collection folded for histogram slot `slot`,
+    /// whose cells were released: its counts no longer only grow.
+    pub(super) fn forget(&mut self, slot: usize) {
+        if let Some(last) = self.last.get_mut(slot) {
+            *last = None;
+        }
+    }
+
+    /// Chunk copies read so far.
+    #[cfg(test)]
+    pub(super) fn chunk_reads(&self) -> usize {
+        self.chunk_reads
+    }
+}
+
+/// Marks the chunks of `kept` whose total count changed, and adds the
+/// chunks no fold has seen yet (marked too); whether any was marked.
+fn mark_stale(
+    storage: &Storage,
+    h: &Histogram,
+    kept: &mut Kept,
+    seen: &mut Vec<u64>,
+    fresh: &mut Vec<usize>,
+) -> bool {
+    let chunks = &mut kept.chunks;
+    seen.clear();
+    seen.resize(chunks.len(), 0);
+    fresh.clear();
+    storage.for_each_shard(|shard| {
+        let Some(cells) = shard.read_histogram(h.slot()) else {
+            return;
+        };
+        // Both by increasing first slot: one walk along the kept chunks.
+        let mut k = 0;
+        cells.for_each_count(|first, count| {
+            while chunks.get(k).is_some_and(|c| c.first < first) {
+                k += 1;
+            }
+            match chunks.get(k) {
+                Some(c) if c.first == first => seen[k] = seen[k].wrapping_add(count),
+                _ => fresh.push(first),
+            }
+        });
+    });
+    let mut any = false;
+    for (c, &count) in chunks.iter_mut().zip(seen.iter()) {
+        c.stale = c.count != count;
+        any |= c.stale;
+    }
+    if !fresh.is_empty() {
+        fresh.sort_unstable();
+        fresh.dedup();
+        chunks.extend(fresh.iter().map(|&first| KeptChunk::new(first)));
+        chunks.sort_unstable_by_key(|c| c.first);
+        any = true;
+    }
+    any
+}
+
+/// Reads every stale chunk of `kept` again from every thread, keeps the
+/// sums, and appends by how much each bucket grew to `grown` (unsorted);
+/// returns the number of chunk copies read.
+fn reread(storage: &Storage, h: &Histogram, kept: &mut Kept, grown: &mut Vec<(u32, u64)>) -> usize {
+    let precision: Precision = h.precision();
+    let mut copy = [0u64; CHUNK_BUCKETS];
+    let mut reads = 0;
+    for c in kept.chunks.iter_mut().filter(|c| c.stale) {
+        c.stale = false;
+        let mut buckets = [0u64; CHUNK_BUCKETS];
+        let mut sums = ChunkSums::default();
+        storage.for_each_shard(|shard| {
+            let Some(cells) = shard.read_histogram(h.slot()) else {
+                return;
+            };
+            let Some(s) = cells.read_chunk(c.first, &mut copy) else {
+                return;
+            };
+            reads += 1;
+            for (b, &n) in buckets.iter_mut().zip(&copy) {
+                *b = b.wrapping_add(n);
+            }
+            sums.int = sums.int.wrapping_add(s.int);
+            add_compensated(&mut sums.float, &mut sums.comp, s.float);
+            add_compensated(&mut sums.float, &mut sums.comp, s.comp);
+        });
+        for (i, (&now, was)) in buckets.iter().zip(&mut c.buckets).enumerate() {
+            if now != *was {
+                let index = precision.slot_index(c.first + i) as u32;
+                grown.push((index, now.wrapping_sub(*was)));
+                *was = now;
+            }
+        }
+        c.count = buckets.iter().fold(0u64, |a, &n| a.wrapping_add(n));
+        c.sums = sums;
+    }
+    reads
+}
+
+/// The sums over `chunks` and the extremes over every thread's cells of `h`.
+fn totals(storage: &Storage, h: &Histogram, chunks: &[KeptChunk]) -> Totals {
+    let mut t = Totals::integers(0, u64::MAX, 0);
+    let mut comp = 0.0;
+    for c in chunks {
+        t.sum = t.sum.wrapping_add(c.sums.int);
+        add_compensated(&mut t.fsum, &mut comp, c.sums.float);
+        add_compensated(&mut t.fsum, &mut comp, c.sums.comp);
+    }
+    if t.fsum.is_finite() {
+        t.fsum += comp;
+    }
+    // After every chunk count this fold (or an earlier one) read: see
+    // `HistogramCells::extremes`.
+    storage.for_each_shard(|shard| {
+        if let Some(e) = shard.read_histogram(h.slot()).map(|c| c.extremes()) {
+            (t.min, t.max) = (t.min.min(e.min), t.max.max(e.max));
+            (t.fmin, t.fmax) = (t.fmin.min(e.fmin), t.fmax.max(e.fmax));
+        }
+    });
+    t
+}
+
+/// `out` := the bucket list `last` with the sorted, distinct `grown`
+/// added: runs of unchanged buckets are copied whole.
+fn grow_into(last: &[(u32, u64)], grown: &[(u32, u64)], out: &mut Vec<(u32, u64)>) {
+    out.clear();
+    out.reserve(last.len() + grown.len());
+    let mut rest = last;
+    for &(index, added) in grown {
+        let at = rest.partition_point(|&(i, _)| i < index);
+        out.extend_from_slice(&rest[..at]);
+        rest = &rest[at..];
+        let before = match rest.first() {
+            Some(&(i, n)) if i == index => {
+                rest = &rest[1..];
+                n
+            }
+            _ => 0,
+        };
+        let now = before.wrapping_add(added);
+        if now != 0 {
+            out.push((index, now));
+        }
+    }
+    out.extend_from_slice(rest);
 }
 
 #[cfg(test)]
 mod tests {
+    use super::grow_into;
     use crate::sync::FrozenArc;
     use crate::{Registry, Unit};
+
+    #[test]
+    fn grown_buckets_are_added_into_the_last_list() {
+        let mut out = Vec::new();
+        grow_into(
+            &[(2, 1), (5, 3), (9, 1)],
+            &[(0, 4), (5, 2), (7, 1), (12, 6)],
+            &mut out,
+        );
+        assert_eq!(out, [(0, 4), (2, 1), (5, 5), (7, 1), (9, 1), (12, 6)]);
+        grow_into(&[], &[(3, 1)], &mut out);
+        assert_eq!(out, [(3, 1)]);
+        grow_into(&[(3, 1)], &[], &mut out);
+        assert_eq!(out, [(3, 1)]);
+    }
 
     #[test]
     fn an_unchanged_histogram_shares_its_buckets_and_a_changed_one_is_folded_again() {
@@ -266,14 +374,20 @@ mod tests {
         let second = reg.collect();
         let s2 = second.histogram("h").unwrap();
         assert_eq!(s2.kept_counts(&limits), Some(&[1, 2, 3][..]));
-        // A record later: a new snapshot, counted afresh.
+        // Records since: the counts are carried over with what grew.
         h.record(20);
+        h.record(1_000_000);
         let third = reg.collect();
         let s3 = third.histogram("h").unwrap();
-        assert_eq!(s3.kept_counts(&limits), None);
+        assert_eq!(s3.kept_counts(&limits), Some(&[2, 3, 4][..]));
         out.clear();
         s3.counts_below(&limits, &mut out);
         assert_eq!(out, [2, 3, 4]);
-        assert_eq!(s3.kept_counts(&limits), Some(&[2, 3, 4][..]));
+        // A render with other limits counts afresh.
+        let other = [s3.limit_for(15.0)];
+        assert_eq!(s3.kept_counts(&other), None);
+        out.clear();
+        s3.counts_below(&other, &mut out);
+        assert_eq!(out, [1]);
     }
 }

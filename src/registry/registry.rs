@@ -408,6 +408,12 @@ impl Registry {
         snapshot
     }
 
+    /// Histogram chunk copies every collection so far read.
+    #[cfg(test)]
+    pub(crate) fn chunk_reads(&self) -> usize {
+        lock(&self.inner.collector).chunk_reads()
+    }
+
     /// The latest published snapshot (empty before the first
     /// [`collect`](Self::collect)). Lock-free.
     pub fn snapshot(&self) -> Arc<Snapshot> {

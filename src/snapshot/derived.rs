@@ -18,6 +18,10 @@
 //! histogram keeps too): the value is kept under a key (the divisor and the
 //! bucket cap) and read back while the histogram is unchanged.
 //!
+//! A histogram that changed gets a new snapshot, with the counts of the
+//! last one carried over: the collector knows by how much which buckets
+//! grew, and adds that below each limit (`Derived::carry`).
+//!
 //! The first render's limits (and key) are the ones kept (a render with
 //! others works its own out, as before). One allocation per snapshot, on
 //! the first render, and one per value kept: none on the recording path.
@@ -34,6 +38,8 @@ pub(crate) struct Derived(FrozenArc<Slots>);
 
 #[derive(Default)]
 struct Slots {
+    /// The snapshot's skip list (`HistogramSnapshot::count_below`).
+    skips: OnceLock<Box<[(u32, u64)]>>,
     classic: OnceLock<Counts>,
     value: OnceLock<((u64, u64), Box<dyn Any + Send + Sync>)>,
 }
@@ -46,6 +52,11 @@ struct Counts {
 impl Derived {
     pub(crate) fn new() -> Derived {
         Derived(FrozenArc::new(Slots::default()))
+    }
+
+    /// The skip list of the snapshot, made by `make` on first use.
+    pub(crate) fn skips(&self, make: impl FnOnce() -> Box<[(u32, u64)]>) -> &[(u32, u64)] {
+        self.0.skips.get_or_init(make)
     }
 
     /// The counts kept for exactly these `limits`, if any.
@@ -69,6 +80,33 @@ impl Derived {
                 counts: counts.into(),
             });
         }
+    }
+
+    /// Keeps the counts `earlier` kept, for the same limits, plus the
+    /// observations `added` (bucket index and count, by increasing index):
+    /// those of a snapshot whose buckets are `earlier`'s plus `added`.
+    pub(crate) fn carry(&self, earlier: &Derived, added: &[(u32, u64)]) {
+        let Some(kept) = earlier.0.classic.get() else {
+            return;
+        };
+        // The limits do not decrease: one walk along `added`.
+        let (mut below, mut rest) = (0u64, added);
+        let counts = kept.limits.iter().zip(&kept.counts).map(|(&limit, &n)| {
+            while let Some((&(index, c), tail)) = rest.split_first() {
+                if index as usize >= limit {
+                    break;
+                }
+                below = below.wrapping_add(c);
+                rest = tail;
+            }
+            n.wrapping_add(below)
+        });
+        let counts = Counts {
+            limits: kept.limits.clone(),
+            counts: counts.collect(),
+        };
+        // (Nothing renders `self` before the collector hands it out.)
+        let _ = self.0.classic.set(counts);
     }
 
     /// The value kept for `key` if it is a `T`; otherwise `make`'s,

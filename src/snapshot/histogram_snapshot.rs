@@ -109,19 +109,34 @@ pub struct HistogramSnapshot {
     /// ([`Precision::float_index`]). Shared: a clone, and the next
     /// collection of a histogram nothing was recorded into since, copy no
     /// bucket.
-    pub(crate) buckets: FrozenArc<[(u32, u64)]>,
-    /// Every [`SKIP`]-th entry of `buckets`: its bucket index and the
-    /// count of the buckets before it. Derived from `buckets` (so equal
-    /// whenever they are); lets [`count_below`](Self::count_below) read a
-    /// few cache lines instead of every bucket.
-    skips: FrozenArc<[(u32, u64)]>,
-    /// What exporters derived from the buckets, shared with them (see
-    /// [`counts_below`](Self::counts_below) and [`derived`](Self::derived)).
+    /// (A `Vec` behind the shared pointer: the collector moves the list it
+    /// made in, copying no bucket.)
+    pub(crate) buckets: FrozenArc<Vec<(u32, u64)>>,
+    /// What readers derived from the buckets, shared with them: the skip
+    /// list of [`count_below`](Self::count_below), and what exporters keep
+    /// (see [`counts_below`](Self::counts_below) and
+    /// [`derived`](Self::derived)).
     derived: Derived,
 }
 
-/// One entry of [`HistogramSnapshot::skips`] per this many buckets.
+/// One entry of the skip list (`count_below`) per this many buckets.
 const SKIP: usize = 16;
+
+/// Every [`SKIP`]-th entry of `buckets`: its bucket index and the count of
+/// the buckets before it. It lets [`HistogramSnapshot::count_below`] read a
+/// few cache lines instead of every bucket; made on the first call.
+fn skip_list(buckets: &[(u32, u64)]) -> Box<[(u32, u64)]> {
+    let mut before = 0u64;
+    buckets
+        .iter()
+        .enumerate()
+        .filter_map(|(k, &(index, c))| {
+            let skip = (k % SKIP == 0).then_some((index, before));
+            before = before.wrapping_add(c);
+            skip
+        })
+        .collect()
+}
 
 /// `x` rounded to the nearest `u64`, saturating (negative values to 0).
 fn round_u64(x: f64) -> u64 {
@@ -139,13 +154,13 @@ impl HistogramSnapshot {
         totals: Totals,
         invalid: u64,
     ) -> HistogramSnapshot {
-        HistogramSnapshot::from_shared(precision, buckets.into(), totals, invalid)
+        HistogramSnapshot::from_shared(precision, FrozenArc::new(buckets), totals, invalid)
     }
 
     /// [`from_parts`](Self::from_parts) with the buckets already shared.
     pub(crate) fn from_shared(
         precision: Precision,
-        buckets: FrozenArc<[(u32, u64)]>,
+        buckets: FrozenArc<Vec<(u32, u64)>>,
         t: Totals,
         invalid: u64,
     ) -> HistogramSnapshot {
@@ -173,16 +188,6 @@ impl HistogramSnapshot {
                 (min, max) = (t.min.clamp(a, b), t.max.clamp(a, b));
             }
         }
-        let mut before = 0u64;
-        let skips = buckets
-            .iter()
-            .enumerate()
-            .filter_map(|(k, &(index, c))| {
-                let skip = (k % SKIP == 0).then_some((index, before));
-                before = before.wrapping_add(c);
-                skip
-            })
-            .collect();
         HistogramSnapshot {
             precision,
             count,
@@ -197,7 +202,6 @@ impl HistogramSnapshot {
             floats,
             invalid,
             buckets,
-            skips,
             derived: Derived::new(),
         }
     }
@@ -240,6 +244,14 @@ impl HistogramSnapshot {
         self.derived.value(key, make)
     }
 
+    /// Carries the classic counts `earlier` (the last snapshot of the same
+    /// histogram) kept over to `self`, with the observations `added` since
+    /// (value-ordered bucket index and count, by increasing index): a render
+    /// of `self` with the same limits then counts no bucket.
+    pub(crate) fn carry_derived(&self, earlier: &HistogramSnapshot, added: &[(u32, u64)]) {
+        self.derived.carry(&earlier.derived, added);
+    }
+
     /// The counts kept for exactly `limits`, if any (what
     /// [`counts_below`](Self::counts_below) would read back).
     #[cfg(test)]
@@ -276,7 +288,7 @@ impl HistogramSnapshot {
     /// a binary search would wait on every step), and at most [`SKIP`]
     /// buckets per limit.
     pub(crate) fn count_below_from(&self, limit: usize, skip: &mut usize) -> u64 {
-        let skips = &self.skips[..];
+        let skips = self.derived.skips(|| skip_list(&self.buckets));
         while skips
             .get(*skip + 1)
             .is_some_and(|&(i, _)| (i as usize) < limit)
