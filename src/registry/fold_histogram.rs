@@ -3,7 +3,7 @@
 //!
 //! The collector keeps, per histogram, the last snapshot and every chunk's
 //! buckets summed over all threads as that snapshot holds them
-//! ([`KeptChunk`]). A collection:
+//! (`Kept`). A collection:
 //!
 //! 1. adds up, per chunk, every thread's chunk count, without copying any
 //!    bucket. Counts only grow, so a chunk whose total equals the kept one
@@ -21,7 +21,7 @@
 //! A scrape after a few records per histogram therefore reads a few chunks
 //! and copies each bucket list once, instead of merging every fine bucket.
 //! What it costs: the collector keeps one merged copy of every chunk any
-//! thread touched (176 bytes per 16 buckets), about what one recording
+//! thread touched (180 bytes per 16 buckets), about what one recording
 //! thread holds, and the bucket list of the snapshot before the last, to
 //! write the next list into once readers are done with it.
 //!
@@ -41,8 +41,12 @@ use crate::sync::FrozenArc;
 pub(super) struct Histograms {
     /// By kept chunk: the count every thread's copy adds up to now.
     seen: Vec<u64>,
+    /// First slots of the chunks to read again: changed or new.
+    stale: Vec<u32>,
     /// First slots of chunks some thread allocated since the last fold.
-    fresh: Vec<usize>,
+    fresh: Vec<u32>,
+    /// By stale chunk: its buckets and sums over all threads now.
+    read: Vec<([u64; CHUNK_BUCKETS], ChunkSums)>,
     /// By how much buckets grew: (value-ordered index, added count).
     grown: Vec<(u32, u64)>,
     /// By histogram slot: what the last collection folded.
@@ -52,7 +56,10 @@ pub(super) struct Histograms {
     chunk_reads: usize,
 }
 
-/// What the collector keeps of one histogram.
+/// What the collector keeps of one histogram: its last snapshot, and its
+/// chunks summed over all threads as that snapshot holds them. The chunks
+/// are kept column by column, by increasing first slot, so that finding
+/// the changed ones reads only `firsts` and `counts`.
 struct Kept {
     snap: HistogramSnapshot,
     /// The bucket list of the snapshot before `snap`: once every reader
@@ -60,32 +67,69 @@ struct Kept {
     /// scrape reuses two lists per histogram instead of allocating one
     /// (and faulting its pages in) every time.
     spare: Option<FrozenArc<Vec<(u32, u64)>>>,
-    /// By increasing first slot.
-    chunks: Vec<KeptChunk>,
+    /// Each chunk's first slot: what names it in every thread's cells.
+    firsts: Vec<u32>,
+    /// Each chunk's records: the sum of its buckets.
+    counts: Vec<u64>,
+    buckets: Vec<[u64; CHUNK_BUCKETS]>,
+    /// Each chunk's sums, the float ones as a Neumaier pair.
+    sums: Vec<ChunkSums>,
+    /// The sum of the chunks' `u64` sums.
+    int_sum: u128,
+    /// Whether some chunk's float sums were ever non-zero: then the float
+    /// sum is added up over the chunks, else it is 0.
+    floats: bool,
 }
 
-/// One chunk summed over all threads, as `Kept::snap` holds it.
-struct KeptChunk {
-    /// Its first slot: what names it in every thread's cells.
-    first: usize,
-    /// Its records: the sum of `buckets`.
-    count: u64,
-    /// Whether the current fold must read it again.
-    stale: bool,
-    buckets: [u64; CHUNK_BUCKETS],
-    /// The sums, the float ones as a Neumaier pair.
-    sums: ChunkSums,
-}
-
-impl KeptChunk {
-    fn new(first: usize) -> KeptChunk {
-        KeptChunk {
-            first,
-            count: 0,
-            stale: true,
-            buckets: [0; CHUNK_BUCKETS],
-            sums: ChunkSums::default(),
+impl Kept {
+    fn new(precision: Precision) -> Kept {
+        Kept {
+            snap: HistogramSnapshot::from_shared(
+                precision,
+                FrozenArc::default(),
+                0,
+                Totals::integers(0, u64::MAX, 0),
+                0,
+            ),
+            spare: None,
+            firsts: Vec::new(),
+            counts: Vec::new(),
+            buckets: Vec::new(),
+            sums: Vec::new(),
+            int_sum: 0,
+            floats: false,
         }
+    }
+
+    /// Adds empty chunks at the sorted, distinct first slots `fresh`.
+    fn insert(&mut self, fresh: &[u32]) {
+        for &first in fresh {
+            let at = self.firsts.partition_point(|&f| f < first);
+            self.firsts.insert(at, first);
+            self.counts.insert(at, 0);
+            self.buckets.insert(at, [0; CHUNK_BUCKETS]);
+            self.sums.insert(at, ChunkSums::default());
+        }
+    }
+
+    /// The sums over the kept chunks, with the extremes of `extremes`.
+    fn totals(&self, extremes: Totals) -> Totals {
+        let mut t = Totals {
+            sum: self.int_sum,
+            fsum: 0.0,
+            ..extremes
+        };
+        if self.floats {
+            let mut comp = 0.0;
+            for s in &self.sums {
+                add_compensated(&mut t.fsum, &mut comp, s.float);
+                add_compensated(&mut t.fsum, &mut comp, s.comp);
+            }
+            if t.fsum.is_finite() {
+                t.fsum += comp;
+            }
+        }
+        t
     }
 }
 
@@ -117,22 +161,16 @@ impl Histograms {
             self.last.resize_with(slot + 1, || None);
         }
         let precision = h.precision();
-        let kept = self.last[slot].get_or_insert_with(|| Kept {
-            snap: HistogramSnapshot::from_shared(
-                precision,
-                FrozenArc::default(),
-                Totals::integers(0, u64::MAX, 0),
-                0,
-            ),
-            chunks: Vec::new(),
-            spare: None,
-        });
-        if !mark_stale(storage, h, kept, &mut self.seen, &mut self.fresh) {
+        let kept = self.last[slot].get_or_insert_with(|| Kept::new(precision));
+        let (seen, stale, fresh) = (&mut self.seen, &mut self.stale, &mut self.fresh);
+        if !mark_stale(storage, h, kept, seen, stale, fresh) {
             return kept.snap.with_invalid(invalid);
         }
-        self.grown.clear();
-        self.chunk_reads += reread(storage, h, kept, &mut self.grown);
+        let mut extremes = Totals::integers(0, u64::MAX, 0);
+        self.chunk_reads += reread(storage, h, stale, &mut self.read, &mut extremes);
         let grown = &mut self.grown;
+        grown.clear();
+        kept.update(precision, stale, &self.read, grown);
         grown.sort_unstable_by_key(|&(i, _)| i);
         grown.dedup_by(|next, kept| {
             let same = next.0 == kept.0;
@@ -147,12 +185,12 @@ impl Histograms {
             .and_then(|b| FrozenArc::try_unwrap(b).ok());
         let mut buckets = spare.unwrap_or_default();
         grow_into(&kept.snap.buckets, grown, &mut buckets);
-        let snap = HistogramSnapshot::from_shared(
-            precision,
-            FrozenArc::new(buckets),
-            totals(storage, h, &kept.chunks),
-            invalid,
-        );
+        let count = grown
+            .iter()
+            .fold(kept.snap.count(), |a, &(_, n)| a.wrapping_add(n));
+        let totals = kept.totals(extremes);
+        let buckets = FrozenArc::new(buckets);
+        let snap = HistogramSnapshot::from_shared(precision, buckets, count, totals, invalid);
         snap.carry_derived(&kept.snap, grown);
         kept.spare = Some(std::mem::replace(&mut kept.snap, snap.clone()).buckets);
         snap
@@ -173,18 +211,20 @@ impl Histograms {
     }
 }
 
-/// Marks the chunks of `kept` whose total count changed, and adds the
-/// chunks no fold has seen yet (marked too); whether any was marked.
+/// Lists in `stale` the first slots of the chunks of `kept` whose total
+/// count changed, and of the chunks no fold has seen yet (which it adds to
+/// `kept`), by increasing first slot; whether there are any.
 fn mark_stale(
     storage: &Storage,
     h: &Histogram,
     kept: &mut Kept,
     seen: &mut Vec<u64>,
-    fresh: &mut Vec<usize>,
+    stale: &mut Vec<u32>,
+    fresh: &mut Vec<u32>,
 ) -> bool {
-    let chunks = &mut kept.chunks;
+    let firsts = &kept.firsts;
     seen.clear();
-    seen.resize(chunks.len(), 0);
+    seen.resize(firsts.len(), 0);
     fresh.clear();
     storage.for_each_shard(|shard| {
         let Some(cells) = shard.read_histogram(h.slot()) else {
@@ -193,47 +233,54 @@ fn mark_stale(
         // Both by increasing first slot: one walk along the kept chunks.
         let mut k = 0;
         cells.for_each_count(|first, count| {
-            while chunks.get(k).is_some_and(|c| c.first < first) {
+            let first = first as u32;
+            while firsts.get(k).is_some_and(|&f| f < first) {
                 k += 1;
             }
-            match chunks.get(k) {
-                Some(c) if c.first == first => seen[k] = seen[k].wrapping_add(count),
+            match firsts.get(k) {
+                Some(&f) if f == first => seen[k] = seen[k].wrapping_add(count),
                 _ => fresh.push(first),
             }
         });
     });
-    let mut any = false;
-    for (c, &count) in chunks.iter_mut().zip(seen.iter()) {
-        c.stale = c.count != count;
-        any |= c.stale;
-    }
+    stale.clear();
+    let changed = firsts.iter().zip(&kept.counts).zip(seen.iter());
+    stale.extend(
+        changed
+            .filter(|((_, was), now)| was != now)
+            .map(|((&f, _), _)| f),
+    );
     if !fresh.is_empty() {
         fresh.sort_unstable();
         fresh.dedup();
-        chunks.extend(fresh.iter().map(|&first| KeptChunk::new(first)));
-        chunks.sort_unstable_by_key(|c| c.first);
-        any = true;
+        kept.insert(fresh);
+        stale.extend_from_slice(fresh);
+        stale.sort_unstable();
     }
-    any
+    !stale.is_empty()
 }
 
-/// Reads every stale chunk of `kept` again from every thread, keeps the
-/// sums, and appends by how much each bucket grew to `grown` (unsorted);
-/// returns the number of chunk copies read.
-fn reread(storage: &Storage, h: &Histogram, kept: &mut Kept, grown: &mut Vec<(u32, u64)>) -> usize {
-    let precision: Precision = h.precision();
+/// Reads the chunks of `kept` at the sorted first slots `stale` again from
+/// every thread into `read` (one merged copy each), and widens `t`'s
+/// extremes to every thread's; returns the number of chunk copies read.
+fn reread(
+    storage: &Storage,
+    h: &Histogram,
+    stale: &[u32],
+    read: &mut Vec<([u64; CHUNK_BUCKETS], ChunkSums)>,
+    t: &mut Totals,
+) -> usize {
+    read.clear();
+    read.resize(stale.len(), ([0; CHUNK_BUCKETS], ChunkSums::default()));
     let mut copy = [0u64; CHUNK_BUCKETS];
     let mut reads = 0;
-    for c in kept.chunks.iter_mut().filter(|c| c.stale) {
-        c.stale = false;
-        let mut buckets = [0u64; CHUNK_BUCKETS];
-        let mut sums = ChunkSums::default();
-        storage.for_each_shard(|shard| {
-            let Some(cells) = shard.read_histogram(h.slot()) else {
-                return;
-            };
-            let Some(s) = cells.read_chunk(c.first, &mut copy) else {
-                return;
+    storage.for_each_shard(|shard| {
+        let Some(cells) = shard.read_histogram(h.slot()) else {
+            return;
+        };
+        for (&first, (buckets, sums)) in stale.iter().zip(read.iter_mut()) {
+            let Some(s) = cells.read_chunk(first as usize, &mut copy) else {
+                continue;
             };
             reads += 1;
             for (b, &n) in buckets.iter_mut().zip(&copy) {
@@ -242,41 +289,45 @@ fn reread(storage: &Storage, h: &Histogram, kept: &mut Kept, grown: &mut Vec<(u3
             sums.int = sums.int.wrapping_add(s.int);
             add_compensated(&mut sums.float, &mut sums.comp, s.float);
             add_compensated(&mut sums.float, &mut sums.comp, s.comp);
-        });
-        for (i, (&now, was)) in buckets.iter().zip(&mut c.buckets).enumerate() {
-            if now != *was {
-                let index = precision.slot_index(c.first + i) as u32;
-                grown.push((index, now.wrapping_sub(*was)));
-                *was = now;
-            }
         }
-        c.count = buckets.iter().fold(0u64, |a, &n| a.wrapping_add(n));
-        c.sums = sums;
-    }
+        // After this fold's (or an earlier one's) reads of the chunks'
+        // counts: see `HistogramCells::extremes`.
+        let e = cells.extremes();
+        (t.min, t.max) = (t.min.min(e.min), t.max.max(e.max));
+        (t.fmin, t.fmax) = (t.fmin.min(e.fmin), t.fmax.max(e.fmax));
+    });
     reads
 }
 
-/// The sums over `chunks` and the extremes over every thread's cells of `h`.
-fn totals(storage: &Storage, h: &Histogram, chunks: &[KeptChunk]) -> Totals {
-    let mut t = Totals::integers(0, u64::MAX, 0);
-    let mut comp = 0.0;
-    for c in chunks {
-        t.sum = t.sum.wrapping_add(c.sums.int);
-        add_compensated(&mut t.fsum, &mut comp, c.sums.float);
-        add_compensated(&mut t.fsum, &mut comp, c.sums.comp);
-    }
-    if t.fsum.is_finite() {
-        t.fsum += comp;
-    }
-    // After every chunk count this fold (or an earlier one) read: see
-    // `HistogramCells::extremes`.
-    storage.for_each_shard(|shard| {
-        if let Some(e) = shard.read_histogram(h.slot()).map(|c| c.extremes()) {
-            (t.min, t.max) = (t.min.min(e.min), t.max.max(e.max));
-            (t.fmin, t.fmax) = (t.fmin.min(e.fmin), t.fmax.max(e.fmax));
+impl Kept {
+    /// Keeps the merged copies `read` of the chunks at the sorted first
+    /// slots `stale`, and appends by how much each bucket grew to `grown`
+    /// (unsorted).
+    fn update(
+        &mut self,
+        precision: Precision,
+        stale: &[u32],
+        read: &[([u64; CHUNK_BUCKETS], ChunkSums)],
+        grown: &mut Vec<(u32, u64)>,
+    ) {
+        let mut k = 0;
+        for (&first, (now, sums)) in stale.iter().zip(read) {
+            while self.firsts[k] < first {
+                k += 1;
+            }
+            for (i, (&now, was)) in now.iter().zip(&mut self.buckets[k]).enumerate() {
+                if now != *was {
+                    let index = precision.slot_index(first as usize + i) as u32;
+                    grown.push((index, now.wrapping_sub(*was)));
+                    *was = now;
+                }
+            }
+            self.counts[k] = now.iter().fold(0u64, |a, &n| a.wrapping_add(n));
+            let was = std::mem::replace(&mut self.sums[k], *sums);
+            self.int_sum = self.int_sum.wrapping_sub(was.int).wrapping_add(sums.int);
+            self.floats |= sums.float != 0.0 || sums.comp != 0.0;
         }
-    });
-    t
+    }
 }
 
 /// `out` := the bucket list `last` with the sorted, distinct `grown`

@@ -154,19 +154,24 @@ impl HistogramSnapshot {
         totals: Totals,
         invalid: u64,
     ) -> HistogramSnapshot {
-        HistogramSnapshot::from_shared(precision, FrozenArc::new(buckets), totals, invalid)
+        let count = buckets.iter().fold(0u64, |a, &(_, c)| a.wrapping_add(c));
+        HistogramSnapshot::from_shared(precision, FrozenArc::new(buckets), count, totals, invalid)
     }
 
     /// [`from_parts`](Self::from_parts) with the buckets already shared.
     pub(crate) fn from_shared(
         precision: Precision,
         buckets: FrozenArc<Vec<(u32, u64)>>,
+        count: u64,
         t: Totals,
         invalid: u64,
     ) -> HistogramSnapshot {
         debug_assert!(buckets.windows(2).all(|w| w[0].0 < w[1].0));
         debug_assert!(buckets.iter().all(|&(_, c)| c > 0));
-        let count = buckets.iter().fold(0u64, |a, &(_, c)| a.wrapping_add(c));
+        debug_assert_eq!(
+            count,
+            buckets.iter().fold(0u64, |a, &(_, c)| a.wrapping_add(c))
+        );
         let floats = t.fmin <= t.fmax;
         let (mut min, mut max, mut lo, mut hi) = (t.min, t.max, 0.0, 0.0);
         if let (Some(&(first, _)), Some(&(last, _))) = (buckets.first(), buckets.last()) {
