@@ -386,6 +386,12 @@ fn serve_scrape(r: &mut Renderers, k: usize) -> usize {
     r.scrape(k)
 }
 
+/// The same, after one more observation in every histogram.
+#[inline(never)]
+fn serve_scrape_changed(r: &mut Renderers) -> usize {
+    r.scrape_changed()
+}
+
 fn scrape(c: &mut Criterion) {
     for (group, counters, histograms) in [
         ("user_scrape_1k", 1000, 100),
@@ -397,6 +403,11 @@ fn scrape(c: &mut Criterion) {
             let id = contender.id.replace("hotmetrics_", "hotmetrics_collect_");
             g.bench_function(id, |b| b.iter(|| black_box(serve_scrape(&mut r, k))));
         }
+        // Every histogram changed since the last scrape (the peers' encode
+        // costs the same either way).
+        g.bench_function("hotmetrics_collect_prometheus_changed", |b| {
+            b.iter(|| black_box(serve_scrape_changed(&mut r)))
+        });
         g.finish();
     }
 }

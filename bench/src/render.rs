@@ -72,6 +72,11 @@ pub fn observations() -> Vec<u64> {
 #[allow(missing_debug_implementations)]
 pub struct Renderers {
     reg: Registry,
+    /// hotmetrics' histograms, for [`scrape_changed`](Self::scrape_changed).
+    hists: Vec<hotmetrics::Histogram>,
+    /// [`observations`], and the one `scrape_changed` records next.
+    obs: Vec<u64>,
+    next: usize,
     snap: std::sync::Arc<Snapshot>,
     opts: TextOptions,
     prom: prometheus::Registry,
@@ -97,10 +102,19 @@ impl Renderers {
             obs,
         };
         let reg = hotmetrics(&d);
+        let hists = (0..histograms)
+            .map(|i| {
+                reg.histogram(&d.hname(i), "A latency", Unit::Nanoseconds)
+                    .unwrap()
+            })
+            .collect();
         let (m_counters, m_hists) = measured(&d);
         Renderers {
             snap: reg.collect(),
             reg,
+            hists,
+            obs: d.obs.clone(),
+            next: 0,
             opts: TextOptions::new().buckets(&LE),
             prom: prometheus(&d),
             pc: prometheus_client(&d),
@@ -159,6 +173,18 @@ impl Renderers {
             self.snap = self.reg.collect();
         }
         self.render(k)
+    }
+
+    /// A hotmetrics scrape in the Prometheus text format (as
+    /// `scrape(0)`) after one more observation in every histogram (the
+    /// next of [`observations`], in turn): what a busy service's scrape
+    /// pays, where every histogram changed since the last one. A peer's
+    /// encode costs the same whether or not anything was recorded.
+    pub fn scrape_changed(&mut self) -> usize {
+        let v = self.obs[self.next % self.obs.len()];
+        self.next += 1;
+        self.hists.iter().for_each(|h| h.record(v));
+        self.scrape(0)
     }
 
     /// hotmetrics' JSON summary of the snapshot collected at construction;

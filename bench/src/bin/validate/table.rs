@@ -335,12 +335,20 @@ pub static SECTIONS: [Spec; 10] = [
                       (hotmetrics: collect + render, what its endpoint pays per scrape by \
                       default), every contender measured in this run (threshold set for \
                       this report)",
-        thresholds: &[versus(
-            "peer",
-            "hotmetrics' Prometheus text scrape (collect + render) time",
-            Cmp::Le,
-            "every peer's",
-        )],
+        thresholds: &[
+            versus(
+                "peer",
+                "hotmetrics' Prometheus text scrape (collect + render) time",
+                Cmp::Le,
+                "every peer's",
+            ),
+            versus(
+                "peer, every histogram changed",
+                "the same after one more observation in every histogram",
+                Cmp::Le,
+                "every peer's",
+            ),
+        ],
         run: render::run,
     },
     Spec {
