@@ -5,10 +5,11 @@
 //! buckets summed over all threads as that snapshot holds them
 //! (`Kept`). A collection:
 //!
-//! 1. adds up, per chunk, every thread's chunk count, without copying any
-//!    bucket. Counts only grow, so a chunk whose total equals the kept one
-//!    holds the same records: it is not read again. If no chunk changed,
-//!    the last snapshot is handed out again, its buckets shared;
+//! 1. adds up every thread's chunk counts, without copying any bucket.
+//!    Counts only grow, so if the total equals the last snapshot's count,
+//!    nothing changed: the last snapshot is handed out again, its buckets
+//!    shared. Otherwise it adds them up per chunk: a chunk whose total
+//!    equals the kept one holds the same records, and is not read again;
 //! 2. reads the changed (and new) chunks again, a consistent copy from each
 //!    thread (see `storage/histogram_cells.rs`), and notes by how much each
 //!    bucket grew;
@@ -222,6 +223,17 @@ fn mark_stale(
     stale: &mut Vec<u32>,
     fresh: &mut Vec<u32>,
 ) -> bool {
+    // First the total alone: counts only grow, so an unchanged total means
+    // no chunk changed (the common case, checked at the least cost).
+    let mut total = 0u64;
+    storage.for_each_shard(|shard| {
+        if let Some(cells) = shard.read_histogram(h.slot()) {
+            cells.for_each_count(|_, count| total = total.wrapping_add(count));
+        }
+    });
+    if total == kept.snap.count() {
+        return false;
+    }
     let firsts = &kept.firsts;
     seen.clear();
     seen.resize(firsts.len(), 0);
