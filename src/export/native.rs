@@ -154,7 +154,7 @@ fn convert_snapshot(h: &HistogramSnapshot, divisor: f64, max_buckets: usize) -> 
     let scale = |v: f64| v / divisor;
     let (min, max) = (h.min_f64().map(scale), h.max_f64().map(scale));
     let table = native_keys::table(h.precision, divisor);
-    let buckets = h.buckets.iter().map(|&(i, c)| {
+    let buckets = h.buckets.get().iter().map(|&(i, c)| {
         let (l, u) = h.precision.float_bounds(i as usize);
         (
             scale(l),

@@ -33,13 +33,14 @@
 
 use crate::buckets::Precision;
 use crate::handle::Histogram;
-use crate::snapshot::{HistogramSnapshot, Totals};
+use crate::snapshot::{BucketList, HistogramSnapshot, Totals};
 use crate::storage::{ChunkSums, Storage, CHUNK_BUCKETS};
-use crate::sync::FrozenArc;
 
 /// The histogram fold's scratch space and memory, kept by the collector.
 #[derive(Default)]
 pub(super) struct Histograms {
+    /// Every thread's chunks: (first slot, count), thread after thread.
+    counts: Vec<(u32, u64)>,
     /// By kept chunk: the count every thread's copy adds up to now.
     seen: Vec<u64>,
     /// First slots of the chunks to read again: changed or new.
@@ -63,11 +64,6 @@ pub(super) struct Histograms {
 /// the changed ones reads only `firsts` and `counts`.
 struct Kept {
     snap: HistogramSnapshot,
-    /// The bucket list of the snapshot before `snap`: once every reader
-    /// dropped it, the next fold writes its list there, so that a steady
-    /// scrape reuses two lists per histogram instead of allocating one
-    /// (and faulting its pages in) every time.
-    spare: Option<FrozenArc<Vec<(u32, u64)>>>,
     /// Each chunk's first slot: what names it in every thread's cells.
     firsts: Vec<u32>,
     /// Each chunk's records: the sum of its buckets.
@@ -87,12 +83,11 @@ impl Kept {
         Kept {
             snap: HistogramSnapshot::from_shared(
                 precision,
-                FrozenArc::default(),
+                BucketList::default(),
                 0,
                 Totals::integers(0, u64::MAX, 0),
                 0,
             ),
-            spare: None,
             firsts: Vec::new(),
             counts: Vec::new(),
             buckets: Vec::new(),
@@ -164,7 +159,7 @@ impl Histograms {
         let precision = h.precision();
         let kept = self.last[slot].get_or_insert_with(|| Kept::new(precision));
         let (seen, stale, fresh) = (&mut self.seen, &mut self.stale, &mut self.fresh);
-        if !mark_stale(storage, h, kept, seen, stale, fresh) {
+        if !mark_stale(storage, h, kept, &mut self.counts, seen, stale, fresh) {
             return kept.snap.with_invalid(invalid);
         }
         let mut extremes = Totals::integers(0, u64::MAX, 0);
@@ -180,20 +175,14 @@ impl Histograms {
             }
             same
         });
-        let spare = kept
-            .spare
-            .take()
-            .and_then(|b| FrozenArc::try_unwrap(b).ok());
-        let mut buckets = spare.unwrap_or_default();
-        grow_into(&kept.snap.buckets, grown, &mut buckets);
         let count = grown
             .iter()
             .fold(kept.snap.count(), |a, &(_, n)| a.wrapping_add(n));
         let totals = kept.totals(extremes);
-        let buckets = FrozenArc::new(buckets);
+        let buckets = kept.snap.buckets.with_grown(grown);
         let snap = HistogramSnapshot::from_shared(precision, buckets, count, totals, invalid);
         snap.carry_derived(&kept.snap, grown);
-        kept.spare = Some(std::mem::replace(&mut kept.snap, snap.clone()).buckets);
+        kept.snap = snap.clone();
         snap
     }
 
@@ -219,16 +208,21 @@ fn mark_stale(
     storage: &Storage,
     h: &Histogram,
     kept: &mut Kept,
+    counts: &mut Vec<(u32, u64)>,
     seen: &mut Vec<u64>,
     stale: &mut Vec<u32>,
     fresh: &mut Vec<u32>,
 ) -> bool {
-    // First the total alone: counts only grow, so an unchanged total means
-    // no chunk changed (the common case, checked at the least cost).
+    // Every thread's chunk counts, read once; first their total alone:
+    // counts only grow, so an unchanged total means no chunk changed.
+    counts.clear();
     let mut total = 0u64;
     storage.for_each_shard(|shard| {
         if let Some(cells) = shard.read_histogram(h.slot()) {
-            cells.for_each_count(|_, count| total = total.wrapping_add(count));
+            cells.for_each_count(|first, count| {
+                total = total.wrapping_add(count);
+                counts.push((first as u32, count));
+            });
         }
     });
     if total == kept.snap.count() {
@@ -238,23 +232,12 @@ fn mark_stale(
     seen.clear();
     seen.resize(firsts.len(), 0);
     fresh.clear();
-    storage.for_each_shard(|shard| {
-        let Some(cells) = shard.read_histogram(h.slot()) else {
-            return;
-        };
-        // Both by increasing first slot: one walk along the kept chunks.
-        let mut k = 0;
-        cells.for_each_count(|first, count| {
-            let first = first as u32;
-            while firsts.get(k).is_some_and(|&f| f < first) {
-                k += 1;
-            }
-            match firsts.get(k) {
-                Some(&f) if f == first => seen[k] = seen[k].wrapping_add(count),
-                _ => fresh.push(first),
-            }
-        });
-    });
+    for &(first, count) in counts.iter() {
+        match firsts.binary_search(&first) {
+            Ok(k) => seen[k] = seen[k].wrapping_add(count),
+            Err(_) => fresh.push(first),
+        }
+    }
     stale.clear();
     let changed = firsts.iter().zip(&kept.counts).zip(seen.iter());
     stale.extend(
@@ -342,51 +325,9 @@ impl Kept {
     }
 }
 
-/// `out` := the bucket list `last` with the sorted, distinct `grown`
-/// added: runs of unchanged buckets are copied whole.
-fn grow_into(last: &[(u32, u64)], grown: &[(u32, u64)], out: &mut Vec<(u32, u64)>) {
-    out.clear();
-    out.reserve(last.len() + grown.len());
-    let mut rest = last;
-    for &(index, added) in grown {
-        let at = rest.partition_point(|&(i, _)| i < index);
-        out.extend_from_slice(&rest[..at]);
-        rest = &rest[at..];
-        let before = match rest.first() {
-            Some(&(i, n)) if i == index => {
-                rest = &rest[1..];
-                n
-            }
-            _ => 0,
-        };
-        let now = before.wrapping_add(added);
-        if now != 0 {
-            out.push((index, now));
-        }
-    }
-    out.extend_from_slice(rest);
-}
-
 #[cfg(test)]
 mod tests {
-    use super::grow_into;
-    use crate::sync::FrozenArc;
     use crate::{Registry, Unit};
-
-    #[test]
-    fn grown_buckets_are_added_into_the_last_list() {
-        let mut out = Vec::new();
-        grow_into(
-            &[(2, 1), (5, 3), (9, 1)],
-            &[(0, 4), (5, 2), (7, 1), (12, 6)],
-            &mut out,
-        );
-        assert_eq!(out, [(0, 4), (2, 1), (5, 5), (7, 1), (9, 1), (12, 6)]);
-        grow_into(&[], &[(3, 1)], &mut out);
-        assert_eq!(out, [(3, 1)]);
-        grow_into(&[(3, 1)], &[], &mut out);
-        assert_eq!(out, [(3, 1)]);
-    }
 
     #[test]
     fn an_unchanged_histogram_shares_its_buckets_and_a_changed_one_is_folded_again() {
@@ -399,14 +340,14 @@ mod tests {
         let (a, b) = (reg.collect(), reg.collect());
         let (ha, hb) = (a.histogram("lat").unwrap(), b.histogram("lat").unwrap());
         assert_eq!(ha, hb);
-        assert!(FrozenArc::ptr_eq(&ha.buckets, &hb.buckets));
+        assert!(ha.buckets.ptr_eq(&hb.buckets));
 
         // Only a rejected observation: same buckets, new invalid count.
         h.record_f64(f64::NAN);
         let c = reg.collect();
         let hc = c.histogram("lat").unwrap();
         assert_eq!((hc.count(), hc.invalid()), (2, 1));
-        assert!(FrozenArc::ptr_eq(&ha.buckets, &hc.buckets));
+        assert!(ha.buckets.ptr_eq(&hc.buckets));
 
         // A record from another thread is folded in.
         std::thread::scope(|s| {

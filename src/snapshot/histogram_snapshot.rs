@@ -1,9 +1,9 @@
 //! [`HistogramSnapshot`]: a merged, immutable view of one histogram.
 #![forbid(unsafe_code)]
 
+use super::bucket_list::BucketList;
 use super::derived::Derived;
 use crate::buckets::Precision;
-use crate::sync::FrozenArc;
 use std::fmt;
 
 /// One bucket of a [`HistogramSnapshot`]: `count` observations in
@@ -109,9 +109,9 @@ pub struct HistogramSnapshot {
     /// ([`Precision::float_index`]). Shared: a clone, and the next
     /// collection of a histogram nothing was recorded into since, copy no
     /// bucket.
-    /// (A `Vec` behind the shared pointer: the collector moves the list it
-    /// made in, copying no bucket.)
-    pub(crate) buckets: FrozenArc<Vec<(u32, u64)>>,
+    /// (Made on first read from an earlier snapshot's list and what grew
+    /// since: see `snapshot/bucket_list.rs`.)
+    pub(crate) buckets: BucketList,
     /// What readers derived from the buckets, shared with them: the skip
     /// list of [`count_below`](Self::count_below), and what exporters keep
     /// (see [`counts_below`](Self::counts_below) and
@@ -155,26 +155,29 @@ impl HistogramSnapshot {
         invalid: u64,
     ) -> HistogramSnapshot {
         let count = buckets.iter().fold(0u64, |a, &(_, c)| a.wrapping_add(c));
-        HistogramSnapshot::from_shared(precision, FrozenArc::new(buckets), count, totals, invalid)
+        HistogramSnapshot::from_shared(precision, BucketList::new(buckets), count, totals, invalid)
     }
 
     /// [`from_parts`](Self::from_parts) with the buckets already shared.
     pub(crate) fn from_shared(
         precision: Precision,
-        buckets: FrozenArc<Vec<(u32, u64)>>,
+        buckets: BucketList,
         count: u64,
         t: Totals,
         invalid: u64,
     ) -> HistogramSnapshot {
-        debug_assert!(buckets.windows(2).all(|w| w[0].0 < w[1].0));
-        debug_assert!(buckets.iter().all(|&(_, c)| c > 0));
+        debug_assert!(buckets.get().windows(2).all(|w| w[0].0 < w[1].0));
+        debug_assert!(buckets.get().iter().all(|&(_, c)| c > 0));
         debug_assert_eq!(
             count,
-            buckets.iter().fold(0u64, |a, &(_, c)| a.wrapping_add(c))
+            buckets
+                .get()
+                .iter()
+                .fold(0u64, |a, &(_, c)| a.wrapping_add(c))
         );
         let floats = t.fmin <= t.fmax;
         let (mut min, mut max, mut lo, mut hi) = (t.min, t.max, 0.0, 0.0);
-        if let (Some(&(first, _)), Some(&(last, _))) = (buckets.first(), buckets.last()) {
+        if let Some((first, last)) = buckets.ends() {
             let (first, last) = (first as usize, last as usize);
             let ints = t.min <= t.max;
             let int_lo = if ints { t.min as f64 } else { f64::INFINITY };
@@ -293,7 +296,7 @@ impl HistogramSnapshot {
     /// a binary search would wait on every step), and at most [`SKIP`]
     /// buckets per limit.
     pub(crate) fn count_below_from(&self, limit: usize, skip: &mut usize) -> u64 {
-        let skips = self.derived.skips(|| skip_list(&self.buckets));
+        let skips = self.derived.skips(|| skip_list(self.buckets.get()));
         while skips
             .get(*skip + 1)
             .is_some_and(|&(i, _)| (i as usize) < limit)
@@ -307,8 +310,9 @@ impl HistogramSnapshot {
             return 0;
         }
         let start = *skip * SKIP;
-        let end = (start + SKIP).min(self.buckets.len());
-        self.buckets[start..end]
+        let buckets = self.buckets.get();
+        let end = (start + SKIP).min(buckets.len());
+        buckets[start..end]
             .iter()
             .take_while(|&&(i, _)| (i as usize) < limit)
             .fold(before, |a, &(_, c)| a.wrapping_add(c))
@@ -397,13 +401,13 @@ impl HistogramSnapshot {
         // Rank is 1-based; q = 0 means the smallest observation.
         let rank = ((q * self.count as f64).ceil() as u64).clamp(1, self.count);
         let mut seen = 0u64;
-        for &(index, c) in self.buckets.iter() {
+        for &(index, c) in self.buckets.get() {
             seen += c;
             if seen >= rank {
                 return Some(index as usize);
             }
         }
-        self.buckets.last().map(|&(i, _)| i as usize)
+        self.buckets.get().last().map(|&(i, _)| i as usize)
     }
 
     /// The value at quantile `q` (0.5 for the median, 0.99 for p99):
@@ -451,7 +455,7 @@ impl HistogramSnapshot {
     /// and negative buckets report 0; [`float_buckets`](Self::float_buckets)
     /// has the real bounds.
     pub fn buckets(&self) -> impl Iterator<Item = Bucket> + '_ {
-        self.buckets.iter().map(|&(i, count)| {
+        self.buckets.get().iter().map(|&(i, count)| {
             let (lower, upper) = self.precision.integer_bounds(i as usize);
             Bucket {
                 lower,
@@ -464,7 +468,7 @@ impl HistogramSnapshot {
     /// The non-empty buckets in increasing value order: negatives, zero,
     /// positives.
     pub fn float_buckets(&self) -> impl Iterator<Item = FloatBucket> + '_ {
-        self.buckets.iter().map(|&(i, count)| {
+        self.buckets.get().iter().map(|&(i, count)| {
             let (lower, upper) = self.precision.float_bounds(i as usize);
             FloatBucket {
                 lower,
@@ -519,8 +523,8 @@ impl HistogramSnapshot {
         if other.precision != self.precision || other.count == 0 {
             return self.with_invalid(self.invalid.wrapping_add(other.invalid));
         }
-        let mut out = Vec::with_capacity(self.buckets.len() + other.buckets.len());
-        let (mut a, mut b) = (&self.buckets[..], &other.buckets[..]);
+        let (mut a, mut b) = (self.buckets.get(), other.buckets.get());
+        let mut out = Vec::with_capacity(a.len() + b.len());
         while let (Some(&x), Some(&y)) = (a.first(), b.first()) {
             if x.0 == y.0 {
                 out.push((x.0, x.1.wrapping_add(y.1)));
@@ -556,9 +560,9 @@ impl HistogramSnapshot {
         if earlier.precision != self.precision || earlier.count > self.count {
             return self.clone();
         }
-        let mut out = Vec::with_capacity(self.buckets.len());
-        let mut old = earlier.buckets.iter().peekable();
-        for &(index, count) in self.buckets.iter() {
+        let mut out = Vec::with_capacity(self.buckets.get().len());
+        let mut old = earlier.buckets.get().iter().peekable();
+        for &(index, count) in self.buckets.get() {
             while old.next_if(|&&(i, _)| i < index).is_some() {}
             let before = old.next_if(|&&(i, _)| i == index).map_or(0, |&(_, c)| c);
             let d = count.saturating_sub(before);

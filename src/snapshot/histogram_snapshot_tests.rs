@@ -84,6 +84,7 @@ fn count_below_matches_a_pass_over_every_bucket() {
         for limit in near.chain(ends) {
             let want: u64 = h
                 .buckets
+                .get()
                 .iter()
                 .filter(|&&(i, _)| (i as usize) < limit)
                 .map(|&(_, c)| c)
