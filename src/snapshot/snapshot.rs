@@ -123,9 +123,12 @@ impl Snapshot {
         let mut rest = self.metrics.as_slice();
         std::iter::from_fn(move || {
             let first = rest.first()?;
+            // The series of one registration share its descriptor: the
+            // names are compared only where the descriptors differ.
+            let d = &first.descriptor;
             let n = rest
                 .iter()
-                .position(|m| m.descriptor.name != first.descriptor.name)
+                .position(|m| !Arc::ptr_eq(&m.descriptor, d) && m.descriptor.name != d.name)
                 .unwrap_or(rest.len());
             let (family, tail) = rest.split_at(n);
             rest = tail;
