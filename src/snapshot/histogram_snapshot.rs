@@ -1,7 +1,7 @@
 //! [`HistogramSnapshot`]: a merged, immutable view of one histogram.
 #![forbid(unsafe_code)]
 
-use super::bucket_list::BucketList;
+use super::bucket_list::{skip_list, BucketList};
 use super::derived::Derived;
 use crate::buckets::Precision;
 use std::fmt;
@@ -121,22 +121,6 @@ pub struct HistogramSnapshot {
 
 /// One entry of the skip list (`count_below`) per this many buckets.
 const SKIP: usize = 16;
-
-/// Every [`SKIP`]-th entry of `buckets`: its bucket index and the count of
-/// the buckets before it. It lets [`HistogramSnapshot::count_below`] read a
-/// few cache lines instead of every bucket; made on the first call.
-fn skip_list(buckets: &[(u32, u64)]) -> Box<[(u32, u64)]> {
-    let mut before = 0u64;
-    buckets
-        .iter()
-        .enumerate()
-        .filter_map(|(k, &(index, c))| {
-            let skip = (k % SKIP == 0).then_some((index, before));
-            before = before.wrapping_add(c);
-            skip
-        })
-        .collect()
-}
 
 /// `x` rounded to the nearest `u64`, saturating (negative values to 0).
 fn round_u64(x: f64) -> u64 {
@@ -296,7 +280,7 @@ impl HistogramSnapshot {
     /// a binary search would wait on every step), and at most [`SKIP`]
     /// buckets per limit.
     pub(crate) fn count_below_from(&self, limit: usize, skip: &mut usize) -> u64 {
-        let skips = self.derived.skips(|| skip_list(self.buckets.get()));
+        let skips = self.derived.skips(|| skip_list(self.buckets.get(), SKIP));
         while skips
             .get(*skip + 1)
             .is_some_and(|&(i, _)| (i as usize) < limit)
