@@ -3,7 +3,8 @@
 //! snapshot. Whatever the records and wherever they happen (threads that
 //! come and go, so shards are handed over), every snapshot must equal the
 //! one a fresh registry makes of the same records in one go: same buckets,
-//! totals and extremes, and the same text exposition.
+//! totals and extremes, and the same text and protobuf expositions (the
+//! native buckets are carried over too).
 
 use hotmetrics::export::prometheus;
 use hotmetrics::{Registry, Unit};
@@ -63,13 +64,20 @@ fn record(reg: &Registry, values: &[Value]) {
     }
 }
 
-/// `reg`'s snapshot and its text, rendered twice (the second render reads
-/// back what the first kept).
-fn collected(reg: &Registry) -> (hotmetrics::HistogramSnapshot, String) {
+/// `reg`'s snapshot, its text and (with the `protobuf` feature) its
+/// protobuf exposition with native buckets, each rendered twice (the second render reads back what the
+/// first kept).
+fn collected(reg: &Registry) -> (hotmetrics::HistogramSnapshot, String, Vec<u8>) {
     let snap = reg.collect();
     let text = prometheus::render(&snap);
     assert_eq!(prometheus::render(&snap), text);
-    (snap.histogram("lat").unwrap().clone(), text)
+    #[cfg(feature = "protobuf")]
+    let proto = hotmetrics::export::protobuf::render(&snap);
+    #[cfg(feature = "protobuf")]
+    assert_eq!(hotmetrics::export::protobuf::render(&snap), proto);
+    #[cfg(not(feature = "protobuf"))]
+    let proto = Vec::new();
+    (snap.histogram("lat").unwrap().clone(), text, proto)
 }
 
 proptest! {
@@ -94,11 +102,12 @@ proptest! {
                 Step::Collect => {
                     let fresh = registry();
                     record(&fresh, &all);
-                    let (got, got_text) = collected(&reg);
-                    let (want, want_text) = collected(&fresh);
+                    let (got, got_text, got_proto) = collected(&reg);
+                    let (want, want_text, want_proto) = collected(&fresh);
                     prop_assert_eq!(&got, &want);
                     prop_assert_eq!(got.sum_f64().to_bits(), want.sum_f64().to_bits());
                     prop_assert_eq!(got_text, want_text);
+                    prop_assert_eq!(got_proto, want_proto);
                 }
             }
         }

@@ -146,11 +146,16 @@ pub(crate) fn native_of(
         1.0
     };
     let key = (divisor.to_bits(), max_buckets as u64);
-    h.derived(key, || convert_snapshot(h, divisor, max_buckets))
+    let make = || convert_snapshot(h, divisor, max_buckets);
+    match h.derived(key, make, carry::carry) {
+        Cow::Borrowed(kept) => Cow::Borrowed(&kept.hist),
+        Cow::Owned(kept) => Cow::Owned(kept.hist),
+    }
 }
 
-/// The conversion itself, `divisor` positive and finite.
-fn convert_snapshot(h: &HistogramSnapshot, divisor: f64, max_buckets: usize) -> NativeHistogram {
+/// The conversion itself, `divisor` positive and finite, with what a
+/// later snapshot's carries over (see `native_carry.rs`).
+fn convert_snapshot(h: &HistogramSnapshot, divisor: f64, max_buckets: usize) -> carry::Kept {
     let scale = |v: f64| v / divisor;
     let (min, max) = (h.min_f64().map(scale), h.max_f64().map(scale));
     let table = native_keys::table(h.precision, divisor);
@@ -163,13 +168,20 @@ fn convert_snapshot(h: &HistogramSnapshot, divisor: f64, max_buckets: usize) -> 
             table.as_ref().and_then(|t| t.get(i as usize)),
         )
     });
-    convert(
+    let (hist, start, ends) = convert_at_start(
         clamped(buckets, min, max),
         scale(h.sum_f64()),
         min,
         max,
         max_buckets,
-    )
+    );
+    carry::Kept {
+        hist,
+        start,
+        ends,
+        divisor,
+        max_buckets,
+    }
 }
 
 /// A bucket `(lower, upper, count)` on the real line, with its schema-8
@@ -202,14 +214,15 @@ fn clamped(
         .collect()
 }
 
-/// Converts real-line buckets: start schema, then lowered to fit.
-fn convert(
+/// Converts real-line buckets: start schema, then lowered to fit. Also
+/// returns the start schema and the extents of the buckets' keys there.
+fn convert_at_start(
     buckets: Vec<Source>,
     sum: f64,
     min: Option<f64>,
     max: Option<f64>,
     max_buckets: usize,
-) -> NativeHistogram {
+) -> (NativeHistogram, i32, (Range, Range)) {
     let start = start_schema(buckets.iter().map(|&(b, _)| b));
     let placed: Vec<(Key, u64)> = buckets
         .iter()
@@ -224,7 +237,7 @@ fn convert(
         schema -= 1;
     }
     let placed = placed.iter().map(|&(k, c)| (k.shifted(start - schema), c));
-    build(placed, schema, sum, min, max)
+    (build(placed, schema, sum, min, max), start, ends)
 }
 
 /// The conversion at a given `schema` (clamped into
@@ -571,6 +584,9 @@ fn spans_at((pos, neg): (Range, Range), shift: i32) -> usize {
     let len = |r: Range| r.map_or(0, |(lo, hi)| ((hi >> s) - (lo >> s)) as usize + 1);
     len(pos) + len(neg)
 }
+
+#[path = "native_carry.rs"]
+mod carry;
 
 #[cfg(test)]
 #[path = "native_tests.rs"]

@@ -10,6 +10,17 @@ fn brackets(v: f64) -> bool {
     i < x + slack && x <= i + 1.0 + slack
 }
 
+/// The conversion alone.
+fn convert(
+    buckets: Vec<Source>,
+    sum: f64,
+    min: Option<f64>,
+    max: Option<f64>,
+    max_buckets: usize,
+) -> NativeHistogram {
+    convert_at_start(buckets, sum, min, max, max_buckets).0
+}
+
 /// Buckets with no keys known: converted as they come.
 fn keyless(buckets: &[(f64, f64, u64)]) -> Vec<Source> {
     buckets.iter().map(|&b| (b, None)).collect()

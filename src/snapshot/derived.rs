@@ -22,15 +22,27 @@
 //! last one carried over: the collector knows by how much which buckets
 //! grew, and adds that below each limit (`Derived::carry`).
 //!
+//! The native buckets are carried over the same way where the exporter's
+//! [`Carry`] can tell that a fresh conversion would give the same
+//! (`export/native_carry.rs`).
+//!
 //! The first render's limits (and key) are the ones kept (a render with
 //! others works its own out, as before). One allocation per snapshot, on
 //! the first render, and one per value kept: none on the recording path.
 #![forbid(unsafe_code)]
 
+use super::HistogramSnapshot;
 use crate::sync::FrozenArc;
 use std::any::Any;
 use std::borrow::Cow;
 use std::sync::OnceLock;
+
+/// How a kept value is carried over to the next snapshot of a histogram
+/// that changed: from the value, that snapshot, and the buckets that grew
+/// (index and added count, by increasing index); `None` where the value
+/// must be worked out afresh.
+pub(crate) type Carry =
+    fn(&dyn Any, &HistogramSnapshot, &[(u32, u64)]) -> Option<Box<dyn Any + Send + Sync>>;
 
 /// What is kept, shared by every clone of a snapshot.
 #[derive(Clone)]
@@ -41,7 +53,14 @@ struct Slots {
     /// The snapshot's skip list (`HistogramSnapshot::count_below`).
     skips: OnceLock<Box<[(u32, u64)]>>,
     classic: OnceLock<Counts>,
-    value: OnceLock<((u64, u64), Box<dyn Any + Send + Sync>)>,
+    value: OnceLock<Kept>,
+}
+
+/// The exporter's value, under its key, with how to carry it over.
+struct Kept {
+    key: (u64, u64),
+    value: Box<dyn Any + Send + Sync>,
+    carry: Carry,
 }
 
 struct Counts {
@@ -82,10 +101,17 @@ impl Derived {
         }
     }
 
-    /// Keeps the counts `earlier` kept, for the same limits, plus the
-    /// observations `added` (bucket index and count, by increasing index):
-    /// those of a snapshot whose buckets are `earlier`'s plus `added`.
-    pub(crate) fn carry(&self, earlier: &Derived, added: &[(u32, u64)]) {
+    /// Keeps for `snap`, whose buckets are `earlier`'s plus the
+    /// observations `added` (bucket index and count, by increasing index),
+    /// the counts `earlier` kept (for the same limits) plus `added`, and
+    /// the value `earlier` kept, carried over by its [`Carry`].
+    pub(crate) fn carry(&self, earlier: &Derived, added: &[(u32, u64)], snap: &HistogramSnapshot) {
+        if let Some(kept) = earlier.0.value.get() {
+            if let Some(value) = (kept.carry)(&*kept.value, snap, added) {
+                let (key, carry) = (kept.key, kept.carry);
+                let _ = self.0.value.set(Kept { key, value, carry });
+            }
+        }
         let Some(kept) = earlier.0.classic.get() else {
             return;
         };
@@ -110,21 +136,23 @@ impl Derived {
     }
 
     /// The value kept for `key` if it is a `T`; otherwise `make`'s,
-    /// kept (a clone) if nothing is kept yet.
+    /// kept (a clone, with how to `carry` it over) if nothing is kept yet.
     pub(crate) fn value<T: Any + Send + Sync + Clone>(
         &self,
         key: (u64, u64),
         make: impl FnOnce() -> T,
+        carry: Carry,
     ) -> Cow<'_, T> {
-        if let Some((k, v)) = self.0.value.get() {
-            if let Some(v) = v.downcast_ref::<T>().filter(|_| *k == key) {
+        if let Some(kept) = self.0.value.get() {
+            if let Some(v) = kept.value.downcast_ref::<T>().filter(|_| kept.key == key) {
                 return Cow::Borrowed(v);
             }
             return Cow::Owned(make());
         }
         let v = make();
         // (A racing render may have kept its own first: same buckets.)
-        let _ = self.0.value.set((key, Box::new(v.clone())));
+        let value = Box::new(v.clone());
+        let _ = self.0.value.set(Kept { key, value, carry });
         Cow::Owned(v)
     }
 }
@@ -168,12 +196,13 @@ mod tests {
             made += 1;
             v
         };
-        assert_eq!(*memo.value((1, 2), || make(7)), 7);
-        assert_eq!(*memo.clone().value((1, 2), || make(8)), 7);
+        let none: Carry = |_, _, _| None;
+        assert_eq!(*memo.value((1, 2), || make(7), none), 7);
+        assert_eq!(*memo.clone().value((1, 2), || make(8), none), 7);
         // Another key or another type: made each time, the first kept.
-        assert_eq!(*memo.value((1, 3), || make(9)), 9);
-        assert_eq!(*memo.value((1, 2), || 5u64), 5);
-        assert_eq!(*memo.value((1, 2), || make(10)), 7);
+        assert_eq!(*memo.value((1, 3), || make(9), none), 9);
+        assert_eq!(*memo.value((1, 2), || 5u64, none), 5);
+        assert_eq!(*memo.value((1, 2), || make(10), none), 7);
         assert_eq!(made, 2);
     }
 }

@@ -232,8 +232,9 @@ impl HistogramSnapshot {
         &self,
         key: (u64, u64),
         make: impl FnOnce() -> T,
+        carry: super::derived::Carry,
     ) -> std::borrow::Cow<'_, T> {
-        self.derived.value(key, make)
+        self.derived.value(key, make, carry)
     }
 
     /// Carries the classic counts `earlier` (the last snapshot of the same
@@ -241,7 +242,7 @@ impl HistogramSnapshot {
     /// (value-ordered bucket index and count, by increasing index): a render
     /// of `self` with the same limits then counts no bucket.
     pub(crate) fn carry_derived(&self, earlier: &HistogramSnapshot, added: &[(u32, u64)]) {
-        self.derived.carry(&earlier.derived, added);
+        self.derived.carry(&earlier.derived, added, self);
     }
 
     /// The counts kept for exactly `limits`, if any (what
