@@ -321,3 +321,32 @@ fn every_schema_8_bound_is_the_upper_end_of_its_bucket() {
         }
     }
 }
+
+#[test]
+fn a_changed_histogram_carries_its_native_buckets_unless_they_could_differ() {
+    let reg = Registry::with_clock(crate::Clock::from_fn(|| 0));
+    let h = reg.histogram("lat", "l", Unit::Nanoseconds).unwrap();
+    for v in [1_000, 50_000, 2_000_000, 90_000_000] {
+        h.record(v);
+    }
+    let converted = |snap: &crate::Snapshot| {
+        let s = snap.histogram("lat").unwrap();
+        let fresh = convert_snapshot(s, 1e9, DEFAULT_MAX_BUCKETS).hist;
+        let kept = matches!(native_of(s, 1e9, DEFAULT_MAX_BUCKETS), Cow::Borrowed(_));
+        let n = native_of(s, 1e9, DEFAULT_MAX_BUCKETS).into_owned();
+        assert_eq!(n, fresh, "what is read back is what a conversion gives");
+        kept
+    };
+    assert!(!converted(&reg.collect()), "the first render converts");
+    // Records between the extremes, in known buckets and in new ones no
+    // wider than those (a wider one would lower the start schema): carried.
+    for v in [2_000_000, 2_000_000, 50_000, 2_050_000, 60_000] {
+        h.record(v);
+    }
+    assert!(converted(&reg.collect()), "carried over");
+    // A new maximum moves a clamped bound: converted afresh.
+    h.record(500_000_000);
+    assert!(!converted(&reg.collect()), "converted afresh");
+    h.record(60_000);
+    assert!(converted(&reg.collect()), "carried over again");
+}
