@@ -181,6 +181,7 @@ fn convert_snapshot(h: &HistogramSnapshot, divisor: f64, max_buckets: usize) -> 
         ends,
         divisor,
         max_buckets,
+        table,
     }
 }
 

@@ -21,9 +21,11 @@
 //! widens nor can the spans shrink.
 #![forbid(unsafe_code)]
 
-use super::{bound, native_keys, spans_at, Key, NativeHistogram, Range, MIN_SCHEMA};
+use super::native_keys::KeyTable;
+use super::{bound, spans_at, Key, NativeHistogram, Range, MIN_SCHEMA};
 use crate::snapshot::HistogramSnapshot;
 use std::any::Any;
+use std::sync::Arc; // shim-exempt: an exporter's table, read-only, not on the recording path
 
 /// A conversion, with what carrying it over needs.
 #[derive(Clone)]
@@ -34,6 +36,9 @@ pub(super) struct Kept {
     pub(super) ends: (Range, Range),
     pub(super) divisor: f64,
     pub(super) max_buckets: usize,
+    /// The schema-8 keys of the fine buckets, as the conversion used them
+    /// (held here, so a carry takes no lock).
+    pub(super) table: Option<Arc<KeyTable>>,
 }
 
 /// `kept` (a [`Kept`]) with the fine buckets `grown` (bucket index, added
@@ -55,7 +60,7 @@ pub(super) fn carry(
         (Some(lo), Some(hi)) if lo <= hi => (lo, hi),
         _ => (f64::NEG_INFINITY, f64::INFINITY),
     };
-    let table = native_keys::table(h.precision, old.divisor)?;
+    let table = old.table.as_ref()?;
     let (start, widest) = (old.start, bound(old.start, 1) - 1.0);
     let mut new = old.clone();
     let shift = start - new.hist.schema;
