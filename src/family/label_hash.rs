@@ -162,7 +162,30 @@ mod tests {
     fn low_bits_spread_over_a_small_table() {
         // The table probes from the low bits: 4,096 label sets like the
         // ones a service has should fill nearly all of 64 buckets evenly.
-        let h = LabelHasher::new();
+        // Fixed seeds (arbitrary constants): with fresh random ones the
+        // fullest of 64 buckets (64 expected, sd 8) passes 100 about once
+        // in 5,000 runs, and Miri's deterministic seeds can land on one.
+        for seeds in [
+            [
+                0x5851_f42d_4c95_7f2d,
+                0x1405_7b7e_f767_814f,
+                0xd1b5_4a32_d192_ed03,
+                0x9e37_79b9_7f4a_7c15,
+            ],
+            [
+                0x2545_f491_4f6c_dd1d,
+                0xbf58_476d_1ce4_e5b9,
+                0x94d0_49bb_1331_11eb,
+                0x6a09_e667_f3bc_c909,
+            ],
+        ] {
+            spread_with(&LabelHasher {
+                seeds: seeds.map(|s| s | 1),
+            });
+        }
+    }
+
+    fn spread_with(h: &LabelHasher) {
         let mut per_bucket = [0u32; 64];
         let mut all = HashSet::new();
         for route in 0..64 {
