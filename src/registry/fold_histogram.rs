@@ -13,18 +13,17 @@
 //! 2. reads the changed (and new) chunks again, a consistent copy from each
 //!    thread (see `storage/histogram_cells.rs`), and notes by how much each
 //!    bucket grew;
-//! 3. makes the new bucket list from the last one, copied in runs between
-//!    the buckets that grew. The classic-bucket counts a render kept with
-//!    the last snapshot are carried over the same way
-//!    (`snapshot/derived.rs`), so a render of a histogram that changed
-//!    does not count its buckets again either.
+//! 3. hands the buckets that grew to the new snapshot: its bucket list is
+//!    made from the last one's on first read (`snapshot/bucket_list.rs`),
+//!    and the classic-bucket counts and native buckets a render kept with
+//!    the last snapshot are carried over with them (`snapshot/derived.rs`),
+//!    so a text scrape of a histogram that changed neither copies nor
+//!    counts its buckets.
 //!
 //! A scrape after a few records per histogram therefore reads a few chunks
-//! and copies each bucket list once, instead of merging every fine bucket.
-//! What it costs: the collector keeps one merged copy of every chunk any
-//! thread touched (180 bytes per 16 buckets), about what one recording
-//! thread holds, and the bucket list of the snapshot before the last, to
-//! write the next list into once readers are done with it.
+//! instead of merging every fine bucket. What it costs: the collector keeps
+//! one merged copy of every chunk any thread touched (180 bytes per 16
+//! buckets), about what one recording thread holds.
 //!
 //! Slots become value-ordered bucket indices (`Precision::slot_index`) as
 //! they are noted; a `u64` and an `f64` record of one integer below `2^bits`
