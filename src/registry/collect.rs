@@ -65,9 +65,9 @@ pub(crate) struct Fold<'a> {
 }
 
 impl Collector {
-    /// Histogram chunk copies the collections so far read.
+    /// Histogram chunk copies and chunk counts the collections so far read.
     #[cfg(test)]
-    pub(crate) fn chunk_reads(&self) -> usize {
+    pub(crate) fn chunk_reads(&self) -> (usize, usize) {
         self.histograms.chunk_reads()
     }
 
@@ -469,11 +469,16 @@ mod tests {
         // One bucket per octave from 2^7 on: each in a chunk of its own.
         let values = (7..40).map(|k| 1u64 << k);
         values.clone().for_each(|v| h.record(v));
-        let reads = || reg.chunk_reads();
+        let reads = || reg.chunk_reads().0;
+        let counts_read = || reg.chunk_reads().1;
         let chunks = reg.collect().histogram("lat").unwrap().buckets().count();
         let after_first = reads();
         assert_eq!(chunks, 33);
         assert_eq!(after_first, chunks);
+        assert_eq!(counts_read(), chunks);
+        // Nothing recorded: not even a chunk's count is read.
+        reg.collect();
+        assert_eq!((reads(), counts_read()), (chunks, chunks));
         // Another thread records twice into a new chunk, once into a kept one.
         std::thread::scope(|s| {
             s.spawn(|| [3, 3, 1 << 20].into_iter().for_each(|v| h.record(v)));
@@ -485,11 +490,13 @@ mod tests {
             3,
             "the new chunk from one thread, the kept one from both"
         );
+        assert_eq!(counts_read(), 2 * chunks + 2, "every count of both threads");
         assert_eq!(second.count(), 36);
         assert_eq!(second.sum(), values.sum::<u64>() as u128 + 6 + (1 << 20));
         assert_eq!((second.min(), second.max()), (Some(3), Some(1 << 39)));
         // Nothing since: nothing is read.
         reg.collect();
         assert_eq!(reads() - after_first, 3);
+        assert_eq!(counts_read(), 2 * chunks + 2);
     }
 }

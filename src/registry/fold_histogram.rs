@@ -5,15 +5,17 @@
 //! buckets summed over all threads as that snapshot holds them
 //! (`Kept`). A collection:
 //!
-//! 1. adds up every thread's chunk counts, without copying any bucket.
-//!    Counts only grow, so if the total equals the last snapshot's count,
-//!    nothing changed: the last snapshot is handed out again, its buckets
-//!    shared. Otherwise it adds them up per chunk: a chunk whose total
-//!    equals the kept one holds the same records, and is not read again;
-//! 2. reads the changed (and new) chunks again, a consistent copy from each
+//! 1. adds up every thread's record count (one word per thread's cells).
+//!    Counts only grow, so if the total equals the one read before the last
+//!    fold, nothing changed: the last snapshot is handed out again, its
+//!    buckets shared, and no chunk is read;
+//! 2. otherwise adds up every thread's chunk counts, without copying any
+//!    bucket, per chunk: a chunk whose total equals the kept one holds the
+//!    same records, and is not read again;
+//! 3. reads the changed (and new) chunks again, a consistent copy from each
 //!    thread (see `storage/histogram_cells.rs`), and notes by how much each
 //!    bucket grew;
-//! 3. hands the buckets that grew to the new snapshot: its bucket list is
+//! 4. hands the buckets that grew to the new snapshot: its bucket list is
 //!    made from the last one's on first read (`snapshot/bucket_list.rs`),
 //!    and the classic-bucket counts and native buckets a render kept with
 //!    the last snapshot are carried over with them (`snapshot/derived.rs`),
@@ -55,6 +57,9 @@ pub(super) struct Histograms {
     /// Chunk copies read so far (what tests of the re-reading check).
     #[cfg_attr(not(test), allow(dead_code))]
     chunk_reads: usize,
+    /// Chunk counts read so far (likewise).
+    #[cfg_attr(not(test), allow(dead_code))]
+    counts_read: usize,
 }
 
 /// What the collector keeps of one histogram: its last snapshot, and its
@@ -63,6 +68,9 @@ pub(super) struct Histograms {
 /// the changed ones reads only `firsts` and `counts`.
 struct Kept {
     snap: HistogramSnapshot,
+    /// Every thread's record count added up, as read before the chunks
+    /// `snap` holds were last walked: each record it counts is in them.
+    records: u64,
     /// Each chunk's first slot: what names it in every thread's cells.
     firsts: Vec<u32>,
     /// Each chunk's records: the sum of its buckets.
@@ -87,6 +95,7 @@ impl Kept {
                 Totals::integers(0, u64::MAX, 0),
                 0,
             ),
+            records: 0,
             firsts: Vec::new(),
             counts: Vec::new(),
             buckets: Vec::new(),
@@ -158,7 +167,10 @@ impl Histograms {
         let precision = h.precision();
         let kept = self.last[slot].get_or_insert_with(|| Kept::new(precision));
         let (seen, stale, fresh) = (&mut self.seen, &mut self.stale, &mut self.fresh);
-        if !mark_stale(storage, h, kept, &mut self.counts, seen, stale, fresh) {
+        let changed = mark_stale(storage, h, kept, &mut self.counts, seen, stale, fresh);
+        self.counts_read += self.counts.len();
+        self.counts.clear();
+        if !changed {
             return kept.snap.with_invalid(invalid);
         }
         let mut extremes = Totals::integers(0, u64::MAX, 0);
@@ -193,10 +205,10 @@ impl Histograms {
         }
     }
 
-    /// Chunk copies read so far.
+    /// Chunk copies and chunk counts read so far.
     #[cfg(test)]
-    pub(super) fn chunk_reads(&self) -> usize {
-        self.chunk_reads
+    pub(super) fn chunk_reads(&self) -> (usize, usize) {
+        (self.chunk_reads, self.counts_read)
     }
 }
 
@@ -212,8 +224,22 @@ fn mark_stale(
     stale: &mut Vec<u32>,
     fresh: &mut Vec<u32>,
 ) -> bool {
+    // Every thread's record count first: it only grows, and each record it
+    // counts was counted by its chunk before (see `HistogramCells::records`),
+    // so an unchanged total means the kept chunks hold every record.
+    let mut records = 0u64;
+    storage.for_each_shard(|shard| {
+        if let Some(cells) = shard.read_histogram(h.slot()) {
+            records = records.wrapping_add(cells.records());
+        }
+    });
+    if records == kept.records {
+        return false;
+    }
+    kept.records = records;
     // Every thread's chunk counts, read once; first their total alone:
-    // counts only grow, so an unchanged total means no chunk changed.
+    // records counted by their chunk but not yet by `records` may have
+    // been folded already.
     counts.clear();
     let mut total = 0u64;
     storage.for_each_shard(|shard| {

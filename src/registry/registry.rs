@@ -408,9 +408,10 @@ impl Registry {
         snapshot
     }
 
-    /// Histogram chunk copies every collection so far read.
+    /// Histogram chunk copies and chunk counts every collection so far
+    /// read.
     #[cfg(test)]
-    pub(crate) fn chunk_reads(&self) -> usize {
+    pub(crate) fn chunk_reads(&self) -> (usize, usize) {
         lock(&self.inner.collector).chunk_reads()
     }
 
