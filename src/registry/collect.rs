@@ -51,6 +51,8 @@ pub(crate) struct Collector {
     same_name: Vec<bool>,
     /// Series in the last snapshot: the capacity of the next one.
     last_len: usize,
+    /// Names with series in the last snapshot: likewise.
+    last_families: usize,
     /// How each metric's series are put in label order.
     series_order: SeriesOrder,
     counter_totals: Vec<u64>,
@@ -126,6 +128,7 @@ impl Collector {
             histograms: &mut self.histograms,
         };
         let mut metrics = Vec::with_capacity(self.last_len);
+        let mut family_ends = Vec::with_capacity(self.last_families);
         self.series_order
             .by_entry
             .resize_with(entries.len(), Vec::new);
@@ -152,9 +155,13 @@ impl Collector {
             if shapes > 1 && last_shape {
                 merge_shapes(&mut metrics, name_start);
             }
+            if last_shape && metrics.len() > name_start {
+                family_ends.push(metrics.len() as u32);
+            }
         }
         self.last_len = metrics.len();
-        Snapshot::from_sorted(self.generation, metrics)
+        self.last_families = family_ends.len();
+        Snapshot::from_sorted(self.generation, metrics, family_ends)
     }
 
     /// Brings [`by_name`](Self::by_name) up to date with `entries`.
@@ -343,6 +350,47 @@ mod tests {
         reg.counter("mid", "m").unwrap();
         assert_eq!(routes(&reg), sorted(&["a", "b", "c", "m", "x"]));
         assert_eq!(routes(&reg), sorted(&["a", "b", "c", "m", "x"]));
+    }
+
+    #[test]
+    fn families_are_the_names_with_series_whatever_registered_them() {
+        let reg = registry();
+        reg.counter("a", "").unwrap().inc();
+        let _unused = reg.counter_family("b", "", &["route"]).unwrap();
+        let shape = |labels: &[&str]| Options::new("jobs", "").labels(labels);
+        let plain: Counter = reg.register_shape(Options::new("jobs", "")).unwrap();
+        let by_queue: CounterFamily = reg.register_shape(shape(&["queue"])).unwrap();
+        plain.inc();
+        by_queue.inc(&["q"]);
+        for region in ["eu", "us"] {
+            let scoped = reg.with_const_labels(&[("region", region)]).unwrap();
+            scoped.counter("req", "").unwrap().inc();
+        }
+        reg.histogram("z", "", crate::Unit::None).unwrap().record(1);
+        for _ in 0..2 {
+            let snap = reg.collect();
+            let families: Vec<(&str, usize)> = snap
+                .families()
+                .map(|(d, series)| {
+                    assert!(series.iter().all(|m| m.descriptor().name() == d.name()));
+                    (d.name(), series.len())
+                })
+                .collect();
+            // Grouped by name over the series themselves (the families'
+            // own overflow tallies, `b_overflow` and `jobs_overflow`, are
+            // names of their own).
+            let mut by_name: Vec<(&str, usize)> = Vec::new();
+            for m in snap.metrics() {
+                match by_name.last_mut() {
+                    Some((name, n)) if *name == m.descriptor().name() => *n += 1,
+                    _ => by_name.push((m.descriptor().name(), 1)),
+                }
+            }
+            assert_eq!(families, by_name);
+            let names: Vec<&str> = families.iter().map(|f| f.0).collect();
+            assert_eq!(names, ["a", "b_overflow", "jobs", "jobs_overflow", "req", "z"]);
+            assert_eq!((families[2].1, families[4].1), (2, 2));
+        }
     }
 
     #[test]

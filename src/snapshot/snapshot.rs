@@ -81,6 +81,11 @@ impl MetricSnapshot {
 pub struct Snapshot {
     pub(crate) generation: u64,
     pub(crate) metrics: Vec<MetricSnapshot>,
+    /// Where each name's series end in `metrics`, ascending: the collector
+    /// knows where its names change, so [`families`](Self::families)
+    /// compares no names (a render would otherwise read every next
+    /// series' descriptor first).
+    family_ends: Vec<u32>,
 }
 
 impl Snapshot {
@@ -90,19 +95,42 @@ impl Snapshot {
         metrics.sort_unstable_by(|a, b| {
             (a.descriptor.name.as_str(), &a.labels).cmp(&(b.descriptor.name.as_str(), &b.labels))
         });
-        Snapshot::from_sorted(generation, metrics)
+        let family_ends = metrics
+            .windows(2)
+            .enumerate()
+            .filter(|(_, w)| w[0].descriptor.name != w[1].descriptor.name)
+            .map(|(i, _)| i as u32 + 1)
+            .chain((!metrics.is_empty()).then_some(metrics.len() as u32))
+            .collect();
+        Snapshot::from_sorted(generation, metrics, family_ends)
     }
 
     /// Builds a snapshot from `metrics` already ordered by name, then
-    /// labels (the collector folds them in that order).
-    pub(crate) fn from_sorted(generation: u64, metrics: Vec<MetricSnapshot>) -> Snapshot {
+    /// labels (the collector folds them in that order), with the end of
+    /// each name's series in `family_ends`.
+    pub(crate) fn from_sorted(
+        generation: u64,
+        metrics: Vec<MetricSnapshot>,
+        family_ends: Vec<u32>,
+    ) -> Snapshot {
         debug_assert!(metrics.windows(2).all(|w| {
             (w[0].descriptor.name.as_str(), &w[0].labels)
                 <= (w[1].descriptor.name.as_str(), &w[1].labels)
         }));
+        debug_assert!({
+            let mut start = 0;
+            family_ends.iter().all(|&end| {
+                let family = &metrics[start..end as usize];
+                start = end as usize;
+                let name = &family[0].descriptor.name;
+                family.iter().all(|m| &m.descriptor.name == name)
+                    && !matches!(metrics.get(start), Some(m) if &m.descriptor.name == name)
+            }) && start == metrics.len()
+        });
         Snapshot {
             generation,
             metrics,
+            family_ends,
         }
     }
 
@@ -120,19 +148,11 @@ impl Snapshot {
     /// descriptor and all its series (one, unlabeled, for a plain metric).
     /// Exporters write one `# HELP`/`# TYPE` block per item.
     pub fn families(&self) -> impl Iterator<Item = (&Descriptor, &[MetricSnapshot])> + '_ {
-        let mut rest = self.metrics.as_slice();
-        std::iter::from_fn(move || {
-            let first = rest.first()?;
-            // The series of one registration share its descriptor: the
-            // names are compared only where the descriptors differ.
-            let d = &first.descriptor;
-            let n = rest
-                .iter()
-                .position(|m| !Arc::ptr_eq(&m.descriptor, d) && m.descriptor.name != d.name)
-                .unwrap_or(rest.len());
-            let (family, tail) = rest.split_at(n);
-            rest = tail;
-            Some((&*first.descriptor, family))
+        let mut start = 0;
+        self.family_ends.iter().map(move |&end| {
+            let family = &self.metrics[start..end as usize];
+            start = end as usize;
+            (&*family[0].descriptor, family)
         })
     }
 
@@ -285,6 +305,7 @@ impl Snapshot {
         Snapshot {
             generation: self.generation,
             metrics,
+            family_ends: self.family_ends.clone(),
         }
     }
 }
