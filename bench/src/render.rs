@@ -168,8 +168,12 @@ impl Renderers {
     /// every scrape unless configured to collect on a timer), then renders;
     /// a peer encodes (reading its atomics as it goes, so that is its whole
     /// scrape). Returns the size in bytes.
+    ///
+    /// The last scrape's snapshot is let go first, as an endpoint's
+    /// response lets it go once sent: the collector then reuses its series.
     pub fn scrape(&mut self, k: usize) -> usize {
         if k < 2 {
+            self.snap = std::sync::Arc::default();
             self.snap = self.reg.collect();
         }
         self.render(k)
