@@ -388,7 +388,10 @@ mod tests {
             }
             assert_eq!(families, by_name);
             let names: Vec<&str> = families.iter().map(|f| f.0).collect();
-            assert_eq!(names, ["a", "b_overflow", "jobs", "jobs_overflow", "req", "z"]);
+            assert_eq!(
+                names,
+                ["a", "b_overflow", "jobs", "jobs_overflow", "req", "z"]
+            );
             assert_eq!((families[2].1, families[4].1), (2, 2));
         }
     }

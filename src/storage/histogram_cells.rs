@@ -214,7 +214,8 @@ impl HistogramCells {
         let records = self.records.load(Ordering::Relaxed);
         // Release, after the chunk's count: a reader that Acquire-loads
         // this count then sees every record it counts in its chunk's count.
-        self.records.store(records.wrapping_add(1), Ordering::Release);
+        self.records
+            .store(records.wrapping_add(1), Ordering::Release);
     }
 
     /// The records completed into these cells so far. It only grows, and
