@@ -170,7 +170,7 @@ impl Renderers {
     /// scrape). Returns the size in bytes.
     ///
     /// The last scrape's snapshot is let go first, as an endpoint's
-    /// response lets it go once sent: the collector then reuses its series.
+    /// response lets it go once sent (its drop is part of the scrape either way).
     pub fn scrape(&mut self, k: usize) -> usize {
         if k < 2 {
             self.snap = std::sync::Arc::default();
