@@ -13,8 +13,9 @@ const REGISTRY_OFF: u8 = 1;
 #[cfg_attr(all(loom, feature = "loom"), allow(dead_code))]
 const GLOBAL_OFF: u8 = 2;
 
-// repr(C), flags first: the flag shares a cache line with the head of the
-// per-thread lookup table that every record reads next.
+// repr(C), flags first: the flag shares a cache line with the per-thread
+// store's id, which every record on a shared handle reads next (`Storage`
+// and `PerThread` are `repr(C)` with the id first; a test checks it).
 #[repr(C)]
 pub(crate) struct Core {
     /// `REGISTRY_OFF | GLOBAL_OFF`; recording happens only when zero, so the
@@ -134,5 +135,19 @@ crate::sync::cfg_loom! {
 
         /// The process-wide switch is not modelled under loom.
         pub(crate) fn track(_core: &Arc<Core>) {}
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::Core;
+
+    #[test]
+    fn the_switch_and_the_per_thread_lookup_share_a_cache_line() {
+        let core = Core::new(crate::clock::Clock::from_fn(|| 0));
+        let flags = &core.flags as *const _ as usize;
+        let id = core.storage.lookup_address();
+        assert!(id > flags && id - flags <= 8, "{flags:#x} {id:#x}");
+        assert_eq!(flags / 64, id / 64, "{flags:#x} {id:#x}");
     }
 }

@@ -22,6 +22,8 @@ use crate::sync::{lock, Hold, Mutex, PerThread};
 use std::fmt;
 
 /// All threads' cells of one registry.
+// repr(C), shards first: see `handle::registry_core::Core`.
+#[repr(C)]
 pub(crate) struct Storage {
     shards: PerThread<Shard>,
     /// Held by whatever walks every shard's histogram cells outside the
@@ -57,6 +59,13 @@ impl Storage {
     pub(crate) fn hold_shard(&self) -> (Hold, Owned<'_>) {
         let (hold, shard) = self.shards.hold(Shard::new);
         (hold, Owned::new(shard))
+    }
+
+    /// Where the per-thread store's id sits: what a record on a shared
+    /// handle reads of `self`.
+    #[cfg(test)]
+    pub(crate) fn lookup_address(&self) -> usize {
+        self.shards.id_address()
     }
 
     /// Every shard, including those of threads that have exited.

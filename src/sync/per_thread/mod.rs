@@ -41,6 +41,9 @@ use std::ptr;
 pub(crate) use thread_state::Hold;
 
 /// One `T` per thread (see the module docs).
+// repr(C), id first: a lookup reads only the id (then the calling
+// thread's cache); the values' index array, 512 bytes, comes after it.
+#[repr(C)]
 pub(crate) struct PerThread<T: Send + Sync> {
     /// Unique among every `PerThread` ever made: what the cache matches.
     id: u64,
@@ -140,6 +143,12 @@ impl<T: Send + Sync> PerThread<T> {
         } else {
             value
         }
+    }
+
+    /// Where the id sits: what a lookup reads of `self`.
+    #[cfg(test)]
+    pub(crate) fn id_address(&self) -> usize {
+        &self.id as *const u64 as usize
     }
 
     /// Every value, including those of threads that exited.
