@@ -12,7 +12,8 @@
 //! registered beside them, as in the bench) and the number of scrapes,
 //! each a `collect()` and a Prometheus text render; `changed` as a third
 //! argument records one more observation into every histogram before each
-//! scrape. The difference between the counts of two runs, divided by the
+//! scrape, `render` renders the snapshot collected at the start each time
+//! instead (the render alone). The difference between the counts of two runs, divided by the
 //! difference of their scrape numbers, is the cost of one scrape, set-up
 //! excluded.
 
@@ -27,14 +28,14 @@ fn main() {
         })
     };
     let (counters, scrapes) = (number(10_000), number(10));
-    let changed = std::env::args().nth(3).as_deref() == Some("changed");
+    let mode = std::env::args().nth(3);
     let mut r = Renderers::new(counters, counters / 10);
     let mut bytes = 0;
     for _ in 0..scrapes {
-        bytes += if changed {
-            r.scrape_changed()
-        } else {
-            r.scrape(0)
+        bytes += match mode.as_deref() {
+            Some("changed") => r.scrape_changed(),
+            Some("render") => r.render(0),
+            _ => r.scrape(0),
         };
     }
     println!("{scrapes} scrapes, {} bytes", black_box(bytes));
