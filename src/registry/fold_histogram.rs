@@ -257,10 +257,22 @@ fn mark_stale(
     seen.clear();
     seen.resize(firsts.len(), 0);
     fresh.clear();
+    // Each thread's counts come by increasing first slot, as `firsts` is
+    // sorted: one merge per thread (a thread's run starts where the first
+    // slot goes down), not a search per chunk.
+    let (mut k, mut last) = (0, 0);
     for &(first, count) in counts.iter() {
-        match firsts.binary_search(&first) {
-            Ok(k) => seen[k] = seen[k].wrapping_add(count),
-            Err(_) => fresh.push(first),
+        if first < last {
+            k = 0;
+        }
+        last = first;
+        while k < firsts.len() && firsts[k] < first {
+            k += 1;
+        }
+        if firsts.get(k) == Some(&first) {
+            seen[k] = seen[k].wrapping_add(count);
+        } else {
+            fresh.push(first);
         }
     }
     stale.clear();
