@@ -6,8 +6,9 @@
 //! enable) they map to loom's modelled types, so the loom models check the
 //! very code that ships. Besides the primitives this folder holds:
 //!
-//! - [`PerThread`] (`per_thread.rs`): one value per thread, reachable by
-//!   its owner without a lock (the `thread_local` crate in production);
+//! - [`PerThread`] (`per_thread/`): one value per thread, reachable by
+//!   its owner without a lock (this crate's own owner tokens and
+//!   thread-local cache, the same code under loom);
 //! - [`Publish`] (`publish.rs`): the latest `Arc`, swapped atomically
 //!   (`arc-swap` in production);
 //! - [`Reclaim`] (`reclaim.rs`): when an unlinked value can no longer be
