@@ -91,7 +91,9 @@ impl TextOptions {
     }
 
     /// Every histogram without a setting of its own is written as a classic
-    /// histogram with these `le` bounds (base unit).
+    /// histogram with these `le` bounds (base unit). The bounds are sorted
+    /// and deduplicated; a non-finite one (NaN, ±∞) is left out, as
+    /// `le="+Inf"` is always written.
     pub fn buckets(mut self, le: &[f64]) -> TextOptions {
         self.default = Some(HistogramForm::Buckets(le_bounds(le)));
         self
@@ -108,7 +110,8 @@ impl TextOptions {
 
     /// Every histogram without a setting of its own is written as a summary
     /// with these quantiles (`0.5`, `0.99`, …), values in the base unit,
-    /// with `_sum` and `_count`.
+    /// with `_sum` and `_count`. Quantiles outside `[0, 1]` (and NaN) are
+    /// left out.
     pub fn summary(mut self, quantiles_: &[f64]) -> TextOptions {
         self.default = Some(HistogramForm::Summary(quantiles(quantiles_)));
         self

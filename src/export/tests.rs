@@ -230,6 +230,32 @@ fn classic_buckets_follow_the_le_rule() {
 }
 
 #[test]
+fn bounds_and_quantiles_are_sorted_deduplicated_and_kept_finite() {
+    let h = hist(&[1, 2, 3]);
+    let d = desc("h", "", Unit::None, MetricKind::Histogram);
+    let snap = Snapshot::new(1, vec![series(&d, &[], MetricValue::Histogram(h))]);
+    let render = |opts: &TextOptions| {
+        let mut out = String::new();
+        prometheus::render_into(&snap, &mut out, opts);
+        out
+    };
+    let bounds = [2.0, f64::NAN, 1.0, f64::INFINITY, 2.0, f64::NEG_INFINITY];
+    let out = render(&TextOptions::new().buckets(&bounds));
+    let les: Vec<&str> = out.lines().filter(|l| l.starts_with("h_bucket")).collect();
+    assert_eq!(
+        les,
+        [
+            "h_bucket{le=\"1.0\"} 1",
+            "h_bucket{le=\"2.0\"} 2",
+            "h_bucket{le=\"+Inf\"} 3"
+        ]
+    );
+    let out = render(&TextOptions::new().summary(&[0.5, f64::NAN, 1.5, -0.1, 0.5]));
+    let quantiles: Vec<&str> = out.lines().filter(|l| l.starts_with("h{")).collect();
+    assert_eq!(quantiles, ["h{quantile=\"0.5\"} 2"]);
+}
+
+#[test]
 fn counters_and_gauges_convert_to_the_base_unit() {
     let busy = desc("busy", "", Unit::Microseconds, MetricKind::Counter);
     let last = desc("last", "", Unit::Milliseconds, MetricKind::Gauge);
