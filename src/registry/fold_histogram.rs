@@ -35,7 +35,7 @@
 use crate::buckets::Precision;
 use crate::handle::Histogram;
 use crate::snapshot::{BucketList, HistogramSnapshot, Totals};
-use crate::storage::{ChunkSums, Storage, CHUNK_BUCKETS};
+use crate::storage::{compensated_add, ChunkSums, Storage, CHUNK_BUCKETS};
 
 /// The histogram fold's scratch space and memory, kept by the collector.
 #[derive(Default)]
@@ -140,13 +140,9 @@ impl Kept {
 /// Adds `x` to the Neumaier pair (`sum`, `comp`): `comp` collects what
 /// rounding takes from `sum`.
 fn add_compensated(sum: &mut f64, comp: &mut f64, x: f64) {
-    let total = *sum + x;
-    if total.is_finite() {
-        *comp += if sum.abs() >= x.abs() {
-            (*sum - total) + x
-        } else {
-            (x - total) + *sum
-        };
+    let (total, err) = compensated_add(*sum, x);
+    if let Some(err) = err {
+        *comp += err;
     }
     *sum = total;
 }

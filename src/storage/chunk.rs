@@ -25,6 +25,24 @@ pub(crate) struct ChunkSums {
     pub(crate) comp: f64,
 }
 
+/// `sum + x`, and what rounding took from it, exactly (Neumaier: the
+/// larger operand minus the total, plus the smaller); `None` when the total
+/// is not finite, which makes the compensation meaningless (the sum is the
+/// infinity, or NaN for `inf + -inf`). A chunk's `f64` sum and the
+/// collector's sums over chunks both add up this way.
+#[inline(always)]
+pub(crate) fn compensated_add(sum: f64, x: f64) -> (f64, Option<f64>) {
+    let total = sum + x;
+    let err = total.is_finite().then(|| {
+        if sum.abs() >= x.abs() {
+            (sum - total) + x
+        } else {
+            (x - total) + sum
+        }
+    });
+    (total, err)
+}
+
 /// 16 buckets with their record count and sums (168 bytes).
 #[repr(C)]
 pub(crate) struct Chunk {
@@ -104,15 +122,8 @@ impl Chunk {
     pub(super) fn write_f64(&self, slot: usize, value: f64) {
         self.bump(slot);
         let sum = f64::from_bits(self.fsum.load(Ordering::Relaxed));
-        let total = sum + value;
-        if total.is_finite() {
-            // The rounding error of `sum + value`, exact (Neumaier): the
-            // larger operand minus the total, plus the smaller.
-            let err = if sum.abs() >= value.abs() {
-                (sum - total) + value
-            } else {
-                (value - total) + sum
-            };
+        let (total, err) = compensated_add(sum, value);
+        if let Some(err) = err {
             let comp = f64::from_bits(self.fcomp.load(Ordering::Relaxed)) + err;
             // Release: a reader that sees this sees the bucket above.
             self.fcomp.store(comp.to_bits(), Ordering::Release);

@@ -12,7 +12,7 @@ mod segments;
 mod shard;
 mod slots;
 
-pub(crate) use chunk::{ChunkSums, CHUNK_BUCKETS};
+pub(crate) use chunk::{compensated_add, ChunkSums, CHUNK_BUCKETS};
 pub(crate) use owned::{Owned, OwnedCell, OwnedHistogram};
 pub(crate) use segments::SlotIndex;
 pub(crate) use shard::Shard;
