@@ -40,14 +40,8 @@ use crate::storage::{compensated_add, ChunkSums, Storage, CHUNK_BUCKETS};
 /// The histogram fold's scratch space and memory, kept by the collector.
 #[derive(Default)]
 pub(super) struct Histograms {
-    /// Every thread's chunks: (first slot, count), thread after thread.
-    counts: Vec<(u32, u64)>,
-    /// By kept chunk: the count every thread's copy adds up to now.
-    seen: Vec<u64>,
-    /// First slots of the chunks to read again: changed or new.
-    stale: Vec<u32>,
-    /// First slots of chunks some thread allocated since the last fold.
-    fresh: Vec<u32>,
+    /// Which chunks changed.
+    changes: Changes,
     /// By stale chunk: its buckets and sums over all threads now.
     read: Vec<([u64; CHUNK_BUCKETS], ChunkSums)>,
     /// By how much buckets grew: (value-ordered index, added count).
@@ -60,6 +54,19 @@ pub(super) struct Histograms {
     /// Chunk counts read so far (likewise).
     #[cfg_attr(not(test), allow(dead_code))]
     counts_read: usize,
+}
+
+/// The scratch space of finding which chunks changed.
+#[derive(Default)]
+struct Changes {
+    /// Every thread's chunks: (first slot, count), thread after thread.
+    counts: Vec<(u32, u64)>,
+    /// By kept chunk: the count every thread's copy adds up to now.
+    seen: Vec<u64>,
+    /// First slots of the chunks to read again: changed or new.
+    stale: Vec<u32>,
+    /// First slots of chunks some thread allocated since the last fold.
+    fresh: Vec<u32>,
 }
 
 /// What the collector keeps of one histogram: its last snapshot, and its
@@ -162,13 +169,13 @@ impl Histograms {
         }
         let precision = h.precision();
         let kept = self.last[slot].get_or_insert_with(|| Kept::new(precision));
-        let (seen, stale, fresh) = (&mut self.seen, &mut self.stale, &mut self.fresh);
-        let changed = mark_stale(storage, h, kept, &mut self.counts, seen, stale, fresh);
-        self.counts_read += self.counts.len();
-        self.counts.clear();
+        let changed = self.changes.mark_stale(storage, h, kept);
+        self.counts_read += self.changes.counts.len();
+        self.changes.counts.clear();
         if !changed {
             return kept.snap.with_invalid(invalid);
         }
+        let stale = &self.changes.stale;
         let mut extremes = Totals::integers(0, u64::MAX, 0);
         self.chunk_reads += reread(storage, h, stale, &mut self.read, &mut extremes);
         let grown = &mut self.grown;
@@ -208,84 +215,84 @@ impl Histograms {
     }
 }
 
-/// Lists in `stale` the first slots of the chunks of `kept` whose total
-/// count changed, and of the chunks no fold has seen yet (which it adds to
-/// `kept`), by increasing first slot; whether there are any.
-fn mark_stale(
-    storage: &Storage,
-    h: &Histogram,
-    kept: &mut Kept,
-    counts: &mut Vec<(u32, u64)>,
-    seen: &mut Vec<u64>,
-    stale: &mut Vec<u32>,
-    fresh: &mut Vec<u32>,
-) -> bool {
-    // Every thread's record count first: it only grows, and each record it
-    // counts was counted by its chunk before (see `HistogramCells::records`),
-    // so an unchanged total means the kept chunks hold every record.
-    let mut records = 0u64;
-    storage.for_each_shard(|shard| {
-        if let Some(cells) = shard.read_histogram(h.slot()) {
-            records = records.wrapping_add(cells.records());
+impl Changes {
+    /// Lists in `stale` the first slots of the chunks of `kept` whose total
+    /// count changed, and of the chunks no fold has seen yet (which it adds to
+    /// `kept`), by increasing first slot; whether there are any.
+    fn mark_stale(&mut self, storage: &Storage, h: &Histogram, kept: &mut Kept) -> bool {
+        let Changes {
+            counts,
+            seen,
+            stale,
+            fresh,
+        } = self;
+        // Every thread's record count first: it only grows, and each record it
+        // counts was counted by its chunk before (see `HistogramCells::records`),
+        // so an unchanged total means the kept chunks hold every record.
+        let mut records = 0u64;
+        storage.for_each_shard(|shard| {
+            if let Some(cells) = shard.read_histogram(h.slot()) {
+                records = records.wrapping_add(cells.records());
+            }
+        });
+        if records == kept.records {
+            return false;
         }
-    });
-    if records == kept.records {
-        return false;
+        kept.records = records;
+        // Every thread's chunk counts, read once; first their total alone:
+        // records counted by their chunk but not yet by `records` may have
+        // been folded already.
+        counts.clear();
+        let mut total = 0u64;
+        storage.for_each_shard(|shard| {
+            if let Some(cells) = shard.read_histogram(h.slot()) {
+                cells.for_each_count(|first, count| {
+                    total = total.wrapping_add(count);
+                    counts.push((first as u32, count));
+                });
+            }
+        });
+        if total == kept.snap.count() {
+            return false;
+        }
+        let firsts = &kept.firsts;
+        seen.clear();
+        seen.resize(firsts.len(), 0);
+        fresh.clear();
+        // Each thread's counts come by increasing first slot, as `firsts` is
+        // sorted: one merge per thread (a thread's run starts where the first
+        // slot goes down), not a search per chunk.
+        let (mut k, mut last) = (0, 0);
+        for &(first, count) in counts.iter() {
+            if first < last {
+                k = 0;
+            }
+            last = first;
+            while k < firsts.len() && firsts[k] < first {
+                k += 1;
+            }
+            if firsts.get(k) == Some(&first) {
+                seen[k] = seen[k].wrapping_add(count);
+            } else {
+                fresh.push(first);
+            }
+        }
+        stale.clear();
+        let changed = firsts.iter().zip(&kept.counts).zip(seen.iter());
+        stale.extend(
+            changed
+                .filter(|((_, was), now)| was != now)
+                .map(|((&f, _), _)| f),
+        );
+        if !fresh.is_empty() {
+            fresh.sort_unstable();
+            fresh.dedup();
+            kept.insert(fresh);
+            stale.extend_from_slice(fresh);
+            stale.sort_unstable();
+        }
+        !stale.is_empty()
     }
-    kept.records = records;
-    // Every thread's chunk counts, read once; first their total alone:
-    // records counted by their chunk but not yet by `records` may have
-    // been folded already.
-    counts.clear();
-    let mut total = 0u64;
-    storage.for_each_shard(|shard| {
-        if let Some(cells) = shard.read_histogram(h.slot()) {
-            cells.for_each_count(|first, count| {
-                total = total.wrapping_add(count);
-                counts.push((first as u32, count));
-            });
-        }
-    });
-    if total == kept.snap.count() {
-        return false;
-    }
-    let firsts = &kept.firsts;
-    seen.clear();
-    seen.resize(firsts.len(), 0);
-    fresh.clear();
-    // Each thread's counts come by increasing first slot, as `firsts` is
-    // sorted: one merge per thread (a thread's run starts where the first
-    // slot goes down), not a search per chunk.
-    let (mut k, mut last) = (0, 0);
-    for &(first, count) in counts.iter() {
-        if first < last {
-            k = 0;
-        }
-        last = first;
-        while k < firsts.len() && firsts[k] < first {
-            k += 1;
-        }
-        if firsts.get(k) == Some(&first) {
-            seen[k] = seen[k].wrapping_add(count);
-        } else {
-            fresh.push(first);
-        }
-    }
-    stale.clear();
-    let changed = firsts.iter().zip(&kept.counts).zip(seen.iter());
-    stale.extend(
-        changed
-            .filter(|((_, was), now)| was != now)
-            .map(|((&f, _), _)| f),
-    );
-    if !fresh.is_empty() {
-        fresh.sort_unstable();
-        fresh.dedup();
-        kept.insert(fresh);
-        stale.extend_from_slice(fresh);
-        stale.sort_unstable();
-    }
-    !stale.is_empty()
 }
 
 /// Reads the chunks of `kept` at the sorted first slots `stale` again from
