@@ -51,9 +51,6 @@ pub(super) struct Histograms {
     /// Chunk copies read so far (what tests of the re-reading check).
     #[cfg_attr(not(test), allow(dead_code))]
     chunk_reads: usize,
-    /// Chunk counts read so far (likewise).
-    #[cfg_attr(not(test), allow(dead_code))]
-    counts_read: usize,
 }
 
 /// The scratch space of finding which chunks changed.
@@ -67,6 +64,9 @@ struct Changes {
     stale: Vec<u32>,
     /// First slots of chunks some thread allocated since the last fold.
     fresh: Vec<u32>,
+    /// Chunk counts read so far (what tests of the re-reading check).
+    #[cfg_attr(not(test), allow(dead_code))]
+    counts_read: usize,
 }
 
 /// What the collector keeps of one histogram: its last snapshot, and its
@@ -169,10 +169,7 @@ impl Histograms {
         }
         let precision = h.precision();
         let kept = self.last[slot].get_or_insert_with(|| Kept::new(precision));
-        let changed = self.changes.mark_stale(storage, h, kept);
-        self.counts_read += self.changes.counts.len();
-        self.changes.counts.clear();
-        if !changed {
+        if !self.changes.mark_stale(storage, h, kept) {
             return kept.snap.with_invalid(invalid);
         }
         let stale = &self.changes.stale;
@@ -211,7 +208,7 @@ impl Histograms {
     /// Chunk copies and chunk counts read so far.
     #[cfg(test)]
     pub(super) fn chunk_reads(&self) -> (usize, usize) {
-        (self.chunk_reads, self.counts_read)
+        (self.chunk_reads, self.changes.counts_read)
     }
 }
 
@@ -225,6 +222,7 @@ impl Changes {
             seen,
             stale,
             fresh,
+            counts_read,
         } = self;
         // Every thread's record count first: it only grows, and each record it
         // counts was counted by its chunk before (see `HistogramCells::records`),
@@ -252,6 +250,7 @@ impl Changes {
                 });
             }
         });
+        *counts_read += counts.len();
         if total == kept.snap.count() {
             return false;
         }
