@@ -17,6 +17,12 @@
 //! Cases: `pair` (`FamilyPair::inc_and_record`), `separate` (two dynamic
 //! lookups), `prebound` (handles bound up front), `response`
 //! (`ResponseTracker::record_response`), `none` (the handler alone).
+//!
+//! With `time` as a third argument it times the `N` requests 25 times
+//! instead and prints the fastest run's time per request: the floor of two
+//! builds, compared by running their binaries alternately on a busy
+//! machine (the instruction counts of `pair` and `response` move by up to
+//! ±25 between runs, with each run's seeds of the tables' hash).
 
 use hotmetrics::{
     CacheStatus, ErrorCategory, FamilyPair, MetricValue, Registry, ResponseOutcome, Unit,
@@ -24,14 +30,35 @@ use hotmetrics::{
 use hotmetrics_bench::labeled::{label_sets, LABELS};
 use hotmetrics_bench::user::{handle, requests, Request, REQUESTS};
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Handles `n` requests of the table in turn, each through `record`.
-fn drive<F: Fn(&Request)>(reqs: &[Request], n: usize, record: F) -> u64 {
+fn drive<F: Fn(&Request)>(reqs: &[Request], n: usize, record: &F) -> u64 {
     let mut acc = 0;
     for i in 0..n {
-        acc = handle(&reqs[i & (REQUESTS - 1)], acc, &record);
+        acc = handle(&reqs[i & (REQUESTS - 1)], acc, record);
     }
+    acc
+}
+
+/// Runs of `n` requests a timed probe takes the fastest of.
+const TIMED_RUNS: usize = 25;
+
+/// Handles every request of the table once (so that every label set has
+/// its series), then `n` more; when `timed`, `n` more [`TIMED_RUNS`] times
+/// instead, printing the fastest run's time per request.
+fn measure<F: Fn(&Request)>(reqs: &[Request], n: usize, timed: bool, record: F) -> u64 {
+    let mut acc = drive(reqs, REQUESTS, &record);
+    if !timed {
+        return acc ^ drive(reqs, n, &record);
+    }
+    let mut best = f64::MAX;
+    for _ in 0..TIMED_RUNS {
+        let t = Instant::now();
+        acc ^= drive(reqs, n, &record);
+        best = best.min(t.elapsed().as_nanos() as f64 / n as f64);
+    }
+    println!("{best:.2} ns per request (fastest of {TIMED_RUNS} runs of {n})");
     acc
 }
 
@@ -54,23 +81,22 @@ fn main() {
         .unwrap();
     let pair = FamilyPair::new(&count, &latency).unwrap();
     let rt = reg.response_tracker("api").unwrap();
-    // Every label set and every request once: series and cells exist.
-    let warm = REQUESTS;
+    let timed = std::env::args().nth(3).as_deref() == Some("time");
     let acc = match case.as_str() {
-        "pair" => drive(&reqs, warm + n, |r| pair.inc_and_record(&r.labels, r.nanos)),
-        "separate" => drive(&reqs, warm + n, |r| {
+        "pair" => measure(&reqs, n, timed, |r| pair.inc_and_record(&r.labels, r.nanos)),
+        "separate" => measure(&reqs, n, timed, |r| {
             count.inc(&r.labels);
             latency.record(&r.labels, r.nanos);
         }),
         "prebound" => {
             let bound: Vec<_> = label_sets().iter().map(|l| pair.with(l)).collect();
-            drive(&reqs, warm + n, |r| {
+            measure(&reqs, n, timed, |r| {
                 let (c, h) = &bound[r.set];
                 c.inc();
                 h.record(r.nanos);
             })
         }
-        "response" => drive(&reqs, warm + n, |r| {
+        "response" => measure(&reqs, n, timed, |r| {
             let outcome = if r.failed {
                 ResponseOutcome::Error(ErrorCategory::Server)
             } else {
@@ -84,7 +110,7 @@ fn main() {
             let elapsed = Duration::from_nanos(r.nanos);
             rt.record_response(r.labels[0], r.labels[1], elapsed, &outcome, cache);
         }),
-        "none" => drive(&reqs, warm + n, |_| {}),
+        "none" => measure(&reqs, n, timed, |_| {}),
         other => {
             eprintln!("unknown case {other:?}: pair, separate, prebound, response or none");
             std::process::exit(2);
