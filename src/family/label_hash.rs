@@ -13,6 +13,7 @@
 //! an adversary cannot be aimed at one probe chain in advance.
 #![forbid(unsafe_code)]
 
+use super::label_words::LabelWords;
 use super::labels::{LabelValues, ValueBuf};
 use crate::sync::RandomState;
 use std::hash::BuildHasher;
@@ -55,6 +56,19 @@ impl LabelHasher {
         }
         folded_multiply(h ^ s3, s1).rotate_left(23)
     }
+
+    /// The hash of the label set `words` holds: the same as
+    /// [`hash`](Self::hash) of its values, from the words read already.
+    #[inline(always)]
+    pub(crate) fn hash_words(&self, words: &LabelWords) -> u64 {
+        let [s0, s1, s2, s3] = self.seeds;
+        let mut h = s0;
+        for i in 0..words.count() {
+            let (len, [a, b]) = words.value(i);
+            h = folded_multiply(a ^ h ^ s1, b ^ s2 ^ len);
+        }
+        folded_multiply(h ^ s3, s1).rotate_left(23)
+    }
 }
 
 /// The high and low halves of `x * y`, XORed.
@@ -67,7 +81,7 @@ fn folded_multiply(x: u64, y: u64) -> u64 {
 /// Two words covering every byte of `v` (at most 16 bytes), overlapping
 /// when `v` is shorter: its length, hashed with them, tells the cases apart.
 #[inline(always)]
-fn short_words(v: &[u8]) -> (u64, u64) {
+pub(super) fn short_words(v: &[u8]) -> (u64, u64) {
     let n = v.len();
     if n >= 8 {
         (word8(v, 0), word8(v, n - 8))
@@ -133,6 +147,24 @@ mod tests {
         assert_ne!(ab, h.hash(&("a", "b", "")));
         assert_ne!(h.hash(&("",)), h.hash(&("", "")));
         assert_ne!(ab, h.hash(&("b", "a")));
+    }
+
+    #[test]
+    fn the_words_hash_as_the_values() {
+        let h = LabelHasher::new();
+        let base = "0123456789abcdef";
+        for n in 0..=16 {
+            for labels in [
+                vec![&base[..n]],
+                vec!["GET", &base[..n], "200"],
+                vec![&base[16 - n..], "", "x", &base[..n], "503"],
+            ] {
+                let words = LabelWords::of(&labels).unwrap();
+                assert_eq!(h.hash_words(&words), h.hash(&labels), "{labels:?}");
+            }
+        }
+        let none: [&str; 0] = [];
+        assert_eq!(h.hash_words(&LabelWords::of(&none).unwrap()), h.hash(&none));
     }
 
     #[test]

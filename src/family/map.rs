@@ -7,7 +7,8 @@
 //! Series are added and removed only under the table's lock; readers never
 //! lock:
 //!
-//! - a lookup is a hash, a few Acquire loads and byte comparisons: no lock,
+//! - a lookup is a hash, a few Acquire loads and word comparisons (byte
+//!   comparisons for long label values, `label_words.rs`): no lock,
 //!   no allocation, no read-modify-write;
 //! - two threads inserting the same label set serialise on the lock, and
 //!   the second finds the first one's series when it re-probes under it: a
@@ -23,6 +24,7 @@
 //! its overflow series instead).
 
 use super::label_hash::LabelHasher;
+use super::label_words::LabelWords;
 use super::labels::{key_matches, key_of, key_values, LabelValues, ValueBuf};
 use crate::snapshot::LabelSet;
 use crate::sync::RetiredSlots;
@@ -31,15 +33,20 @@ use crate::sync::{Table, Writer};
 use std::fmt;
 
 /// One series: its label set and the metric handle its records go to.
+// repr(C): what a lookup reads (the hash, the words, the metric) first.
+#[repr(C)]
 pub(crate) struct Series<M> {
     /// The label values' hash.
     hash: EntryHash,
+    /// The label set as a lookup compares it (`label_words.rs`); `NONE`
+    /// for a label set too long for words, whose lookups compare `key`.
+    words: LabelWords,
+    pub(super) metric: M,
     /// The label values, each followed by `0xff` (a byte UTF-8 never
     /// contains), in one allocation: a lookup compares against it with one
     /// pointer to follow, not one per value.
     key: Box<[u8]>,
     pub(super) labels: LabelSet,
-    pub(super) metric: M,
     /// What the metric's cells held when this series got them (non-zero
     /// when they were recycled from an evicted series); the collector
     /// reports the cells' totals minus this.
@@ -142,8 +149,10 @@ impl<M> SeriesMap<M> {
     /// family's `Reclaim` while it uses the result (see `evict`).
     #[inline]
     pub(crate) fn find<L: LabelValues + ?Sized>(&self, labels: &L) -> Option<&Series<M>> {
-        let hash = self.hasher.hash(labels);
-        self.table.find(hash, |s| key_matches(labels, &s.key))
+        match LabelWords::of(labels) {
+            Some(w) => (self.table).find(self.hasher.hash_words(&w), |s| w.matches(&s.words)),
+            None => (self.table).find(self.hasher.hash(labels), |s| key_matches(labels, &s.key)),
+        }
     }
 
     /// Whether a lookup that misses should give up without the lock.
@@ -243,9 +252,11 @@ impl<M> SeriesMap<M> {
         baseline: Baseline,
     ) -> Series<M> {
         let key = key_of(labels);
+        let words = LabelWords::of(labels).unwrap_or(LabelWords::NONE);
         let labels = LabelSet::new(self.names.iter().map(String::as_str).zip(key_values(&key)));
         Series {
             hash: EntryHash::new(hash),
+            words,
             key: key.into(),
             labels,
             metric,
@@ -337,6 +348,7 @@ impl<M> SeriesMap<M> {
             let hash = old.hash();
             let fresh = Series {
                 hash: EntryHash::new(hash),
+                words: old.words,
                 key: old.key.clone(),
                 labels: old.labels.clone(),
                 metric,

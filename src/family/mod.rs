@@ -18,6 +18,7 @@ mod evict;
 mod family;
 mod group;
 mod label_hash;
+mod label_words;
 mod labels;
 mod map;
 mod series_ref;
