@@ -49,7 +49,7 @@ impl Counter {
             let slot = self.slot;
             self.core
                 .storage
-                .with_shard(|shard| shard.counter(slot).add(n));
+                .with_shard(move |shard| shard.counter(slot).add(n));
         }
     }
 
@@ -59,7 +59,7 @@ impl Counter {
         let slot = self.slot;
         self.core
             .storage
-            .with_shard(|shard| shard.counter(slot).add(n));
+            .with_shard(move |shard| shard.counter(slot).add(n));
     }
 
     /// A handle bound to this thread's cell: skips the per-thread lookup.
@@ -103,7 +103,7 @@ pub(crate) fn inc_and_record(counters: &[Option<&Counter>], histogram: &Histogra
         let (slot, precision) = (histogram.slot(), histogram.precision());
         core.storage.with_shard(
             #[inline(always)]
-            |shard| {
+            move |shard| {
                 for c in counters.iter().flatten() {
                     shard.counter(c.slot).add(1);
                 }

@@ -71,7 +71,7 @@ impl Histogram {
         let (slot, precision) = (self.slot, self.precision);
         self.core.storage.with_shard(
             #[inline(always)]
-            |shard| f(shard.histogram(slot, precision)),
+            move |shard| f(shard.histogram(slot, precision)),
         );
     }
 
@@ -80,9 +80,10 @@ impl Histogram {
     #[inline(always)]
     pub fn record(&self, value: u64) {
         if self.core.enabled() {
+            let precision = self.precision;
             self.with_cells(
                 #[inline(always)]
-                |cells| cells.record(self.precision, value),
+                move |cells| cells.record(precision, value),
             );
         }
     }
@@ -92,7 +93,8 @@ impl Histogram {
     #[inline(always)]
     pub(crate) fn record_clustered(&self, value: u64) {
         if self.core.enabled() {
-            self.with_cells(|cells| cells.record_clustered(self.precision, value));
+            let precision = self.precision;
+            self.with_cells(move |cells| cells.record_clustered(precision, value));
         }
     }
 
@@ -123,12 +125,12 @@ impl Histogram {
             let invalid = self.invalid;
             self.core
                 .storage
-                .with_shard(|shard| shard.counter(invalid).add(1));
+                .with_shard(move |shard| shard.counter(invalid).add(1));
         } else {
             let precision = self.precision;
             self.with_cells(
                 #[inline(always)]
-                |cells| cells.record_f64(precision, value),
+                move |cells| cells.record_f64(precision, value),
             );
         }
     }

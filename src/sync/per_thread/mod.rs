@@ -90,31 +90,41 @@ impl<T: Send + Sync> PerThread<T> {
     }
 
     /// Runs `f` on this thread's value, created by `create` on first use.
+    ///
+    /// `f` is called from this function on both paths, not handed to the
+    /// out-of-line miss: a closure passed to a call has to be built in
+    /// memory first, and the compiler built it before the cache check, on
+    /// every record.
     #[inline(always)]
     pub(crate) fn with<R>(&self, create: impl FnOnce() -> T, f: impl FnOnce(&T) -> R) -> R {
-        match thread_state::cached(self.id) {
+        if let Some(addr) = thread_state::cached(self.id) {
             // SAFETY: the cache holds, for this container's id, the address
-            // of the value `with_slow` or `hold` reached under the token this
-            // thread still holds (the cache is emptied before the token is
-            // released): a `T` owned by `self.values`, freed only when `self`
-            // is dropped, so valid for the borrow of `self`.
-            Some(addr) => f(unsafe { &*(addr as *const T) }),
-            None => self.with_slow(create, f),
+            // of the value `with_slow` or `hold` reached under the token
+            // this thread still holds (the cache is emptied before the
+            // token is released): a `T` owned by `self.values`, freed only
+            // when `self` is dropped, so valid for the borrow of `self`.
+            return f(unsafe { &*(addr as *const T) });
         }
+        let (hold, value) = self.with_slow(create);
+        // SAFETY: `with_slow` returns the pointer of a `Box` published with
+        // Release and read with Acquire, which `self` frees only when it is
+        // dropped: valid for this call, within `&self`. `hold` keeps the
+        // value this thread's until after `f`.
+        let result = f(unsafe { &*value });
+        drop(hold);
+        result
     }
 
     /// A miss: hold a token for the call (claiming one if the thread has
-    /// none), find or create its value, cache it.
+    /// none), find or create its value, cache it while the token is held.
     #[cold]
     #[inline(never)]
-    fn with_slow<R>(&self, create: impl FnOnce() -> T, f: impl FnOnce(&T) -> R) -> R {
-        thread_state::with_token(self.id, |token| {
-            let value = self.value_of(token, create);
-            // SAFETY: `value_of` returns the pointer of a `Box` published
-            // with Release and read with Acquire, which `self` frees only
-            // when it is dropped: valid for this call, within `&self`.
-            (value as *const (), f(unsafe { &*value }))
-        })
+    fn with_slow(&self, create: impl FnOnce() -> T) -> (Hold, *const T) {
+        let (hold, token) = thread_state::hold();
+        let value = self.value_of(token, create);
+        // Cached until the token is released (which empties the cache).
+        thread_state::fill(self.id, value as *const ());
+        (hold, value)
     }
 
     /// This thread's value, with a hold that keeps it this thread's until

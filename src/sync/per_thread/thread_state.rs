@@ -113,9 +113,10 @@ impl ThreadState {
 }
 
 /// A hold on this thread's token, for a handle bound to this thread's
-/// value (`local()`): while it lives the thread keeps its token, even past
-/// its guard, so the value keeps a single writer. `!Send`: it is given back
-/// on the thread that took it.
+/// value (`local()`) or a call that missed the cache: while it lives the
+/// thread keeps its token, even past its guard, so the value keeps a single
+/// writer. Dropped on unwind too. `!Send`: it is given back on the thread
+/// that took it.
 pub(crate) struct Hold {
     _not_send: PhantomData<*const ()>,
 }
@@ -138,24 +139,10 @@ pub(super) fn cached(id: u64) -> Option<*const ()> {
     with_state(|s| s.cached(id))
 }
 
-/// Runs `f` with this thread's token held for the duration of the call;
-/// `f` returns the address of the value it reached under that token, to
-/// cache for `id`.
-pub(super) fn with_token<R>(id: u64, f: impl FnOnce(usize) -> (*const (), R)) -> R {
-    struct Unhold;
-    impl Drop for Unhold {
-        // Also on unwind: a panic (an allocation failure while creating a
-        // value) must not leave the token held for ever.
-        fn drop(&mut self) {
-            with_state(|s| s.unhold(tokens()));
-        }
-    }
-    let token = with_state(|s| s.hold(tokens()));
-    let _unhold = Unhold;
-    let (addr, result) = f(token);
-    // Cached until the token is released (which empties the cache).
+/// Caches `addr` for `id`: the address of the value filed under the token
+/// this thread holds (the cache is emptied when the token is released).
+pub(super) fn fill(id: u64, addr: *const ()) {
     with_state(|s| s.fill(id, addr));
-    result
 }
 
 /// A hold on this thread's token, and the token.
