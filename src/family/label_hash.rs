@@ -42,32 +42,43 @@ impl LabelHasher {
     /// The hash of the values of `labels`.
     #[inline(always)]
     pub(crate) fn hash<L: LabelValues + ?Sized>(&self, labels: &L) -> u64 {
-        let [s0, s1, s2, s3] = self.seeds;
-        let mut h = s0;
+        let mut h = self.seeds[0];
         let mut buf = ValueBuf::new();
         for i in 0..labels.label_count() {
             let v = labels.value_at(i, &mut buf).as_bytes();
-            let (a, b) = if v.len() <= 16 {
+            let words = if v.len() <= 16 {
                 short_words(v)
             } else {
-                long_words(v, s3)
+                long_words(v, self.seeds[3])
             };
-            h = folded_multiply(a ^ h ^ s1, b ^ s2 ^ v.len() as u64);
+            h = self.add_value(h, v.len() as u64, words);
         }
-        folded_multiply(h ^ s3, s1).rotate_left(23)
+        self.finish(h)
     }
 
     /// The hash of the label set `words` holds: the same as
     /// [`hash`](Self::hash) of its values, from the words read already.
     #[inline(always)]
     pub(crate) fn hash_words(&self, words: &LabelWords) -> u64 {
-        let [s0, s1, s2, s3] = self.seeds;
-        let mut h = s0;
+        let mut h = self.seeds[0];
         for i in 0..words.count() {
             let (len, [a, b]) = words.value(i);
-            h = folded_multiply(a ^ h ^ s1, b ^ s2 ^ len);
+            h = self.add_value(h, len, (a, b));
         }
-        folded_multiply(h ^ s3, s1).rotate_left(23)
+        self.finish(h)
+    }
+
+    /// The running hash `h` with a value of `len` bytes and words `(a, b)`
+    /// folded in.
+    #[inline(always)]
+    fn add_value(&self, h: u64, len: u64, (a, b): (u64, u64)) -> u64 {
+        folded_multiply(a ^ h ^ self.seeds[1], b ^ self.seeds[2] ^ len)
+    }
+
+    /// The hash of a label set whose values are folded into `h`.
+    #[inline(always)]
+    fn finish(&self, h: u64) -> u64 {
+        folded_multiply(h ^ self.seeds[3], self.seeds[1]).rotate_left(23)
     }
 }
 
