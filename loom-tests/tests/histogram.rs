@@ -5,12 +5,15 @@
 //! and the min/max publication: every snapshot is internally consistent
 //! (count is the sum of the buckets, sum is the sum of exactly the
 //! observations they counted, min and max enclose them), a chunk is seen as
-//! a prefix of its records, a later snapshot never loses an observation, and
-//! after the join the totals are exact.
+//! a prefix of its records, a later snapshot never loses an observation, a
+//! record that returned before a collection began is in it, and after the
+//! join the totals are exact.
 #![cfg(loom)]
 
 use hotmetrics::Registry;
 use hotmetrics_loom_tests::{check_histogram, run_model, small_histogram};
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::sync::Arc;
 use loom::thread;
 
 #[test]
@@ -24,22 +27,35 @@ fn histogram_consistency() {
         const VALUES: [u64; 3] = [8, 1000, 12];
         let reg = Registry::new();
         let h = small_histogram(&reg, "latency");
+        // How many records have returned: a collection that sees it sees
+        // those records.
+        let done = Arc::new(AtomicUsize::new(0));
         let writer = {
-            let h = h.clone();
+            let (h, done) = (h.clone(), Arc::clone(&done));
             thread::spawn(move || {
-                for v in VALUES {
+                for (i, v) in VALUES.into_iter().enumerate() {
                     h.record(v);
+                    done.store(i + 1, Ordering::Release);
                 }
             })
         };
+        // The records that returned before a collection began are in it.
+        let returned = |n: usize, seen: &[u64]| {
+            let missing = VALUES[..n].iter().find(|v| !seen.contains(v));
+            assert!(missing.is_none(), "{missing:?} returned before {seen:?}");
+        };
 
+        let n = done.load(Ordering::Acquire);
         let first = reg.collect();
         let seen = check_histogram(first.histogram("latency").unwrap(), &VALUES);
+        returned(n, &seen);
         // 8 and 12 share a chunk and 8 was recorded first: a consistent copy
         // of that chunk cannot hold the later record without the earlier.
         assert!(!seen.contains(&12) || seen.contains(&8), "{seen:?}");
+        let n = done.load(Ordering::Acquire);
         let second = reg.collect();
         let seen_later = check_histogram(second.histogram("latency").unwrap(), &VALUES);
+        returned(n, &seen_later);
         assert!(
             seen.iter().all(|v| seen_later.contains(v)),
             "{seen:?} then {seen_later:?}"

@@ -5,13 +5,14 @@
 //! buckets summed over all threads as that snapshot holds them
 //! (`Kept`). A collection:
 //!
-//! 1. adds up every thread's record count (one word per thread's cells).
-//!    Counts only grow, so if the total equals the one read before the last
-//!    fold, nothing changed: the last snapshot is handed out again, its
-//!    buckets shared, and no chunk is read;
-//! 2. otherwise adds up every thread's chunk counts, without copying any
-//!    bucket, per chunk: a chunk whose total equals the kept one holds the
-//!    same records, and is not read again;
+//! 1. adds up every thread's record counts of the histogram's groups of 16
+//!    chunks (one word per group). Counts only grow, so if the total equals
+//!    the one read before the last fold, nothing changed: the last snapshot
+//!    is handed out again, its buckets shared, and no chunk is read;
+//! 2. otherwise, for the groups whose total changed, adds up every thread's
+//!    chunk counts, without copying any bucket, per chunk: a chunk whose
+//!    total equals the kept one holds the same records, and is not read
+//!    again (nor is any chunk of a group whose total is unchanged);
 //! 3. reads the changed (and new) chunks again, a consistent copy from each
 //!    thread (see `storage/histogram_cells.rs`), and notes by how much each
 //!    bucket grew;
@@ -22,8 +23,8 @@
 //!    so a text scrape of a histogram that changed neither copies nor
 //!    counts its buckets.
 //!
-//! A scrape after a few records per histogram therefore reads a few chunks
-//! instead of merging every fine bucket. What it costs: the collector keeps
+//! A scrape after a few records per histogram therefore reads the counts of
+//! a group or two and a few chunks, instead of merging every fine bucket. What it costs: the collector keeps
 //! one merged copy of every chunk any thread touched (180 bytes per 16
 //! buckets), about what one recording thread holds.
 //!
@@ -35,7 +36,7 @@
 use crate::buckets::Precision;
 use crate::handle::Histogram;
 use crate::snapshot::{BucketList, HistogramSnapshot, Totals};
-use crate::storage::{compensated_add, ChunkSums, Storage, CHUNK_BUCKETS};
+use crate::storage::{compensated_add, group_of, ChunkSums, Storage, CHUNK_BUCKETS};
 
 /// The histogram fold's scratch space and memory, kept by the collector.
 #[derive(Default)]
@@ -56,14 +57,24 @@ pub(super) struct Histograms {
 /// The scratch space of finding which chunks changed.
 #[derive(Default)]
 struct Changes {
-    /// Every thread's chunks: (first slot, count), thread after thread.
+    /// Every thread's groups of 16 chunks: (first slot, records), thread
+    /// after thread.
+    groups: Vec<(u32, u64)>,
+    /// By kept group: the records every thread's copy adds up to now.
+    group_seen: Vec<u64>,
+    /// First slots of the groups whose chunks' counts are read: changed or
+    /// new.
+    walk: Vec<u32>,
+    /// Every thread's chunks of those groups: (first slot, count), thread
+    /// after thread.
     counts: Vec<(u32, u64)>,
     /// By kept chunk: the count every thread's copy adds up to now.
     seen: Vec<u64>,
     /// First slots of the chunks to read again: changed or new.
     stale: Vec<u32>,
-    /// First slots of chunks some thread allocated since the last fold.
-    fresh: Vec<u32>,
+    /// Groups or chunks some thread allocated since the last fold, with
+    /// their records.
+    fresh: Vec<(u32, u64)>,
     /// Chunk counts read so far (what tests of the re-reading check).
     #[cfg_attr(not(test), allow(dead_code))]
     counts_read: usize,
@@ -75,9 +86,13 @@ struct Changes {
 /// the changed ones reads only `firsts` and `counts`.
 struct Kept {
     snap: HistogramSnapshot,
-    /// Every thread's record count added up, as read before the chunks
+    /// Every thread's group records added up, as read before the chunks
     /// `snap` holds were last walked: each record it counts is in them.
     records: u64,
+    /// Each group's first slot, and its records added up over the threads
+    /// as read before its chunks were last walked.
+    groups: Vec<u32>,
+    group_records: Vec<u64>,
     /// Each chunk's first slot: what names it in every thread's cells.
     firsts: Vec<u32>,
     /// Each chunk's records: the sum of its buckets.
@@ -103,6 +118,8 @@ impl Kept {
                 0,
             ),
             records: 0,
+            groups: Vec::new(),
+            group_records: Vec::new(),
             firsts: Vec::new(),
             counts: Vec::new(),
             buckets: Vec::new(),
@@ -112,9 +129,9 @@ impl Kept {
         }
     }
 
-    /// Adds empty chunks at the sorted, distinct first slots `fresh`.
-    fn insert(&mut self, fresh: &[u32]) {
-        for &first in fresh {
+    /// Adds empty chunks at the sorted, distinct first slots of `fresh`.
+    fn insert(&mut self, fresh: &[(u32, u64)]) {
+        for &(first, _) in fresh {
             let at = self.firsts.partition_point(|&f| f < first);
             self.firsts.insert(at, first);
             self.counts.insert(at, 0);
@@ -178,14 +195,7 @@ impl Histograms {
         let grown = &mut self.grown;
         grown.clear();
         kept.update(precision, stale, &self.read, grown);
-        grown.sort_unstable_by_key(|&(i, _)| i);
-        grown.dedup_by(|next, kept| {
-            let same = next.0 == kept.0;
-            if same {
-                kept.1 = kept.1.wrapping_add(next.1);
-            }
-            same
-        });
+        add_up_by_key(grown);
         let count = grown
             .iter()
             .fold(kept.snap.count(), |a, &(_, n)| a.wrapping_add(n));
@@ -217,80 +227,157 @@ impl Changes {
     /// count changed, and of the chunks no fold has seen yet (which it adds to
     /// `kept`), by increasing first slot; whether there are any.
     fn mark_stale(&mut self, storage: &Storage, h: &Histogram, kept: &mut Kept) -> bool {
-        let Changes {
-            counts,
-            seen,
-            stale,
-            fresh,
-            counts_read,
-        } = self;
-        // Every thread's record count first: it only grows, and each record it
-        // counts was counted by its chunk before (see `HistogramCells::records`),
-        // so an unchanged total means the kept chunks hold every record.
-        let mut records = 0u64;
+        // Every thread's group records first: each only grows, and each
+        // record it counts was counted by its chunk before (see
+        // `HistogramCells::for_each_group`), so an unchanged total means the
+        // kept chunks hold every record, and an unchanged group's total that
+        // its kept chunks hold every record of the group.
+        let (groups, mut records) = (&mut self.groups, 0u64);
+        groups.clear();
         storage.for_each_shard(|shard| {
             if let Some(cells) = shard.read_histogram(h.slot()) {
-                records = records.wrapping_add(cells.records());
+                cells.for_each_group(|first, n| {
+                    records = records.wrapping_add(n);
+                    groups.push((first as u32, n));
+                });
             }
         });
         if records == kept.records {
             return false;
         }
         kept.records = records;
-        // Every thread's chunk counts, read once; first their total alone:
-        // records counted by their chunk but not yet by `records` may have
-        // been folded already.
+        self.mark_walked(kept);
+        // The chunk counts of the changed groups, from every thread.
+        let Changes {
+            walk,
+            counts,
+            seen,
+            stale,
+            fresh,
+            counts_read,
+            ..
+        } = self;
         counts.clear();
-        let mut total = 0u64;
         storage.for_each_shard(|shard| {
             if let Some(cells) = shard.read_histogram(h.slot()) {
-                cells.for_each_count(|first, count| {
-                    total = total.wrapping_add(count);
-                    counts.push((first as u32, count));
-                });
+                let wanted = sorted_member(walk);
+                cells.for_each_count(wanted, |first, count| counts.push((first as u32, count)));
             }
         });
         *counts_read += counts.len();
-        if total == kept.snap.count() {
-            return false;
-        }
-        let firsts = &kept.firsts;
+        // A kept chunk of a group not walked keeps its count.
+        let (mut walked, precision) = (sorted_member(walk), h.precision());
         seen.clear();
-        seen.resize(firsts.len(), 0);
-        fresh.clear();
-        // Each thread's counts come by increasing first slot, as `firsts` is
-        // sorted: one merge per thread (a thread's run starts where the first
-        // slot goes down), not a search per chunk.
-        let (mut k, mut last) = (0, 0);
-        for &(first, count) in counts.iter() {
-            if first < last {
-                k = 0;
-            }
-            last = first;
-            while k < firsts.len() && firsts[k] < first {
-                k += 1;
-            }
-            if firsts.get(k) == Some(&first) {
-                seen[k] = seen[k].wrapping_add(count);
+        seen.extend(kept.firsts.iter().zip(&kept.counts).map(|(&f, &n)| {
+            if walked(group_of(precision, f as usize)) {
+                0
             } else {
-                fresh.push(first);
+                n
             }
-        }
+        }));
+        fresh.clear();
+        add_by_first(&kept.firsts, counts, seen, fresh);
         stale.clear();
-        let changed = firsts.iter().zip(&kept.counts).zip(seen.iter());
+        let changed = kept.firsts.iter().zip(&kept.counts).zip(seen.iter());
         stale.extend(
             changed
                 .filter(|((_, was), now)| was != now)
                 .map(|((&f, _), _)| f),
         );
         if !fresh.is_empty() {
-            fresh.sort_unstable();
-            fresh.dedup();
+            add_up_by_key(fresh);
             kept.insert(fresh);
-            stale.extend_from_slice(fresh);
+            stale.extend(fresh.iter().map(|&(f, _)| f));
             stale.sort_unstable();
         }
         !stale.is_empty()
+    }
+
+    /// Lists in `walk` the first slots of the groups whose records changed
+    /// since the last fold, or that no fold has seen yet, by increasing first
+    /// slot, and keeps their records in `kept`.
+    fn mark_walked(&mut self, kept: &mut Kept) {
+        let Changes {
+            groups,
+            group_seen,
+            walk,
+            fresh,
+            ..
+        } = self;
+        group_seen.clear();
+        group_seen.resize(kept.groups.len(), 0);
+        fresh.clear();
+        add_by_first(&kept.groups, groups, group_seen, fresh);
+        walk.clear();
+        let now = kept.group_records.iter_mut().zip(group_seen.iter());
+        for (&first, (was, &now)) in kept.groups.iter().zip(now) {
+            if *was != now {
+                walk.push(first);
+                *was = now;
+            }
+        }
+        if !fresh.is_empty() {
+            add_up_by_key(fresh);
+            for &(first, n) in fresh.iter() {
+                let at = kept.groups.partition_point(|&f| f < first);
+                kept.groups.insert(at, first);
+                kept.group_records.insert(at, n);
+            }
+            walk.extend(fresh.iter().map(|&(f, _)| f));
+            walk.sort_unstable();
+        }
+    }
+}
+
+/// Adds each `(first slot, count)` of `counts` (thread after thread, each
+/// by increasing first slot) to `seen` where the sorted `firsts` has that
+/// first slot; appends the others to `fresh`.
+fn add_by_first(
+    firsts: &[u32],
+    counts: &[(u32, u64)],
+    seen: &mut [u64],
+    fresh: &mut Vec<(u32, u64)>,
+) {
+    // One merge per thread (a thread's run starts where the first slot goes
+    // down), not a search per count.
+    let (mut k, mut last) = (0, 0);
+    for &(first, count) in counts {
+        if first < last {
+            k = 0;
+        }
+        last = first;
+        while k < firsts.len() && firsts[k] < first {
+            k += 1;
+        }
+        if firsts.get(k) == Some(&first) {
+            seen[k] = seen[k].wrapping_add(count);
+        } else {
+            fresh.push((first, count));
+        }
+    }
+}
+
+/// Sorts `pairs` by key, adding up the values of equal keys into one pair.
+fn add_up_by_key(pairs: &mut Vec<(u32, u64)>) {
+    pairs.sort_unstable_by_key(|&(k, _)| k);
+    pairs.dedup_by(|next, kept| {
+        let same = next.0 == kept.0;
+        if same {
+            kept.1 = kept.1.wrapping_add(next.1);
+        }
+        same
+    });
+}
+
+/// Whether a key is in the sorted `keys`, for keys asked by increasing
+/// value.
+fn sorted_member(keys: &[u32]) -> impl FnMut(usize) -> bool + '_ {
+    let mut at = 0;
+    move |key| {
+        while at < keys.len() && (keys[at] as usize) < key {
+            at += 1;
+        }
+        keys.get(at).is_some_and(|&k| k as usize == key)
     }
 }
 
@@ -398,6 +485,39 @@ mod tests {
         assert_eq!((hd.min(), hd.max()), (Some(5), Some(700)));
         assert_eq!(hd.buckets().count(), 3);
         assert_eq!(ha.count(), 2, "an earlier snapshot is unchanged");
+    }
+
+    #[test]
+    fn a_record_has_only_the_chunk_counts_of_its_group_read() {
+        use crate::storage::GROUP_BUCKETS;
+        let reg = Registry::with_clock(crate::Clock::from_fn(|| 0));
+        let h = reg.histogram("lat", "l", Unit::None).unwrap();
+        let p = h.precision();
+        // One bucket per octave from 2^4 on: a chunk each, in several groups.
+        let values: Vec<u64> = (4..44).map(|k| 1u64 << k).collect();
+        values.iter().for_each(|&v| h.record(v));
+        reg.collect();
+        let group = |v: u64| p.index(v) / GROUP_BUCKETS;
+        let groups = values.iter().map(|&v| group(v)).max().unwrap() + 1;
+        assert!(groups >= 6, "{groups} groups");
+        let counts_read = || reg.chunk_reads().1;
+        let before = counts_read();
+        // One more record into the chunk of 2^20: only the chunks of its
+        // group have their counts read.
+        h.record(1 << 20);
+        let snap = reg.collect();
+        let in_group = values
+            .iter()
+            .filter(|&&v| group(v) == group(1 << 20))
+            .count();
+        assert!(
+            in_group < values.len() / 3,
+            "{in_group} chunks in the group"
+        );
+        assert_eq!(counts_read() - before, in_group);
+        let s = snap.histogram("lat").unwrap();
+        assert_eq!(s.count(), values.len() as u64 + 1);
+        assert_eq!(s.sum(), values.iter().sum::<u64>() as u128 + (1 << 20));
     }
 
     #[test]

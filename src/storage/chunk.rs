@@ -12,7 +12,7 @@ pub(crate) const CHUNK_BUCKETS: usize = 16;
 /// Chunks per directory group.
 const GROUP_CHUNKS: usize = 16;
 /// Buckets covered by one directory group.
-pub(super) const GROUP_BUCKETS: usize = CHUNK_BUCKETS * GROUP_CHUNKS;
+pub(crate) const GROUP_BUCKETS: usize = CHUNK_BUCKETS * GROUP_CHUNKS;
 
 /// What a consistent copy of a chunk adds up to, besides its buckets.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -172,9 +172,65 @@ impl Chunk {
     }
 }
 
-/// 16 chunk pointers.
-struct Group {
+/// 16 chunk pointers, and the number of records completed into them.
+///
+/// `repr(C)`, the count first: a record writes it right after reading the
+/// pointer, in the group's first line for the first seven chunks.
+#[repr(C)]
+pub(super) struct Group {
+    /// Records completed into this group's chunks: bumped by every record
+    /// after its chunk's count, so that a collector can tell from this one
+    /// word that none of the 16 chunks changed (see [`records`](Self::records)).
+    records: AtomicU64,
     chunks: [AtomicPtr<Chunk>; GROUP_CHUNKS],
+}
+
+impl Group {
+    fn new() -> Group {
+        Group {
+            records: AtomicU64::new(0),
+            chunks: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+        }
+    }
+
+    /// Counts the record just written into one of this group's chunks.
+    /// Owner only.
+    #[inline(always)]
+    pub(super) fn count_record(&self) {
+        let records = self.records.load(Ordering::Relaxed);
+        // Release, after the chunk's count: a reader that Acquire-loads this
+        // count then sees every record it counts in its chunk's count.
+        self.records
+            .store(records.wrapping_add(1), Ordering::Release);
+    }
+
+    /// The records completed into this group's chunks so far. It only grows,
+    /// and every record it counts is counted by its chunk's count as a count
+    /// or a copy read after this call sees it: a collector that read the
+    /// chunks after reading `n` here has every record of the group while
+    /// this still reads `n`.
+    #[inline]
+    pub(super) fn records(&self) -> u64 {
+        // Acquire: pairs with the Release in `count_record`.
+        self.records.load(Ordering::Acquire)
+    }
+
+    /// Calls `f(first_bucket_index, chunk)` for every allocated chunk of
+    /// this group, by increasing index (relative to the group's first).
+    pub(super) fn for_each(&self, mut f: impl FnMut(usize, &Chunk)) {
+        for (ci, slot) in self.chunks.iter().enumerate() {
+            // Acquire: pairs with the Release in `install`.
+            let c = slot.load(Ordering::Acquire);
+            if c.is_null() {
+                continue;
+            }
+            // SAFETY: a non-null chunk pointer was published by `install`
+            // (Acquire above) from a live `Box`; chunks are freed only when
+            // their directory is dropped, which a borrow of its group rules
+            // out.
+            f(ci * CHUNK_BUCKETS, unsafe { &*c });
+        }
+    }
 }
 
 /// Chunks of buckets `0..groups * 256`, in groups of 16 allocated on
@@ -194,9 +250,10 @@ impl Directory {
         }
     }
 
-    /// The chunk of bucket `index`, allocated if new. Owner only.
+    /// The chunk of bucket `index` and its group, allocated if new. Owner
+    /// only.
     #[inline(always)]
-    pub(super) fn chunk_or_grow(&self, index: usize) -> &Chunk {
+    pub(super) fn chunk_or_grow(&self, index: usize) -> (&Group, &Chunk) {
         // Relaxed loads: the directory is only ever extended by the owner
         // (this thread, or a predecessor that exited before we started), so
         // program order makes our own allocations visible.
@@ -207,13 +264,12 @@ impl Directory {
         let group = unsafe { self.groups.get_unchecked(index / GROUP_BUCKETS) };
         let mut g = group.load(Ordering::Relaxed);
         if g.is_null() {
-            g = install(group, || Group {
-                chunks: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
-            });
+            g = install(group, Group::new);
         }
         // SAFETY: `g` is non-null and was installed by `install`; groups live
         // until `self` is dropped.
-        let slot = unsafe { &(*g).chunks[(index / CHUNK_BUCKETS) % GROUP_CHUNKS] };
+        let g = unsafe { &*g };
+        let slot = &g.chunks[(index / CHUNK_BUCKETS) % GROUP_CHUNKS];
         let mut c = slot.load(Ordering::Relaxed);
         if c.is_null() {
             c = install(slot, Chunk::new);
@@ -221,7 +277,7 @@ impl Directory {
         // SAFETY: `c` is non-null (installed just above if it was not
         // already) and every non-null chunk pointer comes from `install`'s
         // `Box::into_raw`; chunks are freed only when `self` is dropped.
-        unsafe { &*c }
+        (g, unsafe { &*c })
     }
 
     /// The chunk of bucket `index`, if allocated; for readers on any
@@ -244,9 +300,9 @@ impl Directory {
         (!c.is_null()).then(|| unsafe { &*c })
     }
 
-    /// Calls `f(first_bucket_index, chunk)` for every allocated chunk, by
+    /// Calls `f(first_bucket_index, group)` for every allocated group, by
     /// increasing index.
-    pub(super) fn for_each(&self, mut f: impl FnMut(usize, &Chunk)) {
+    pub(super) fn for_each_group(&self, mut f: impl FnMut(usize, &Group)) {
         for (gi, group) in self.groups.iter().enumerate() {
             // Acquire: pairs with the Release in `install`.
             let g = group.load(Ordering::Acquire);
@@ -256,17 +312,14 @@ impl Directory {
             // SAFETY: a non-null group pointer was published by `install`
             // (Acquire above) from a live `Box`, and groups are freed only
             // when `self` is dropped, which `&self` rules out.
-            for (ci, slot) in unsafe { &(*g).chunks }.iter().enumerate() {
-                let c = slot.load(Ordering::Acquire);
-                if c.is_null() {
-                    continue;
-                }
-                // SAFETY: a non-null chunk pointer was published by
-                // `install` (Acquire above) from a live `Box`; chunks are
-                // freed only when `self` is dropped.
-                f(gi * GROUP_BUCKETS + ci * CHUNK_BUCKETS, unsafe { &*c });
-            }
+            f(gi * GROUP_BUCKETS, unsafe { &*g });
         }
+    }
+
+    /// Calls `f(first_bucket_index, chunk)` for every allocated chunk, by
+    /// increasing index.
+    pub(super) fn for_each(&self, mut f: impl FnMut(usize, &Chunk)) {
+        self.for_each_group(|first, group| group.for_each(|at, chunk| f(first + at, chunk)));
     }
 
     /// Heap bytes owned by this directory (not counting `self`).

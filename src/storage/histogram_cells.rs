@@ -13,19 +13,25 @@
 //! The owner records with plain loads and stores (it is the only writer, so
 //! no read-modify-write needs a `lock` prefix): update `min`/`max`, bump the
 //! bucket, then the chunk's sum (for `f64`: its compensation, then the
-//! sum), then the chunk's count, all but the bucket with Release stores. A reader loads the count, then the sum, then the buckets,
-//! and retries unless the buckets add up to the count: each chunk it reports
-//! has bucket counts and a sum that belong to the same observations. The
-//! count of a histogram is derived from its buckets, so `count == Σ buckets`
-//! holds by construction, and the sum is the sum of those very observations.
+//! sum), then the chunk's count, then the record count of the chunk's group,
+//! all but the bucket with Release stores. A reader loads the count, then
+//! the sum, then the buckets, and retries unless the buckets add up to the
+//! count: each chunk it reports has bucket counts and a sum that belong to
+//! the same observations. The count of a histogram is derived from its
+//! buckets, so `count == Σ buckets` holds by construction, and the sum is
+//! the sum of those very observations.
+//!
+//! A group's record count tells a collector whether any of its 16 chunks
+//! changed, from one word: every record it counts is counted by its chunk
+//! (see [`HistogramCells::for_each_group`]).
 //!
 //! A chunk is two cache lines read together, so a reader's window is a few
 //! nanoseconds: a retry is rare even against a writer recording in a loop,
 //! and the writer itself never waits.
 
-use super::chunk::{install, Chunk, ChunkSums, Directory, CHUNK_BUCKETS};
+use super::chunk::{install, Chunk, ChunkSums, Directory, Group, CHUNK_BUCKETS, GROUP_BUCKETS};
 use crate::buckets::{from_ordered, ordered, Precision};
-use crate::sync::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use std::fmt;
 use std::ptr;
 
@@ -42,27 +48,25 @@ pub(crate) struct Extremes {
 /// One thread's cells of one histogram (see the module docs).
 ///
 /// `repr(C)`: what every record touches (the extremes of `u64` records,
-/// the record count, the window directory and the clustered-record cache)
-/// comes first, 56 bytes together.
+/// the window directory and the clustered-record cache) comes first, 56
+/// bytes together.
 #[repr(C)]
 pub(crate) struct HistogramCells {
     /// Smallest `u64` value recorded, `u64::MAX` until the first record.
     min: AtomicU64,
     /// Largest `u64` value recorded.
     max: AtomicU64,
-    /// Records completed into these cells: bumped after the chunk's count
-    /// by every record, so that a collector can tell that nothing changed
-    /// from this one word instead of every chunk's count (see
-    /// [`records`](Self::records)).
-    records: AtomicU64,
     /// The slots of the `u64` layout (`Precision::bucket_count`), where
     /// every `u64` and the `f64` values of `[2^p, 2^64)` fall.
     window: Directory,
     /// Owner-only cache for [`record_clustered`](Self::record_clustered):
-    /// the number of the chunk it last wrote (`usize::MAX`: none) and that
-    /// chunk. Relaxed throughout: only the owner reads or writes them.
-    hot_index: AtomicUsize,
+    /// the number of the chunk it last wrote (`u32::MAX`: none), that chunk
+    /// and its group. Relaxed throughout: only the owner reads or writes them.
+    hot_index: AtomicU32,
+    /// The precision the cells were made with (where each directory starts).
+    precision: Precision,
     hot_chunk: AtomicPtr<Chunk>,
+    hot_group: AtomicPtr<Group>,
     /// Smallest and largest `f64` recorded, as [`ordered`] keys
     /// (`u64::MAX` and `0` until the first).
     fmin: AtomicU64,
@@ -74,8 +78,6 @@ pub(crate) struct HistogramCells {
     /// Every other slot, from `window_slots()` on: allocated by the first
     /// record outside the window.
     outer: AtomicPtr<Directory>,
-    /// The precision the cells were made with (where each directory starts).
-    precision: Precision,
 }
 
 impl HistogramCells {
@@ -83,15 +85,15 @@ impl HistogramCells {
         HistogramCells {
             min: AtomicU64::new(u64::MAX),
             max: AtomicU64::new(0),
-            records: AtomicU64::new(0),
             window: Directory::new(precision.bucket_count()),
-            hot_index: AtomicUsize::new(usize::MAX),
+            hot_index: AtomicU32::new(u32::MAX),
+            precision,
             hot_chunk: AtomicPtr::new(ptr::null_mut()),
+            hot_group: AtomicPtr::new(ptr::null_mut()),
             fmin: AtomicU64::new(u64::MAX),
             fmax: AtomicU64::new(0),
             fractions: AtomicPtr::new(ptr::null_mut()),
             outer: AtomicPtr::new(ptr::null_mut()),
-            precision,
         }
     }
 
@@ -100,7 +102,8 @@ impl HistogramCells {
     #[inline(always)]
     pub(super) fn record(&self, precision: Precision, value: u64) {
         let index = precision.index(value);
-        self.record_at(self.window.chunk_or_grow(index), index, value);
+        let (group, chunk) = self.window.chunk_or_grow(index);
+        self.record_at(group, chunk, index, value);
     }
 
     /// Records the non-NaN `value`. Owner only; `precision` must be the
@@ -112,7 +115,7 @@ impl HistogramCells {
         let (ints, window) = (precision.bucket_count(), precision.window_slots());
         // The bucket's number in its directory: the others start at slots
         // `ints` and `window`, which need not be multiples of the chunk size.
-        let (chunk, at) = if slot < ints {
+        let ((group, chunk), at) = if slot < ints {
             (self.window.chunk_or_grow(slot), slot)
         } else if slot < window {
             let at = slot - ints;
@@ -132,14 +135,14 @@ impl HistogramCells {
             self.fmax.store(key, Ordering::Relaxed);
         }
         chunk.write_f64(at % CHUNK_BUCKETS, value);
-        self.count_record();
+        group.count_record();
     }
 
     /// The chunk of outer slot `index` (value-ordered index), the outer
     /// directory allocated on first use.
     #[cold]
     #[inline(never)]
-    fn outer_chunk(&self, precision: Precision, index: usize) -> &Chunk {
+    fn outer_chunk(&self, precision: Precision, index: usize) -> (&Group, &Chunk) {
         self.lazy(&self.outer, precision.float_bucket_count())
             .chunk_or_grow(index)
     }
@@ -170,32 +173,41 @@ impl HistogramCells {
     #[inline(always)]
     pub(super) fn record_clustered(&self, precision: Precision, value: u64) {
         let index = precision.index(value);
-        let hot = self.hot_chunk.load(Ordering::Relaxed);
-        let chunk = if index / CHUNK_BUCKETS == self.hot_index.load(Ordering::Relaxed) {
-            // SAFETY: `hot` was stored below together with `hot_index` (same
-            // thread, program order) and points to a chunk installed in this
-            // directory, which lives until `self` is dropped.
-            unsafe { &*hot }
-        } else {
-            self.chunk_for_hot(index)
-        };
-        self.record_at(chunk, index, value);
+        let (hot, hot_group) = (
+            self.hot_chunk.load(Ordering::Relaxed),
+            self.hot_group.load(Ordering::Relaxed),
+        );
+        // (Chunk numbers are below `bucket_count() / 16`, far below
+        // `u32::MAX`.)
+        let (group, chunk) =
+            if index / CHUNK_BUCKETS == self.hot_index.load(Ordering::Relaxed) as usize {
+                // SAFETY: `hot` and `hot_group` were stored below together with
+                // `hot_index` (same thread, program order) and point to a chunk
+                // and its group installed in this directory, which live until
+                // `self` is dropped.
+                unsafe { (&*hot_group, &*hot) }
+            } else {
+                self.chunk_for_hot(index)
+            };
+        self.record_at(group, chunk, index, value);
     }
 
     /// The directory walk of `record_clustered`'s miss, remembered.
     #[cold]
     #[inline(never)]
-    fn chunk_for_hot(&self, index: usize) -> &Chunk {
-        let chunk = self.window.chunk_or_grow(index);
+    fn chunk_for_hot(&self, index: usize) -> (&Group, &Chunk) {
+        let (group, chunk) = self.window.chunk_or_grow(index);
         self.hot_chunk
             .store(chunk as *const Chunk as *mut Chunk, Ordering::Relaxed);
+        self.hot_group
+            .store(group as *const Group as *mut Group, Ordering::Relaxed);
         self.hot_index
-            .store(index / CHUNK_BUCKETS, Ordering::Relaxed);
-        chunk
+            .store((index / CHUNK_BUCKETS) as u32, Ordering::Relaxed);
+        (group, chunk)
     }
 
     #[inline(always)]
-    fn record_at(&self, chunk: &Chunk, index: usize, value: u64) {
+    fn record_at(&self, group: &Group, chunk: &Chunk, index: usize, value: u64) {
         // min/max before the chunk: the chunk's Release store then publishes
         // them together with the bucket (readers load them after the chunks).
         if value < self.min.load(Ordering::Relaxed) {
@@ -205,29 +217,7 @@ impl HistogramCells {
             self.max.store(value, Ordering::Relaxed);
         }
         chunk.write(index % CHUNK_BUCKETS, value);
-        self.count_record();
-    }
-
-    /// Counts the record just written into its chunk. Owner only.
-    #[inline(always)]
-    fn count_record(&self) {
-        let records = self.records.load(Ordering::Relaxed);
-        // Release, after the chunk's count: a reader that Acquire-loads
-        // this count then sees every record it counts in its chunk's count.
-        self.records
-            .store(records.wrapping_add(1), Ordering::Release);
-    }
-
-    /// The records completed into these cells so far. It only grows, and
-    /// every record it counts is counted by its chunk's count as a
-    /// [`for_each_count`](Self::for_each_count) or a chunk copy made after
-    /// this call reads it: a collector that folded the chunks after reading
-    /// `n` here has folded every record of these cells while this still
-    /// reads `n`.
-    #[inline]
-    pub(crate) fn records(&self) -> u64 {
-        // Acquire: pairs with the Release in `count_record`.
-        self.records.load(Ordering::Acquire)
+        group.count_record();
     }
 
     /// The directories with their first slots: the window, then the
@@ -294,17 +284,40 @@ impl HistogramCells {
         }
     }
 
-    /// Calls `f(first_slot, count)` for every allocated chunk, by
-    /// increasing first slot, without copying any bucket: the records
+    /// Calls `f(first_slot, records)` for every allocated group of 256
+    /// slots (within its directory), by increasing first slot: the records
+    /// completed into its chunks so far. It only grows, and every record it
+    /// counts is counted by its chunk's count as a
+    /// [`for_each_count`](Self::for_each_count) or a chunk copy made after
+    /// this call reads it: a collector that read the group's chunks after
+    /// reading `n` here has every record of the group while this still reads
+    /// `n`.
+    pub(crate) fn for_each_group(&self, mut f: impl FnMut(usize, u64)) {
+        for (base, dir) in self.directories() {
+            dir.for_each_group(|first, group| f(base + first, group.records()));
+        }
+    }
+
+    /// Calls `f(first_slot, count)` for every allocated chunk of the groups
+    /// whose first slot `wanted` accepts (asked by increasing first slot),
+    /// by increasing first slot, without copying any bucket: the records
     /// completed into it so far. Counts only grow, so a chunk whose count
     /// equals the one a collector folded last time holds the same records.
-    pub(crate) fn for_each_count(&self, mut f: impl FnMut(usize, u64)) {
+    pub(crate) fn for_each_count(
+        &self,
+        mut wanted: impl FnMut(usize) -> bool,
+        mut f: impl FnMut(usize, u64),
+    ) {
         for (base, dir) in self.directories() {
-            dir.for_each(|first, chunk| {
-                // Acquire: pairs with the count's Release store in
-                // `Chunk::write`, as in `Chunk::read`; a record that
-                // happened-before this load is counted.
-                f(base + first, chunk.count.load(Ordering::Acquire));
+            dir.for_each_group(|first, group| {
+                if wanted(base + first) {
+                    group.for_each(|at, chunk| {
+                        // Acquire: pairs with the count's Release store in
+                        // `Chunk::write`, as in `Chunk::read`; a record that
+                        // happened-before this load is counted.
+                        f(base + first + at, chunk.count.load(Ordering::Acquire));
+                    });
+                }
             });
         }
     }
@@ -333,6 +346,15 @@ impl HistogramCells {
             .sum();
         std::mem::size_of::<Self>() + self.window.allocated_bytes() + lazy
     }
+}
+
+/// The first slot of the group (as [`HistogramCells::for_each_group`]
+/// names it) of the chunk whose first slot is `first`, in cells of
+/// `precision`.
+pub(crate) fn group_of(precision: Precision, first: usize) -> usize {
+    let bases = [precision.window_slots(), precision.bucket_count()];
+    let base = bases.into_iter().find(|&b| b <= first).unwrap_or(0);
+    base + (first - base) / GROUP_BUCKETS * GROUP_BUCKETS
 }
 
 impl Drop for HistogramCells {
@@ -439,10 +461,11 @@ mod tests {
         for i in first..first + 40 {
             cells.record(p, p.lower_bound(i));
         }
-        // 96 B of cells, 120 B of directory, one 128 B group and four
+        // 88 B of cells, 120 B of directory, one 136 B group and four
         // 168 B chunks (40 buckets straddle four): 1,016 B. (Before f64
         // support: 904 B; the f64 sum costs 16 B per chunk. Before the
-        // cells' record count: 1,008 B.)
+        // record count: 1,008 B. The count moved from the cells to each
+        // group, paid for by a 4-byte clustered-record cache index.)
         let bytes = cells.allocated_bytes();
         assert!(bytes < 1024, "{bytes} bytes");
     }
@@ -494,7 +517,7 @@ mod tests {
 
     fn count(cells: &HistogramCells) -> u64 {
         let mut n = 0;
-        cells.for_each_count(|_, c| n += c);
+        cells.for_each_count(|_| true, |_, c| n += c);
         n
     }
 
@@ -504,7 +527,7 @@ mod tests {
     fn each_chunk_reads_alone(cells: &HistogramCells) {
         let (mut all, mut counts) = (Vec::new(), Vec::new());
         cells.read(|first, c, s| all.push((first, *c, s)));
-        cells.for_each_count(|first, n| counts.push((first, n)));
+        cells.for_each_count(|_| true, |first, n| counts.push((first, n)));
         assert_eq!(all.len(), counts.len());
         let mut copy = [0; CHUNK_BUCKETS];
         for ((first, buckets, sums), (at, n)) in all.into_iter().zip(counts) {

@@ -12,7 +12,10 @@ mod segments;
 mod shard;
 mod slots;
 
+#[cfg(test)]
+pub(crate) use chunk::GROUP_BUCKETS;
 pub(crate) use chunk::{compensated_add, ChunkSums, CHUNK_BUCKETS};
+pub(crate) use histogram_cells::group_of;
 pub(crate) use owned::{Owned, OwnedCell, OwnedHistogram};
 pub(crate) use segments::SlotIndex;
 pub(crate) use shard::Shard;

@@ -62,7 +62,9 @@ pub(crate) use reclaim::{Guard, Reclaim};
 pub(crate) use table::{Entry, EntryHash, RetiredSlots, Table, Writer};
 
 cfg_not_loom! {
-    pub(crate) use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize};
+    pub(crate) use std::sync::atomic::{
+        AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize,
+    };
     pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
 
     /// Called in a spin-retry loop; lets the other party make progress.
@@ -83,7 +85,9 @@ cfg_not_loom! {
 }
 
 cfg_loom! {
-    pub(crate) use loom::sync::atomic::{AtomicI64, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize};
+    pub(crate) use loom::sync::atomic::{
+        AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize,
+    };
     pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
 
     /// Under loom a spin loop must yield, or the model never schedules the
