@@ -265,25 +265,26 @@ impl Changes {
             }
         });
         *counts_read += counts.len();
-        // A kept chunk of a group not walked keeps its count.
-        let (mut walked, precision) = (sorted_member(walk), h.precision());
         seen.clear();
-        seen.extend(kept.firsts.iter().zip(&kept.counts).map(|(&f, &n)| {
-            if walked(group_of(precision, f as usize)) {
-                0
-            } else {
-                n
-            }
-        }));
+        seen.resize(kept.firsts.len(), 0);
         fresh.clear();
         add_by_first(&kept.firsts, counts, seen, fresh);
+        // Only the kept chunks of the walked groups are compared: the others
+        // keep their counts.
         stale.clear();
-        let changed = kept.firsts.iter().zip(&kept.counts).zip(seen.iter());
-        stale.extend(
-            changed
-                .filter(|((_, was), now)| was != now)
-                .map(|((&f, _), _)| f),
-        );
+        let precision = h.precision();
+        for &g in walk.iter() {
+            let mut k = kept.firsts.partition_point(|&f| f < g);
+            while let Some(&first) = kept.firsts.get(k) {
+                if group_of(precision, first as usize) != g as usize {
+                    break;
+                }
+                if seen[k] != kept.counts[k] {
+                    stale.push(first);
+                }
+                k += 1;
+            }
+        }
         if !fresh.is_empty() {
             add_up_by_key(fresh);
             kept.insert(fresh);
@@ -339,11 +340,11 @@ fn add_by_first(
     fresh: &mut Vec<(u32, u64)>,
 ) {
     // One merge per thread (a thread's run starts where the first slot goes
-    // down), not a search per count.
-    let (mut k, mut last) = (0, 0);
+    // down, or at the start): a search for its first count, then steps.
+    let (mut k, mut last) = (0, u32::MAX);
     for &(first, count) in counts {
         if first < last {
-            k = 0;
+            k = firsts.partition_point(|&f| f < first);
         }
         last = first;
         while k < firsts.len() && firsts[k] < first {
