@@ -64,7 +64,8 @@ struct Kept {
 }
 
 struct Counts {
-    limits: Box<[usize]>,
+    /// Shared by the snapshots the counts are carried over to.
+    limits: FrozenArc<[usize]>,
     counts: Box<[u64]>,
 }
 
@@ -95,7 +96,7 @@ impl Derived {
             // same counts from the same buckets, or counts for other
             // limits, which `get` tells apart.
             let _ = self.0.classic.set(Counts {
-                limits: limits.into(),
+                limits: FrozenArc::from(limits),
                 counts: counts.into(),
             });
         }
@@ -128,7 +129,7 @@ impl Derived {
             n.wrapping_add(below)
         });
         let counts = Counts {
-            limits: kept.limits.clone(),
+            limits: FrozenArc::clone(&kept.limits),
             counts: counts.collect(),
         };
         // (Nothing renders `self` before the collector hands it out.)
