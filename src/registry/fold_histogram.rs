@@ -5,14 +5,16 @@
 //! buckets summed over all threads as that snapshot holds them
 //! (`Kept`). A collection:
 //!
-//! 1. adds up every thread's record counts of the histogram's groups of 16
-//!    chunks (one word per group). Counts only grow, so if the total equals
-//!    the one read before the last fold, nothing changed: the last snapshot
-//!    is handed out again, its buckets shared, and no chunk is read;
-//! 2. otherwise, for the groups whose total changed, adds up every thread's
-//!    chunk counts, without copying any bucket, per chunk: a chunk whose
-//!    total equals the kept one holds the same records, and is not read
-//!    again (nor is any chunk of a group whose total is unchanged);
+//! 1. adds up every thread's record count (one word per thread's cells).
+//!    Counts only grow, so if the total equals the one read before the last
+//!    fold, nothing changed: the last snapshot is handed out again, its
+//!    buckets shared, and no chunk is read;
+//! 2. otherwise adds up every thread's record counts of the histogram's
+//!    groups of 16 chunks (one word per group) and, for the groups whose
+//!    total changed, every thread's chunk counts, without copying any
+//!    bucket, per chunk: a chunk whose total equals the kept one holds the
+//!    same records, and is not read again (nor is any chunk of a group
+//!    whose total is unchanged);
 //! 3. reads the changed (and new) chunks again, a consistent copy from each
 //!    thread (see `storage/histogram_cells.rs`), and notes by how much each
 //!    bucket grew;
@@ -86,7 +88,7 @@ struct Changes {
 /// the changed ones reads only `firsts` and `counts`.
 struct Kept {
     snap: HistogramSnapshot,
-    /// Every thread's group records added up, as read before the chunks
+    /// Every thread's record count added up, as read before the chunks
     /// `snap` holds were last walked: each record it counts is in them.
     records: u64,
     /// Each group's first slot, and its records added up over the threads
@@ -227,25 +229,29 @@ impl Changes {
     /// count changed, and of the chunks no fold has seen yet (which it adds to
     /// `kept`), by increasing first slot; whether there are any.
     fn mark_stale(&mut self, storage: &Storage, h: &Histogram, kept: &mut Kept) -> bool {
-        // Every thread's group records first: each only grows, and each
-        // record it counts was counted by its chunk before (see
-        // `HistogramCells::for_each_group`), so an unchanged total means the
-        // kept chunks hold every record, and an unchanged group's total that
-        // its kept chunks hold every record of the group.
-        let (groups, mut records) = (&mut self.groups, 0u64);
-        groups.clear();
+        // Every thread's record count first (one word each): it only grows,
+        // and each record it counts was counted by its group and its chunk
+        // before (see `HistogramCells::records`), so an unchanged total
+        // means the kept chunks hold every record.
+        let mut records = 0u64;
         storage.for_each_shard(|shard| {
             if let Some(cells) = shard.read_histogram(h.slot()) {
-                cells.for_each_group(|first, n| {
-                    records = records.wrapping_add(n);
-                    groups.push((first as u32, n));
-                });
+                records = records.wrapping_add(cells.records());
             }
         });
         if records == kept.records {
             return false;
         }
         kept.records = records;
+        // Then every thread's group counts, by the same argument: a group
+        // whose total is unchanged keeps its chunks.
+        let groups = &mut self.groups;
+        groups.clear();
+        storage.for_each_shard(|shard| {
+            if let Some(cells) = shard.read_histogram(h.slot()) {
+                cells.for_each_group(|first, n| groups.push((first as u32, n)));
+            }
+        });
         self.mark_walked(kept);
         // The chunk counts of the changed groups, from every thread.
         let Changes {

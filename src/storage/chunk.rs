@@ -280,6 +280,22 @@ impl Directory {
         (g, unsafe { &*c })
     }
 
+    /// The group of bucket `index`, whose chunk is installed. Owner only.
+    #[inline(always)]
+    pub(super) fn group_of_installed(&self, index: usize) -> &Group {
+        debug_assert!(index / GROUP_BUCKETS < self.groups.len());
+        // SAFETY: as in `chunk_or_grow`, `index` is below the bucket count
+        // the directory was made for.
+        let group = unsafe { self.groups.get_unchecked(index / GROUP_BUCKETS) };
+        // Relaxed: installed by the owner (see `chunk_or_grow`).
+        let g = group.load(Ordering::Relaxed);
+        debug_assert!(!g.is_null());
+        // SAFETY: the caller's chunk of `index` is installed, so its group
+        // is (groups are installed before their chunks and live until
+        // `self` is dropped).
+        unsafe { &*g }
+    }
+
     /// The chunk of bucket `index`, if allocated; for readers on any
     /// thread.
     pub(super) fn get(&self, index: usize) -> Option<&Chunk> {

@@ -13,17 +13,18 @@
 //! The owner records with plain loads and stores (it is the only writer, so
 //! no read-modify-write needs a `lock` prefix): update `min`/`max`, bump the
 //! bucket, then the chunk's sum (for `f64`: its compensation, then the
-//! sum), then the chunk's count, then the record count of the chunk's group,
-//! all but the bucket with Release stores. A reader loads the count, then
-//! the sum, then the buckets, and retries unless the buckets add up to the
-//! count: each chunk it reports has bucket counts and a sum that belong to
-//! the same observations. The count of a histogram is derived from its
-//! buckets, so `count == Σ buckets` holds by construction, and the sum is
-//! the sum of those very observations.
+//! sum), then the chunk's count, then the record counts of the chunk's group
+//! and of the cells, all but the bucket with Release stores. A reader loads
+//! the count, then the sum, then the buckets, and retries unless the buckets
+//! add up to the count: each chunk it reports has bucket counts and a sum
+//! that belong to the same observations. The count of a histogram is
+//! derived from its buckets, so `count == Σ buckets` holds by construction,
+//! and the sum is the sum of those very observations.
 //!
-//! A group's record count tells a collector whether any of its 16 chunks
-//! changed, from one word: every record it counts is counted by its chunk
-//! (see [`HistogramCells::for_each_group`]).
+//! A collector tells from the cells' record count whether anything changed,
+//! and from a group's whether any of its 16 chunks did, one word each: a
+//! record a count counts is counted by the counts stored before it (see
+//! [`HistogramCells::records`] and [`HistogramCells::for_each_group`]).
 //!
 //! A chunk is two cache lines read together, so a reader's window is a few
 //! nanoseconds: a retry is rare even against a writer recording in a loop,
@@ -48,25 +49,29 @@ pub(crate) struct Extremes {
 /// One thread's cells of one histogram (see the module docs).
 ///
 /// `repr(C)`: what every record touches (the extremes of `u64` records,
-/// the window directory and the clustered-record cache) comes first, 56
-/// bytes together.
+/// the record count, the window directory and the clustered-record cache)
+/// comes first, 56 bytes together.
 #[repr(C)]
 pub(crate) struct HistogramCells {
     /// Smallest `u64` value recorded, `u64::MAX` until the first record.
     min: AtomicU64,
     /// Largest `u64` value recorded.
     max: AtomicU64,
+    /// Records completed into these cells: bumped by every record after its
+    /// group's count, so that a collector can tell that nothing changed
+    /// from this one word instead of every group's (see
+    /// [`records`](Self::records)).
+    records: AtomicU64,
     /// The slots of the `u64` layout (`Precision::bucket_count`), where
     /// every `u64` and the `f64` values of `[2^p, 2^64)` fall.
     window: Directory,
     /// Owner-only cache for [`record_clustered`](Self::record_clustered):
-    /// the number of the chunk it last wrote (`u32::MAX`: none), that chunk
-    /// and its group. Relaxed throughout: only the owner reads or writes them.
+    /// the number of the chunk it last wrote (`u32::MAX`: none) and that
+    /// chunk. Relaxed throughout: only the owner reads or writes them.
     hot_index: AtomicU32,
     /// The precision the cells were made with (where each directory starts).
     precision: Precision,
     hot_chunk: AtomicPtr<Chunk>,
-    hot_group: AtomicPtr<Group>,
     /// Smallest and largest `f64` recorded, as [`ordered`] keys
     /// (`u64::MAX` and `0` until the first).
     fmin: AtomicU64,
@@ -85,11 +90,11 @@ impl HistogramCells {
         HistogramCells {
             min: AtomicU64::new(u64::MAX),
             max: AtomicU64::new(0),
+            records: AtomicU64::new(0),
             window: Directory::new(precision.bucket_count()),
             hot_index: AtomicU32::new(u32::MAX),
             precision,
             hot_chunk: AtomicPtr::new(ptr::null_mut()),
-            hot_group: AtomicPtr::new(ptr::null_mut()),
             fmin: AtomicU64::new(u64::MAX),
             fmax: AtomicU64::new(0),
             fractions: AtomicPtr::new(ptr::null_mut()),
@@ -135,7 +140,7 @@ impl HistogramCells {
             self.fmax.store(key, Ordering::Relaxed);
         }
         chunk.write_f64(at % CHUNK_BUCKETS, value);
-        group.count_record();
+        self.count_record(group);
     }
 
     /// The chunk of outer slot `index` (value-ordered index), the outer
@@ -173,37 +178,31 @@ impl HistogramCells {
     #[inline(always)]
     pub(super) fn record_clustered(&self, precision: Precision, value: u64) {
         let index = precision.index(value);
-        let (hot, hot_group) = (
-            self.hot_chunk.load(Ordering::Relaxed),
-            self.hot_group.load(Ordering::Relaxed),
-        );
-        // (Chunk numbers are below `bucket_count() / 16`, far below
-        // `u32::MAX`.)
-        let (group, chunk) =
-            if index / CHUNK_BUCKETS == self.hot_index.load(Ordering::Relaxed) as usize {
-                // SAFETY: `hot` and `hot_group` were stored below together with
-                // `hot_index` (same thread, program order) and point to a chunk
-                // and its group installed in this directory, which live until
-                // `self` is dropped.
-                unsafe { (&*hot_group, &*hot) }
-            } else {
-                self.chunk_for_hot(index)
-            };
+        let hot = self.hot_chunk.load(Ordering::Relaxed);
+        // (Chunk numbers are far below `u32::MAX`.)
+        let chunk = if index / CHUNK_BUCKETS == self.hot_index.load(Ordering::Relaxed) as usize {
+            // SAFETY: `hot` was stored below together with `hot_index` (same
+            // thread, program order) and points to a chunk installed in this
+            // directory, which lives until `self` is dropped.
+            unsafe { &*hot }
+        } else {
+            self.chunk_for_hot(index)
+        };
+        // Needed only after the chunk is written: no delay to the bucket.
+        let group = self.window.group_of_installed(index);
         self.record_at(group, chunk, index, value);
     }
 
     /// The directory walk of `record_clustered`'s miss, remembered.
     #[cold]
     #[inline(never)]
-    fn chunk_for_hot(&self, index: usize) -> (&Group, &Chunk) {
-        let (group, chunk) = self.window.chunk_or_grow(index);
+    fn chunk_for_hot(&self, index: usize) -> &Chunk {
+        let (_, chunk) = self.window.chunk_or_grow(index);
         self.hot_chunk
             .store(chunk as *const Chunk as *mut Chunk, Ordering::Relaxed);
-        self.hot_group
-            .store(group as *const Group as *mut Group, Ordering::Relaxed);
         self.hot_index
             .store((index / CHUNK_BUCKETS) as u32, Ordering::Relaxed);
-        (group, chunk)
+        chunk
     }
 
     #[inline(always)]
@@ -217,7 +216,31 @@ impl HistogramCells {
             self.max.store(value, Ordering::Relaxed);
         }
         chunk.write(index % CHUNK_BUCKETS, value);
+        self.count_record(group);
+    }
+
+    /// Counts the record just written into a chunk of `group`, in the
+    /// group and then in the cells. Owner only.
+    #[inline(always)]
+    fn count_record(&self, group: &Group) {
         group.count_record();
+        let records = self.records.load(Ordering::Relaxed);
+        // Release, after the group's count: a reader that Acquire-loads
+        // this count then sees every record it counts in its group's count
+        // (and so in its chunk's).
+        self.records
+            .store(records.wrapping_add(1), Ordering::Release);
+    }
+
+    /// The records completed into these cells so far. It only grows, and
+    /// every record it counts is counted by its group's count as a
+    /// [`for_each_group`](Self::for_each_group) made after this call reads
+    /// it: a collector that folded the groups after reading `n` here has
+    /// folded every record of these cells while this still reads `n`.
+    #[inline]
+    pub(crate) fn records(&self) -> u64 {
+        // Acquire: pairs with the Release in `count_record`.
+        self.records.load(Ordering::Acquire)
     }
 
     /// The directories with their first slots: the window, then the
@@ -464,8 +487,8 @@ mod tests {
         // 88 B of cells, 120 B of directory, one 136 B group and four
         // 168 B chunks (40 buckets straddle four): 1,016 B. (Before f64
         // support: 904 B; the f64 sum costs 16 B per chunk. Before the
-        // record count: 1,008 B. The count moved from the cells to each
-        // group, paid for by a 4-byte clustered-record cache index.)
+        // record count: 1,008 B. The groups' counts are paid for by a
+        // 4-byte clustered-record cache index.)
         let bytes = cells.allocated_bytes();
         assert!(bytes < 1024, "{bytes} bytes");
     }
