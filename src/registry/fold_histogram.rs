@@ -26,9 +26,10 @@
 //!    counts its buckets.
 //!
 //! A scrape after a few records per histogram therefore reads the counts of
-//! a group or two and a few chunks, instead of merging every fine bucket. What it costs: the collector keeps
-//! one merged copy of every chunk any thread touched (180 bytes per 16
-//! buckets), about what one recording thread holds.
+//! a group or two and a few chunks, instead of merging every fine bucket.
+//! What it costs: the collector keeps one merged copy of every chunk any
+//! thread touched (180 bytes per 16 buckets), about what one recording
+//! thread holds.
 //!
 //! Slots become value-ordered bucket indices (`Precision::slot_index`) as
 //! they are noted; a `u64` and an `f64` record of one integer below `2^bits`
