@@ -4,6 +4,7 @@
 //! The protocol between the owning writer and readers is described in
 //! `histogram_cells.rs` and argued in `docs/design.md`.
 
+use super::record_count::RecordCount;
 use crate::sync::{spin_hint, AtomicPtr, AtomicU64, Ordering};
 use std::ptr;
 
@@ -181,14 +182,14 @@ pub(super) struct Group {
     /// Records completed into this group's chunks: bumped by every record
     /// after its chunk's count, so that a collector can tell from this one
     /// word that none of the 16 chunks changed (see [`records`](Self::records)).
-    records: AtomicU64,
+    records: RecordCount,
     chunks: [AtomicPtr<Chunk>; GROUP_CHUNKS],
 }
 
 impl Group {
     fn new() -> Group {
         Group {
-            records: AtomicU64::new(0),
+            records: RecordCount::new(),
             chunks: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
         }
     }
@@ -197,11 +198,9 @@ impl Group {
     /// Owner only.
     #[inline(always)]
     pub(super) fn count_record(&self) {
-        let records = self.records.load(Ordering::Relaxed);
-        // Release, after the chunk's count: a reader that Acquire-loads this
-        // count then sees every record it counts in its chunk's count.
-        self.records
-            .store(records.wrapping_add(1), Ordering::Release);
+        // After the chunk's count: a reader that sees this count then sees
+        // every record it counts in its chunk's count.
+        self.records.bump();
     }
 
     /// The records completed into this group's chunks so far. It only grows,
@@ -211,25 +210,13 @@ impl Group {
     /// this still reads `n`.
     #[inline]
     pub(super) fn records(&self) -> u64 {
-        // Acquire: pairs with the Release in `count_record`.
-        self.records.load(Ordering::Acquire)
+        self.records.get()
     }
 
     /// Calls `f(first_bucket_index, chunk)` for every allocated chunk of
     /// this group, by increasing index (relative to the group's first).
-    pub(super) fn for_each(&self, mut f: impl FnMut(usize, &Chunk)) {
-        for (ci, slot) in self.chunks.iter().enumerate() {
-            // Acquire: pairs with the Release in `install`.
-            let c = slot.load(Ordering::Acquire);
-            if c.is_null() {
-                continue;
-            }
-            // SAFETY: a non-null chunk pointer was published by `install`
-            // (Acquire above) from a live `Box`; chunks are freed only when
-            // their directory is dropped, which a borrow of its group rules
-            // out.
-            f(ci * CHUNK_BUCKETS, unsafe { &*c });
-        }
+    pub(super) fn for_each(&self, f: impl FnMut(usize, &Chunk)) {
+        for_each_installed(&self.chunks, CHUNK_BUCKETS, f);
     }
 }
 
@@ -318,18 +305,8 @@ impl Directory {
 
     /// Calls `f(first_bucket_index, group)` for every allocated group, by
     /// increasing index.
-    pub(super) fn for_each_group(&self, mut f: impl FnMut(usize, &Group)) {
-        for (gi, group) in self.groups.iter().enumerate() {
-            // Acquire: pairs with the Release in `install`.
-            let g = group.load(Ordering::Acquire);
-            if g.is_null() {
-                continue;
-            }
-            // SAFETY: a non-null group pointer was published by `install`
-            // (Acquire above) from a live `Box`, and groups are freed only
-            // when `self` is dropped, which `&self` rules out.
-            f(gi * GROUP_BUCKETS, unsafe { &*g });
-        }
+    pub(super) fn for_each_group(&self, f: impl FnMut(usize, &Group)) {
+        for_each_installed(&self.groups, GROUP_BUCKETS, f);
     }
 
     /// Calls `f(first_bucket_index, chunk)` for every allocated chunk, by
@@ -341,13 +318,26 @@ impl Directory {
     /// Heap bytes owned by this directory (not counting `self`).
     pub(super) fn allocated_bytes(&self) -> usize {
         let mut bytes = self.groups.len() * std::mem::size_of::<AtomicPtr<Group>>();
-        for group in self.groups.iter() {
-            if !group.load(Ordering::Acquire).is_null() {
-                bytes += std::mem::size_of::<Group>();
-            }
-        }
+        self.for_each_group(|_, _| bytes += std::mem::size_of::<Group>());
         self.for_each(|_, _| bytes += std::mem::size_of::<Chunk>());
         bytes
+    }
+}
+
+/// Calls `f(i * stride, item)` for every installed (non-null) item of
+/// `slots`, a directory's groups or a group's chunks, by increasing `i`.
+fn for_each_installed<T>(slots: &[AtomicPtr<T>], stride: usize, mut f: impl FnMut(usize, &T)) {
+    for (i, slot) in slots.iter().enumerate() {
+        // Acquire: pairs with the Release in `install`.
+        let item = slot.load(Ordering::Acquire);
+        if item.is_null() {
+            continue;
+        }
+        // SAFETY: a non-null pointer in a group or chunk slot was published
+        // by `install` (Acquire above) from a live `Box`, and both are freed
+        // only by `Directory::drop`. `slots` is borrowed from the directory
+        // or from one of its groups, so the directory outlives this call.
+        f(i * stride, unsafe { &*item });
     }
 }
 

@@ -31,6 +31,7 @@
 //! and the writer itself never waits.
 
 use super::chunk::{install, Chunk, ChunkSums, Directory, Group, CHUNK_BUCKETS, GROUP_BUCKETS};
+use super::record_count::RecordCount;
 use crate::buckets::{from_ordered, ordered, Precision};
 use crate::sync::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use std::fmt;
@@ -61,7 +62,7 @@ pub(crate) struct HistogramCells {
     /// group's count, so that a collector can tell that nothing changed
     /// from this one word instead of every group's (see
     /// [`records`](Self::records)).
-    records: AtomicU64,
+    records: RecordCount,
     /// The slots of the `u64` layout (`Precision::bucket_count`), where
     /// every `u64` and the `f64` values of `[2^p, 2^64)` fall.
     window: Directory,
@@ -90,7 +91,7 @@ impl HistogramCells {
         HistogramCells {
             min: AtomicU64::new(u64::MAX),
             max: AtomicU64::new(0),
-            records: AtomicU64::new(0),
+            records: RecordCount::new(),
             window: Directory::new(precision.bucket_count()),
             hot_index: AtomicU32::new(u32::MAX),
             precision,
@@ -224,12 +225,10 @@ impl HistogramCells {
     #[inline(always)]
     fn count_record(&self, group: &Group) {
         group.count_record();
-        let records = self.records.load(Ordering::Relaxed);
-        // Release, after the group's count: a reader that Acquire-loads
-        // this count then sees every record it counts in its group's count
-        // (and so in its chunk's).
-        self.records
-            .store(records.wrapping_add(1), Ordering::Release);
+        // After the group's count: a reader that sees this count then sees
+        // every record it counts in its group's count (and so in its
+        // chunk's).
+        self.records.bump();
     }
 
     /// The records completed into these cells so far. It only grows, and
@@ -239,8 +238,7 @@ impl HistogramCells {
     /// folded every record of these cells while this still reads `n`.
     #[inline]
     pub(crate) fn records(&self) -> u64 {
-        // Acquire: pairs with the Release in `count_record`.
-        self.records.load(Ordering::Acquire)
+        self.records.get()
     }
 
     /// The directories with their first slots: the window, then the

@@ -8,6 +8,7 @@
 mod chunk;
 mod histogram_cells;
 mod owned;
+mod record_count;
 mod segments;
 mod shard;
 mod slots;
