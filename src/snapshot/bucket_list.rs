@@ -26,8 +26,10 @@ pub(crate) struct BucketList(FrozenArc<Pending>);
 struct Pending {
     /// An earlier list, shared with the snapshots it was made for.
     base: FrozenArc<Vec<(u32, u64)>>,
-    /// Added to `base`: sorted, distinct indices, non-zero counts.
-    grown: Box<[(u32, u64)]>,
+    /// Added to `base`: sorted, distinct indices, non-zero counts. (A
+    /// `Vec` as made, not shrunk into a box: the shrink was a reallocation
+    /// per changed histogram per collection.)
+    grown: Vec<(u32, u64)>,
     /// `base` plus `grown`, made on first read (when `grown` is not empty).
     merged: OnceLock<Vec<(u32, u64)>>,
 }
@@ -63,7 +65,7 @@ impl BucketList {
         if pending.len() * 8 <= p.base.len() {
             return BucketList(FrozenArc::new(Pending {
                 base: p.base.clone(),
-                grown: pending.into(),
+                grown: pending,
                 merged: OnceLock::new(),
             }));
         }
