@@ -67,7 +67,7 @@ impl Storage {
 
     /// Where the per-thread store's id sits: what a record on a shared
     /// handle reads of `self`.
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn lookup_address(&self) -> usize {
         self.shards.id_address()
     }

@@ -156,7 +156,7 @@ impl<T: Send + Sync> PerThread<T> {
     }
 
     /// Where the id sits: what a lookup reads of `self`.
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn id_address(&self) -> usize {
         &self.id as *const u64 as usize
     }
