@@ -8,7 +8,7 @@
 //! plain `cargo test --workspace` skips them.
 #![cfg(loom)]
 
-use hotmetrics::{Histogram, HistogramSnapshot, Options, Precision, Registry};
+use hotmetrics::{Counter, Histogram, HistogramSnapshot, Options, Precision, Registry};
 
 // The runner the white-box models use too.
 #[path = "../../src/sync/loom_runner.rs"]
@@ -31,6 +31,18 @@ where
     F: Fn() + Sync + Send + 'static,
 {
     loom_runner::run(name, min_preemptions, f);
+}
+
+/// A counter whose cells lie past each shard's inline segment 0 (a
+/// registry's first 32 counter slots, filled here), so that recording into
+/// it allocates and installs a segment (`Segments::grow`) and a collection
+/// reads that segment's pointer.
+pub fn counter_in_a_grown_segment(reg: &Registry, name: &str) -> Counter {
+    for i in 0..32 {
+        reg.counter(&format!("{name}_filler_{i}"), "loom model")
+            .unwrap();
+    }
+    reg.counter(name, "loom model").unwrap()
 }
 
 /// A histogram with 2 sub-bucket bits (252 buckets, one directory group),

@@ -6,7 +6,9 @@
 #![cfg(loom)]
 
 use hotmetrics::{Registry, Snapshot};
-use hotmetrics_loom_tests::{check_histogram, run_model, small_histogram};
+use hotmetrics_loom_tests::{
+    check_histogram, counter_in_a_grown_segment, run_model, small_histogram,
+};
 use loom::thread;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -53,7 +55,8 @@ fn exited_thread_values_are_kept() {
 /// Two threads add to a counter, neither joined, while the main thread
 /// collects. When the first has exited before the second records, the second
 /// is handed the first one's cells and goes on writing them with a plain load
-/// and store. Proves nothing is lost either way: the exit happens-before the
+/// and store (the counter lies past the inline segment 0: the new owner also
+/// reads the segment pointer its predecessor installed). Proves nothing is lost either way: the exit happens-before the
 /// hand-over, so the new owner sees its predecessor's values. Both outcomes
 /// are checked to have been explored.
 #[test]
@@ -62,7 +65,7 @@ fn exited_thread_counter_cells_are_reused() {
 
     run_model("exited_thread_counter_cells_are_reused", || {
         let reg = Registry::new();
-        let jobs = reg.counter("jobs", "loom model").unwrap();
+        let jobs = counter_in_a_grown_segment(&reg, "jobs");
         let threads: Vec<_> = [2, 1]
             .into_iter()
             .map(|n| {

@@ -49,7 +49,7 @@ impl Storage {
     #[inline(always)]
     pub(crate) fn with_shard<R>(&self, f: impl FnOnce(Owned<'_>) -> R) -> R {
         // `Shard::new` is called only on the out-of-line first use: inlined,
-        // the 400-byte `Shard` built on the stack would give every record a
+        // the 1-KiB `Shard` built on the stack would give every record a
         // large stack frame and register spills.
         self.shards.with(
             Shard::new,

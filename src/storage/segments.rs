@@ -1,10 +1,13 @@
 //! `Segments<T>`: a per-thread array of slots that grows in place.
 //!
-//! Slots live in segments that are allocated on first touch and never move or
-//! shrink until the owner is dropped, so the collector can read a slot while
-//! its owner writes it. Segment `s` holds `FIRST << s` slots, so a registry of
-//! `n` metrics costs a thread that touched the last of them under `2n` slots
-//! and at most `MAX_SEGMENTS` pointers of directory.
+//! Slots live in segments that never move or shrink until the owner is
+//! dropped, so the collector can read a slot while its owner writes it.
+//! Segment `s` holds `FIRST << s` slots, so a registry of `n` metrics costs a
+//! thread that touched the last of them under `2n` slots and at most
+//! `MAX_SEGMENTS` pointers of directory. Segment 0 is inline: a record into
+//! one of a registry's first `FIRST` metrics of a kind reads no segment
+//! pointer, one dependent load fewer between the thread's shard and the
+//! cell. The later segments are allocated on first touch.
 //!
 //! Segments are made of 128-byte [`Line`]s, aligned to 128 bytes: the slots
 //! of one thread never share a cache line (or the adjacent line the x86
@@ -80,14 +83,25 @@ impl SlotIndex {
 
 /// A growable array of slots written by one thread (see the module docs).
 pub(crate) struct Segments<T: Slot> {
+    /// Segment 0's slots.
+    first: [Line<T>; FIRST / LINE_SLOTS],
+    /// Segments 1 and later, allocated on first touch (entry 0 stays null).
     segments: [AtomicPtr<Line<T>>; MAX_SEGMENTS],
 }
 
 impl<T: Slot> Segments<T> {
     pub(crate) fn new() -> Self {
         Segments {
+            first: std::array::from_fn(|_| Line(std::array::from_fn(|_| T::empty()))),
             segments: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
         }
+    }
+
+    /// Segment 0's lines, as the later segments' pointers give theirs.
+    #[inline(always)]
+    fn first_line(&self) -> *mut Line<T> {
+        // Only shared references are made from it: the slots are atomics.
+        self.first.as_ptr().cast_mut()
     }
 
     const fn lines_in(segment: usize) -> usize {
@@ -105,6 +119,9 @@ impl<T: Slot> Segments<T> {
         // happens-before us through the token's release and claim), so
         // program order already makes the segment's contents visible.
         debug_assert!((at.segment as usize) < MAX_SEGMENTS);
+        if at.segment == 0 {
+            return Self::slot_at(self.first_line(), at);
+        }
         // SAFETY: `SlotIndex::new` only makes segments below MAX_SEGMENTS.
         let segment = unsafe { self.segments.get_unchecked(at.segment as usize) };
         let mut line = segment.load(Ordering::Relaxed);
@@ -117,6 +134,9 @@ impl<T: Slot> Segments<T> {
     /// The slot at `at` if its segment exists; for readers on any thread.
     #[inline]
     pub(crate) fn get(&self, at: SlotIndex) -> Option<&T> {
+        if at.segment == 0 {
+            return Some(Self::slot_at(self.first_line(), at));
+        }
         // Acquire: pairs with the Release in `grow`, so the slots' initial
         // values are visible before we read them.
         let line = self.segments[at.segment as usize].load(Ordering::Acquire);
@@ -131,9 +151,9 @@ impl<T: Slot> Segments<T> {
     fn slot_at<'a>(line: *mut Line<T>, at: SlotIndex) -> &'a T {
         let offset = at.offset as usize;
         debug_assert!(offset < FIRST << at.segment);
-        // SAFETY: `line` is a non-null segment pointer installed by `grow`,
-        // pointing at `lines_in(at.segment)` initialised lines that live until
-        // `self` is dropped (the returned borrow is tied to `&self` by the
+        // SAFETY: `line` is segment 0's inline lines or a non-null segment
+        // pointer installed by `grow`, pointing at `lines_in(at.segment)`
+        // initialised lines that live until `self` is dropped (the returned borrow is tied to `&self` by the
         // callers). `SlotIndex::new` guarantees `offset < FIRST << segment`,
         // so `offset / LINE_SLOTS` is in bounds.
         unsafe { &(*line.add(offset / LINE_SLOTS)).0[offset % LINE_SLOTS] }
@@ -142,6 +162,7 @@ impl<T: Slot> Segments<T> {
     #[cold]
     #[inline(never)]
     fn grow(&self, segment: usize) -> *mut Line<T> {
+        debug_assert!(segment > 0, "segment 0 is inline");
         let lines: Box<[Line<T>]> = (0..Self::lines_in(segment))
             .map(|_| Line(std::array::from_fn(|_| T::empty())))
             .collect();
@@ -180,7 +201,10 @@ impl<T: Slot> Segments<T> {
 
     /// Calls `f(first_slot_number, slots)` for every allocated segment.
     pub(crate) fn for_each_segment(&self, mut f: impl FnMut(usize, &[T])) {
-        for (segment, ptr) in self.segments.iter().enumerate() {
+        for (i, line) in self.first.iter().enumerate() {
+            f(i * LINE_SLOTS, &line.0);
+        }
+        for (segment, ptr) in self.segments.iter().enumerate().skip(1) {
             // Acquire: as in `get`.
             let line = ptr.load(Ordering::Acquire);
             if line.is_null() {
