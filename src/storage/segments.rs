@@ -97,11 +97,19 @@ impl<T: Slot> Segments<T> {
         }
     }
 
-    /// Segment 0's lines, as the later segments' pointers give theirs.
+    /// The lines of `segment` (below `MAX_SEGMENTS`): segment 0's inline
+    /// ones, or a later segment's pointer loaded with `order` (null until
+    /// `grow` installs it).
     #[inline(always)]
-    fn first_line(&self) -> *mut Line<T> {
-        // Only shared references are made from it: the slots are atomics.
-        self.first.as_ptr().cast_mut()
+    fn line(&self, segment: usize, order: Ordering) -> *mut Line<T> {
+        if segment == 0 {
+            // Only shared references are made from it: the slots are atomics.
+            return self.first.as_ptr().cast_mut();
+        }
+        debug_assert!(segment < MAX_SEGMENTS);
+        // SAFETY: callers pass segments below MAX_SEGMENTS (`SlotIndex::new`
+        // makes no other; the walks stop there).
+        unsafe { self.segments.get_unchecked(segment) }.load(order)
     }
 
     const fn lines_in(segment: usize) -> usize {
@@ -118,13 +126,7 @@ impl<T: Slot> Segments<T> {
         // thread that held this shard's owner token before it, which
         // happens-before us through the token's release and claim), so
         // program order already makes the segment's contents visible.
-        debug_assert!((at.segment as usize) < MAX_SEGMENTS);
-        if at.segment == 0 {
-            return Self::slot_at(self.first_line(), at);
-        }
-        // SAFETY: `SlotIndex::new` only makes segments below MAX_SEGMENTS.
-        let segment = unsafe { self.segments.get_unchecked(at.segment as usize) };
-        let mut line = segment.load(Ordering::Relaxed);
+        let mut line = self.line(at.segment as usize, Ordering::Relaxed);
         if line.is_null() {
             line = self.grow(at.segment as usize);
         }
@@ -134,12 +136,9 @@ impl<T: Slot> Segments<T> {
     /// The slot at `at` if its segment exists; for readers on any thread.
     #[inline]
     pub(crate) fn get(&self, at: SlotIndex) -> Option<&T> {
-        if at.segment == 0 {
-            return Some(Self::slot_at(self.first_line(), at));
-        }
         // Acquire: pairs with the Release in `grow`, so the slots' initial
         // values are visible before we read them.
-        let line = self.segments[at.segment as usize].load(Ordering::Acquire);
+        let line = self.line(at.segment as usize, Ordering::Acquire);
         if line.is_null() {
             None
         } else {
@@ -152,10 +151,10 @@ impl<T: Slot> Segments<T> {
         let offset = at.offset as usize;
         debug_assert!(offset < FIRST << at.segment);
         // SAFETY: `line` is segment 0's inline lines or a non-null segment
-        // pointer installed by `grow`, pointing at `lines_in(at.segment)`
-        // initialised lines that live until `self` is dropped (the returned borrow is tied to `&self` by the
-        // callers). `SlotIndex::new` guarantees `offset < FIRST << segment`,
-        // so `offset / LINE_SLOTS` is in bounds.
+        // pointer installed by `grow`: `lines_in(at.segment)` initialised
+        // lines that live until `self` is dropped (the returned borrow is
+        // tied to `&self` by the callers). `SlotIndex::new` guarantees
+        // `offset < FIRST << segment`, so `offset / LINE_SLOTS` is in bounds.
         unsafe { &(*line.add(offset / LINE_SLOTS)).0[offset % LINE_SLOTS] }
     }
 
@@ -201,21 +200,18 @@ impl<T: Slot> Segments<T> {
 
     /// Calls `f(first_slot_number, slots)` for every allocated segment.
     pub(crate) fn for_each_segment(&self, mut f: impl FnMut(usize, &[T])) {
-        for (i, line) in self.first.iter().enumerate() {
-            f(i * LINE_SLOTS, &line.0);
-        }
-        for (segment, ptr) in self.segments.iter().enumerate().skip(1) {
+        for segment in 0..MAX_SEGMENTS {
             // Acquire: as in `get`.
-            let line = ptr.load(Ordering::Acquire);
+            let line = self.line(segment, Ordering::Acquire);
             if line.is_null() {
                 continue;
             }
             let first = (FIRST << segment) - FIRST;
             for i in 0..Self::lines_in(segment) {
-                // SAFETY: `line` is non-null, so `grow` published it
-                // (Acquire above, Release there): `lines_in(segment)`
-                // initialised lines, freed only when `self` is dropped, and
-                // `i` is below that count.
+                // SAFETY: `line` is segment 0's inline lines, or non-null
+                // and so published by `grow` (Acquire above, Release there):
+                // `lines_in(segment)` initialised lines, freed only when
+                // `self` is dropped, and `i` is below that count.
                 let slots = unsafe { &(*line.add(i)).0 };
                 f(first + i * LINE_SLOTS, slots);
             }
