@@ -1,5 +1,6 @@
-//! [`Chunk`]: 16 buckets with their count and sums, and the two-level
-//! [`Directory`] of chunks a thread's histogram cells are made of.
+//! [`Chunk`]: 16 buckets with their count and sums, and the [`Group`] of
+//! 16 chunks a thread's histogram cells are made of (reached through a
+//! `Directory`, `directory.rs`).
 //!
 //! The protocol between the owning writer and readers is described in
 //! `histogram_cells.rs` and argued in `docs/design.md`.
@@ -183,15 +184,22 @@ pub(super) struct Group {
     /// after its chunk's count, so that a collector can tell from this one
     /// word that none of the 16 chunks changed (see [`records`](Self::records)).
     records: RecordCount,
-    chunks: [AtomicPtr<Chunk>; GROUP_CHUNKS],
+    pub(super) chunks: [AtomicPtr<Chunk>; GROUP_CHUNKS],
 }
 
 impl Group {
-    fn new() -> Group {
+    pub(super) fn new() -> Group {
         Group {
             records: RecordCount::new(),
             chunks: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
         }
+    }
+
+    /// The slot of the chunk of bucket `index` (any bucket of the
+    /// directory: the group is the one of `index`).
+    #[inline(always)]
+    pub(super) fn chunk_slot(&self, index: usize) -> &AtomicPtr<Chunk> {
+        &self.chunks[(index / CHUNK_BUCKETS) % GROUP_CHUNKS]
     }
 
     /// Counts the record just written into one of this group's chunks.
@@ -220,113 +228,13 @@ impl Group {
     }
 }
 
-/// Chunks of buckets `0..groups * 256`, in groups of 16 allocated on
-/// first use. Chunks and groups are installed by the owner only and live
-/// until the directory is dropped.
-pub(super) struct Directory {
-    groups: Box<[AtomicPtr<Group>]>,
-}
-
-impl Directory {
-    /// A directory of `buckets` buckets (rounded up to whole groups).
-    pub(super) fn new(buckets: usize) -> Directory {
-        Directory {
-            groups: (0..buckets.div_ceil(GROUP_BUCKETS))
-                .map(|_| AtomicPtr::new(ptr::null_mut()))
-                .collect(),
-        }
-    }
-
-    /// The chunk of bucket `index` and its group, allocated if new. Owner
-    /// only.
-    #[inline(always)]
-    pub(super) fn chunk_or_grow(&self, index: usize) -> (&Group, &Chunk) {
-        // Relaxed loads: the directory is only ever extended by the owner
-        // (this thread, or a predecessor that exited before we started), so
-        // program order makes our own allocations visible.
-        debug_assert!(index / GROUP_BUCKETS < self.groups.len());
-        // SAFETY: callers pass indices below the bucket count the directory
-        // was made for, and `groups` has that many divided by
-        // GROUP_BUCKETS, rounded up.
-        let group = unsafe { self.groups.get_unchecked(index / GROUP_BUCKETS) };
-        let mut g = group.load(Ordering::Relaxed);
-        if g.is_null() {
-            g = install(group, Group::new);
-        }
-        // SAFETY: `g` is non-null and was installed by `install`; groups live
-        // until `self` is dropped.
-        let g = unsafe { &*g };
-        let slot = &g.chunks[(index / CHUNK_BUCKETS) % GROUP_CHUNKS];
-        let mut c = slot.load(Ordering::Relaxed);
-        if c.is_null() {
-            c = install(slot, Chunk::new);
-        }
-        // SAFETY: `c` is non-null (installed just above if it was not
-        // already) and every non-null chunk pointer comes from `install`'s
-        // `Box::into_raw`; chunks are freed only when `self` is dropped.
-        (g, unsafe { &*c })
-    }
-
-    /// The group of bucket `index`, whose chunk is installed. Owner only.
-    #[inline(always)]
-    pub(super) fn group_of_installed(&self, index: usize) -> &Group {
-        debug_assert!(index / GROUP_BUCKETS < self.groups.len());
-        // SAFETY: as in `chunk_or_grow`, `index` is below the bucket count
-        // the directory was made for.
-        let group = unsafe { self.groups.get_unchecked(index / GROUP_BUCKETS) };
-        // Relaxed: installed by the owner (see `chunk_or_grow`).
-        let g = group.load(Ordering::Relaxed);
-        debug_assert!(!g.is_null());
-        // SAFETY: the caller's chunk of `index` is installed, so its group
-        // is (groups are installed before their chunks and live until
-        // `self` is dropped).
-        unsafe { &*g }
-    }
-
-    /// The chunk of bucket `index`, if allocated; for readers on any
-    /// thread.
-    pub(super) fn get(&self, index: usize) -> Option<&Chunk> {
-        // Acquire (both): pairs with the Release in `install`.
-        let g = self
-            .groups
-            .get(index / GROUP_BUCKETS)?
-            .load(Ordering::Acquire);
-        if g.is_null() {
-            return None;
-        }
-        // SAFETY: a non-null group pointer was published by `install`
-        // (Acquire above) from a live `Box`; groups are freed only when
-        // `self` is dropped, which `&self` rules out.
-        let slot = unsafe { &(*g).chunks[(index / CHUNK_BUCKETS) % GROUP_CHUNKS] };
-        let c = slot.load(Ordering::Acquire);
-        // SAFETY: likewise for a non-null chunk pointer.
-        (!c.is_null()).then(|| unsafe { &*c })
-    }
-
-    /// Calls `f(first_bucket_index, group)` for every allocated group, by
-    /// increasing index.
-    pub(super) fn for_each_group(&self, f: impl FnMut(usize, &Group)) {
-        for_each_installed(&self.groups, GROUP_BUCKETS, f);
-    }
-
-    /// Calls `f(first_bucket_index, chunk)` for every allocated chunk, by
-    /// increasing index.
-    pub(super) fn for_each(&self, mut f: impl FnMut(usize, &Chunk)) {
-        self.for_each_group(|first, group| group.for_each(|at, chunk| f(first + at, chunk)));
-    }
-
-    /// Heap bytes owned by this directory (not counting `self`).
-    pub(super) fn allocated_bytes(&self) -> usize {
-        let mut bytes = self.groups.len() * std::mem::size_of::<AtomicPtr<Group>>();
-        self.for_each_group(|_, _| bytes += std::mem::size_of::<Group>());
-        self.for_each(|_, _| bytes += std::mem::size_of::<Chunk>());
-        bytes
-    }
-}
-
 /// Calls `f(i * stride, item)` for every installed (non-null) item of
 /// `slots`, a directory's groups or a group's chunks, by increasing `i`.
-fn for_each_installed<T>(slots: &[AtomicPtr<T>], stride: usize, mut f: impl FnMut(usize, &T)) {
+pub(super) fn for_each_installed<T>(
+    slots: &[AtomicPtr<T>],
+    stride: usize,
+    mut f: impl FnMut(usize, &T),
+) {
     for (i, slot) in slots.iter().enumerate() {
         // Acquire: pairs with the Release in `install`.
         let item = slot.load(Ordering::Acquire);
@@ -355,30 +263,6 @@ pub(super) fn install<T>(slot: &AtomicPtr<T>, make: impl FnOnce() -> T) -> *mut 
             // SAFETY: `fresh` came from `Box::into_raw` above and was never shared.
             drop(unsafe { Box::from_raw(fresh) });
             existing
-        }
-    }
-}
-
-impl Drop for Directory {
-    fn drop(&mut self) {
-        for group in self.groups.iter() {
-            // `&mut self`: nobody else can reach the directory now.
-            let g = group.load(Ordering::Acquire);
-            if g.is_null() {
-                continue;
-            }
-            // SAFETY: installed by `install` from a `Box`, freed exactly once here.
-            let g = unsafe { Box::from_raw(g) };
-            for c in &g.chunks {
-                let c = c.load(Ordering::Acquire);
-                if !c.is_null() {
-                    // SAFETY: a non-null chunk pointer comes from `install`'s
-                    // `Box::into_raw` and sits in exactly one slot of one
-                    // group, each visited once here; `&mut self` means no
-                    // reader is left.
-                    drop(unsafe { Box::from_raw(c) });
-                }
-            }
         }
     }
 }

@@ -30,7 +30,8 @@
 //! nanoseconds: a retry is rare even against a writer recording in a loop,
 //! and the writer itself never waits.
 
-use super::chunk::{install, Chunk, ChunkSums, Directory, Group, CHUNK_BUCKETS, GROUP_BUCKETS};
+use super::chunk::{install, Chunk, ChunkSums, Group, CHUNK_BUCKETS, GROUP_BUCKETS};
+use super::directory::Directory;
 use super::record_count::RecordCount;
 use crate::buckets::{from_ordered, ordered, Precision};
 use crate::sync::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
@@ -50,8 +51,8 @@ pub(crate) struct Extremes {
 /// One thread's cells of one histogram (see the module docs).
 ///
 /// `repr(C)`: what every record touches (the extremes of `u64` records,
-/// the record count, the window directory and the clustered-record cache)
-/// comes first, 56 bytes together.
+/// the record count, the clustered-record cache, then the window
+/// directory, whose group slots sit inline) comes first.
 #[repr(C)]
 pub(crate) struct HistogramCells {
     /// Smallest `u64` value recorded, `u64::MAX` until the first record.
@@ -63,9 +64,6 @@ pub(crate) struct HistogramCells {
     /// from this one word instead of every group's (see
     /// [`records`](Self::records)).
     records: RecordCount,
-    /// The slots of the `u64` layout (`Precision::bucket_count`), where
-    /// every `u64` and the `f64` values of `[2^p, 2^64)` fall.
-    window: Directory,
     /// Owner-only cache for [`record_clustered`](Self::record_clustered):
     /// the number of the chunk it last wrote (`u32::MAX`: none) and that
     /// chunk. Relaxed throughout: only the owner reads or writes them.
@@ -73,6 +71,10 @@ pub(crate) struct HistogramCells {
     /// The precision the cells were made with (where each directory starts).
     precision: Precision,
     hot_chunk: AtomicPtr<Chunk>,
+    /// The slots of the `u64` layout (`Precision::bucket_count`), where
+    /// every `u64` and the `f64` values of `[2^p, 2^64)` fall; their groups'
+    /// slots inline (all of them at the default precision).
+    window: Directory,
     /// Smallest and largest `f64` recorded, as [`ordered`] keys
     /// (`u64::MAX` and `0` until the first).
     fmin: AtomicU64,
@@ -108,7 +110,10 @@ impl HistogramCells {
     #[inline(always)]
     pub(super) fn record(&self, precision: Precision, value: u64) {
         let index = precision.index(value);
-        let (group, chunk) = self.window.chunk_or_grow(index);
+        // At the default precision (a branch `index` took already) every
+        // group's slot is in the directory's head.
+        let in_head = precision == Precision::DEFAULT;
+        let (group, chunk) = self.window.chunk_or_grow(index, in_head);
         self.record_at(group, chunk, index, value);
     }
 
@@ -122,11 +127,12 @@ impl HistogramCells {
         // The bucket's number in its directory: the others start at slots
         // `ints` and `window`, which need not be multiples of the chunk size.
         let ((group, chunk), at) = if slot < ints {
-            (self.window.chunk_or_grow(slot), slot)
+            (self.window.chunk_or_grow(slot, false), slot)
         } else if slot < window {
             let at = slot - ints;
             (
-                self.lazy(&self.fractions, window - ints).chunk_or_grow(at),
+                self.lazy(&self.fractions, window - ints)
+                    .chunk_or_grow(at, false),
                 at,
             )
         } else {
@@ -150,7 +156,7 @@ impl HistogramCells {
     #[inline(never)]
     fn outer_chunk(&self, precision: Precision, index: usize) -> (&Group, &Chunk) {
         self.lazy(&self.outer, precision.float_bucket_count())
-            .chunk_or_grow(index)
+            .chunk_or_grow(index, false)
     }
 
     /// The directory of `buckets` buckets in `dir`, allocated on first use.
@@ -198,7 +204,7 @@ impl HistogramCells {
     #[cold]
     #[inline(never)]
     fn chunk_for_hot(&self, index: usize) -> &Chunk {
-        let (_, chunk) = self.window.chunk_or_grow(index);
+        let (_, chunk) = self.window.chunk_or_grow(index, false);
         self.hot_chunk
             .store(chunk as *const Chunk as *mut Chunk, Ordering::Relaxed);
         self.hot_index
@@ -482,11 +488,9 @@ mod tests {
         for i in first..first + 40 {
             cells.record(p, p.lower_bound(i));
         }
-        // 88 B of cells, 120 B of directory, one 136 B group and four
+        // 208 B of cells (with the group slots), one 136 B group and four
         // 168 B chunks (40 buckets straddle four): 1,016 B. (Before f64
-        // support: 904 B; the f64 sum costs 16 B per chunk. Before the
-        // record count: 1,008 B. The groups' counts are paid for by a
-        // 4-byte clustered-record cache index.)
+        // support: 904 B; before the record count: 1,008 B.)
         let bytes = cells.allocated_bytes();
         assert!(bytes < 1024, "{bytes} bytes");
     }

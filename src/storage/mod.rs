@@ -6,6 +6,7 @@
 //! histogram chunks. This layer knows slots and buckets, not names.
 
 mod chunk;
+mod directory;
 mod histogram_cells;
 mod owned;
 mod record_count;
