@@ -249,15 +249,41 @@ pub struct ResponseTracker {
     errors: CounterFamily<Arity<2>>,
     cache: CounterFamily<Arity<2>>,
     classify: FrozenArc<Classifier>,
-    /// (route, intent, outcome, category, cache) → the series of all four
-    /// families, so that a request costs one lookup; `None` when a family
-    /// evicts (then each family is looked up on its own).
+    /// (route, intent, [`variant`]) → the series of all four families, so
+    /// that a request costs one lookup; `None` when a family evicts (then
+    /// each family is looked up on its own).
     index: Option<FrozenArc<LabelIndex<Bound>>>,
 }
 
 /// The index key's label names: what [`ResponseTracker::record_response`]
-/// resolves a call by (category and cache are empty when not recorded).
-const KEY_NAMES: [&str; 5] = ["route", "intent", "outcome", "category", "cache"];
+/// resolves a call by.
+const KEY_NAMES: [&str; 3] = ["route", "intent", "variant"];
+
+/// The index key's third value: which of the 18 pairs of outcome (success,
+/// or an error of one of 5 categories) and cache status a call has, as one
+/// byte. One short value of a fixed length, where the three label values
+/// it stands for ("success" or "error", "" or a category, "hit", "miss" or
+/// "") were three more values to hash, of lengths that vary from call to
+/// call (a branch the hash cannot predict).
+fn variant(outcome: ResponseOutcome, cache: CacheStatus) -> &'static str {
+    const CODES: [&str; 18] = [
+        "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r",
+    ];
+    let outcome = match outcome {
+        ResponseOutcome::Success => 0,
+        ResponseOutcome::Error(ErrorCategory::Timeout) => 1,
+        ResponseOutcome::Error(ErrorCategory::Connection) => 2,
+        ResponseOutcome::Error(ErrorCategory::Client) => 3,
+        ResponseOutcome::Error(ErrorCategory::Server) => 4,
+        ResponseOutcome::Error(ErrorCategory::Other) => 5,
+    };
+    let cache = match cache {
+        CacheStatus::Hit => 0,
+        CacheStatus::Miss => 1,
+        CacheStatus::NotCached => 2,
+    };
+    CODES[outcome * 3 + cache]
+}
 
 /// The series one key records into.
 struct Bound {
@@ -336,9 +362,10 @@ impl ResponseTracker {
     /// message allocates; see [`default_classifier`]).
     ///
     /// A call seen before (same route, intent, outcome, category and cache
-    /// status) costs one hash of those values and one probe of the
-    /// tracker's index, which holds the series of all four families; each
-    /// family's limit and overflow series apply as they would alone.
+    /// status) costs one hash of the route, the intent and a one-byte code
+    /// of the rest, and one probe of the tracker's index, which holds the
+    /// series of all four families; each family's limit and overflow
+    /// series apply as they would alone.
     pub fn record_response<R, O>(
         &self,
         route: &R,
@@ -352,6 +379,29 @@ impl ResponseTracker {
     {
         let route = route.label_value();
         let outcome = outcome.outcome(&*self.classify);
+        let key = (route, intent, variant(outcome, cache));
+        if let Some(b) = self.index.as_ref().and_then(|i| i.find(&key)) {
+            let counters = [Some(&b.requests), b.errors.as_ref(), b.cache.as_ref()];
+            let value = b.duration.unit().from_duration(elapsed);
+            inc_and_record(&counters, &b.duration, value);
+            return;
+        }
+        self.record_unindexed(key, outcome, cache, elapsed);
+    }
+
+    /// A key not in the index (first use, index full or absent): each
+    /// family resolves its own labels, and the key is indexed when all of
+    /// them gave it a series of its own.
+    #[cold]
+    #[inline(never)]
+    fn record_unindexed(
+        &self,
+        key: (&str, &str, &str),
+        outcome: ResponseOutcome,
+        cache: CacheStatus,
+        elapsed: Duration,
+    ) {
+        let (route, intent, _) = key;
         let (label, category) = match outcome {
             ResponseOutcome::Success => ("success", ""),
             ResponseOutcome::Error(c) => ("error", c.as_str()),
@@ -361,23 +411,6 @@ impl ResponseTracker {
             CacheStatus::Miss => "miss",
             CacheStatus::NotCached => "",
         };
-        let key = (route, intent, label, category, cache);
-        if let Some(b) = self.index.as_ref().and_then(|i| i.find(&key)) {
-            let counters = [Some(&b.requests), b.errors.as_ref(), b.cache.as_ref()];
-            let value = b.duration.unit().from_duration(elapsed);
-            inc_and_record(&counters, &b.duration, value);
-            return;
-        }
-        self.record_unindexed(key, elapsed);
-    }
-
-    /// A key not in the index (first use, index full or absent): each
-    /// family resolves its own labels, and the key is indexed when all of
-    /// them gave it a series of its own.
-    #[cold]
-    #[inline(never)]
-    fn record_unindexed(&self, key: (&str, &str, &str, &str, &str), elapsed: Duration) {
-        let (route, intent, label, category, cache) = key;
         let Some(index) = self.index.as_ref() else {
             self.duration.record_duration(&(route, label), elapsed);
             self.requests.inc(&(route, intent, label));
@@ -481,15 +514,34 @@ mod tests {
             rt.record_response("a", "get", us, &err, CacheStatus::NotCached);
         }
         let index = rt.index.as_ref().unwrap();
-        let found = index.find(&("a", "get", "success", "", "hit")).unwrap();
+        let hit = variant(ResponseOutcome::Success, CacheStatus::Hit);
+        let found = index.find(&("a", "get", hit)).unwrap();
         assert!(found.errors.is_none() && found.cache.is_some());
-        let found = index.find(&("a", "get", "error", "server", "")).unwrap();
+        let failed = variant(err, CacheStatus::NotCached);
+        let found = index.find(&("a", "get", failed)).unwrap();
         assert!(found.errors.is_some() && found.cache.is_none());
         let snap = reg.collect();
         assert_eq!(
             snap.counter_with("t_errors", &[("route", "a"), ("category", "server")]),
             Some(2)
         );
+    }
+
+    #[test]
+    fn every_outcome_and_cache_status_has_a_variant_of_its_own() {
+        use ErrorCategory as E;
+        let outcomes =
+            [E::Timeout, E::Connection, E::Client, E::Server, E::Other].map(ResponseOutcome::Error);
+        let outcomes = [ResponseOutcome::Success].into_iter().chain(outcomes);
+        let mut seen = std::collections::HashSet::new();
+        for o in outcomes {
+            for c in [CacheStatus::Hit, CacheStatus::Miss, CacheStatus::NotCached] {
+                let v = variant(o, c);
+                assert_eq!(v.len(), 1, "{o:?} {c:?}");
+                assert!(seen.insert(v), "{o:?} {c:?} shares {v:?}");
+            }
+        }
+        assert_eq!(seen.len(), 18);
     }
 
     #[test]

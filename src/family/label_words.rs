@@ -22,7 +22,7 @@
 use super::label_hash::short_words;
 use super::labels::{LabelValues, ValueBuf};
 
-/// Values of a label set kept as words (a tracker's label sets have five).
+/// Values of a label set kept as words (most label sets have fewer).
 pub(crate) const WORD_VALUES: usize = 5;
 
 /// A label set of at most [`WORD_VALUES`] values of at most 16 bytes each,
