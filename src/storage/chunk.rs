@@ -184,7 +184,7 @@ pub(super) struct Group {
     /// after its chunk's count, so that a collector can tell from this one
     /// word that none of the 16 chunks changed (see [`records`](Self::records)).
     records: RecordCount,
-    pub(super) chunks: [AtomicPtr<Chunk>; GROUP_CHUNKS],
+    chunks: [AtomicPtr<Chunk>; GROUP_CHUNKS],
 }
 
 impl Group {
@@ -225,6 +225,22 @@ impl Group {
     /// this group, by increasing index (relative to the group's first).
     pub(super) fn for_each(&self, f: impl FnMut(usize, &Chunk)) {
         for_each_installed(&self.chunks, CHUNK_BUCKETS, f);
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        for c in &self.chunks {
+            // `&mut self`: nobody else can reach the group now.
+            let c = c.load(Ordering::Acquire);
+            if !c.is_null() {
+                // SAFETY: a non-null chunk pointer comes from `install`'s
+                // `Box::into_raw` and sits in exactly one slot of one group,
+                // each visited once here; `&mut self` means no reader is
+                // left.
+                drop(unsafe { Box::from_raw(c) });
+            }
+        }
     }
 }
 

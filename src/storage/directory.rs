@@ -161,18 +161,9 @@ impl Drop for Directory {
             if g.is_null() {
                 continue;
             }
-            // SAFETY: installed by `install` from a `Box`, freed exactly once here.
-            let g = unsafe { Box::from_raw(g) };
-            for c in &g.chunks {
-                let c = c.load(Ordering::Acquire);
-                if !c.is_null() {
-                    // SAFETY: a non-null chunk pointer comes from `install`'s
-                    // `Box::into_raw` and sits in exactly one slot of one
-                    // group, each visited once here; `&mut self` means no
-                    // reader is left.
-                    drop(unsafe { Box::from_raw(c) });
-                }
-            }
+            // SAFETY: installed by `install` from a `Box`, freed exactly once
+            // here (with its chunks, by `Group`'s drop).
+            drop(unsafe { Box::from_raw(g) });
         }
     }
 }
