@@ -402,9 +402,10 @@ impl ResponseTracker {
         elapsed: Duration,
     ) {
         let (route, intent, _) = key;
-        let (label, category) = match outcome {
-            ResponseOutcome::Success => ("success", ""),
-            ResponseOutcome::Error(c) => ("error", c.as_str()),
+        let label = outcome.as_str();
+        let category = match outcome {
+            ResponseOutcome::Success => "",
+            ResponseOutcome::Error(c) => c.as_str(),
         };
         let cache = match cache {
             CacheStatus::Hit => "hit",
