@@ -43,10 +43,12 @@ pub(crate) trait CellAccess<M> {
 
     /// Frees what the cells of `metric` allocated as they were recorded
     /// into (a histogram's bucket chunks), so that a recycled metric holds
-    /// only what its next series touches. Called only for the metric of a
+    /// only what its next series touches, and returns the metric to
+    /// recycle: the same cells under a new name, which no thread's cache
+    /// of the freed cells answers to. Called only for the metric of a
     /// reclaimed series: no thread can record into it, and it goes back
     /// into use only through the family's lock.
-    fn release(&mut self, metric: &M);
+    fn release(&mut self, metric: &M) -> M;
 }
 
 impl<M: Clone> Family<M> {
@@ -147,17 +149,16 @@ impl<M: Clone> Family<M> {
             if let Some(c) = &inner.evicted {
                 c.add_always(n);
             }
-            let baseline = match abs {
-                MetricValue::Counter(v) => Baseline::Counter(v),
+            let recycled = match abs {
+                MetricValue::Counter(v) => (s.metric.clone(), Baseline::Counter(v)),
                 MetricValue::Histogram(h) => {
-                    cells.release(&s.metric);
-                    Baseline::Invalid(h.invalid())
+                    (cells.release(&s.metric), Baseline::Invalid(h.invalid()))
                 }
                 // A gauge is one shared cell holding its last value: not
                 // recycled, a new series gets a new gauge.
                 _ => continue,
             };
-            lock(&inner.free).push((s.metric.clone(), baseline));
+            lock(&inner.free).push(recycled);
         }
     }
 }

@@ -4,7 +4,7 @@ use super::registry_core::Core;
 use crate::buckets::Precision;
 use crate::descriptor::Unit;
 use crate::storage::{OwnedCell, OwnedHistogram, SlotIndex};
-use crate::sync::{Arc, Hold};
+use crate::sync::{Arc, Hold, PartKey};
 use std::fmt;
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -34,6 +34,10 @@ use std::time::Duration;
 pub struct Histogram {
     pub(crate) core: Arc<Core>,
     slot: SlotIndex,
+    /// What each thread caches its cells of `slot` under: new with every
+    /// histogram (clones share it), and again when a family recycles the
+    /// slot's cells ([`renamed`](Self::renamed)).
+    key: PartKey,
     /// Counter slot for rejected `f64` observations.
     invalid: SlotIndex,
     precision: Precision,
@@ -51,6 +55,7 @@ impl Histogram {
         Histogram {
             core,
             slot,
+            key: PartKey::new(),
             invalid,
             precision,
             unit,
@@ -65,14 +70,25 @@ impl Histogram {
         self.invalid
     }
 
+    /// The same histogram under a new key: what a family recycles once the
+    /// slot's cells were released (see `Storage::with_histogram`).
+    pub(crate) fn renamed(&self) -> Histogram {
+        Histogram {
+            key: PartKey::new(),
+            ..self.clone()
+        }
+    }
+
     /// Runs `f` with this thread's cells of the histogram.
     #[inline(always)]
     fn with_cells(&self, f: impl FnOnce(OwnedHistogram<'_>)) {
-        let (slot, precision) = (self.slot, self.precision);
-        self.core.storage.with_shard(
-            #[inline(always)]
-            move |shard| f(shard.histogram(slot, precision)),
-        );
+        // SAFETY: `key` names this histogram's slot only (made with it, and
+        // shared only by clones of it). Its cells are released only for a
+        // family's reclaimed series, which nothing records into any more;
+        // the family recycles the histogram `renamed`.
+        unsafe {
+            (self.core.storage).with_histogram(self.key, &self.slot, &self.precision, f);
+        }
     }
 
     /// Records one observation of `value` (in the histogram's unit). Does

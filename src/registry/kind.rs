@@ -75,10 +75,12 @@ pub(crate) trait Cells: SeriesMetric {
     /// collection started.
     fn read(&self, fold: &mut Fold<'_>) -> Option<MetricValue>;
 
-    /// Frees what its cells allocated as they were recorded into; nothing
-    /// but for a histogram. Only for a family's reclaimed series (see
-    /// `CellAccess::release`).
-    fn release(&self, _fold: &mut Fold<'_>) {}
+    /// Frees what its cells allocated as they were recorded into (nothing
+    /// but for a histogram) and returns the metric to recycle. Only for a
+    /// family's reclaimed series (see `CellAccess::release`).
+    fn release(&self, _fold: &mut Fold<'_>) -> Self {
+        self.clone()
+    }
 }
 
 /// A family's access to its series' cells during a collection.
@@ -89,8 +91,8 @@ impl<M: Cells> CellAccess<M> for SeriesCells<'_, '_> {
         metric.read(self.0)
     }
 
-    fn release(&mut self, metric: &M) {
-        metric.release(self.0);
+    fn release(&mut self, metric: &M) -> M {
+        metric.release(self.0)
     }
 }
 
@@ -175,7 +177,7 @@ impl Cells for Histogram {
         fold.histogram(self).map(MetricValue::Histogram)
     }
 
-    fn release(&self, fold: &mut Fold<'_>) {
+    fn release(&self, fold: &mut Fold<'_>) -> Histogram {
         // SAFETY: called only through `CellAccess::release`, whose contract
         // is that of `release_histogram`: the histogram's series was
         // reclaimed (no guard that could reach it is left, so nothing
@@ -187,6 +189,9 @@ impl Cells for Histogram {
         // cells, and reads them again only after `forget_histogram`.
         unsafe { fold.storage().release_histogram(self.slot()) };
         fold.forget_histogram(self);
+        // Under a new key: a thread's cache of the freed cells, filed under
+        // this handle's key, is never asked for again.
+        self.renamed()
     }
 }
 

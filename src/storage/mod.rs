@@ -23,7 +23,8 @@ pub(crate) use segments::SlotIndex;
 pub(crate) use shard::Shard;
 pub(crate) use slots::SlotAllocator;
 
-use crate::sync::{lock, Hold, Mutex, PerThread};
+use crate::buckets::Precision;
+use crate::sync::{lock, Hold, Mutex, PartKey, PerThread};
 use std::fmt;
 
 /// All threads' cells of one registry.
@@ -57,6 +58,39 @@ impl Storage {
             #[inline(always)]
             |shard| f(Owned::new(shard)),
         )
+    }
+
+    /// Runs `f` with the calling thread's cells of histogram slot `at`,
+    /// found through the thread's cache under `key` (one look-up) once the
+    /// first call has found them in the shard.
+    ///
+    /// # Safety
+    ///
+    /// Once [`release_histogram`](Self::release_histogram) has freed slot
+    /// `at`, no call with `key` is made again (a recycled histogram records
+    /// under a new key), and `key` is used with no other slot.
+    #[inline(always)]
+    pub(crate) unsafe fn with_histogram<R>(
+        &self,
+        key: PartKey,
+        at: &SlotIndex,
+        precision: &Precision,
+        f: impl FnOnce(OwnedHistogram<'_>) -> R,
+    ) -> R {
+        // SAFETY: the cells live in the shard until it is dropped or
+        // `release_histogram` frees them, after which, by our contract, no
+        // call with `key` comes; one key names one slot's cells.
+        unsafe {
+            self.shards.with_part(
+                key,
+                Shard::new,
+                // References: two words, where the values would be three.
+                (at, precision),
+                |shard, (at, precision)| shard.histogram_cells(*at, *precision),
+                #[inline(always)]
+                |cells| f(OwnedHistogram::new(cells)),
+            )
+        }
     }
 
     /// The calling thread's shard, kept this thread's while the [`Hold`]

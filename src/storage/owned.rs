@@ -6,8 +6,9 @@
 //! rather than of doc comments: an [`Owned`] shard is handed out only by
 //! [`Storage::with_shard`](super::Storage::with_shard) (for one call) and
 //! [`Storage::hold_shard`](super::Storage::hold_shard) (with a hold on the
-//! thread's owner token), which look up the calling thread's own shard,
-//! and it and the cells it gives ([`OwnedCell`],
+//! thread's owner token), which look up the calling thread's own shard
+//! ([`Storage::with_histogram`](super::Storage::with_histogram) looks up
+//! a histogram's cells in it), and it and the cells it gives ([`OwnedCell`],
 //! [`OwnedHistogram`]) are `!Send` and `!Sync`, so they never reach another
 //! thread. The collector's side of a [`Shard`] only reads.
 //!
@@ -70,10 +71,7 @@ impl<'a> Owned<'a> {
     /// This thread's cells of histogram slot `at` (created on first use).
     #[inline(always)]
     pub(crate) fn histogram(self, at: SlotIndex, precision: Precision) -> OwnedHistogram<'a> {
-        OwnedHistogram {
-            cells: self.shard.histogram_cells(at, precision),
-            _owner: PhantomData,
-        }
+        OwnedHistogram::new(self.shard.histogram_cells(at, precision))
     }
 }
 
@@ -96,7 +94,18 @@ impl OwnedCell<'_> {
     }
 }
 
-impl OwnedHistogram<'_> {
+impl<'a> OwnedHistogram<'a> {
+    /// Wraps cells of the calling thread's shard. Only [`Owned`] and
+    /// [`Storage::with_histogram`](super::Storage::with_histogram) call it,
+    /// with cells they found in the shard the per-thread store gave the
+    /// calling thread.
+    #[inline(always)]
+    pub(super) fn new(cells: &'a HistogramCells) -> OwnedHistogram<'a> {
+        OwnedHistogram {
+            cells,
+            _owner: PhantomData,
+        }
+    }
     /// Records `value`; `precision` is the one the cells were made with.
     #[inline(always)]
     pub(crate) fn record(self, precision: Precision, value: u64) {

@@ -5,7 +5,7 @@
 //! records as a later thread-local destructor would.
 
 use super::thread_state::exit_now;
-use super::PerThread;
+use super::{PartKey, PerThread};
 use crate::sync::{run_model, Arc, AtomicU64, Ordering};
 use loom::thread;
 
@@ -14,6 +14,13 @@ use loom::thread;
 /// threads ever writing one value at once would lose an update.
 fn add(values: &PerThread<AtomicU64>, n: u64) {
     values.with(|| AtomicU64::new(0), |cell| bump(cell, n));
+}
+
+/// As [`add`], through the part cache: the part is the whole value, found
+/// by a plain function, cached under `key`.
+fn add_part(values: &PerThread<AtomicU64>, key: PartKey, n: u64) {
+    // SAFETY: the part is the value itself, which lives as long as `values`.
+    unsafe { values.with_part(key, || AtomicU64::new(0), (), |v, ()| v, |c| bump(c, n)) }
 }
 
 fn bump(cell: &AtomicU64, n: u64) {
@@ -80,19 +87,35 @@ fn values_have_one_writer_and_outlive_their_thread() {
 #[test]
 fn exit_while_a_later_destructor_records() {
     static SEEN: Seen = [const { std::sync::atomic::AtomicBool::new(false) }; 2];
-    run_model("per_thread exit_while_a_later_destructor_records", || {
+    let name = "per_thread exit_while_a_later_destructor_records";
+    exit_then_record(name, &SEEN, |v, _, n| add(v, n));
+}
+
+/// The same, every add made through the part cache under one key (as a
+/// histogram handle shared by both threads): the exit empties it too.
+#[test]
+fn exit_while_a_later_destructor_records_a_part() {
+    static SEEN: Seen = [const { std::sync::atomic::AtomicBool::new(false) }; 2];
+    let name = "per_thread exit_while_a_later_destructor_records_a_part";
+    exit_then_record(name, &SEEN, add_part);
+}
+
+/// The body of the two models above, adding with `add`.
+fn exit_then_record(name: &str, seen: &'static Seen, add: fn(&PerThread<AtomicU64>, PartKey, u64)) {
+    run_model(name, move || {
         let values = Arc::new(PerThread::new());
+        let key = PartKey::new();
         let exiting = {
             let values = values.clone();
             thread::spawn(move || {
-                add(&values, 1);
+                add(&values, key, 1);
                 exit_now();
-                add(&values, 2);
+                add(&values, key, 2);
             })
         };
         let other = {
             let values = values.clone();
-            thread::spawn(move || add(&values, 4))
+            thread::spawn(move || add(&values, key, 4))
         };
         assert!(total(&values).0 <= 7);
         exiting.join().unwrap();
@@ -103,9 +126,9 @@ fn exit_while_a_later_destructor_records() {
         // two holders, and a third index when the late add takes the
         // second thread's fresh index before it does (`Tokens::claim`).
         assert!((1..=3).contains(&count), "{count} values");
-        SEEN[count.min(2) - 1].store(true, Ordering::Relaxed);
+        seen[count.min(2) - 1].store(true, Ordering::Relaxed);
     });
-    assert_explored(&SEEN, ["a value handed on", "two values or more"]);
+    assert_explored(seen, ["a value handed on", "two values or more"]);
 }
 
 /// A thread binds a handle to its value (a hold, as `local()` takes), its

@@ -56,7 +56,21 @@ pub(crate) struct PerThread<T: Send + Sync> {
     race: crate::sync::AtomicUsize,
 }
 
-/// A fresh container id; never 0 (the cache's empty id), never reused.
+/// The name a part of every thread's value is cached under (see
+/// [`PerThread::with_part`]): unique among every key and container id ever
+/// made, so a key is never matched by anything but what it was made for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PartKey(u64);
+
+impl PartKey {
+    /// A fresh key.
+    pub(crate) fn new() -> PartKey {
+        PartKey(next_id())
+    }
+}
+
+/// A fresh container id or part key; never 0 (the caches' empty entry),
+/// never reused.
 fn next_id() -> u64 {
     // Not modelled under loom: the id only names a container, it orders
     // nothing.
@@ -113,6 +127,79 @@ impl<T: Send + Sync> PerThread<T> {
         let result = f(unsafe { &*value });
         drop(hold);
         result
+    }
+
+    /// Runs `f` on a part of this thread's value: the one `part` finds in
+    /// it given `arg`, cached under `key` so that later calls with `key` go
+    /// to it directly (one thread-local look-up instead of the value's and
+    /// then `part`'s walk). As [`with`](Self::with) otherwise.
+    ///
+    /// `part` is a plain function and `arg` what it needs, passed to the
+    /// miss in registers (at most two words: a larger `arg`, or a closure
+    /// capturing it, is built in memory before the cache check, on every
+    /// call).
+    ///
+    /// # Safety
+    ///
+    /// `part` returns a reference into the value it is given (or into
+    /// memory the value owns). If what it returns can be freed before
+    /// `self` is dropped, no call with `key` is made after it is freed:
+    /// a thread's cache may keep the address for as long as it holds its
+    /// token, and hands it out to any call with `key` on that thread.
+    #[inline(always)]
+    pub(crate) unsafe fn with_part<A: Copy, P, R>(
+        &self,
+        key: PartKey,
+        create: impl FnOnce() -> T,
+        arg: A,
+        part: for<'t> fn(&'t T, A) -> &'t P,
+        f: impl FnOnce(&P) -> R,
+    ) -> R {
+        if let Some(addr) = thread_state::cached_part(key.0) {
+            // SAFETY: the cache holds, for `key`, the address `part_slow`
+            // cached, on this thread, while it held the token it still
+            // holds (both caches are emptied before the token is released):
+            // a part of this thread's value, which lives until `self` is
+            // dropped, and by our caller's contract is not freed earlier
+            // while calls with `key` are still made.
+            return f(unsafe { &*(addr as *const P) });
+        }
+        // As in `with`: `f` is called here, not passed to the miss.
+        let (hold, p) = self.part_slow(key, create, arg, part);
+        // SAFETY: `part_slow` returns what `part` returned for this
+        // thread's value (valid as argued above); `hold`, if any, keeps the
+        // value this thread's until after `f`.
+        let result = f(unsafe { &*p });
+        drop(hold);
+        result
+    }
+
+    /// A part-cache miss: this thread's value (through the values' cache,
+    /// or `with_slow`'s hold), its `part` for `arg`, cached under `key`
+    /// while the token is held.
+    #[cold]
+    #[inline(never)]
+    fn part_slow<A, P>(
+        &self,
+        key: PartKey,
+        create: impl FnOnce() -> T,
+        arg: A,
+        part: for<'t> fn(&'t T, A) -> &'t P,
+    ) -> (Option<Hold>, *const P) {
+        let (hold, value) = match thread_state::cached(self.id) {
+            Some(addr) => (None, addr as *const T),
+            None => {
+                let (hold, value) = self.with_slow(create);
+                (Some(hold), value)
+            }
+        };
+        // SAFETY: as in `with`, for either path: a value this thread holds
+        // the token of, freed only when `self` is dropped.
+        let p: *const P = part(unsafe { &*value }, arg);
+        // Cached while the token is held (a call that claimed one for
+        // itself empties the caches when `hold` gives it back).
+        thread_state::fill_part(key.0, p.cast());
+        (hold, p)
     }
 
     /// A miss: hold a token for the call (claiming one if the thread has

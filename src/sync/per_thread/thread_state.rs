@@ -10,6 +10,12 @@
 //! last hold goes: the guard's, a [`Hold`] of a `local()` handle, or a call
 //! in progress. A record made after the guard ran (from another
 //! destructor) claims a token for that call only.
+//!
+//! Beside the values, the state caches *parts* of them: the address of
+//! something inside this thread's value (a histogram's cells in its shard)
+//! under a key naming it (a histogram handle's), so that a record reaches
+//! its cells with one look-up instead of the value's and then its own walk
+//! from the value to the part. Parts are emptied with the values' cache.
 
 use super::tokens::Tokens;
 use std::cell::Cell;
@@ -20,6 +26,11 @@ use std::ptr;
 /// Cache entries: one per registry a thread records into, up to this many
 /// at once; direct-mapped by the registry's id.
 const CACHE: usize = 4;
+
+/// Part cache entries, direct-mapped by key: keys are handed out in
+/// sequence, so up to this many parts made one after another share no
+/// entry.
+const PARTS: usize = 64;
 
 /// No token (token indices are never this large).
 const NO_TOKEN: usize = usize::MAX;
@@ -42,6 +53,8 @@ pub(super) struct ThreadState {
     guard: Cell<Guard>,
     /// `(PerThread id, value address)`; id 0 is empty (ids start at 1).
     cache: [Cell<(u64, *const ())>; CACHE],
+    /// `(part key, part address)`; key 0 is empty (keys start at 1).
+    parts: [Cell<(u64, *const ())>; PARTS],
 }
 
 impl ThreadState {
@@ -52,6 +65,7 @@ impl ThreadState {
             holds: Cell::new(0),
             guard: Cell::new(Guard::Unset),
             cache: [const { Cell::new((0, ptr::null())) }; CACHE],
+            parts: [const { Cell::new((0, ptr::null())) }; PARTS],
         }
     }
 
@@ -67,6 +81,20 @@ impl ThreadState {
 
     fn fill(&self, id: u64, addr: *const ()) {
         self.cache[id as usize & (CACHE - 1)].set((id, addr));
+    }
+
+    /// The part address cached under `key`; a hit means, as for
+    /// [`cached`](Self::cached), that this thread still holds the token of
+    /// the value the part is in.
+    #[inline(always)]
+    fn cached_part(&self, key: u64) -> Option<*const ()> {
+        // `& (PARTS - 1)` keeps the index in bounds (PARTS is a power of 2).
+        let (cached_key, addr) = self.parts[key as usize & (PARTS - 1)].get();
+        (cached_key == key).then_some(addr)
+    }
+
+    fn fill_part(&self, key: u64, addr: *const ()) {
+        self.parts[key as usize & (PARTS - 1)].set((key, addr));
     }
 
     /// Adds a hold on this thread's token, claiming one if it has none, and
@@ -95,9 +123,10 @@ impl ThreadState {
         let holds = self.holds.get() - 1;
         self.holds.set(holds);
         if holds == 0 {
-            // The cache first: no later lookup on this thread may reach a
-            // value filed under a token it no longer holds.
-            for entry in &self.cache {
+            // The caches first: no later lookup on this thread may reach a
+            // value (or a part of one) filed under a token it no longer
+            // holds.
+            for entry in self.cache.iter().chain(&self.parts) {
                 entry.set((0, ptr::null()));
             }
             tokens.release(self.token.replace(NO_TOKEN));
@@ -143,6 +172,18 @@ pub(super) fn cached(id: u64) -> Option<*const ()> {
 /// this thread holds (the cache is emptied when the token is released).
 pub(super) fn fill(id: u64, addr: *const ()) {
     with_state(|s| s.fill(id, addr));
+}
+
+/// The part address cached under `key`, if any.
+#[inline(always)]
+pub(super) fn cached_part(key: u64) -> Option<*const ()> {
+    with_state(|s| s.cached_part(key))
+}
+
+/// Caches `addr` under `key`: the address of a part of the value filed
+/// under the token this thread holds (emptied when the token is released).
+pub(super) fn fill_part(key: u64, addr: *const ()) {
+    with_state(|s| s.fill_part(key, addr));
 }
 
 /// A hold on this thread's token, and the token.
