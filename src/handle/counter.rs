@@ -3,7 +3,7 @@
 use super::histogram::Histogram;
 use super::registry_core::Core;
 use crate::storage::{OwnedCell, SlotIndex};
-use crate::sync::{Arc, Hold};
+use crate::sync::{Arc, Hold, PartKey};
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -24,11 +24,19 @@ use std::marker::PhantomData;
 pub struct Counter {
     core: Arc<Core>,
     slot: SlotIndex,
+    /// What each thread caches its cell of `slot` under (clones share
+    /// it). A counter's cells are never freed before its registry, so a
+    /// recycled counter keeps its key.
+    key: PartKey,
 }
 
 impl Counter {
     pub(crate) fn new(core: Arc<Core>, slot: SlotIndex) -> Counter {
-        Counter { core, slot }
+        Counter {
+            core,
+            slot,
+            key: PartKey::new(),
+        }
     }
 
     pub(crate) fn slot(&self) -> SlotIndex {
@@ -46,10 +54,7 @@ impl Counter {
     #[inline]
     pub fn add(&self, n: u64) {
         if self.core.enabled() {
-            let slot = self.slot;
-            self.core
-                .storage
-                .with_shard(move |shard| shard.counter(slot).add(n));
+            (self.core.storage).with_counter(self.key, &self.slot, move |cell| cell.add(n));
         }
     }
 

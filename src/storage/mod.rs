@@ -61,14 +61,14 @@ impl Storage {
     }
 
     /// Runs `f` with the calling thread's cells of histogram slot `at`,
-    /// found through the thread's cache under `key` (one look-up) once the
-    /// first call has found them in the shard.
+    /// found through the thread's part cache under `key` (one look-up) once
+    /// the first call has found them in the shard.
     ///
     /// # Safety
     ///
-    /// Once [`release_histogram`](Self::release_histogram) has freed slot
-    /// `at`, no call with `key` is made again (a recycled histogram records
-    /// under a new key), and `key` is used with no other slot.
+    /// `key` is used with slot `at` only, and no call with `key` comes once
+    /// [`release_histogram`](Self::release_histogram) has freed slot `at`
+    /// (a recycled histogram records under a new key).
     #[inline(always)]
     pub(crate) unsafe fn with_histogram<R>(
         &self,
@@ -78,8 +78,8 @@ impl Storage {
         f: impl FnOnce(OwnedHistogram<'_>) -> R,
     ) -> R {
         // SAFETY: the cells live in the shard until it is dropped or
-        // `release_histogram` frees them, after which, by our contract, no
-        // call with `key` comes; one key names one slot's cells.
+        // `release_histogram` frees them, which by our contract comes after
+        // the last call with `key`; one key names one slot's cells.
         unsafe {
             self.shards.with_part(
                 key,
@@ -89,6 +89,31 @@ impl Storage {
                 |shard, (at, precision)| shard.histogram_cells(*at, *precision),
                 #[inline(always)]
                 |cells| f(OwnedHistogram::new(cells)),
+            )
+        }
+    }
+
+    /// Runs `f` with the calling thread's cell of counter slot `at`, as
+    /// [`with_histogram`](Self::with_histogram) finds cells. `key` is used
+    /// with slot `at` only.
+    #[inline(always)]
+    pub(crate) fn with_counter<R>(
+        &self,
+        key: PartKey,
+        at: &SlotIndex,
+        f: impl FnOnce(OwnedCell<'_>) -> R,
+    ) -> R {
+        // SAFETY: a counter cell lives in its shard's segments until the
+        // shard is dropped (counter cells are never freed earlier); one key
+        // names one slot's cell.
+        unsafe {
+            self.shards.with_part(
+                key,
+                Shard::new,
+                at,
+                |shard, at| shard.counter_cell(*at),
+                #[inline(always)]
+                |cell| f(OwnedCell::new(cell)),
             )
         }
     }

@@ -75,7 +75,17 @@ impl<'a> Owned<'a> {
     }
 }
 
-impl OwnedCell<'_> {
+impl<'a> OwnedCell<'a> {
+    /// Wraps a counter cell of the calling thread's shard (as
+    /// [`OwnedHistogram::new`]).
+    #[inline(always)]
+    pub(super) fn new(cell: &'a AtomicU64) -> OwnedCell<'a> {
+        OwnedCell {
+            cell,
+            _owner: PhantomData,
+        }
+    }
+
     /// Adds `n` (wrapping).
     ///
     /// A plain load and store, not `fetch_add`: with a single writer no

@@ -134,10 +134,10 @@ impl<T: Send + Sync> PerThread<T> {
     /// to it directly (one thread-local look-up instead of the value's and
     /// then `part`'s walk). As [`with`](Self::with) otherwise.
     ///
-    /// `part` is a plain function and `arg` what it needs, passed to the
-    /// miss in registers (at most two words: a larger `arg`, or a closure
-    /// capturing it, is built in memory before the cache check, on every
-    /// call).
+    /// `part` captures nothing (its type is all there is of it) and gets
+    /// what it needs as `arg`, passed to the miss in registers (at most two
+    /// words: a larger `arg`, or a closure capturing it, is built in memory
+    /// before the cache check, on every call).
     ///
     /// # Safety
     ///
@@ -152,54 +152,43 @@ impl<T: Send + Sync> PerThread<T> {
         key: PartKey,
         create: impl FnOnce() -> T,
         arg: A,
-        part: for<'t> fn(&'t T, A) -> &'t P,
+        part: impl for<'t> FnOnce(&'t T, A) -> &'t P,
         f: impl FnOnce(&P) -> R,
     ) -> R {
-        if let Some(addr) = thread_state::cached_part(key.0) {
-            // SAFETY: the cache holds, for `key`, the address `part_slow`
-            // cached, on this thread, while it held the token it still
-            // holds (both caches are emptied before the token is released):
-            // a part of this thread's value, which lives until `self` is
-            // dropped, and by our caller's contract is not freed earlier
-            // while calls with `key` are still made.
-            return f(unsafe { &*(addr as *const P) });
-        }
-        // As in `with`: `f` is called here, not passed to the miss.
-        let (hold, p) = self.part_slow(key, create, arg, part);
-        // SAFETY: `part_slow` returns what `part` returned for this
-        // thread's value (valid as argued above); `hold`, if any, keeps the
-        // value this thread's until after `f`.
-        let result = f(unsafe { &*p });
-        drop(hold);
-        result
-    }
-
-    /// A part-cache miss: this thread's value (through the values' cache,
-    /// or `with_slow`'s hold), its `part` for `arg`, cached under `key`
-    /// while the token is held.
-    #[cold]
-    #[inline(never)]
-    fn part_slow<A, P>(
-        &self,
-        key: PartKey,
-        create: impl FnOnce() -> T,
-        arg: A,
-        part: for<'t> fn(&'t T, A) -> &'t P,
-    ) -> (Option<Hold>, *const P) {
-        let (hold, value) = match thread_state::cached(self.id) {
-            Some(addr) => (None, addr as *const T),
-            None => {
-                let (hold, value) = self.with_slow(create);
-                (Some(hold), value)
-            }
+        let p = match thread_state::cached_part(key.0) {
+            Some(addr) => addr as *const P,
+            // A part-cache miss (the first call with `key`, or another key
+            // took its entry): the value through the values' cache, inline.
+            None => match thread_state::cached(self.id) {
+                Some(value) => {
+                    // SAFETY: as in `with`: the cached value of this thread,
+                    // which holds its token, freed only when `self` is.
+                    let p: *const P = part(unsafe { &*(value as *const T) }, arg);
+                    // Cached while the token is held (see `cached_part`).
+                    thread_state::fill_part(key.0, p.cast());
+                    p
+                }
+                None => {
+                    let (hold, value) = self.with_slow(create);
+                    // SAFETY: as in `with`; `hold` keeps the value this
+                    // thread's until after `f`, and the caches are emptied
+                    // when it gives back a token claimed for this call.
+                    let p: *const P = part(unsafe { &*value }, arg);
+                    thread_state::fill_part(key.0, p.cast());
+                    // SAFETY: `p` is part of the value `hold` keeps.
+                    let result = f(unsafe { &*p });
+                    drop(hold);
+                    return result;
+                }
+            },
         };
-        // SAFETY: as in `with`, for either path: a value this thread holds
-        // the token of, freed only when `self` is dropped.
-        let p: *const P = part(unsafe { &*value }, arg);
-        // Cached while the token is held (a call that claimed one for
-        // itself empties the caches when `hold` gives it back).
-        thread_state::fill_part(key.0, p.cast());
-        (hold, p)
+        // SAFETY: a hit holds, for `key`, the address this code cached on
+        // this thread while it held the token it still holds (both caches
+        // are emptied before the token is released): a part of this
+        // thread's value, which lives until `self` is dropped and, by our
+        // caller's contract, is not freed earlier while calls with `key`
+        // still come. A miss has just found `p` the same way.
+        f(unsafe { &*p })
     }
 
     /// A miss: hold a token for the call (claiming one if the thread has

@@ -1,7 +1,7 @@
 //! Unit tests of the per-thread store on real threads (also run under
 //! Miri: `scripts/miri.sh`).
 
-use super::PerThread;
+use super::{PartKey, PerThread};
 use crate::sync::{Arc, AtomicU64, Ordering};
 
 fn add(values: &PerThread<AtomicU64>, n: u64) {
@@ -66,4 +66,67 @@ fn a_hold_reaches_the_same_value() {
     drop(hold);
     add(&values, 1);
     assert_eq!(total(&values), 8);
+}
+
+/// Adds `n` to element `i` of this thread's value through the part cache,
+/// under `key` (which names element `i` only).
+fn add_part(values: &PerThread<[AtomicU64; 3]>, key: PartKey, i: usize, n: u64) {
+    let make = || std::array::from_fn(|_| AtomicU64::new(0));
+    // SAFETY: the parts are elements of the value, which live as long as
+    // `values`; the callers use each key with one element.
+    unsafe {
+        values.with_part(
+            key,
+            make,
+            i,
+            |v, i| &v[i],
+            |cell| {
+                // Relaxed: this thread is the value's only writer.
+                cell.store(cell.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+            },
+        );
+    }
+}
+
+#[test]
+fn parts_reach_their_own_element_past_the_cache_size() {
+    // Three keys per set of the part cache, for elements 0, 1 and 2 of
+    // the value, taking turns so that each is found first in its set,
+    // second, and evicted, on several threads: every add still lands in
+    // its own key's element. (Keys far above any `PartKey::new` hands out,
+    // a multiple of every set count apart.)
+    let base = (u64::MAX / 2) & !0xffff;
+    let key = move |set: u64, n: usize| PartKey(base + set + ((n as u64) << 12));
+    let turns = [0, 1, 0, 1, 2, 0, 2, 1, 1, 0];
+    let run = move |values: &PerThread<[AtomicU64; 3]>, want: &mut [u64; 3]| {
+        for set in 0..512 {
+            for &n in &turns {
+                add_part(values, key(set, n), n, 1);
+                want[n] += 1;
+            }
+        }
+    };
+    let values = Arc::new(PerThread::new());
+    let threads: Vec<_> = (0..3)
+        .map(|_| {
+            let values = values.clone();
+            std::thread::spawn(move || {
+                let mut want = [0u64; 3];
+                (0..3).for_each(|_| run(&values, &mut want));
+                want
+            })
+        })
+        .collect();
+    let mut want = [0u64; 3];
+    for t in threads {
+        let w = t.join().unwrap();
+        want.iter_mut().zip(w).for_each(|(a, b)| *a += b);
+    }
+    let mut sums = [0u64; 3];
+    values.for_each(|v| {
+        for (s, c) in sums.iter_mut().zip(v) {
+            *s += c.load(Ordering::Relaxed);
+        }
+    });
+    assert_eq!(sums, want);
 }

@@ -27,10 +27,10 @@ use std::ptr;
 /// at once; direct-mapped by the registry's id.
 const CACHE: usize = 4;
 
-/// Part cache entries, direct-mapped by key: keys are handed out in
-/// sequence, so up to this many parts made one after another share no
-/// entry.
-const PARTS: usize = 64;
+/// Part cache sets, of two entries each (see [`ThreadState::cached_part`]).
+/// Keys are handed out in sequence and a key's set is its low bits, so up
+/// to twice this many parts made one after another share no entry.
+const PART_SETS: usize = 128;
 
 /// No token (token indices are never this large).
 const NO_TOKEN: usize = usize::MAX;
@@ -53,8 +53,9 @@ pub(super) struct ThreadState {
     guard: Cell<Guard>,
     /// `(PerThread id, value address)`; id 0 is empty (ids start at 1).
     cache: [Cell<(u64, *const ())>; CACHE],
-    /// `(part key, part address)`; key 0 is empty (keys start at 1).
-    parts: [Cell<(u64, *const ())>; PARTS],
+    /// `(part key, part address)` pairs, two per set, the one filled last
+    /// first; key 0 is empty (keys start at 1).
+    parts: [[Cell<(u64, *const ())>; 2]; PART_SETS],
 }
 
 impl ThreadState {
@@ -65,7 +66,7 @@ impl ThreadState {
             holds: Cell::new(0),
             guard: Cell::new(Guard::Unset),
             cache: [const { Cell::new((0, ptr::null())) }; CACHE],
-            parts: [const { Cell::new((0, ptr::null())) }; PARTS],
+            parts: [const { [const { Cell::new((0, ptr::null())) }; 2] }; PART_SETS],
         }
     }
 
@@ -86,15 +87,33 @@ impl ThreadState {
     /// The part address cached under `key`; a hit means, as for
     /// [`cached`](Self::cached), that this thread still holds the token of
     /// the value the part is in.
+    ///
+    /// Two entries per set: two keys whose handles take turns (a label
+    /// set's counter and histogram made far apart, say) both stay cached,
+    /// where one entry would have them evict each other on every call.
     #[inline(always)]
     fn cached_part(&self, key: u64) -> Option<*const ()> {
-        // `& (PARTS - 1)` keeps the index in bounds (PARTS is a power of 2).
-        let (cached_key, addr) = self.parts[key as usize & (PARTS - 1)].get();
-        (cached_key == key).then_some(addr)
+        let set = self.part_set(key);
+        let (first, addr) = set[0].get();
+        if first == key {
+            return Some(addr);
+        }
+        let (second, addr) = set[1].get();
+        (second == key).then_some(addr)
     }
 
+    /// Caches `addr` under `key` first in its set, the set's first entry
+    /// moving second (and its second dropped).
     fn fill_part(&self, key: u64, addr: *const ()) {
-        self.parts[key as usize & (PARTS - 1)].set((key, addr));
+        let set = self.part_set(key);
+        set[1].set(set[0].get());
+        set[0].set((key, addr));
+    }
+
+    #[inline(always)]
+    fn part_set(&self, key: u64) -> &[Cell<(u64, *const ())>; 2] {
+        // `& (PART_SETS - 1)` keeps the index in bounds (a power of 2).
+        &self.parts[key as usize & (PART_SETS - 1)]
     }
 
     /// Adds a hold on this thread's token, claiming one if it has none, and
@@ -126,7 +145,7 @@ impl ThreadState {
             // The caches first: no later lookup on this thread may reach a
             // value (or a part of one) filed under a token it no longer
             // holds.
-            for entry in self.cache.iter().chain(&self.parts) {
+            for entry in self.cache.iter().chain(self.parts.iter().flatten()) {
                 entry.set((0, ptr::null()));
             }
             tokens.release(self.token.replace(NO_TOKEN));
