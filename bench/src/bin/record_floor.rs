@@ -72,7 +72,10 @@ fn main() {
     hist.record(1); // first touch: cells allocated before timing
 
     let local = hist.local();
-    let cases: [(&str, f64); 11] = [
+    let local_counter = counter.local();
+    let pc_counter: prometheus_client::metrics::counter::Counter = Default::default();
+    let atomic = std::sync::atomic::AtomicU64::new(0);
+    let cases: [(&str, f64); 14] = [
         (
             "loop overhead",
             floor_ns(runs, n, |n| {
@@ -120,6 +123,28 @@ fn main() {
         (
             "counter shared",
             floor_ns(runs, n, |n| (0..n).for_each(|_| counter.inc())),
+        ),
+        (
+            "counter local",
+            floor_ns(runs, n, |n| (0..n).for_each(|_| local_counter.inc())),
+        ),
+        (
+            // What the shared-atomic peers' `inc` is (prometheus-client's
+            // and fastmetrics' counters, `prometheus`'s `IntCounter`).
+            "counter fetch_add",
+            floor_ns(runs, n, |n| {
+                (0..n).for_each(|_| {
+                    black_box(&atomic).fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                })
+            }),
+        ),
+        (
+            "counter prometheus-client",
+            floor_ns(runs, n, |n| {
+                (0..n).for_each(|_| {
+                    black_box(&pc_counter).inc();
+                })
+            }),
         ),
         (
             "timer start+stop+record",
