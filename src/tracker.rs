@@ -6,7 +6,7 @@
 
 use crate::descriptor::Unit;
 use crate::family::{Arity, CounterFamily, HistogramFamily, LabelIndex, LabelValue};
-use crate::handle::{inc_and_record, Counter, Histogram};
+use crate::handle::{Counter, Histogram};
 use crate::registry::{Registry, RegistryError};
 use crate::sync::FrozenArc;
 use std::error::Error;
@@ -382,8 +382,9 @@ impl ResponseTracker {
         let key = (route, intent, variant(outcome, cache));
         if let Some(b) = self.index.as_ref().and_then(|i| i.find(&key)) {
             let counters = [Some(&b.requests), b.errors.as_ref(), b.cache.as_ref()];
+            counters.iter().flatten().for_each(|c| c.inc());
             let value = b.duration.unit().from_duration(elapsed);
-            inc_and_record(&counters, &b.duration, value);
+            b.duration.record(value);
             return;
         }
         self.record_unindexed(key, outcome, cache, elapsed);

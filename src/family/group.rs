@@ -16,7 +16,7 @@
 use super::family::Family;
 use super::labels::{FixedShape, LabelValues, Labels};
 use super::map::{Baseline, SeriesMap};
-use crate::handle::{inc_and_record, Counter, Histogram};
+use crate::handle::{Counter, Histogram};
 use crate::sync::{Arc, FrozenArc};
 use std::error::Error;
 use std::fmt;
@@ -261,7 +261,8 @@ impl<S: FixedShape> FamilyPair<Counter, Histogram, S> {
     #[inline]
     pub fn inc_and_record<L: Labels<S> + ?Sized>(&self, labels: &L, value: u64) {
         let (c, h) = self.get(labels);
-        inc_and_record(&[Some(c)], h, value);
+        c.inc();
+        h.record(value);
     }
 
     /// Adds one to the counter and records `d` into the histogram of
@@ -269,7 +270,8 @@ impl<S: FixedShape> FamilyPair<Counter, Histogram, S> {
     #[inline]
     pub fn inc_and_record_duration<L: Labels<S> + ?Sized>(&self, labels: &L, d: Duration) {
         let (c, h) = self.get(labels);
-        inc_and_record(&[Some(c)], h, h.unit().from_duration(d));
+        c.inc();
+        h.record(h.unit().from_duration(d));
     }
 }
 

@@ -1,6 +1,5 @@
 //! [`Counter`] and its thread-bound [`LocalCounter`].
 
-use super::histogram::Histogram;
 use super::registry_core::Core;
 use crate::storage::{OwnedCell, SlotIndex};
 use crate::sync::{Arc, Hold, PartKey};
@@ -87,34 +86,6 @@ impl Counter {
             _hold: hold,
             _not_send: PhantomData,
         }
-    }
-}
-
-/// Adds one to every counter of `counters` and records `value` into
-/// `histogram`: the work of several records, reaching the calling thread's
-/// shard once and checking the registry's switch once, when all of them
-/// belong to one registry (as the series of a
-/// [`FamilyPair`](crate::FamilyPair) or a tracker's families do); each
-/// on its own otherwise.
-#[inline(always)]
-pub(crate) fn inc_and_record(counters: &[Option<&Counter>], histogram: &Histogram, value: u64) {
-    let core = &histogram.core;
-    if !(counters.iter().flatten()).all(|c| Arc::ptr_eq(&c.core, core)) {
-        counters.iter().flatten().for_each(|c| c.inc());
-        histogram.record(value);
-        return;
-    }
-    if core.enabled() {
-        let (slot, precision) = (histogram.slot(), histogram.precision());
-        core.storage.with_shard(
-            #[inline(always)]
-            move |shard| {
-                for c in counters.iter().flatten() {
-                    shard.counter(c.slot).add(1);
-                }
-                shard.histogram(slot, precision).record(precision, value);
-            },
-        );
     }
 }
 

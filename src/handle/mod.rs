@@ -6,7 +6,6 @@ mod histogram;
 mod registry_core;
 mod timer;
 
-pub(crate) use counter::inc_and_record;
 pub use counter::{Counter, LocalCounter};
 pub use gauge::{FloatGauge, Gauge};
 pub use histogram::{Histogram, LocalHistogram};
