@@ -7,8 +7,9 @@
 //! [`Storage::with_shard`](super::Storage::with_shard) (for one call) and
 //! [`Storage::hold_shard`](super::Storage::hold_shard) (with a hold on the
 //! thread's owner token), which look up the calling thread's own shard
-//! ([`Storage::with_histogram`](super::Storage::with_histogram) looks up
-//! a histogram's cells in it), and it and the cells it gives ([`OwnedCell`],
+//! ([`Storage::with_counter`](super::Storage::with_counter) and
+//! [`Storage::with_histogram`](super::Storage::with_histogram) look up a
+//! metric's cells in it), and it and the cells it gives ([`OwnedCell`],
 //! [`OwnedHistogram`]) are `!Send` and `!Sync`, so they never reach another
 //! thread. The collector's side of a [`Shard`] only reads.
 //!
@@ -116,6 +117,7 @@ impl<'a> OwnedHistogram<'a> {
             _owner: PhantomData,
         }
     }
+
     /// Records `value`; `precision` is the one the cells were made with.
     #[inline(always)]
     pub(crate) fn record(self, precision: Precision, value: u64) {

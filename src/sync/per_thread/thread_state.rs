@@ -12,10 +12,11 @@
 //! destructor) claims a token for that call only.
 //!
 //! Beside the values, the state caches *parts* of them: the address of
-//! something inside this thread's value (a histogram's cells in its shard)
-//! under a key naming it (a histogram handle's), so that a record reaches
-//! its cells with one look-up instead of the value's and then its own walk
-//! from the value to the part. Parts are emptied with the values' cache.
+//! something inside this thread's value (a counter's cell or a histogram's
+//! cells in its shard) under a key naming it (the handle's), so that a
+//! record reaches its cells with one look-up instead of the value's and
+//! then its own walk from the value to the part. Parts are emptied with
+//! the values' cache.
 
 use super::tokens::Tokens;
 use std::cell::Cell;
