@@ -149,7 +149,7 @@ pub use descriptor::{
 pub use family::{
     Arity, CounterFamily, Dyn, Family, FamilyPair, FixedShape, FloatGaugeFamily, GaugeFamily,
     HistogramFamily, LabelError, LabelShape, LabelValue, LabelValues, Labels, PairError, SeriesRef,
-    StateSet, ToLabelValue, ValueBuf, DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT, MAX_STATES,
+    StateSet, StaticStr, ToLabelValue, ValueBuf, DEFAULT_MAX_SERIES, MAX_SERIES_LIMIT, MAX_STATES,
 };
 crate::sync::cfg_not_loom! {
     pub use handle::{is_enabled, set_enabled};

@@ -4,11 +4,14 @@
 //! registry's public API and adds [`Registry::response_tracker`].
 #![forbid(unsafe_code)]
 
+mod index_key;
+
 use crate::descriptor::Unit;
 use crate::family::{Arity, CounterFamily, HistogramFamily, LabelIndex, LabelValue};
 use crate::handle::{Counter, Histogram};
 use crate::registry::{Registry, RegistryError};
 use crate::sync::FrozenArc;
+use index_key::{variant, IndexKey, KEY_NAMES};
 use std::error::Error;
 use std::fmt;
 use std::io;
@@ -255,37 +258,8 @@ pub struct ResponseTracker {
     index: Option<FrozenArc<LabelIndex<Bound>>>,
 }
 
-/// The index key's label names: what [`ResponseTracker::record_response`]
-/// resolves a call by.
-const KEY_NAMES: [&str; 3] = ["route", "intent", "variant"];
-
-/// The index key's third value: which of the 18 pairs of outcome (success,
-/// or an error of one of 5 categories) and cache status a call has, as one
-/// byte. One short value of a fixed length, where the three label values
-/// it stands for ("success" or "error", "" or a category, "hit", "miss" or
-/// "") were three more values to hash, of lengths that vary from call to
-/// call (a branch the hash cannot predict).
-fn variant(outcome: ResponseOutcome, cache: CacheStatus) -> &'static str {
-    const CODES: [&str; 18] = [
-        "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r",
-    ];
-    let outcome = match outcome {
-        ResponseOutcome::Success => 0,
-        ResponseOutcome::Error(ErrorCategory::Timeout) => 1,
-        ResponseOutcome::Error(ErrorCategory::Connection) => 2,
-        ResponseOutcome::Error(ErrorCategory::Client) => 3,
-        ResponseOutcome::Error(ErrorCategory::Server) => 4,
-        ResponseOutcome::Error(ErrorCategory::Other) => 5,
-    };
-    let cache = match cache {
-        CacheStatus::Hit => 0,
-        CacheStatus::Miss => 1,
-        CacheStatus::NotCached => 2,
-    };
-    CODES[outcome * 3 + cache]
-}
-
 /// The series one key records into.
+#[derive(Clone)]
 struct Bound {
     requests: Counter,
     duration: Histogram,
@@ -366,20 +340,24 @@ impl ResponseTracker {
     /// of the rest, and one probe of the tracker's index, which holds the
     /// series of all four families; each family's limit and overflow
     /// series apply as they would alone.
-    pub fn record_response<R, O>(
+    pub fn record_response<R, I, O>(
         &self,
         route: &R,
-        intent: &str,
+        intent: &I,
         elapsed: Duration,
         outcome: &O,
         cache: CacheStatus,
     ) where
         R: LabelValue + ?Sized,
+        I: LabelValue + ?Sized,
         O: IntoResponseOutcome + ?Sized,
     {
-        let route = route.label_value();
         let outcome = outcome.outcome(&*self.classify);
-        let key = (route, intent, variant(outcome, cache));
+        let key = IndexKey {
+            route,
+            intent,
+            variant: variant(outcome, cache),
+        };
         if let Some(b) = self.index.as_ref().and_then(|i| i.find(&key)) {
             let counters = [Some(&b.requests), b.errors.as_ref(), b.cache.as_ref()];
             counters.iter().flatten().for_each(|c| c.inc());
@@ -387,7 +365,7 @@ impl ResponseTracker {
             b.duration.record(value);
             return;
         }
-        self.record_unindexed(key, outcome, cache, elapsed);
+        self.record_unindexed(&key, outcome, cache, elapsed);
     }
 
     /// A key not in the index (first use, index full or absent): each
@@ -395,14 +373,17 @@ impl ResponseTracker {
     /// them gave it a series of its own.
     #[cold]
     #[inline(never)]
-    fn record_unindexed(
+    fn record_unindexed<R, I>(
         &self,
-        key: (&str, &str, &str),
+        key: &IndexKey<'_, R, I>,
         outcome: ResponseOutcome,
         cache: CacheStatus,
         elapsed: Duration,
-    ) {
-        let (route, intent, _) = key;
+    ) where
+        R: LabelValue + ?Sized,
+        I: LabelValue + ?Sized,
+    {
+        let (route, intent) = (key.route.label_value(), key.intent.label_value());
         let label = outcome.as_str();
         let category = match outcome {
             ResponseOutcome::Success => "",
@@ -449,7 +430,7 @@ impl ResponseTracker {
             return;
         };
         let _ = index.insert(
-            &key,
+            key,
             Bound {
                 requests: requests.clone(),
                 duration: duration.clone(),

@@ -1,7 +1,7 @@
 //! Guarantee 3: recording allocates nothing after a thread's first touch of
 //! a series, and memory follows series × threads, not operations.
 
-use hotmetrics::{Registry, Unit};
+use hotmetrics::{Registry, StaticStr, Unit};
 
 #[global_allocator]
 static GLOBAL: hotmetrics_testkit::CountingAlloc = hotmetrics_testkit::CountingAlloc;
@@ -164,6 +164,12 @@ fn labeled_recording_allocates_nothing_once_the_series_exist() {
         dynamic.inc(&("search", 1u8)); // refused: counted, not recorded
         pair.inc_and_record(&("search", "GET", "200"), 5);
         pair.inc_and_record(&("full", "so", "overflow"), 5);
+        // `'static` values: found by address once aliased at first touch.
+        pair.inc_and_record(&["search", "GET", "200"].map(StaticStr), 5);
+        pair.inc_and_record(&["full", "so", "overflow"].map(StaticStr), 5);
+        let us = std::time::Duration::from_micros(3);
+        let (route, intent) = (StaticStr("search"), StaticStr("lookup"));
+        rt.record_response(&route, &intent, us, &ok, hotmetrics::CacheStatus::Hit);
         rt.record_response(
             "search",
             "lookup",
@@ -197,7 +203,7 @@ fn labeled_recording_allocates_nothing_once_the_series_exist() {
             "req",
             &[("route", "search"), ("method", "GET"), ("status", "200")]
         ),
-        Some(301 * 5 + 300)
+        Some(301 * 6 + 300)
     );
 }
 

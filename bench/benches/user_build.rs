@@ -10,10 +10,13 @@
 //! - `user_labeled/*`: a counter and a histogram by three label values
 //!   (route, method, status; 64 label sets), resolved on every request:
 //!   `hotmetrics_separate` (two dynamic lookups), `hotmetrics_pair` (one
-//!   `FamilyPair` lookup), `hotmetrics_prebound` (handles bound up front),
+//!   `FamilyPair` lookup), `hotmetrics_pair_static` (the same, the values
+//!   said to be `'static`: found by their addresses), `hotmetrics_prebound`
+//!   (handles bound up front),
 //!   peers by `&'static str` values, except `measured` (enum labels);
 //! - `user_record_response/*`: `ResponseTracker::record_response` (four
-//!   families: requests, latency, errors on failure, cache hit or miss)
+//!   families: requests, latency, errors on failure, cache hit or miss;
+//!   `hotmetrics_static` with the route and method as `StaticStr`)
 //!   beside the same four families in `measured` and `prometheus`;
 //! - `user_scrape_1k/*` and `user_scrape_10k/*`: one `/metrics` scrape of
 //!   1,000 counters + 100 histograms (and ten times as many), the data and
@@ -29,7 +32,9 @@
 //! filter by group or contender name).
 
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
-use hotmetrics::{CacheStatus, ErrorCategory, FamilyPair, Registry, ResponseOutcome, Unit};
+use hotmetrics::{
+    CacheStatus, ErrorCategory, FamilyPair, Registry, ResponseOutcome, StaticStr, Unit,
+};
 use hotmetrics_bench::labeled::{AtomicRecorder, LABELS};
 use hotmetrics_bench::measured_labels as ml;
 use hotmetrics_bench::render::{Renderers, CONTENDERS};
@@ -216,6 +221,9 @@ fn labeled(c: &mut Criterion) {
     run(&mut g, "hotmetrics_pair", &reqs, |r| {
         pair.inc_and_record(&r.labels, r.nanos)
     });
+    run(&mut g, "hotmetrics_pair_static", &reqs, |r| {
+        pair.inc_and_record(&r.labels.map(StaticStr), r.nanos)
+    });
     let bound: Vec<_> = (hotmetrics_bench::labeled::label_sets().iter())
         .map(|l| pair.with(l))
         .collect();
@@ -327,6 +335,16 @@ fn record_response(c: &mut Criterion) {
         };
         let elapsed = Duration::from_nanos(r.nanos);
         rt.record_response(r.labels[0], r.labels[1], elapsed, &outcome, cache_of(r));
+    });
+    run(&mut g, "hotmetrics_static", &reqs, |r| {
+        let outcome = if r.failed {
+            ResponseOutcome::Error(ErrorCategory::Server)
+        } else {
+            ResponseOutcome::Success
+        };
+        let elapsed = Duration::from_nanos(r.nanos);
+        let [route, intent, _] = r.labels.map(StaticStr);
+        rt.record_response(&route, &intent, elapsed, &outcome, cache_of(r));
     });
     let me = ml::Tracker::new();
     let sets: Vec<ml::RequestLabels> = (hotmetrics_bench::labeled::label_sets().into_iter())

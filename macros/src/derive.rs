@@ -84,6 +84,10 @@ pub(crate) fn label_value(input: DeriveInput) -> syn::Result<TokenStream2> {
             fn label_value(&self) -> &str {
                 #body
             }
+            #[inline]
+            fn static_value(&self) -> ::core::option::Option<&'static str> {
+                ::core::option::Option::Some(#body)
+            }
         }
     })
 }
@@ -107,7 +111,7 @@ pub(crate) fn labels(input: DeriveInput) -> syn::Result<TokenStream2> {
         }
     };
     let mut names = Vec::new();
-    let mut arms = Vec::new();
+    let (mut arms, mut static_arms) = (Vec::new(), Vec::new());
     for (i, f) in fields.iter().enumerate() {
         let ident = f.ident.as_ref().expect("named fields have names");
         let name = match rename(&f.attrs)? {
@@ -128,6 +132,9 @@ pub(crate) fn labels(input: DeriveInput) -> syn::Result<TokenStream2> {
         }
         arms.push(quote! {
             #i => ::hotmetrics::ToLabelValue::to_label_value(&self.#ident, buf),
+        });
+        static_arms.push(quote! {
+            #i => ::hotmetrics::ToLabelValue::to_static_value(&self.#ident),
         });
         names.push(name);
     }
@@ -150,6 +157,13 @@ pub(crate) fn labels(input: DeriveInput) -> syn::Result<TokenStream2> {
                 match i {
                     #(#arms)*
                     _ => "",
+                }
+            }
+            #[inline]
+            fn static_at(&self, i: usize) -> ::core::option::Option<&'static str> {
+                match i {
+                    #(#static_arms)*
+                    _ => ::core::option::Option::None,
                 }
             }
         }

@@ -11,11 +11,16 @@
 //! An index entry holds handles to the members' series for as long as the
 //! index lives, so its members must not evict: a pair over an evicting
 //! family is refused when it is made ([`PairError::Evicting`]).
+//!
+//! A label set of `'static` strings ([`StaticStr`](super::labels::StaticStr),
+//! derived enums) is found by the strings' addresses instead of their bytes
+//! (`static_key.rs`): after its first lookup, an alias of its entry.
 #![forbid(unsafe_code)]
 
 use super::family::Family;
 use super::labels::{FixedShape, LabelValues, Labels};
 use super::map::{Baseline, SeriesMap};
+use super::static_key::{StaticAliases, StaticKey};
 use crate::handle::{Counter, Histogram};
 use crate::sync::{Arc, FrozenArc};
 use std::error::Error;
@@ -33,7 +38,16 @@ const INITIAL_SLOTS: usize = 64;
 /// a found entry lives as long as the index.
 pub(crate) struct LabelIndex<E> {
     map: SeriesMap<E>,
+    /// Label sets of `'static` strings, by their addresses: at most
+    /// [`ALIASES_PER_ENTRY`] per entry the limit allows.
+    aliases: StaticAliases<E>,
 }
+
+/// Aliases an index keeps per entry of its limit: room for each label set's
+/// literals to be found at a few addresses (copies the compiler did not
+/// merge), while a program that keeps making `'static` strings (leaking
+/// them) cannot grow the aliases without bound.
+const ALIASES_PER_ENTRY: usize = 4;
 
 impl<E> LabelIndex<E> {
     /// An index over label sets named `names`, holding at most `limit`
@@ -45,31 +59,62 @@ impl<E> LabelIndex<E> {
         let slots = limit.saturating_mul(2).min(INITIAL_SLOTS);
         LabelIndex {
             map: SeriesMap::with_slots(names, limit.max(1), slots),
+            aliases: StaticAliases::new(limit.saturating_mul(ALIASES_PER_ENTRY), slots),
         }
     }
 
     /// The entry of `labels`, if one was inserted.
     #[inline]
-    pub(crate) fn find<L: LabelValues + ?Sized>(&self, labels: &L) -> Option<&E> {
+    pub(crate) fn find<L: LabelValues + ?Sized>(&self, labels: &L) -> Option<&E>
+    where
+        E: Clone,
+    {
+        if let Some(key) = StaticKey::of(labels) {
+            return match self.aliases.find(&key) {
+                Some(e) => Some(e),
+                None => self.find_to_alias(key, labels),
+            };
+        }
         self.map.find(labels).map(|s| &s.metric)
+    }
+
+    /// A label set of `'static` strings with no alias (yet): found by its
+    /// bytes, then made an alias of the entry found (see `static_key.rs`).
+    #[cold]
+    #[inline(never)]
+    fn find_to_alias<L: LabelValues + ?Sized>(&self, key: StaticKey, labels: &L) -> Option<&E>
+    where
+        E: Clone,
+    {
+        let found = &self.map.find(labels)?.metric;
+        Some(self.aliases.add(key, found).unwrap_or(found))
     }
 
     /// Inserts `entry` for `labels` (or finds the one a racing thread
     /// inserted first); `None` when the index is full or `labels` has the
     /// wrong number of values. Takes the index's lock and allocates: for a
     /// label set's first use.
+    /// A label set of `'static` strings is made an alias of its entry at
+    /// once, so that its next lookup allocates nothing.
     #[cold]
-    pub(crate) fn insert<L: LabelValues + ?Sized>(&self, labels: &L, entry: E) -> Option<&E> {
+    pub(crate) fn insert<L: LabelValues + ?Sized>(&self, labels: &L, entry: E) -> Option<&E>
+    where
+        E: Clone,
+    {
         if self.map.is_full() {
             return None;
         }
         let s = self.map.insert(labels, || Some((entry, Baseline::Zero)));
-        s.ok().map(|s| &s.metric)
+        let found = &s.ok()?.metric;
+        match StaticKey::of(labels) {
+            Some(key) => Some(self.aliases.add(key, found).unwrap_or(found)),
+            None => Some(found),
+        }
     }
 
-    /// Bytes of the index's table and label strings.
+    /// Bytes of the index's tables and label strings.
     pub(crate) fn allocated_bytes(&self) -> usize {
-        self.map.allocated_bytes()
+        self.map.allocated_bytes() + self.aliases.allocated_bytes()
     }
 }
 

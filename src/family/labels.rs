@@ -61,6 +61,57 @@ pub trait LabelValue {
     /// The value as exported. Any UTF-8 string is accepted (exporters
     /// escape it).
     fn label_value(&self) -> &str;
+
+    /// The same string as [`label_value`](Self::label_value) when it lives
+    /// for the whole program: a string literal, an enum variant's name
+    /// (what [`derive(LabelValue)`](derive@crate::LabelValue) returns),
+    /// [`StaticStr`]. A label set whose values all have one is found in a
+    /// [`FamilyPair`](crate::FamilyPair) by the strings' addresses,
+    /// without reading their bytes (see `StaticStr`). The default, `None`,
+    /// is always correct; returning a string that differs from
+    /// `label_value` files records under the wrong label set.
+    #[inline(always)]
+    fn static_value(&self) -> Option<&'static str> {
+        None
+    }
+}
+
+/// A label value that is a `&'static str`, said so: a label set made of
+/// these (or of enums deriving [`LabelValue`](derive@crate::LabelValue))
+/// is found in a [`FamilyPair`](crate::FamilyPair) by the strings'
+/// addresses, which a `'static` string keeps with the same bytes for the
+/// whole program, instead of by hashing and comparing its bytes.
+///
+/// ```
+/// use hotmetrics::{FamilyPair, Registry, StaticStr, Unit};
+///
+/// let reg = Registry::new();
+/// let names = ["route", "method", "status"];
+/// let requests = reg.counter_family("requests", "Requests", &names).unwrap();
+/// let latency = reg
+///     .histogram_family("latency", "Latency", Unit::Nanoseconds, &names)
+///     .unwrap();
+/// let pair = FamilyPair::new(&requests, &latency).unwrap();
+/// let labels = ["/search", "GET", "200"];
+/// pair.inc_and_record(&labels.map(StaticStr), 1_500);
+/// // The same series as the strings looked up by their bytes.
+/// pair.inc_and_record(&labels, 2_500);
+/// let snap = reg.collect();
+/// let set = [("route", "/search"), ("method", "GET"), ("status", "200")];
+/// assert_eq!(snap.counter_with("requests", &set), Some(2));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct StaticStr(pub &'static str);
+
+impl LabelValue for StaticStr {
+    #[inline(always)]
+    fn label_value(&self) -> &str {
+        self.0
+    }
+    #[inline(always)]
+    fn static_value(&self) -> Option<&'static str> {
+        Some(self.0)
+    }
 }
 
 impl LabelValue for str {
@@ -101,11 +152,11 @@ impl LabelValue for Cow<'_, str> {
 impl LabelValue for bool {
     #[inline]
     fn label_value(&self) -> &str {
-        if *self {
-            "true"
-        } else {
-            "false"
-        }
+        self.static_value().unwrap_or_default()
+    }
+    #[inline(always)]
+    fn static_value(&self) -> Option<&'static str> {
+        Some(if *self { "true" } else { "false" })
     }
 }
 
@@ -113,6 +164,10 @@ impl<T: LabelValue + ?Sized> LabelValue for &T {
     #[inline]
     fn label_value(&self) -> &str {
         (**self).label_value()
+    }
+    #[inline(always)]
+    fn static_value(&self) -> Option<&'static str> {
+        (**self).static_value()
     }
 }
 
@@ -151,12 +206,23 @@ pub trait ToLabelValue {
     /// The value as exported: a string of `self`'s, or one written into
     /// `buf`.
     fn to_label_value<'a>(&'a self, buf: &'a mut ValueBuf) -> &'a str;
+
+    /// The value as a string that lives for the whole program, if it is
+    /// one (see [`LabelValue::static_value`]); `None` by default.
+    #[inline(always)]
+    fn to_static_value(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 impl<T: LabelValue + ?Sized> ToLabelValue for T {
     #[inline(always)]
     fn to_label_value<'a>(&'a self, _: &'a mut ValueBuf) -> &'a str {
         self.label_value()
+    }
+    #[inline(always)]
+    fn to_static_value(&self) -> Option<&'static str> {
+        self.static_value()
     }
 }
 
@@ -186,6 +252,14 @@ pub trait LabelValues {
     /// Value number `i` (`i < label_count()`), formatted into `buf` if it
     /// has no string to lend.
     fn value_at<'a>(&'a self, i: usize, buf: &'a mut ValueBuf) -> &'a str;
+
+    /// Value number `i` as a string that lives for the whole program, if
+    /// it is one ([`ToLabelValue::to_static_value`]); `None` by default.
+    #[inline(always)]
+    fn static_at(&self, i: usize) -> Option<&'static str> {
+        let _ = i;
+        None
+    }
 }
 
 /// What a [`Family`](crate::Family) is typed by, and so which label sets
@@ -260,6 +334,10 @@ impl<T: LabelValues + ?Sized> LabelValues for &T {
     fn value_at<'a>(&'a self, i: usize, buf: &'a mut ValueBuf) -> &'a str {
         (**self).value_at(i, buf)
     }
+    #[inline(always)]
+    fn static_at(&self, i: usize) -> Option<&'static str> {
+        (**self).static_at(i)
+    }
 }
 
 impl<S: LabelShape, T: Labels<S> + ?Sized> Labels<S> for &T {}
@@ -273,6 +351,10 @@ impl<V: ToLabelValue> LabelValues for [V] {
     fn value_at<'a>(&'a self, i: usize, buf: &'a mut ValueBuf) -> &'a str {
         self[i].to_label_value(buf)
     }
+    #[inline(always)]
+    fn static_at(&self, i: usize) -> Option<&'static str> {
+        self[i].to_static_value()
+    }
 }
 
 impl<V: ToLabelValue> Labels<Dyn> for [V] {}
@@ -285,6 +367,10 @@ impl<V: ToLabelValue, const N: usize> LabelValues for [V; N] {
     #[inline]
     fn value_at<'a>(&'a self, i: usize, buf: &'a mut ValueBuf) -> &'a str {
         self[i].to_label_value(buf)
+    }
+    #[inline(always)]
+    fn static_at(&self, i: usize) -> Option<&'static str> {
+        self[i].to_static_value()
     }
 }
 
@@ -300,6 +386,10 @@ impl<V: ToLabelValue> LabelValues for Vec<V> {
     #[inline]
     fn value_at<'a>(&'a self, i: usize, buf: &'a mut ValueBuf) -> &'a str {
         self[i].to_label_value(buf)
+    }
+    #[inline(always)]
+    fn static_at(&self, i: usize) -> Option<&'static str> {
+        self[i].to_static_value()
     }
 }
 
@@ -317,6 +407,13 @@ macro_rules! tuple_labels {
                 match i {
                     $($i => self.$i.to_label_value(buf),)+
                     _ => "",
+                }
+            }
+            #[inline(always)]
+            fn static_at(&self, i: usize) -> Option<&'static str> {
+                match i {
+                    $($i => self.$i.to_static_value(),)+
+                    _ => None,
                 }
             }
         }

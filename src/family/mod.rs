@@ -23,6 +23,7 @@ mod labels;
 mod map;
 mod series_ref;
 mod state_set;
+mod static_key;
 
 pub use checked::LabelError;
 pub(crate) use evict::CellAccess;
@@ -34,7 +35,8 @@ pub(crate) use family::{Eviction, SeriesCtx, SeriesMetric};
 pub(crate) use group::LabelIndex;
 pub use group::{FamilyPair, PairError};
 pub use labels::{
-    Arity, Dyn, FixedShape, LabelShape, LabelValue, LabelValues, Labels, ToLabelValue, ValueBuf,
+    Arity, Dyn, FixedShape, LabelShape, LabelValue, LabelValues, Labels, StaticStr, ToLabelValue,
+    ValueBuf,
 };
 pub use series_ref::SeriesRef;
 pub use state_set::{StateSet, MAX_STATES};

@@ -14,9 +14,11 @@
 //! two runs, divided by the difference of their `N`, is the cost of one
 //! request, set-up excluded.
 //!
-//! Cases: `pair` (`FamilyPair::inc_and_record`), `separate` (two dynamic
+//! Cases: `pair` (`FamilyPair::inc_and_record`), `static` (the same with
+//! the values as `StaticStr`, found by address), `separate` (two dynamic
 //! lookups), `prebound` (handles bound up front), `response`
-//! (`ResponseTracker::record_response`), `none` (the handler alone).
+//! (`ResponseTracker::record_response`), `response_static` (the same with
+//! the route and method as `StaticStr`), `none` (the handler alone).
 //!
 //! With `time` as a third argument it times the `N` requests 25 times
 //! instead and prints the fastest run's time per request: the floor of two
@@ -25,7 +27,7 @@
 //! ±25 between runs, with each run's seeds of the tables' hash).
 
 use hotmetrics::{
-    CacheStatus, ErrorCategory, FamilyPair, MetricValue, Registry, ResponseOutcome, Unit,
+    CacheStatus, ErrorCategory, FamilyPair, MetricValue, Registry, ResponseOutcome, StaticStr, Unit,
 };
 use hotmetrics_bench::labeled::{label_sets, LABELS};
 use hotmetrics_bench::user::{handle, requests, Request, REQUESTS};
@@ -69,7 +71,7 @@ fn main() {
         Some(Ok(n)) => n,
         None => 100_000,
         Some(Err(e)) => {
-            eprintln!("usage: pair_probe [pair|separate|prebound|response|none] [N]: {e}");
+            eprintln!("usage: pair_probe [pair|static|separate|prebound|response|response_static|none] [N]: {e}");
             std::process::exit(2);
         }
     };
@@ -82,8 +84,12 @@ fn main() {
     let pair = FamilyPair::new(&count, &latency).unwrap();
     let rt = reg.response_tracker("api").unwrap();
     let timed = std::env::args().nth(3).as_deref() == Some("time");
+    let static_labels = case == "response_static";
     let acc = match case.as_str() {
         "pair" => measure(&reqs, n, timed, |r| pair.inc_and_record(&r.labels, r.nanos)),
+        "static" => measure(&reqs, n, timed, |r| {
+            pair.inc_and_record(&r.labels.map(StaticStr), r.nanos)
+        }),
         "separate" => measure(&reqs, n, timed, |r| {
             count.inc(&r.labels);
             latency.record(&r.labels, r.nanos);
@@ -96,7 +102,7 @@ fn main() {
                 h.record(r.nanos);
             })
         }
-        "response" => measure(&reqs, n, timed, |r| {
+        "response" | "response_static" => measure(&reqs, n, timed, |r| {
             let outcome = if r.failed {
                 ResponseOutcome::Error(ErrorCategory::Server)
             } else {
@@ -108,11 +114,16 @@ fn main() {
                 CacheStatus::Hit
             };
             let elapsed = Duration::from_nanos(r.nanos);
-            rt.record_response(r.labels[0], r.labels[1], elapsed, &outcome, cache);
+            if static_labels {
+                let [route, intent, _] = r.labels.map(StaticStr);
+                rt.record_response(&route, &intent, elapsed, &outcome, cache);
+            } else {
+                rt.record_response(r.labels[0], r.labels[1], elapsed, &outcome, cache);
+            }
         }),
         "none" => measure(&reqs, n, timed, |_| {}),
         other => {
-            eprintln!("unknown case {other:?}: pair, separate, prebound, response or none");
+            eprintln!("unknown case {other:?}: pair, static, separate, prebound, response, response_static or none");
             std::process::exit(2);
         }
     };

@@ -1,0 +1,231 @@
+//! Label sets of `'static` strings (`StaticStr`, derived enums), which a
+//! `FamilyPair` finds by the strings' addresses: they land in the series
+//! of their text, whichever way the text is given, at whatever address,
+//! from many threads, and the aliases that make them fast stay bounded.
+
+use hotmetrics::{Arity, Counter, FamilyPair, Histogram, MetricValue, Registry, StaticStr, Unit};
+
+const NAMES: [&str; 3] = ["route", "method", "status"];
+
+type Pair = FamilyPair<Counter, Histogram, Arity<3>>;
+
+fn pair(reg: &Registry, limit: usize) -> Pair {
+    let requests = reg
+        .counter_family_builder("requests")
+        .help("Requests")
+        .labels(&NAMES)
+        .max_series(limit)
+        .build()
+        .unwrap();
+    let latency = reg
+        .histogram_family_builder("latency")
+        .help("Latency")
+        .unit(Unit::Nanoseconds)
+        .labels(&NAMES)
+        .max_series(limit)
+        .build()
+        .unwrap();
+    FamilyPair::new(&requests, &latency).unwrap()
+}
+
+fn requests(reg: &Registry, route: &str, method: &str, status: &str) -> Option<u64> {
+    let set = [("route", route), ("method", method), ("status", status)];
+    reg.collect().counter_with("requests", &set)
+}
+
+fn latency_count(reg: &Registry, route: &str, method: &str, status: &str) -> Option<u64> {
+    let set = [("route", route), ("method", method), ("status", status)];
+    Some(reg.collect().histogram_with("latency", &set)?.count())
+}
+
+/// `text` copied to a new address that lives for the rest of the program.
+fn leaked(text: &str) -> &'static str {
+    Box::leak(text.to_owned().into_boxed_str())
+}
+
+#[test]
+fn static_strings_share_the_series_of_their_text() {
+    let reg = Registry::new();
+    let pair = pair(&reg, 100);
+    let text = ["/search", "GET", "200"];
+    pair.inc_and_record(&text.map(StaticStr), 10);
+    pair.inc_and_record(&text, 20);
+    pair.inc_and_record(&text.map(String::from), 30);
+    pair.inc_and_record(&(StaticStr("/search"), "GET", 200u16), 40);
+    // The same text at other addresses, and mixed with literals.
+    pair.inc_and_record(&text.map(leaked).map(StaticStr), 50);
+    pair.inc_and_record(
+        &(
+            StaticStr(leaked("/search")),
+            StaticStr("GET"),
+            StaticStr("200"),
+        ),
+        60,
+    );
+    pair.inc_and_record(&text.map(StaticStr), 70);
+    assert_eq!(requests(&reg, "/search", "GET", "200"), Some(7));
+    assert_eq!(latency_count(&reg, "/search", "GET", "200"), Some(7));
+    // A prefix of a literal at the literal's address is another label set.
+    let long: &'static str = "/searching";
+    pair.inc_and_record(
+        &[StaticStr(&long[..7]), StaticStr("GET"), StaticStr("200")],
+        1,
+    );
+    pair.inc_and_record(&[StaticStr(long), StaticStr("GET"), StaticStr("200")], 1);
+    assert_eq!(requests(&reg, "/search", "GET", "200"), Some(8));
+    assert_eq!(requests(&reg, "/searching", "GET", "200"), Some(1));
+    assert_eq!(reg.collect().series("requests").len(), 2);
+}
+
+#[cfg(feature = "macros")]
+#[test]
+fn derived_enums_are_static_label_values() {
+    use hotmetrics::LabelValue;
+
+    #[derive(LabelValue, Clone, Copy)]
+    enum Route {
+        Search,
+        #[label = "/cart"]
+        Cart,
+    }
+    #[derive(LabelValue, Clone, Copy)]
+    enum Method {
+        #[label = "GET"]
+        Get,
+    }
+    assert_eq!(Route::Cart.static_value(), Some("/cart"));
+    let reg = Registry::new();
+    let pair = pair(&reg, 100);
+    for _ in 0..3 {
+        pair.inc_and_record(&(Route::Search, Method::Get, StaticStr("200")), 5);
+        pair.inc_and_record(&(Route::Cart, Method::Get, StaticStr("200")), 5);
+    }
+    pair.inc_and_record(&("search", "GET", "200"), 5);
+    assert_eq!(requests(&reg, "search", "GET", "200"), Some(4));
+    assert_eq!(requests(&reg, "/cart", "GET", "200"), Some(3));
+}
+
+#[test]
+fn aliases_stay_bounded_and_every_record_is_counted() {
+    let reg = Registry::new();
+    // Two series per family: at most 8 aliases in the pair's index.
+    let pair = pair(&reg, 2);
+    // The first record makes the series and its alias.
+    pair.inc_and_record(&["/a", "GET", "200"].map(StaticStr), 1);
+    let one_alias = pair.index_bytes();
+    for _ in 0..5 {
+        pair.inc_and_record(&["/a", "GET", "200"].map(StaticStr), 1);
+    }
+    assert_eq!(pair.index_bytes(), one_alias, "an address is aliased once");
+    // The same text at 40 more addresses: each is found, the aliases stop
+    // growing at their bound.
+    let mut sizes = Vec::new();
+    for _ in 0..40 {
+        let labels = ["/a", "GET", "200"].map(leaked).map(StaticStr);
+        for _ in 0..3 {
+            pair.inc_and_record(&labels, 1);
+        }
+        sizes.push(pair.index_bytes());
+    }
+    assert!(sizes[0] > one_alias, "a second address is aliased too");
+    assert_eq!(sizes[39], sizes[10], "aliases past the bound: {sizes:?}");
+    assert_eq!(requests(&reg, "/a", "GET", "200"), Some(6 + 120));
+    assert_eq!(latency_count(&reg, "/a", "GET", "200"), Some(6 + 120));
+}
+
+/// 4 threads record 12 static label sets through a pair limited to 8 series
+/// while the main thread collects: every series holds exactly what was
+/// recorded into it, and the overflow series the rest.
+#[test]
+fn exact_totals_across_threads_past_the_limit() {
+    const THREADS: u64 = 4;
+    const OPS: u64 = 12_000;
+    const ROUTES: [&str; 12] = [
+        "/a", "/b", "/c", "/d", "/e", "/f", "/g", "/h", "/i", "/j", "/k", "/l",
+    ];
+    let reg = Registry::new();
+    let pair = pair(&reg, 8);
+    std::thread::scope(|s| {
+        for t in 0..THREADS {
+            let pair = pair.clone();
+            s.spawn(move || {
+                for i in 0..OPS {
+                    let route = ROUTES[((i + t) % 12) as usize];
+                    pair.inc_and_record(&[route, "GET", "200"].map(StaticStr), 1_000 + i);
+                }
+            });
+        }
+        for _ in 0..20 {
+            let _ = reg.collect();
+        }
+    });
+    let snap = reg.collect();
+    let total: u64 = (snap.series("requests").iter())
+        .map(|s| match s.value() {
+            MetricValue::Counter(v) => *v,
+            v => panic!("not a counter: {v:?}"),
+        })
+        .sum();
+    let per_route = THREADS * OPS / 12;
+    let counted: Vec<u64> = (ROUTES.iter())
+        .filter_map(|r| requests(&reg, r, "GET", "200"))
+        .collect();
+    assert_eq!(counted.len(), 8, "8 label sets have series of their own");
+    assert!(counted.iter().all(|&n| n == per_route), "{counted:?}");
+    assert_eq!(
+        total,
+        THREADS * OPS,
+        "every record in a series or the overflow"
+    );
+    let overflow = [("overflow", "true")];
+    assert_eq!(
+        snap.counter_with("requests", &overflow),
+        Some(4 * per_route)
+    );
+    let latency = snap.histogram_with("latency", &overflow);
+    assert_eq!(latency.map(|h| h.count()), Some(4 * per_route));
+}
+
+/// `record_response` with a `'static` route and intent lands where the
+/// same text given as `&str` does, in all four families.
+#[test]
+fn the_tracker_takes_static_routes_and_intents() {
+    use hotmetrics::{CacheStatus, ErrorCategory, ResponseOutcome};
+    use std::time::Duration;
+    let reg = Registry::new();
+    let rt = reg.response_tracker("api").unwrap();
+    let err = ResponseOutcome::Error(ErrorCategory::Timeout);
+    let us = Duration::from_micros(50);
+    for _ in 0..3 {
+        let (route, intent) = (StaticStr("/search"), StaticStr("GET"));
+        rt.record_response(
+            &route,
+            &intent,
+            us,
+            &ResponseOutcome::Success,
+            CacheStatus::Hit,
+        );
+        rt.record_response(&route, &intent, us, &err, CacheStatus::Miss);
+        let (route, intent) = (StaticStr(leaked("/search")), StaticStr(leaked("GET")));
+        rt.record_response(&route, &intent, us, &err, CacheStatus::Miss);
+    }
+    rt.record_response("/search", "GET", us, &err, CacheStatus::Miss);
+    let snap = reg.collect();
+    let requests = |outcome| {
+        let set = [
+            ("route", "/search"),
+            ("intent", "GET"),
+            ("outcome", outcome),
+        ];
+        snap.counter_with("api_requests", &set)
+    };
+    assert_eq!(requests("success"), Some(3));
+    assert_eq!(requests("error"), Some(7));
+    let timeouts = [("route", "/search"), ("category", "timeout")];
+    assert_eq!(snap.counter_with("api_errors", &timeouts), Some(7));
+    let hits = [("route", "/search"), ("cache", "hit")];
+    assert_eq!(snap.counter_with("api_cache_requests", &hits), Some(3));
+    let ok = [("route", "/search"), ("outcome", "success")];
+    let latency = snap.histogram_with("api_request_duration", &ok);
+    assert_eq!(latency.map(|h| h.count()), Some(3));
+}
