@@ -165,6 +165,8 @@ fn labeled_recording_allocates_nothing_once_the_series_exist() {
         pair.inc_and_record(&("search", "GET", "200"), 5);
         pair.inc_and_record(&("full", "so", "overflow"), 5);
         // `'static` values: found by address once aliased at first touch.
+        lat.record(&[StaticStr("search")], 1_000);
+        fam.inc(&[StaticStr("full"), StaticStr("so"), StaticStr("overflow")]);
         pair.inc_and_record(&["search", "GET", "200"].map(StaticStr), 5);
         pair.inc_and_record(&["full", "so", "overflow"].map(StaticStr), 5);
         let us = std::time::Duration::from_micros(3);

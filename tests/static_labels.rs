@@ -229,3 +229,51 @@ fn the_tracker_takes_static_routes_and_intents() {
     let latency = snap.histogram_with("api_request_duration", &ok);
     assert_eq!(latency.map(|h| h.count()), Some(3));
 }
+
+/// A family that never evicts finds `'static` label sets by address too:
+/// the same series as their text, and past the limit the overflow series,
+/// with every such lookup counted in `<name>_overflow` (an address is never
+/// made an alias of the overflow series). A family that evicts takes them
+/// by their bytes, and evicts them as any other.
+#[test]
+fn families_take_static_label_sets() {
+    let reg = Registry::new();
+    let hits = reg
+        .counter_family_builder("hits")
+        .help("Hits")
+        .labels(&["cache"])
+        .max_series(2)
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        for cache in ["users", "orders", "carts", "sessions"] {
+            hits.inc(&[StaticStr(cache)]);
+        }
+        hits.add(&[StaticStr(leaked("users"))], 10);
+    }
+    hits.inc(&["users"]);
+    let snap = reg.collect();
+    assert_eq!(snap.counter_with("hits", &[("cache", "users")]), Some(34));
+    assert_eq!(snap.counter_with("hits", &[("cache", "orders")]), Some(3));
+    assert_eq!(snap.counter_with("hits", &[("overflow", "true")]), Some(6));
+    assert_eq!(snap.counter("hits_overflow"), Some(6));
+
+    let idle = reg
+        .counter_family_builder("idle")
+        .help("Idle")
+        .labels(&["k"])
+        .evict_idle_after(1)
+        .build()
+        .unwrap();
+    idle.inc(&[StaticStr("a")]);
+    let _ = reg.collect();
+    let _ = reg.collect();
+    let _ = reg.collect();
+    assert_eq!(
+        reg.collect().counter_with("idle", &[("k", "a")]),
+        None,
+        "evicted"
+    );
+    idle.inc(&[StaticStr("a")]);
+    assert_eq!(reg.collect().counter_with("idle", &[("k", "a")]), Some(1));
+}

@@ -9,7 +9,8 @@
 //! - `user_histogram/*`: one shared histogram, one latency per request;
 //! - `user_labeled/*`: a counter and a histogram by three label values
 //!   (route, method, status; 64 label sets), resolved on every request:
-//!   `hotmetrics_separate` (two dynamic lookups), `hotmetrics_pair` (one
+//!   `hotmetrics_separate` (two dynamic lookups; `_static`: the values as
+//!   `StaticStr`, found by address), `hotmetrics_pair` (one
 //!   `FamilyPair` lookup), `hotmetrics_pair_static` (the same, the values
 //!   said to be `'static`: found by their addresses), `hotmetrics_prebound`
 //!   (handles bound up front),
@@ -216,6 +217,11 @@ fn labeled(c: &mut Criterion) {
     run(&mut g, "hotmetrics_separate", &reqs, |r| {
         count.inc(&r.labels);
         latency.record(&r.labels, r.nanos);
+    });
+    run(&mut g, "hotmetrics_separate_static", &reqs, |r| {
+        let labels = r.labels.map(StaticStr);
+        count.inc(&labels);
+        latency.record(&labels, r.nanos);
     });
     let pair = FamilyPair::new(&count, &latency).unwrap();
     run(&mut g, "hotmetrics_pair", &reqs, |r| {

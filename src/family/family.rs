@@ -4,6 +4,7 @@
 use super::labels::{Arity, Dyn, FixedShape, LabelValues, Labels};
 use super::map::{Baseline, Refused, Series, SeriesMap};
 use super::series_ref::SeriesRef;
+use super::static_key::{StaticAliases, StaticKey};
 use crate::buckets::Precision;
 use crate::descriptor::Unit;
 use crate::handle::{Core, Counter, FloatGauge, Gauge, Histogram};
@@ -188,7 +189,14 @@ pub(super) struct Inner<M> {
     pub(super) free: Mutex<Vec<(M, Baseline)>>,
     /// 1 once a refused label set has been logged: one warning per family.
     arity_warned: AtomicU8,
+    /// Label sets of `'static` strings, by their addresses
+    /// (`static_key.rs`); `None` in a family that evicts, whose series an
+    /// alias could outlive.
+    aliases: Option<StaticAliases<M>>,
 }
+
+/// Slots a family's aliases start with (the table grows as they come).
+const ALIAS_SLOTS: usize = 16;
 
 /// What a family retires until no reader can reach it.
 pub(super) enum Retired<M> {
@@ -250,6 +258,7 @@ impl<M: Clone> Family<M> {
                 reclaimed: Mutex::new(Vec::new()),
                 free: Mutex::new(Vec::new()),
                 arity_warned: AtomicU8::new(0),
+                aliases: (eviction.after == 0).then(|| StaticAliases::new(limit, ALIAS_SLOTS)),
             }),
             arity_errors: None,
             _shape: PhantomData,
@@ -277,15 +286,18 @@ impl<M, S> Family<M, S> {
     /// of values than the family has names (only a [`Dyn`] family can be
     /// given one), after counting it in `hotmetrics_label_arity_errors`.
     #[inline]
-    pub(super) fn lookup<L: LabelValues + ?Sized>(&self, labels: &L) -> Option<SeriesRef<'_, M>> {
+    pub(super) fn lookup<L: LabelValues + ?Sized>(&self, labels: &L) -> Option<SeriesRef<'_, M>>
+    where
+        M: Clone,
+    {
         let inner = &*self.inner;
         let guard = if inner.evict_after != 0 {
             Some(inner.reclaim.pin())
         } else {
             None
         };
-        let metric = match inner.map.find(labels) {
-            Some(s) => &s.metric,
+        let metric = match inner.find(labels) {
+            Some(m) => m,
             None => self.miss(labels)?,
         };
         Some(SeriesRef::new(metric, guard))
@@ -293,7 +305,10 @@ impl<M, S> Family<M, S> {
 
     #[cold]
     #[inline(never)]
-    fn miss<L: LabelValues + ?Sized>(&self, labels: &L) -> Option<&M> {
+    fn miss<L: LabelValues + ?Sized>(&self, labels: &L) -> Option<&M>
+    where
+        M: Clone,
+    {
         let inner = &*self.inner;
         if labels.label_count() != inner.map.names().len() {
             self.count_arity_error(labels.label_count());
@@ -301,7 +316,7 @@ impl<M, S> Family<M, S> {
         }
         if !inner.map.is_full() {
             if let Ok(s) = inner.map.insert(labels, || inner.make_series()) {
-                return Some(&s.metric);
+                return Some(inner.inserted(labels, &s.metric));
             }
         }
         inner.overflowed.inc();
@@ -358,15 +373,18 @@ impl<M, S> Family<M, S> {
     /// of the series of `labels`, created on first use; `None`, after
     /// counting the lookup in `<name>_overflow`, where [`get`](Self::get)
     /// would give the overflow series. Lock-free for an existing series.
-    pub(crate) fn resolve<L: LabelValues + ?Sized>(&self, labels: &L) -> Option<&M> {
+    pub(crate) fn resolve<L: LabelValues + ?Sized>(&self, labels: &L) -> Option<&M>
+    where
+        M: Clone,
+    {
         let inner = &*self.inner;
         debug_assert_eq!(inner.evict_after, 0, "resolve in an evicting family");
-        if let Some(s) = inner.map.find(labels) {
-            return Some(&s.metric);
+        if let Some(m) = inner.find(labels) {
+            return Some(m);
         }
         if !inner.map.is_full() {
             if let Ok(s) = inner.map.insert(labels, || inner.make_series()) {
-                return Some(&s.metric);
+                return Some(inner.inserted(labels, &s.metric));
             }
         }
         inner.overflowed.inc();
@@ -475,7 +493,10 @@ impl<M: Clone, S: FixedShape> Family<M, S> {
     /// assert_eq!(reg.collect().counter_with("cache_hits", &[("cache", "users")]), Some(3));
     /// ```
     #[inline]
-    pub fn get<L: Labels<S> + ?Sized>(&self, labels: &L) -> SeriesRef<'_, M> {
+    pub fn get<L: Labels<S> + ?Sized>(&self, labels: &L) -> SeriesRef<'_, M>
+    where
+        M: Clone,
+    {
         match self.lookup(labels) {
             Some(series) => series,
             // Unreachable: a label set of a fixed shape has the family's
@@ -499,6 +520,30 @@ impl<M: Clone, S: FixedShape> Family<M, S> {
     /// never evicted (binding takes the family's insertion lock).
     pub fn with<L: Labels<S> + ?Sized>(&self, labels: &L) -> M {
         self.bind(labels)
+    }
+}
+
+impl<M: Clone> Inner<M> {
+    /// The metric of the series of `labels`, if it exists: for a label set
+    /// of `'static` strings in a family that never evicts, by the strings'
+    /// addresses (after its first lookup); else by their bytes.
+    #[inline(always)]
+    fn find<L: LabelValues + ?Sized>(&self, labels: &L) -> Option<&M> {
+        if let (Some(key), Some(aliases)) = (StaticKey::of(labels), &self.aliases) {
+            return aliases.find_or(key, || self.map.find(labels).map(|s| &s.metric));
+        }
+        self.map.find(labels).map(|s| &s.metric)
+    }
+
+    /// `metric`, just inserted for `labels`, made the alias of their
+    /// addresses too when they are `'static` strings (so that the next
+    /// lookup allocates nothing).
+    #[inline]
+    fn inserted<'a, L: LabelValues + ?Sized>(&'a self, labels: &L, metric: &'a M) -> &'a M {
+        match (StaticKey::of(labels), &self.aliases) {
+            (Some(key), Some(aliases)) => aliases.alias(key, metric).unwrap_or(metric),
+            _ => metric,
+        }
     }
 }
 

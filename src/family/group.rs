@@ -38,16 +38,9 @@ const INITIAL_SLOTS: usize = 64;
 /// a found entry lives as long as the index.
 pub(crate) struct LabelIndex<E> {
     map: SeriesMap<E>,
-    /// Label sets of `'static` strings, by their addresses: at most
-    /// [`ALIASES_PER_ENTRY`] per entry the limit allows.
+    /// Label sets of `'static` strings, by their addresses.
     aliases: StaticAliases<E>,
 }
-
-/// Aliases an index keeps per entry of its limit: room for each label set's
-/// literals to be found at a few addresses (copies the compiler did not
-/// merge), while a program that keeps making `'static` strings (leaking
-/// them) cannot grow the aliases without bound.
-const ALIASES_PER_ENTRY: usize = 4;
 
 impl<E> LabelIndex<E> {
     /// An index over label sets named `names`, holding at most `limit`
@@ -59,7 +52,7 @@ impl<E> LabelIndex<E> {
         let slots = limit.saturating_mul(2).min(INITIAL_SLOTS);
         LabelIndex {
             map: SeriesMap::with_slots(names, limit.max(1), slots),
-            aliases: StaticAliases::new(limit.saturating_mul(ALIASES_PER_ENTRY), slots),
+            aliases: StaticAliases::new(limit, slots),
         }
     }
 
@@ -69,31 +62,17 @@ impl<E> LabelIndex<E> {
     where
         E: Clone,
     {
-        if let Some(key) = StaticKey::of(labels) {
-            return match self.aliases.find(&key) {
-                Some(e) => Some(e),
-                None => self.find_to_alias(key, labels),
-            };
+        match StaticKey::of(labels) {
+            Some(key) => (self.aliases).find_or(key, || self.map.find(labels).map(|s| &s.metric)),
+            None => self.map.find(labels).map(|s| &s.metric),
         }
-        self.map.find(labels).map(|s| &s.metric)
-    }
-
-    /// A label set of `'static` strings with no alias (yet): found by its
-    /// bytes, then made an alias of the entry found (see `static_key.rs`).
-    #[cold]
-    #[inline(never)]
-    fn find_to_alias<L: LabelValues + ?Sized>(&self, key: StaticKey, labels: &L) -> Option<&E>
-    where
-        E: Clone,
-    {
-        let found = &self.map.find(labels)?.metric;
-        Some(self.aliases.add(key, found).unwrap_or(found))
     }
 
     /// Inserts `entry` for `labels` (or finds the one a racing thread
     /// inserted first); `None` when the index is full or `labels` has the
     /// wrong number of values. Takes the index's lock and allocates: for a
     /// label set's first use.
+    ///
     /// A label set of `'static` strings is made an alias of its entry at
     /// once, so that its next lookup allocates nothing.
     #[cold]
@@ -107,7 +86,7 @@ impl<E> LabelIndex<E> {
         let s = self.map.insert(labels, || Some((entry, Baseline::Zero)));
         let found = &s.ok()?.metric;
         match StaticKey::of(labels) {
-            Some(key) => Some(self.aliases.add(key, found).unwrap_or(found)),
+            Some(key) => self.aliases.alias(key, found),
             None => Some(found),
         }
     }

@@ -27,6 +27,12 @@ use super::labels::LabelValues;
 use crate::sync::{Entry, EntryHash, RandomState, Table};
 use std::hash::BuildHasher;
 
+/// Aliases kept per entry of an owner's limit: room for each label set's
+/// literals to be found at a few addresses (copies the compiler did not
+/// merge), while a program that keeps making `'static` strings (leaking
+/// them) cannot grow the aliases without bound.
+const ALIASES_PER_ENTRY: usize = 4;
+
 /// Values of a label set a [`StaticKey`] can hold.
 pub(crate) const KEY_VALUES: usize = 4;
 
@@ -98,13 +104,15 @@ pub(crate) struct StaticAliases<E> {
 }
 
 impl<E> StaticAliases<E> {
-    /// At most `limit` aliases, in a table of `slots` slots to start with.
-    pub(crate) fn new(limit: usize, slots: usize) -> StaticAliases<E> {
+    /// Aliases for an owner of at most `entries` entries (at most
+    /// [`ALIASES_PER_ENTRY`] each), in a table of `slots` slots to start
+    /// with.
+    pub(crate) fn new(entries: usize, slots: usize) -> StaticAliases<E> {
         let state = RandomState::default();
         StaticAliases {
             table: Table::with_slots(slots),
             seeds: [state.hash_one(0u64) | 1, state.hash_one(1u64) | 1],
-            limit,
+            limit: entries.saturating_mul(ALIASES_PER_ENTRY),
         }
     }
 
@@ -116,11 +124,40 @@ impl<E> StaticAliases<E> {
         self.table.find(hash, |a| a.key == *key).map(|a| &a.entry)
     }
 
+    /// The entry of the label set `key` stands for: by its alias, or else
+    /// the one `by_content` finds (the lookup by the values' bytes), which
+    /// `key` is then made an alias of.
+    #[inline(always)]
+    pub(crate) fn find_or<'a>(
+        &'a self,
+        key: StaticKey,
+        by_content: impl FnOnce() -> Option<&'a E>,
+    ) -> Option<&'a E>
+    where
+        E: Clone,
+    {
+        match self.find(&key) {
+            Some(e) => Some(e),
+            None => self.alias(key, by_content()?),
+        }
+    }
+
+    /// Makes `key` an alias of `entry` if it can be; the aliased entry, or
+    /// `entry` itself past the limit.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn alias<'a>(&'a self, key: StaticKey, entry: &'a E) -> Option<&'a E>
+    where
+        E: Clone,
+    {
+        Some(self.add(key, entry).unwrap_or(entry))
+    }
+
     /// Makes `key` an alias of `entry` (a clone of it), unless it already
     /// is one or the aliases are at their limit; returns the aliased entry
     /// when there is one.
     #[cold]
-    pub(crate) fn add(&self, key: StaticKey, entry: &E) -> Option<&E>
+    fn add(&self, key: StaticKey, entry: &E) -> Option<&E>
     where
         E: Clone,
     {
@@ -200,7 +237,12 @@ mod tests {
 
     #[test]
     fn aliases_map_keys_to_entries_up_to_their_limit() {
-        let aliases = StaticAliases::<u32>::new(3, 2);
+        let aliases = StaticAliases::<u32>::new(1, 2);
+        assert_eq!(aliases.limit, ALIASES_PER_ENTRY);
+        let aliases = StaticAliases::<u32> {
+            limit: 3,
+            ..aliases
+        };
         let text: &'static str = "0123456789";
         let keys: Vec<StaticKey> = (0..5)
             .map(|i| StaticKey::of(&(StaticStr(&text[i..i + 1]), StaticStr("x"))).unwrap())

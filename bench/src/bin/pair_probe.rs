@@ -16,7 +16,8 @@
 //!
 //! Cases: `pair` (`FamilyPair::inc_and_record`), `static` (the same with
 //! the values as `StaticStr`, found by address), `separate` (two dynamic
-//! lookups), `prebound` (handles bound up front), `response`
+//! lookups), `separate_static` (the same with `StaticStr` values),
+//! `prebound` (handles bound up front), `response`
 //! (`ResponseTracker::record_response`), `response_static` (the same with
 //! the route and method as `StaticStr`), `none` (the handler alone).
 //!
@@ -42,6 +43,10 @@ fn drive<F: Fn(&Request)>(reqs: &[Request], n: usize, record: &F) -> u64 {
     }
     acc
 }
+
+/// The cases (see the module docs).
+const CASES: &str = "pair, static, separate, separate_static, prebound, response, \
+                     response_static, none";
 
 /// Runs of `n` requests a timed probe takes the fastest of.
 const TIMED_RUNS: usize = 25;
@@ -71,7 +76,7 @@ fn main() {
         Some(Ok(n)) => n,
         None => 100_000,
         Some(Err(e)) => {
-            eprintln!("usage: pair_probe [pair|static|separate|prebound|response|response_static|none] [N]: {e}");
+            eprintln!("usage: pair_probe CASE [N] [time] (cases: {CASES}): {e}");
             std::process::exit(2);
         }
     };
@@ -93,6 +98,11 @@ fn main() {
         "separate" => measure(&reqs, n, timed, |r| {
             count.inc(&r.labels);
             latency.record(&r.labels, r.nanos);
+        }),
+        "separate_static" => measure(&reqs, n, timed, |r| {
+            let labels = r.labels.map(StaticStr);
+            count.inc(&labels);
+            latency.record(&labels, r.nanos);
         }),
         "prebound" => {
             let bound: Vec<_> = label_sets().iter().map(|l| pair.with(l)).collect();
@@ -123,7 +133,7 @@ fn main() {
         }),
         "none" => measure(&reqs, n, timed, |_| {}),
         other => {
-            eprintln!("unknown case {other:?}: pair, static, separate, prebound, response, response_static or none");
+            eprintln!("unknown case {other:?}: {CASES}");
             std::process::exit(2);
         }
     };
