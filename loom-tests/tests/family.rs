@@ -9,7 +9,7 @@
 //! other's record lands in the overflow series, total exact.
 #![cfg(loom)]
 
-use hotmetrics::{MetricValue, Registry, Snapshot};
+use hotmetrics::{MetricValue, Registry, Snapshot, StaticStr};
 use hotmetrics_loom_tests::run_model;
 use loom::thread;
 
@@ -87,5 +87,36 @@ fn limit_reached_by_racing_inserts() {
             .filter(|r| snap.counter_with("req", &[("route", r)]) == Some(1))
             .count();
         assert_eq!(placed, 1);
+    });
+}
+
+/// Two threads bring the same new label set of `'static` strings at once
+/// (each lookup by address misses, finds or makes the series by content,
+/// and makes the address its alias), then look it up again by address
+/// while the main thread collects: one series, one alias, nothing lost.
+#[test]
+fn static_label_set_first_use_races() {
+    run_model("static_label_set_first_use_races", || {
+        let reg = Registry::new();
+        let fam = reg.counter_family("req", "loom model", &["route"]).unwrap();
+        let threads: Vec<_> = [1, 2]
+            .into_iter()
+            .map(|n| {
+                let fam = fam.clone();
+                thread::spawn(move || {
+                    fam.add(&[StaticStr("search")], n);
+                    fam.add(&[StaticStr("search")], n);
+                })
+            })
+            .collect();
+        let snap = reg.collect();
+        assert!(snap.series("req").len() <= 1, "{:?}", snap.series("req"));
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(fam.len(), 1, "two series for one label set");
+        let snap = reg.collect();
+        assert_eq!(snap.counter_with("req", &[("route", "search")]), Some(6));
+        assert_eq!(snap.counter("req_overflow"), Some(0));
     });
 }
