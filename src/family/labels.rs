@@ -65,9 +65,10 @@ pub trait LabelValue {
     /// The same string as [`label_value`](Self::label_value) when it lives
     /// for the whole program: a string literal, an enum variant's name
     /// (what [`derive(LabelValue)`](derive@crate::LabelValue) returns),
-    /// [`StaticStr`]. A label set whose values all have one is found in a
-    /// [`FamilyPair`](crate::FamilyPair) by the strings' addresses,
-    /// without reading their bytes (see `StaticStr`). The default, `None`,
+    /// [`StaticStr`]. A label set whose values all have one is found by the
+    /// strings' addresses, without reading their bytes, in a family that
+    /// does not evict, a [`FamilyPair`](crate::FamilyPair) and a
+    /// [`ResponseTracker`](crate::ResponseTracker) (see `StaticStr`). The default, `None`,
     /// is always correct; returning a string that differs from
     /// `label_value` files records under the wrong label set.
     #[inline(always)]
@@ -78,9 +79,12 @@ pub trait LabelValue {
 
 /// A label value that is a `&'static str`, said so: a label set made of
 /// these (or of enums deriving [`LabelValue`](derive@crate::LabelValue))
-/// is found in a [`FamilyPair`](crate::FamilyPair) by the strings'
-/// addresses, which a `'static` string keeps with the same bytes for the
-/// whole program, instead of by hashing and comparing its bytes.
+/// is found by the strings' addresses, which a `'static` string keeps with
+/// the same bytes for the whole program, instead of by hashing and
+/// comparing its bytes, in a family that does not evict, a
+/// [`FamilyPair`](crate::FamilyPair) and a
+/// [`ResponseTracker`](crate::ResponseTracker). A `&str` cannot say it is
+/// `'static` (its type forgets), hence the wrapper.
 ///
 /// ```
 /// use hotmetrics::{FamilyPair, Registry, StaticStr, Unit};
