@@ -103,6 +103,42 @@ fn derived_enums_are_static_label_values() {
     pair.inc_and_record(&("search", "GET", "200"), 5);
     assert_eq!(requests(&reg, "search", "GET", "200"), Some(4));
     assert_eq!(requests(&reg, "/cart", "GET", "200"), Some(3));
+
+    // A derived label set of enums is `'static` as a whole; one with a
+    // borrowed `&str` field is not.
+    use hotmetrics::{LabelValues, Labels};
+    #[derive(Labels)]
+    struct ByEnums {
+        route: Route,
+        method: Method,
+    }
+    #[derive(Labels)]
+    struct ByText<'a> {
+        route: &'a str,
+        method: Method,
+    }
+    let enums = ByEnums {
+        route: Route::Cart,
+        method: Method::Get,
+    };
+    assert_eq!(enums.static_at(0), Some("/cart"));
+    assert_eq!(enums.static_at(1), Some("GET"));
+    let text = ByText {
+        route: "/cart",
+        method: Method::Get,
+    };
+    assert_eq!((text.static_at(0), text.static_at(1)), (None, Some("GET")));
+    let by_enums = reg
+        .counter_family_builder("by_enums")
+        .help("h")
+        .labels_of::<ByEnums>()
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        by_enums.inc(&enums);
+    }
+    let set = [("route", "/cart"), ("method", "GET")];
+    assert_eq!(reg.collect().counter_with("by_enums", &set), Some(3));
 }
 
 #[test]
