@@ -288,11 +288,27 @@ fn families_take_static_label_sets() {
         hits.add(&[StaticStr(leaked("users"))], 10);
     }
     hits.inc(&["users"]);
+    // Two series, two addresses of "users" and one of "orders" aliased;
+    // past the limit nothing is.
+    let bytes = hits.index_bytes();
+    hits.inc(&[StaticStr("carts")]);
+    hits.inc(&[StaticStr(leaked("orders"))]);
+    assert!(
+        hits.index_bytes() > bytes,
+        "a new address of a series is aliased"
+    );
+    let bytes = hits.index_bytes();
+    hits.inc(&[StaticStr(leaked("carts"))]);
+    assert_eq!(
+        hits.index_bytes(),
+        bytes,
+        "nothing aliased to the overflow series"
+    );
     let snap = reg.collect();
     assert_eq!(snap.counter_with("hits", &[("cache", "users")]), Some(34));
-    assert_eq!(snap.counter_with("hits", &[("cache", "orders")]), Some(3));
-    assert_eq!(snap.counter_with("hits", &[("overflow", "true")]), Some(6));
-    assert_eq!(snap.counter("hits_overflow"), Some(6));
+    assert_eq!(snap.counter_with("hits", &[("cache", "orders")]), Some(4));
+    assert_eq!(snap.counter_with("hits", &[("overflow", "true")]), Some(8));
+    assert_eq!(snap.counter("hits_overflow"), Some(8));
 
     let idle = reg
         .counter_family_builder("idle")

@@ -454,11 +454,12 @@ impl<M, S> Family<M, S> {
         self.inner.map.limit()
     }
 
-    /// Bytes of the family's lookup table and label strings (the series'
+    /// Bytes of the family's lookup tables and label strings (the series'
     /// per-thread cells are counted by
     /// [`Registry::cell_bytes`](crate::Registry::cell_bytes)).
     pub fn index_bytes(&self) -> usize {
-        self.inner.map.allocated_bytes()
+        let aliases = self.inner.aliases.as_ref();
+        self.inner.map.allocated_bytes() + aliases.map_or(0, |a| a.allocated_bytes())
     }
 
     /// The counter of lookups that found the family full (`<name>_overflow`).
