@@ -494,10 +494,7 @@ impl<M: Clone, S: FixedShape> Family<M, S> {
     /// assert_eq!(reg.collect().counter_with("cache_hits", &[("cache", "users")]), Some(3));
     /// ```
     #[inline]
-    pub fn get<L: Labels<S> + ?Sized>(&self, labels: &L) -> SeriesRef<'_, M>
-    where
-        M: Clone,
-    {
+    pub fn get<L: Labels<S> + ?Sized>(&self, labels: &L) -> SeriesRef<'_, M> {
         match self.lookup(labels) {
             Some(series) => series,
             // Unreachable: a label set of a fixed shape has the family's
@@ -542,7 +539,7 @@ impl<M: Clone> Inner<M> {
     #[inline]
     fn inserted<'a, L: LabelValues + ?Sized>(&'a self, labels: &L, metric: &'a M) -> &'a M {
         match (StaticKey::of(labels), &self.aliases) {
-            (Some(key), Some(aliases)) => aliases.alias(key, metric).unwrap_or(metric),
+            (Some(key), Some(aliases)) => aliases.alias(key, metric),
             _ => metric,
         }
     }

@@ -86,7 +86,7 @@ impl<E> LabelIndex<E> {
         let s = self.map.insert(labels, || Some((entry, Baseline::Zero)));
         let found = &s.ok()?.metric;
         match StaticKey::of(labels) {
-            Some(key) => self.aliases.alias(key, found),
+            Some(key) => Some(self.aliases.alias(key, found)),
             None => Some(found),
         }
     }

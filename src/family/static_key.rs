@@ -14,9 +14,11 @@
 //! the first time. They only add a way in: one label set may have several
 //! keys (the same text at two addresses: two literals the compiler did
 //! not merge), each an alias of the one entry. An alias is never removed,
-//! so an index that never removes its entries (`LabelIndex`) is the only
-//! user. The aliases are bounded: past their limit a key is not added, and
-//! its lookups take the content path, as any other label set does.
+//! so only what never removes an entry keeps aliases: the indexes of a
+//! `FamilyPair` and a `ResponseTracker` (`LabelIndex`), and families that
+//! do not evict. The aliases are bounded: past their limit a key is not
+//! added, and its lookups take the content path, as any other label set
+//! does.
 //!
 //! Which label sets have a key is decided by their types alone
 //! (`static_at` of a `&str` tuple is `None` whatever the strings), so for
@@ -138,7 +140,7 @@ impl<E> StaticAliases<E> {
     {
         match self.find(&key) {
             Some(e) => Some(e),
-            None => self.alias(key, by_content()?),
+            None => Some(self.alias(key, by_content()?)),
         }
     }
 
@@ -146,11 +148,11 @@ impl<E> StaticAliases<E> {
     /// `entry` itself past the limit.
     #[cold]
     #[inline(never)]
-    pub(crate) fn alias<'a>(&'a self, key: StaticKey, entry: &'a E) -> Option<&'a E>
+    pub(crate) fn alias<'a>(&'a self, key: StaticKey, entry: &'a E) -> &'a E
     where
         E: Clone,
     {
-        Some(self.add(key, entry).unwrap_or(entry))
+        self.add(key, entry).unwrap_or(entry)
     }
 
     /// Makes `key` an alias of `entry` (a clone of it), unless it already
