@@ -2,32 +2,12 @@
 //! Exact totals across threads with overflow active, integer values, the
 //! registration errors, and the response tracker's index past its limit.
 
-use hotmetrics::{Arity, CacheStatus, FamilyPair, PairError, Registry, ResponseOutcome, Unit};
+use hotmetrics::{CacheStatus, FamilyPair, PairError, Registry, ResponseOutcome, Unit};
 use std::time::Duration;
 
-const NAMES: [&str; 3] = ["route", "method", "status"];
-
-fn pair(
-    reg: &Registry,
-    limit: usize,
-) -> FamilyPair<hotmetrics::Counter, hotmetrics::Histogram, Arity<3>> {
-    let requests = reg
-        .counter_family_builder("requests")
-        .help("Requests")
-        .labels(&NAMES)
-        .max_series(limit)
-        .build()
-        .unwrap();
-    let latency = reg
-        .histogram_family_builder("latency")
-        .help("Latency")
-        .unit(Unit::Nanoseconds)
-        .labels(&NAMES)
-        .max_series(limit)
-        .build()
-        .unwrap();
-    FamilyPair::new(&requests, &latency).unwrap()
-}
+#[path = "common/pair.rs"]
+mod common_pair;
+use common_pair::{pair, NAMES};
 
 /// The label set number `i` of 40 (past the limit of 30 used below).
 fn labels(i: u64) -> [String; 3] {

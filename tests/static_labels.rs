@@ -3,30 +3,11 @@
 //! of their text, whichever way the text is given, at whatever address,
 //! from many threads, and the aliases that make them fast stay bounded.
 
-use hotmetrics::{Arity, Counter, FamilyPair, Histogram, MetricValue, Registry, StaticStr, Unit};
+use hotmetrics::{MetricValue, Registry, StaticStr};
 
-const NAMES: [&str; 3] = ["route", "method", "status"];
-
-type Pair = FamilyPair<Counter, Histogram, Arity<3>>;
-
-fn pair(reg: &Registry, limit: usize) -> Pair {
-    let requests = reg
-        .counter_family_builder("requests")
-        .help("Requests")
-        .labels(&NAMES)
-        .max_series(limit)
-        .build()
-        .unwrap();
-    let latency = reg
-        .histogram_family_builder("latency")
-        .help("Latency")
-        .unit(Unit::Nanoseconds)
-        .labels(&NAMES)
-        .max_series(limit)
-        .build()
-        .unwrap();
-    FamilyPair::new(&requests, &latency).unwrap()
-}
+#[path = "common/pair.rs"]
+mod common_pair;
+use common_pair::pair;
 
 fn requests(reg: &Registry, route: &str, method: &str, status: &str) -> Option<u64> {
     let set = [("route", route), ("method", method), ("status", status)];
