@@ -33,9 +33,7 @@
 //! filter by group or contender name).
 
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
-use hotmetrics::{
-    CacheStatus, ErrorCategory, FamilyPair, Registry, ResponseOutcome, StaticStr, Unit,
-};
+use hotmetrics::{CacheStatus, FamilyPair, Registry, StaticStr, Unit};
 use hotmetrics_bench::labeled::{AtomicRecorder, LABELS};
 use hotmetrics_bench::measured_labels as ml;
 use hotmetrics_bench::render::{Renderers, CONTENDERS};
@@ -319,38 +317,19 @@ fn peers_labeled(g: &mut Group<'_>, reqs: &[Request]) {
     let _ = provider.shutdown();
 }
 
-/// The cache result a request gets: a hit for 3 in 4.
-fn cache_of(r: &Request) -> CacheStatus {
-    if r.nanos & 3 == 0 {
-        CacheStatus::Miss
-    } else {
-        CacheStatus::Hit
-    }
-}
-
 fn record_response(c: &mut Criterion) {
     let reqs = requests();
     let mut g = c.benchmark_group("user_record_response");
     let reg = Registry::new();
     let rt = reg.response_tracker("api").unwrap();
     run(&mut g, "hotmetrics", &reqs, |r| {
-        let outcome = if r.failed {
-            ResponseOutcome::Error(ErrorCategory::Server)
-        } else {
-            ResponseOutcome::Success
-        };
         let elapsed = Duration::from_nanos(r.nanos);
-        rt.record_response(r.labels[0], r.labels[1], elapsed, &outcome, cache_of(r));
+        rt.record_response(r.labels[0], r.labels[1], elapsed, &r.outcome(), r.cache());
     });
     run(&mut g, "hotmetrics_static", &reqs, |r| {
-        let outcome = if r.failed {
-            ResponseOutcome::Error(ErrorCategory::Server)
-        } else {
-            ResponseOutcome::Success
-        };
         let elapsed = Duration::from_nanos(r.nanos);
         let [route, intent, _] = r.labels.map(StaticStr);
-        rt.record_response(&route, &intent, elapsed, &outcome, cache_of(r));
+        rt.record_response(&route, &intent, elapsed, &r.outcome(), r.cache());
     });
     let me = ml::Tracker::new();
     let sets: Vec<ml::RequestLabels> = (hotmetrics_bench::labeled::label_sets().into_iter())
@@ -374,7 +353,7 @@ fn record_response(c: &mut Criterion) {
             let category = ml::Category::Server;
             me.errors.inc(ml::Errors { route, category });
         }
-        let cache = match cache_of(r) {
+        let cache = match r.cache() {
             CacheStatus::Miss => ml::Cache::Miss,
             _ => ml::Cache::Hit,
         };
@@ -404,7 +383,7 @@ fn prometheus_tracker(g: &mut Group<'_>, reqs: &[Request]) {
         if r.failed {
             errors.with_label_values(&[route, "server"]).inc();
         }
-        let hit = if matches!(cache_of(r), CacheStatus::Miss) {
+        let hit = if matches!(r.cache(), CacheStatus::Miss) {
             "miss"
         } else {
             "hit"

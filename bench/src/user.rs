@@ -8,6 +8,7 @@
 //! the same sequence.
 
 use crate::labeled::label_sets;
+use hotmetrics::{CacheStatus, ErrorCategory, ResponseOutcome};
 use std::hint::black_box;
 
 /// One request: its label values, their index in [`label_sets`] (for the
@@ -29,6 +30,27 @@ impl Request {
     #[inline]
     pub fn secs(&self) -> f64 {
         self.nanos as f64 * 1e-9
+    }
+
+    /// How the request ended, for `record_response`: a server error when
+    /// it failed.
+    #[inline]
+    pub fn outcome(&self) -> ResponseOutcome {
+        if self.failed {
+            ResponseOutcome::Error(ErrorCategory::Server)
+        } else {
+            ResponseOutcome::Success
+        }
+    }
+
+    /// The cache result the request gets: a hit for 3 in 4.
+    #[inline]
+    pub fn cache(&self) -> CacheStatus {
+        if self.nanos & 3 == 0 {
+            CacheStatus::Miss
+        } else {
+            CacheStatus::Hit
+        }
     }
 }
 

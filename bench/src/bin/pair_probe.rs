@@ -27,9 +27,7 @@
 //! machine (the instruction counts of `pair` and `response` move by up to
 //! ±25 between runs, with each run's seeds of the tables' hash).
 
-use hotmetrics::{
-    CacheStatus, ErrorCategory, FamilyPair, MetricValue, Registry, ResponseOutcome, StaticStr, Unit,
-};
+use hotmetrics::{FamilyPair, MetricValue, Registry, StaticStr, Unit};
 use hotmetrics_bench::labeled::{label_sets, LABELS};
 use hotmetrics_bench::user::{handle, requests, Request, REQUESTS};
 use std::hint::black_box;
@@ -113,16 +111,7 @@ fn main() {
             })
         }
         "response" | "response_static" => measure(&reqs, n, timed, |r| {
-            let outcome = if r.failed {
-                ResponseOutcome::Error(ErrorCategory::Server)
-            } else {
-                ResponseOutcome::Success
-            };
-            let cache = if r.nanos & 3 == 0 {
-                CacheStatus::Miss
-            } else {
-                CacheStatus::Hit
-            };
+            let (outcome, cache) = (r.outcome(), r.cache());
             let elapsed = Duration::from_nanos(r.nanos);
             if static_labels {
                 let [route, intent, _] = r.labels.map(StaticStr);
