@@ -4,7 +4,7 @@
 use super::labels::{Arity, Dyn, FixedShape, LabelValues, Labels};
 use super::map::{Baseline, Refused, Series, SeriesMap};
 use super::series_ref::SeriesRef;
-use super::static_key::{StaticAliases, StaticKey};
+use super::static_key::{self, StaticAliases};
 use crate::buckets::Precision;
 use crate::descriptor::Unit;
 use crate::handle::{Core, Counter, FloatGauge, Gauge, Histogram};
@@ -527,21 +527,14 @@ impl<M: Clone> Inner<M> {
     /// addresses (after its first lookup); else by their bytes.
     #[inline(always)]
     fn find<L: LabelValues + ?Sized>(&self, labels: &L) -> Option<&M> {
-        if let (Some(key), Some(aliases)) = (StaticKey::of(labels), &self.aliases) {
-            return aliases.find_or(key, || self.map.find(labels).map(|s| &s.metric));
-        }
-        self.map.find(labels).map(|s| &s.metric)
+        let by_content = || self.map.find(labels).map(|s| &s.metric);
+        static_key::find(self.aliases.as_ref(), labels, by_content)
     }
 
-    /// `metric`, just inserted for `labels`, made the alias of their
-    /// addresses too when they are `'static` strings (so that the next
-    /// lookup allocates nothing).
+    /// `metric`, just inserted for `labels` (see [`static_key::inserted`]).
     #[inline]
     fn inserted<'a, L: LabelValues + ?Sized>(&'a self, labels: &L, metric: &'a M) -> &'a M {
-        match (StaticKey::of(labels), &self.aliases) {
-            (Some(key), Some(aliases)) => aliases.alias(key, metric),
-            _ => metric,
-        }
+        static_key::inserted(self.aliases.as_ref(), labels, metric)
     }
 }
 

@@ -20,7 +20,7 @@
 use super::family::Family;
 use super::labels::{FixedShape, LabelValues, Labels};
 use super::map::{Baseline, SeriesMap};
-use super::static_key::{StaticAliases, StaticKey};
+use super::static_key::{self, StaticAliases};
 use crate::handle::{Counter, Histogram};
 use crate::sync::{Arc, FrozenArc};
 use std::error::Error;
@@ -62,10 +62,8 @@ impl<E> LabelIndex<E> {
     where
         E: Clone,
     {
-        match StaticKey::of(labels) {
-            Some(key) => (self.aliases).find_or(key, || self.map.find(labels).map(|s| &s.metric)),
-            None => self.map.find(labels).map(|s| &s.metric),
-        }
+        let by_content = || self.map.find(labels).map(|s| &s.metric);
+        static_key::find(Some(&self.aliases), labels, by_content)
     }
 
     /// Inserts `entry` for `labels` (or finds the one a racing thread
@@ -85,10 +83,7 @@ impl<E> LabelIndex<E> {
         }
         let s = self.map.insert(labels, || Some((entry, Baseline::Zero)));
         let found = &s.ok()?.metric;
-        match StaticKey::of(labels) {
-            Some(key) => Some(self.aliases.alias(key, found)),
-            None => Some(found),
-        }
+        Some(static_key::inserted(Some(&self.aliases), labels, found))
     }
 
     /// Bytes of the index's tables and label strings.

@@ -42,14 +42,14 @@ pub(crate) const KEY_VALUES: usize = 4;
 /// value: its address in the low 48 bits, its length (below 2^16) above,
 /// and zeros past the last value (no string's address is zero).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct StaticKey([u64; KEY_VALUES]);
+struct StaticKey([u64; KEY_VALUES]);
 
 impl StaticKey {
     /// The key of `labels`, when every value is a `'static` string (and
     /// there are few enough of them, each shorter than 64 KiB at an address
     /// below 2^48, as every user-space address of today's 64-bit targets).
     #[inline(always)]
-    pub(crate) fn of<L: LabelValues + ?Sized>(labels: &L) -> Option<StaticKey> {
+    fn of<L: LabelValues + ?Sized>(labels: &L) -> Option<StaticKey> {
         let count = labels.label_count();
         if count > KEY_VALUES || count == 0 {
             return None;
@@ -72,6 +72,41 @@ impl StaticKey {
         let x = folded_multiply(a ^ seeds[0], b ^ seeds[1]);
         let y = folded_multiply(c ^ seeds[1], d ^ seeds[0]);
         x ^ y.rotate_left(32)
+    }
+}
+
+/// The entry of `labels`, if it has one. For a label set of `'static`
+/// strings, when there are `aliases` to look in: by its key's alias, or
+/// else the one `by_content` finds (the lookup by the values' bytes), which
+/// the key is then made an alias of. For any other label set (known from
+/// its type alone): what `by_content` finds.
+#[inline(always)]
+pub(crate) fn find<'a, E: Clone, L: LabelValues + ?Sized>(
+    aliases: Option<&'a StaticAliases<E>>,
+    labels: &L,
+    by_content: impl FnOnce() -> Option<&'a E>,
+) -> Option<&'a E> {
+    if let (Some(key), Some(aliases)) = (StaticKey::of(labels), aliases) {
+        return match aliases.find(&key) {
+            Some(e) => Some(e),
+            None => Some(aliases.alias(key, by_content()?)),
+        };
+    }
+    by_content()
+}
+
+/// `entry`, just inserted for `labels`, made the alias of their key too
+/// when they are `'static` strings and there are `aliases` (so that the
+/// next lookup allocates nothing).
+#[inline]
+pub(crate) fn inserted<'a, E: Clone, L: LabelValues + ?Sized>(
+    aliases: Option<&'a StaticAliases<E>>,
+    labels: &L,
+    entry: &'a E,
+) -> &'a E {
+    match (StaticKey::of(labels), aliases) {
+        (Some(key), Some(aliases)) => aliases.alias(key, entry),
+        _ => entry,
     }
 }
 
@@ -121,34 +156,16 @@ impl<E> StaticAliases<E> {
     /// The entry `key` is an alias of, if it is one. Lock-free,
     /// allocation-free.
     #[inline(always)]
-    pub(crate) fn find(&self, key: &StaticKey) -> Option<&E> {
+    fn find(&self, key: &StaticKey) -> Option<&E> {
         let hash = key.hash(&self.seeds);
         self.table.find(hash, |a| a.key == *key).map(|a| &a.entry)
-    }
-
-    /// The entry of the label set `key` stands for: by its alias, or else
-    /// the one `by_content` finds (the lookup by the values' bytes), which
-    /// `key` is then made an alias of.
-    #[inline(always)]
-    pub(crate) fn find_or<'a>(
-        &'a self,
-        key: StaticKey,
-        by_content: impl FnOnce() -> Option<&'a E>,
-    ) -> Option<&'a E>
-    where
-        E: Clone,
-    {
-        match self.find(&key) {
-            Some(e) => Some(e),
-            None => Some(self.alias(key, by_content()?)),
-        }
     }
 
     /// Makes `key` an alias of `entry` if it can be; the aliased entry, or
     /// `entry` itself past the limit.
     #[cold]
     #[inline(never)]
-    pub(crate) fn alias<'a>(&'a self, key: StaticKey, entry: &'a E) -> &'a E
+    fn alias<'a>(&'a self, key: StaticKey, entry: &'a E) -> &'a E
     where
         E: Clone,
     {
