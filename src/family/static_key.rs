@@ -18,7 +18,7 @@
 //! `FamilyPair` and a `ResponseTracker` (`LabelIndex`), and families that
 //! do not evict. The aliases are bounded: past their limit a key is not
 //! added, and its lookups take the content path, as any other label set
-//! does.
+//! does (a flag keeps them off the table's lock).
 //!
 //! Which label sets have a key is decided by their types alone
 //! (`static_at` of a `&str` tuple is `None` whatever the strings), so for
@@ -26,7 +26,7 @@
 #![forbid(unsafe_code)]
 
 use super::labels::LabelValues;
-use crate::sync::{Entry, EntryHash, RandomState, Table};
+use crate::sync::{AtomicU8, Entry, EntryHash, Ordering, RandomState, Table};
 use std::hash::BuildHasher;
 
 /// Aliases kept per entry of an owner's limit: room for each label set's
@@ -138,6 +138,10 @@ pub(crate) struct StaticAliases<E> {
     table: Table<Alias<E>>,
     seeds: [u64; 2],
     limit: usize,
+    /// Non-zero once `limit` aliases exist: a key past them goes straight
+    /// to the content path, without taking the table's lock on every
+    /// lookup.
+    full: AtomicU8,
 }
 
 impl<E> StaticAliases<E> {
@@ -150,6 +154,7 @@ impl<E> StaticAliases<E> {
             table: Table::with_slots(slots),
             seeds: [state.hash_one(0u64) | 1, state.hash_one(1u64) | 1],
             limit: entries.saturating_mul(ALIASES_PER_ENTRY),
+            full: AtomicU8::new(0),
         }
     }
 
@@ -180,6 +185,11 @@ impl<E> StaticAliases<E> {
     where
         E: Clone,
     {
+        // Relaxed: the flag publishes nothing; a stale 0 only sends this
+        // call to the lock, under which the count is checked.
+        if self.full.load(Ordering::Relaxed) != 0 {
+            return None;
+        }
         let hash = key.hash(&self.seeds);
         let mut writer = self.table.lock();
         let limit = self.limit;
@@ -196,6 +206,9 @@ impl<E> StaticAliases<E> {
                     .ok_or(())
             },
         );
+        if found.is_err() {
+            self.full.store(1, Ordering::Relaxed);
+        }
         found.ok().map(|a| &a.entry)
     }
 
@@ -276,7 +289,9 @@ mod tests {
         );
         assert_eq!(aliases.add(keys[1], &11), Some(&11));
         assert_eq!(aliases.add(keys[2], &12), Some(&12));
+        assert_eq!(aliases.full.load(Ordering::Relaxed), 0);
         assert_eq!(aliases.add(keys[3], &13), None, "past the limit");
+        assert_ne!(aliases.full.load(Ordering::Relaxed), 0, "no lock past it");
         assert_eq!(aliases.len(), 3);
         for (i, key) in keys.iter().enumerate() {
             let want = [Some(10), Some(11), Some(12), None, None][i];
