@@ -5,7 +5,7 @@
 //! records as a later thread-local destructor would.
 
 use super::thread_state::exit_now;
-use super::{PartKey, PerThread};
+use super::{bind, with_bound, BoundKey, PartKey, PerThread};
 use crate::sync::{run_model, Arc, AtomicU64, Ordering};
 use loom::thread;
 
@@ -21,6 +21,25 @@ fn add(values: &PerThread<AtomicU64>, n: u64) {
 fn add_part(values: &PerThread<AtomicU64>, key: PartKey, n: u64) {
     // SAFETY: the part is the value itself, which lives as long as `values`.
     unsafe { values.with_part(key, || AtomicU64::new(0), (), |v, ()| v, |c| bump(c, n)) }
+}
+
+/// As [`add_part`], through this thread's bindings: the first add binds
+/// the part under `key`, later ones find it there.
+fn add_bound(values: &PerThread<AtomicU64>, key: PartKey, n: u64) {
+    const LABELS: BoundKey = [1, 2, 3, 0];
+    // SAFETY: `key` is bound only here, to the value itself (twice), which
+    // lives as long as `values`.
+    let bound = unsafe { with_bound(key, &LABELS, |c: &AtomicU64, _: &AtomicU64| bump(c, n)) };
+    if bound.is_none() {
+        let bind_and_bump = |c: &AtomicU64| {
+            // SAFETY: `c` is this thread's value, reached under the token it
+            // holds during this call.
+            unsafe { bind(key, &LABELS, c, c) };
+            bump(c, n);
+        };
+        // SAFETY: as in `add_part`.
+        unsafe { values.with_part(key, || AtomicU64::new(0), (), |v, ()| v, bind_and_bump) }
+    }
 }
 
 fn bump(cell: &AtomicU64, n: u64) {
@@ -100,7 +119,16 @@ fn exit_while_a_later_destructor_records_a_part() {
     exit_then_record(name, &SEEN, add_part);
 }
 
-/// The body of the two models above, adding with `add`.
+/// The same through the bindings: the exit empties them too, so the late
+/// add records to the value of the token it claims for the call.
+#[test]
+fn exit_while_a_later_destructor_records_a_bound_part() {
+    static SEEN: Seen = [const { std::sync::atomic::AtomicBool::new(false) }; 2];
+    let name = "per_thread exit_while_a_later_destructor_records_a_bound_part";
+    exit_then_record(name, &SEEN, add_bound);
+}
+
+/// The body of the three models above, adding with `add`.
 fn exit_then_record(name: &str, seen: &'static Seen, add: fn(&PerThread<AtomicU64>, PartKey, u64)) {
     run_model(name, move || {
         let values = Arc::new(PerThread::new());

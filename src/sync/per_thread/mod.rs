@@ -23,6 +23,7 @@
 //! The same code runs under loom: only the thread-locals and the global
 //! token table are declared through loom there.
 
+mod bound;
 mod index_array;
 mod thread_state;
 mod tokens;
@@ -38,6 +39,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ptr;
 
+pub(crate) use bound::BoundKey;
 pub(crate) use thread_state::Hold;
 
 /// One `T` per thread (see the module docs).
@@ -67,6 +69,44 @@ impl PartKey {
     pub(crate) fn new() -> PartKey {
         PartKey(next_id())
     }
+}
+
+/// Runs `f` on the two parts `owner` bound to `key` on this thread with
+/// [`bind`], if it did: one probe of a table only this thread touches.
+///
+/// # Safety
+///
+/// Every binding under `owner` was made with parts of types `P` and `Q`, in
+/// that order, and neither part has been freed (as for
+/// [`PerThread::with_part`]: a part freed before its container is dropped
+/// gets no call with `owner` afterwards).
+#[inline(always)]
+pub(crate) unsafe fn with_bound<P, Q, R>(
+    owner: PartKey,
+    key: &BoundKey,
+    f: impl FnOnce(&P, &Q) -> R,
+) -> Option<R> {
+    let [p, q] = thread_state::cached_bound(owner.0, key)?;
+    // SAFETY: a hit holds what `bind` stored under `owner` and `key` while
+    // this thread held the token it still holds (bindings are emptied
+    // before the token is released): parts of this thread's values, alive
+    // until their containers drop or, by our caller's contract, not freed
+    // earlier; of types `P` and `Q` by the same contract.
+    Some(f(unsafe { &*p.cast::<P>() }, unsafe { &*q.cast::<Q>() }))
+}
+
+/// Binds `first` and `second` to `key` under `owner` on this thread (see
+/// [`with_bound`]).
+///
+/// # Safety
+///
+/// Both are parts of values this thread reached under the token it holds
+/// now (in the `f` of [`PerThread::with_part`] or [`PerThread::with`], or
+/// under a [`Hold`]), so the binding is emptied before that token is
+/// released.
+pub(crate) unsafe fn bind<P, Q>(owner: PartKey, key: &BoundKey, first: &P, second: &Q) {
+    let parts = [(first as *const P).cast(), (second as *const Q).cast()];
+    thread_state::fill_bound(owner.0, key, parts);
 }
 
 /// A fresh container id or part key; never 0 (the caches' empty entry),

@@ -16,8 +16,10 @@
 //! cells in its shard) under a key naming it (the handle's), so that a
 //! record reaches its cells with one look-up instead of the value's and
 //! then its own walk from the value to the part. Parts are emptied with
-//! the values' cache.
+//! the values' cache. So are the label sets bound to two parts at once
+//! (`bound.rs`).
 
+use super::bound::{BoundKey, BoundTable};
 use super::tokens::Tokens;
 use std::cell::Cell;
 use std::fmt;
@@ -57,6 +59,8 @@ pub(super) struct ThreadState {
     /// `(part key, part address)` pairs, two per set, the one filled last
     /// first; key 0 is empty (keys start at 1).
     parts: [[Cell<(u64, *const ())>; 2]; PART_SETS],
+    /// Label sets bound to two parts (`bound.rs`), emptied with the caches.
+    bound: BoundTable,
 }
 
 impl ThreadState {
@@ -68,6 +72,7 @@ impl ThreadState {
             guard: Cell::new(Guard::Unset),
             cache: [const { Cell::new((0, ptr::null())) }; CACHE],
             parts: [const { [const { Cell::new((0, ptr::null())) }; 2] }; PART_SETS],
+            bound: BoundTable::new(),
         }
     }
 
@@ -149,6 +154,7 @@ impl ThreadState {
             for entry in self.cache.iter().chain(self.parts.iter().flatten()) {
                 entry.set((0, ptr::null()));
             }
+            self.bound.clear();
             tokens.release(self.token.replace(NO_TOKEN));
         }
     }
@@ -204,6 +210,26 @@ pub(super) fn cached_part(key: u64) -> Option<*const ()> {
 /// under the token this thread holds (emptied when the token is released).
 pub(super) fn fill_part(key: u64, addr: *const ()) {
     with_state(|s| s.fill_part(key, addr));
+}
+
+/// The parts `owner` bound to `key` on this thread, if any. A hit means, as
+/// for [`cached_part`], that this thread still holds the token of the value
+/// the parts are in.
+#[inline(always)]
+pub(super) fn cached_bound(owner: u64, key: &BoundKey) -> Option<[*const (); 2]> {
+    with_state(|s| s.bound.find(owner, key))
+}
+
+/// Binds `parts` to `key` for `owner`: addresses of parts of the value
+/// filed under the token this thread holds (emptied when it is released).
+pub(super) fn fill_bound(owner: u64, key: &BoundKey, parts: [*const (); 2]) {
+    with_state(|s| {
+        // Only while a token is held: a binding made without one would
+        // outlive every release.
+        if s.holds.get() > 0 {
+            s.bound.fill(owner, key, parts);
+        }
+    });
 }
 
 /// A hold on this thread's token, and the token.
