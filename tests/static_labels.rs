@@ -310,3 +310,70 @@ fn families_take_static_label_sets() {
     idle.inc(&[StaticStr("a")]);
     assert_eq!(reg.collect().counter_with("idle", &[("k", "a")]), Some(1));
 }
+
+/// A thread binds each `'static` label set it records to its own cells:
+/// still per pair (two pairs over the same families both count), per
+/// registry switch (members in two registries, one switched off), and
+/// exact past the most label sets a thread keeps bound (it starts again).
+#[test]
+fn bound_label_sets_follow_each_pair_and_switch() {
+    use hotmetrics::{FamilyPair, Unit};
+    let reg = Registry::new();
+    let other = Registry::new();
+    let names = ["route", "method", "status"];
+    let requests = reg.counter_family("requests", "R", &names).unwrap();
+    let latency = (other.histogram_family("latency", "L", Unit::Nanoseconds, &names)).unwrap();
+    let a = FamilyPair::new(&requests, &latency).unwrap();
+    let b = FamilyPair::new(&requests, &latency).unwrap();
+    let labels = ["/a", "GET", "200"].map(StaticStr);
+    let latency_count = || {
+        let set = [("route", "/a"), ("method", "GET"), ("status", "200")];
+        Some(other.collect().histogram_with("latency", &set)?.count())
+    };
+    for _ in 0..3 {
+        a.inc_and_record(&labels, 5);
+        b.inc_and_record(&labels, 5);
+    }
+    assert_eq!(requests_of(&reg, "/a"), Some(6));
+    reg.set_enabled(false);
+    a.inc_and_record(&labels, 5);
+    b.inc_and_record(&labels, 5);
+    assert_eq!(
+        requests_of(&reg, "/a"),
+        Some(6),
+        "the counter's registry is off"
+    );
+    assert_eq!(latency_count(), Some(8), "the histogram's is on");
+    reg.set_enabled(true);
+    other.set_enabled(false);
+    a.inc_and_record(&labels, 5);
+    assert_eq!(requests_of(&reg, "/a"), Some(7));
+    assert_eq!(latency_count(), Some(8));
+    other.set_enabled(true);
+
+    // More label sets than a thread keeps bound, each recorded twice in
+    // turn, then all of them again.
+    let routes: Vec<&'static str> = (0..2_100).map(|i| leaked(&format!("/r{i}"))).collect();
+    let wide_reg = Registry::new();
+    let wide = pair(&wide_reg, 3_000);
+    for _ in 0..2 {
+        for r in &routes {
+            wide.inc_and_record(&[StaticStr(r), StaticStr("GET"), StaticStr("200")], 1);
+            wide.inc_and_record(&[StaticStr(r), StaticStr("GET"), StaticStr("200")], 1);
+        }
+    }
+    let snap = wide_reg.collect();
+    let counts: Vec<Option<u64>> = (routes.iter())
+        .map(|r| {
+            snap.counter_with(
+                "requests",
+                &[("route", *r), ("method", "GET"), ("status", "200")],
+            )
+        })
+        .collect();
+    assert!(counts.iter().all(|c| *c == Some(4)), "{:?}", &counts[..8]);
+}
+
+fn requests_of(reg: &Registry, route: &str) -> Option<u64> {
+    requests(reg, route, "GET", "200")
+}

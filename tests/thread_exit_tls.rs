@@ -11,7 +11,7 @@
 //! `CHILD` set), so that an abort is seen as a failure of the parent test
 //! instead of taking the whole test binary down.
 
-use hotmetrics::{Counter, Histogram, Registry, Timer, Unit};
+use hotmetrics::{Counter, FamilyPair, Histogram, Registry, StaticStr, Timer, Unit};
 use std::cell::RefCell;
 use std::process::Command;
 
@@ -177,5 +177,83 @@ fn destructors_that_record_while_threads_come_and_go() {
         Ok("many") => scenario_exits_are_counted(rounds),
         Ok(_) => {}
         Err(_) => in_child("destructors_that_record_while_threads_come_and_go", "many"),
+    }
+}
+
+/// A pair whose label sets of `'static` values each thread binds to its own
+/// cells (leaked, so that destructors can reach it).
+type Pair = FamilyPair<Counter, Histogram, hotmetrics::Arity<1>>;
+
+/// The label set the pair scenario records.
+const ROUTE: [StaticStr; 1] = [StaticStr("/exit")];
+
+/// Records through the pair when dropped.
+struct PairRecorder(&'static Pair);
+
+impl Drop for PairRecorder {
+    fn drop(&mut self) {
+        self.0.inc_and_record(&ROUTE, 9);
+        self.0.inc_and_record(&ROUTE, 9);
+    }
+}
+
+thread_local! {
+    static PAIR_EARLY: RefCell<Option<PairRecorder>> = const { RefCell::new(None) };
+    static PAIR_LATE: RefCell<Option<PairRecorder>> = const { RefCell::new(None) };
+}
+
+/// As [`scenario_exits_are_counted`], recording through a pair by a
+/// `'static` label set: a thread that recorded has bound it to its cells
+/// before its destructors run, and a destructor that runs after the
+/// crate's exit guard must record to the cells of the token it claims for
+/// the call, not to those it bound while it held its own.
+fn scenario_pair_exits_are_counted(rounds: u64) {
+    let reg = Registry::new();
+    let requests = reg.counter_family("requests", "R", &["route"]).unwrap();
+    let latency = (reg.histogram_family("latency", "L", Unit::Nanoseconds, &["route"])).unwrap();
+    let pair: &'static Pair = Box::leak(Box::new(FamilyPair::new(&requests, &latency).unwrap()));
+    for _ in 0..rounds {
+        let recorded = || {
+            std::thread::spawn(move || {
+                PAIR_EARLY.with(|s| *s.borrow_mut() = Some(PairRecorder(pair)));
+                pair.inc_and_record(&ROUTE, 3);
+                PAIR_LATE.with(|s| *s.borrow_mut() = Some(PairRecorder(pair)));
+            })
+        };
+        let fresh = std::thread::spawn(move || {
+            PAIR_EARLY.with(|s| *s.borrow_mut() = Some(PairRecorder(pair)))
+        });
+        for t in [recorded(), fresh, recorded()] {
+            t.join().unwrap();
+        }
+    }
+    // Per round: two recorded threads (1 record + 2 recorders of 2 each)
+    // and one fresh thread (1 recorder).
+    let expected = rounds * (2 * (1 + 4) + 2);
+    let snap = reg.collect();
+    let set = [("route", "/exit")];
+    assert_eq!(snap.counter_with("requests", &set), Some(expected));
+    let h = snap.histogram_with("latency", &set).unwrap();
+    assert_eq!(h.count(), expected);
+}
+
+/// Threads come and go recording through a pair by `'static` values, also
+/// from destructors before and after the crate's exit guard.
+#[test]
+fn destructors_that_record_through_a_bound_pair_are_counted() {
+    let rounds = if cfg!(miri) {
+        2
+    } else if cfg!(hotmetrics_tsan) {
+        50
+    } else {
+        200
+    };
+    match std::env::var(CHILD).as_deref() {
+        Ok("pair") => scenario_pair_exits_are_counted(rounds),
+        Ok(_) => {}
+        Err(_) => in_child(
+            "destructors_that_record_through_a_bound_pair_are_counted",
+            "pair",
+        ),
     }
 }

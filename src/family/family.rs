@@ -173,7 +173,7 @@ pub(super) struct Inner<M> {
     pub(super) map: SeriesMap<M>,
     pub(super) overflow: M,
     overflowed: Counter,
-    ctx: SeriesCtx,
+    pub(super) ctx: SeriesCtx,
     make: fn(&SeriesCtx) -> Option<M>,
     /// Collections without change before a series is evicted; 0: never.
     pub(super) evict_after: u64,

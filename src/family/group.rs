@@ -17,12 +17,13 @@
 //! (`static_key.rs`): after its first lookup, an alias of its entry.
 #![forbid(unsafe_code)]
 
+use super::bound_pair::PairBinding;
 use super::family::Family;
 use super::labels::{FixedShape, LabelValues, Labels};
 use super::map::{Baseline, SeriesMap};
 use super::static_key::{self, StaticAliases};
 use crate::handle::{Counter, Histogram};
-use crate::sync::{Arc, FrozenArc};
+use crate::sync::{Arc, BoundKey, FrozenArc};
 use std::error::Error;
 use std::fmt;
 use std::time::Duration;
@@ -174,6 +175,9 @@ struct PairInner<A, B, S> {
     first: Family<A, S>,
     second: Family<B, S>,
     index: LabelIndex<(A, B)>,
+    /// For `FamilyPair<Counter, Histogram>`: label sets bound to each
+    /// thread's cells (`bound_pair.rs`).
+    binding: PairBinding,
 }
 
 impl<A, B, S> Clone for FamilyPair<A, B, S> {
@@ -214,6 +218,7 @@ impl<A: Clone, B: Clone, S: FixedShape> FamilyPair<A, B, S> {
                 index: LabelIndex::new(first.inner.map.names().clone(), limit),
                 first: first.clone(),
                 second: second.clone(),
+                binding: PairBinding::new(first, second),
             }),
         })
     }
@@ -279,6 +284,12 @@ impl<S: FixedShape> FamilyPair<Counter, Histogram, S> {
     /// `labels`, with one lookup.
     #[inline]
     pub fn inc_and_record<L: Labels<S> + ?Sized>(&self, labels: &L, value: u64) {
+        if let Some(key) = static_key::key_words(labels) {
+            if !self.inner.binding.record(&key, value) {
+                self.bind_and_record(labels, &key, value);
+            }
+            return;
+        }
         let (c, h) = self.get(labels);
         c.inc();
         h.record(value);
@@ -288,9 +299,26 @@ impl<S: FixedShape> FamilyPair<Counter, Histogram, S> {
     /// `labels` (see [`Histogram::record_duration`]), with one lookup.
     #[inline]
     pub fn inc_and_record_duration<L: Labels<S> + ?Sized>(&self, labels: &L, d: Duration) {
-        let (c, h) = self.get(labels);
-        c.inc();
-        h.record(h.unit().from_duration(d));
+        self.inc_and_record(labels, self.inner.binding.unit().from_duration(d));
+    }
+
+    /// A label set of `'static` values this thread has not bound: bound to
+    /// its series' cells once the pair has an entry for it (the first
+    /// lookup makes one), recorded to the overflow series through the
+    /// shared path while a member refuses it.
+    #[cold]
+    #[inline(never)]
+    fn bind_and_record<L: LabelValues + ?Sized>(&self, labels: &L, key: &BoundKey, value: u64) {
+        let (c, h) = match self.inner.index.find(labels) {
+            Some(entry) => entry,
+            None => {
+                let (c, h) = self.miss(labels);
+                c.inc();
+                h.record(value);
+                return;
+            }
+        };
+        self.inner.binding.bind_and_record(key, c, h, value);
     }
 }
 

@@ -12,6 +12,7 @@
 //! `series_ref.rs`, the checked form of a [`Dyn`] family (label names known
 //! only at run time) in `checked.rs`.
 
+mod bound_pair;
 mod checked;
 mod evict;
 #[allow(clippy::module_inception)]

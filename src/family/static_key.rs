@@ -26,7 +26,7 @@
 #![forbid(unsafe_code)]
 
 use super::labels::LabelValues;
-use crate::sync::{AtomicU8, Entry, EntryHash, Ordering, RandomState, Table};
+use crate::sync::{AtomicU8, BoundKey, Entry, EntryHash, Ordering, RandomState, Table};
 use std::hash::BuildHasher;
 
 /// Aliases kept per entry of an owner's limit: room for each label set's
@@ -73,6 +73,13 @@ impl StaticKey {
         let y = folded_multiply(c ^ seeds[1], d ^ seeds[0]);
         x ^ y.rotate_left(32)
     }
+}
+
+/// The words of `labels`' key, when they are `'static` strings (what a
+/// thread binds them under, `bound_pair.rs`).
+#[inline(always)]
+pub(crate) fn key_words<L: LabelValues + ?Sized>(labels: &L) -> Option<BoundKey> {
+    StaticKey::of(labels).map(|k| k.0)
 }
 
 /// The entry of `labels`, if it has one. For a label set of `'static`

@@ -21,6 +21,8 @@
 //! - `scope.rs`: registry views, with a name prefix or constant labels;
 //! - `error.rs`, `name.rs`: what a registration can be refused for.
 
+#[cfg(test)]
+mod bound_pair_tests;
 mod callback;
 mod callback_sink;
 mod catalog;

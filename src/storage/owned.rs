@@ -87,6 +87,12 @@ impl<'a> OwnedCell<'a> {
         }
     }
 
+    /// The cell itself, to bind it (`Storage::bind_pair`).
+    #[inline(always)]
+    pub(super) fn cell(self) -> &'a AtomicU64 {
+        self.cell
+    }
+
     /// Adds `n` (wrapping).
     ///
     /// A plain load and store, not `fetch_add`: with a single writer no
@@ -116,6 +122,12 @@ impl<'a> OwnedHistogram<'a> {
             cells,
             _owner: PhantomData,
         }
+    }
+
+    /// The cells themselves, to bind them (`Storage::bind_pair`).
+    #[inline(always)]
+    pub(super) fn cells(self) -> &'a HistogramCells {
+        self.cells
     }
 
     /// Records `value`; `precision` is the one the cells were made with.
