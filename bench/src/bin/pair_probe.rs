@@ -110,6 +110,15 @@ fn main() {
                 h.record(r.nanos);
             })
         }
+        "prebound_local" => {
+            let bound: Vec<_> = label_sets().iter().map(|l| pair.with(l)).collect();
+            let local: Vec<_> = bound.iter().map(|(c, h)| (c.local(), h.local())).collect();
+            measure(&reqs, n, timed, |r| {
+                let (c, h) = &local[r.set];
+                c.inc();
+                h.record(r.nanos);
+            })
+        }
         "response" | "response_static" => measure(&reqs, n, timed, |r| {
             let (outcome, cache) = (r.outcome(), r.cache());
             let elapsed = Duration::from_nanos(r.nanos);
