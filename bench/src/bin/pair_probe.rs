@@ -17,7 +17,8 @@
 //! Cases: `pair` (`FamilyPair::inc_and_record`), `static` (the same with
 //! the values as `StaticStr`, found by address), `separate` (two dynamic
 //! lookups), `separate_static` (the same with `StaticStr` values),
-//! `prebound` (handles bound up front), `response`
+//! `prebound` (handles bound up front), `prebound_local` (the same handles
+//! bound to this thread with `local()`: no per-thread lookup), `response`
 //! (`ResponseTracker::record_response`), `response_static` (the same with
 //! the route and method as `StaticStr`), `none` (the handler alone).
 //!
@@ -43,8 +44,8 @@ fn drive<F: Fn(&Request)>(reqs: &[Request], n: usize, record: &F) -> u64 {
 }
 
 /// The cases (see the module docs).
-const CASES: &str = "pair, static, separate, separate_static, prebound, response, \
-                     response_static, none";
+const CASES: &str = "pair, static, separate, separate_static, prebound, prebound_local, \
+                     response, response_static, none";
 
 /// Runs of `n` requests a timed probe takes the fastest of.
 const TIMED_RUNS: usize = 25;
