@@ -40,7 +40,7 @@ target=(--target-dir "${MIRI_TARGET_DIR:-target/miri}")
 
 run() {
     cargo "+$toolchain" miri test -p hotmetrics "${target[@]}" --lib "$@" -- \
-        sync::per_thread storage:: snapshot:: family:: registry::
+        sync::per_thread storage:: snapshot:: family:: registry:: tracker::binding
 }
 
 echo "== Miri: Stacked Borrows"

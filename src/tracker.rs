@@ -2,12 +2,14 @@
 //!
 //! It sits above the registry: it registers four families through the
 //! registry's public API and adds [`Registry::response_tracker`].
-#![forbid(unsafe_code)]
+// No `unsafe` here; `tracker/binding.rs` allows it for its one call.
+#![deny(unsafe_code)]
 
+mod binding;
 mod index_key;
 
 use crate::descriptor::Unit;
-use crate::family::{Arity, CounterFamily, HistogramFamily, LabelIndex, LabelValue};
+use crate::family::{Arity, CellBinding, CounterFamily, HistogramFamily, LabelIndex, LabelValue};
 use crate::handle::{Counter, Histogram};
 use crate::registry::{Registry, RegistryError};
 use crate::sync::FrozenArc;
@@ -256,6 +258,9 @@ pub struct ResponseTracker {
     /// that a request costs one lookup; `None` when a family evicts (then
     /// each family is looked up on its own).
     index: Option<FrozenArc<LabelIndex<Bound>>>,
+    /// With the index: keys of `'static` routes and intents bound to each
+    /// thread's cells of their series (`tracker/binding.rs`).
+    binding: Option<CellBinding<3, 3, 4>>,
 }
 
 /// The series one key records into.
@@ -296,6 +301,7 @@ impl Registry {
             )?,
             classify: FrozenArc::new(default_classifier),
             index: None,
+            binding: None,
         }
         .indexed())
     }
@@ -358,6 +364,9 @@ impl ResponseTracker {
             intent,
             variant: variant(outcome, cache),
         };
+        if self.record_bound(&key, elapsed) {
+            return;
+        }
         if let Some(b) = self.index.as_ref().and_then(|i| i.find(&key)) {
             let counters = [Some(&b.requests), b.errors.as_ref(), b.cache.as_ref()];
             counters.iter().flatten().for_each(|c| c.inc());
@@ -457,6 +466,8 @@ impl ResponseTracker {
         // request series; past it, keys are resolved family by family.
         let limit = self.requests.max_series().saturating_mul(4);
         self.index = Some(FrozenArc::new(LabelIndex::new(names.into(), limit)));
+        let counters = [self.requests.core(), self.errors.core(), self.cache.core()];
+        self.binding = CellBinding::new(&self.duration, &counters);
         self
     }
 }

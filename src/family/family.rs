@@ -391,6 +391,11 @@ impl<M, S> Family<M, S> {
         None
     }
 
+    /// The registry the family's series record into.
+    pub(crate) fn core(&self) -> &Arc<Core> {
+        &self.inner.ctx.core
+    }
+
     /// Whether idle series are evicted (so every lookup needs a guard).
     pub(crate) fn evicts(&self) -> bool {
         self.inner.evict_after != 0

@@ -15,15 +15,14 @@
 //! A label set of `'static` strings ([`StaticStr`](super::labels::StaticStr),
 //! derived enums) is found by the strings' addresses instead of their bytes
 //! (`static_key.rs`): after its first lookup, an alias of its entry.
-#![forbid(unsafe_code)]
 
-use super::bound_pair::PairBinding;
+use super::cell_binding::CellBinding;
 use super::family::Family;
 use super::labels::{FixedShape, LabelValues, Labels};
 use super::map::{Baseline, SeriesMap};
-use super::static_key::{self, StaticAliases};
+use super::static_key::{self, StaticAliases, KEY_VALUES};
 use crate::handle::{Counter, Histogram};
-use crate::sync::{Arc, BoundKey, FrozenArc};
+use crate::sync::{Arc, FrozenArc};
 use std::error::Error;
 use std::fmt;
 use std::time::Duration;
@@ -175,9 +174,10 @@ struct PairInner<A, B, S> {
     first: Family<A, S>,
     second: Family<B, S>,
     index: LabelIndex<(A, B)>,
-    /// For `FamilyPair<Counter, Histogram>`: label sets bound to each
-    /// thread's cells (`bound_pair.rs`).
-    binding: PairBinding,
+    /// For a `FamilyPair<Counter, Histogram>` within one registry: label
+    /// sets of `'static` values bound to each thread's cells
+    /// (`cell_binding.rs`).
+    binding: Option<CellBinding<KEY_VALUES, 1, 2>>,
 }
 
 impl<A, B, S> Clone for FamilyPair<A, B, S> {
@@ -218,7 +218,7 @@ impl<A: Clone, B: Clone, S: FixedShape> FamilyPair<A, B, S> {
                 index: LabelIndex::new(first.inner.map.names().clone(), limit),
                 first: first.clone(),
                 second: second.clone(),
-                binding: PairBinding::new(first, second),
+                binding: CellBinding::new(second, &[&first.inner.ctx.core]),
             }),
         })
     }
@@ -284,9 +284,9 @@ impl<S: FixedShape> FamilyPair<Counter, Histogram, S> {
     /// `labels`, with one lookup.
     #[inline]
     pub fn inc_and_record<L: Labels<S> + ?Sized>(&self, labels: &L, value: u64) {
-        if let Some(key) = static_key::key_words(labels) {
-            if !self.inner.binding.record(&key, value) {
-                self.bind_and_record(labels, &key, value);
+        if let (Some(key), Some(binding)) = (static_key::key_words(labels), &self.inner.binding) {
+            if !binding.record(&key, value) {
+                self.bind_and_record(binding, labels, &key, value);
             }
             return;
         }
@@ -299,7 +299,8 @@ impl<S: FixedShape> FamilyPair<Counter, Histogram, S> {
     /// `labels` (see [`Histogram::record_duration`]), with one lookup.
     #[inline]
     pub fn inc_and_record_duration<L: Labels<S> + ?Sized>(&self, labels: &L, d: Duration) {
-        self.inc_and_record(labels, self.inner.binding.unit().from_duration(d));
+        let unit = self.inner.second.inner.ctx.unit;
+        self.inc_and_record(labels, unit.from_duration(d));
     }
 
     /// A label set of `'static` values this thread has not bound: bound to
@@ -308,7 +309,13 @@ impl<S: FixedShape> FamilyPair<Counter, Histogram, S> {
     /// shared path while a member refuses it.
     #[cold]
     #[inline(never)]
-    fn bind_and_record<L: LabelValues + ?Sized>(&self, labels: &L, key: &BoundKey, value: u64) {
+    fn bind_and_record<L: LabelValues + ?Sized>(
+        &self,
+        binding: &CellBinding<KEY_VALUES, 1, 2>,
+        labels: &L,
+        key: &[u64; KEY_VALUES],
+        value: u64,
+    ) {
         let (c, h) = match self.inner.index.find(labels) {
             Some(entry) => entry,
             None => {
@@ -318,7 +325,11 @@ impl<S: FixedShape> FamilyPair<Counter, Histogram, S> {
                 return;
             }
         };
-        self.inner.binding.bind_and_record(key, c, h, value);
+        // SAFETY: `c` and `h` are series of the members, which record into
+        // the binding's registry (it exists only then) and do not evict
+        // (`new` refuses a member that does), so `h`'s cells are never
+        // released; the entry keeps both handles as long as the pair lives.
+        unsafe { binding.bind_and_record(key, [Some(c)], h, value) };
     }
 }
 

@@ -12,7 +12,7 @@
 //! `series_ref.rs`, the checked form of a [`Dyn`] family (label names known
 //! only at run time) in `checked.rs`.
 
-mod bound_pair;
+mod cell_binding;
 mod checked;
 mod evict;
 #[allow(clippy::module_inception)]
@@ -26,6 +26,7 @@ mod series_ref;
 mod state_set;
 mod static_key;
 
+pub(crate) use cell_binding::CellBinding;
 pub use checked::LabelError;
 pub(crate) use evict::CellAccess;
 pub use family::{
@@ -41,3 +42,4 @@ pub use labels::{
 };
 pub use series_ref::SeriesRef;
 pub use state_set::{StateSet, MAX_STATES};
+pub(crate) use static_key::key_words;

@@ -26,7 +26,7 @@
 #![forbid(unsafe_code)]
 
 use super::labels::LabelValues;
-use crate::sync::{AtomicU8, BoundKey, Entry, EntryHash, Ordering, RandomState, Table};
+use crate::sync::{AtomicU8, Entry, EntryHash, Ordering, RandomState, Table};
 use std::hash::BuildHasher;
 
 /// Aliases kept per entry of an owner's limit: room for each label set's
@@ -78,7 +78,7 @@ impl StaticKey {
 /// The words of `labels`' key, when they are `'static` strings (what a
 /// thread binds them under, `bound_pair.rs`).
 #[inline(always)]
-pub(crate) fn key_words<L: LabelValues + ?Sized>(labels: &L) -> Option<BoundKey> {
+pub(crate) fn key_words<L: LabelValues + ?Sized>(labels: &L) -> Option<[u64; KEY_VALUES]> {
     StaticKey::of(labels).map(|k| k.0)
 }
 

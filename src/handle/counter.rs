@@ -57,12 +57,6 @@ impl Counter {
         }
     }
 
-    /// Runs `f` with this thread's cell.
-    #[inline(always)]
-    pub(crate) fn with_cell<R>(&self, f: impl FnOnce(OwnedCell<'_>) -> R) -> R {
-        (self.core.storage).with_counter(self.key, &self.slot, f)
-    }
-
     /// Adds `n` even while recording is switched off: for tallies the
     /// collector keeps (an evicted series' final value must not be lost).
     pub(crate) fn add_always(&self, n: u64) {

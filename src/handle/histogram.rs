@@ -81,12 +81,14 @@ impl Histogram {
 
     /// Runs `f` with this thread's cells of the histogram.
     #[inline(always)]
-    pub(crate) fn with_cells<R>(&self, f: impl FnOnce(OwnedHistogram<'_>) -> R) -> R {
+    fn with_cells(&self, f: impl FnOnce(OwnedHistogram<'_>)) {
         // SAFETY: `key` names this histogram's slot only (made with it, and
         // shared only by clones of it). Its cells are released only for a
         // family's reclaimed series, which nothing records into any more;
         // the family recycles the histogram `renamed`.
-        unsafe { (self.core.storage).with_histogram(self.key, &self.slot, &self.precision, f) }
+        unsafe {
+            (self.core.storage).with_histogram(self.key, &self.slot, &self.precision, f);
+        }
     }
 
     /// Records one observation of `value` (in the histogram's unit). Does

@@ -5,6 +5,7 @@
 //! (8 bytes per counter) in segments that never move, and lazily allocated
 //! histogram chunks. This layer knows slots and buckets, not names.
 
+mod bound_cells;
 mod chunk;
 mod directory;
 mod histogram_cells;
@@ -14,6 +15,7 @@ mod segments;
 mod shard;
 mod slots;
 
+pub(crate) use bound_cells::{bind_cells, with_bound_cells};
 #[cfg(test)]
 pub(crate) use chunk::GROUP_BUCKETS;
 pub(crate) use chunk::{compensated_add, ChunkSums, CHUNK_BUCKETS};
@@ -24,8 +26,7 @@ pub(crate) use shard::Shard;
 pub(crate) use slots::SlotAllocator;
 
 use crate::buckets::Precision;
-use crate::sync::{lock, BoundKey, Hold, Mutex, PartKey, PerThread};
-use histogram_cells::HistogramCells;
+use crate::sync::{lock, Hold, Mutex, PartKey, PerThread};
 use std::fmt;
 
 /// All threads' cells of one registry.
@@ -115,54 +116,6 @@ impl Storage {
                 |shard, at| shard.counter_cell(*at),
                 #[inline(always)]
                 |cell| f(OwnedCell::new(cell)),
-            )
-        }
-    }
-
-    /// Binds this thread's counter `cell` and histogram `cells` to `key`
-    /// under `owner` (one label set's two series), for
-    /// [`with_bound_pair`](Self::with_bound_pair) to find both at once.
-    pub(crate) fn bind_pair(
-        owner: PartKey,
-        key: &BoundKey,
-        cell: OwnedCell<'_>,
-        cells: OwnedHistogram<'_>,
-    ) {
-        // SAFETY: an `OwnedCell` or `OwnedHistogram` is made only from the
-        // shard the calling thread reached under the token it holds (in a
-        // `with_*` call or under a hold), and it lives no longer than that:
-        // the token is held now.
-        unsafe { crate::sync::bind(owner, key, cell.cell(), cells.cells()) }
-    }
-
-    /// Runs `f` with the counter cell and histogram cells this thread bound
-    /// to `key` under `owner` with [`bind_pair`](Self::bind_pair), if it
-    /// did.
-    ///
-    /// # Safety
-    ///
-    /// `owner` is bound with `bind_pair` only, and no histogram cells bound
-    /// under it are released (`release_histogram`) while calls with `owner`
-    /// still come. (Counter cells live as long as their shard.)
-    #[inline(always)]
-    pub(crate) unsafe fn with_bound_pair<R>(
-        owner: PartKey,
-        key: &BoundKey,
-        f: impl FnOnce(OwnedCell<'_>, OwnedHistogram<'_>) -> R,
-    ) -> Option<R> {
-        // SAFETY: `bind_pair` binds an `AtomicU64` counter cell and then
-        // `HistogramCells`, the types asked for here; neither is freed while
-        // calls with `owner` come (our caller's contract, and counter cells
-        // are freed only with their shard, which lives until its storage
-        // drops after every handle).
-        unsafe {
-            crate::sync::with_bound(
-                owner,
-                key,
-                #[inline(always)]
-                |cell: &crate::sync::AtomicU64, cells: &HistogramCells| {
-                    f(OwnedCell::new(cell), OwnedHistogram::new(cells))
-                },
             )
         }
     }

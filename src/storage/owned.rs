@@ -87,7 +87,7 @@ impl<'a> OwnedCell<'a> {
         }
     }
 
-    /// The cell itself, to bind it (`Storage::bind_pair`).
+    /// The cell itself, to bind it (`bound_cells.rs`).
     #[inline(always)]
     pub(super) fn cell(self) -> &'a AtomicU64 {
         self.cell
@@ -124,7 +124,7 @@ impl<'a> OwnedHistogram<'a> {
         }
     }
 
-    /// The cells themselves, to bind them (`Storage::bind_pair`).
+    /// The cells themselves, to bind them (`bound_cells.rs`).
     #[inline(always)]
     pub(super) fn cells(self) -> &'a HistogramCells {
         self.cells

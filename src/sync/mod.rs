@@ -54,7 +54,7 @@ mod queue;
 mod reclaim;
 mod table;
 
-pub(crate) use per_thread::{bind, with_bound, BoundKey, Hold, PartKey, PerThread};
+pub(crate) use per_thread::{bind, bound, Hold, PartKey, PerThread};
 pub(crate) use publish::Publish;
 #[cfg(any(feature = "telemetry", all(loom, feature = "loom")))]
 pub(crate) use queue::Queue;

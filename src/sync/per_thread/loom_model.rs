@@ -5,7 +5,7 @@
 //! records as a later thread-local destructor would.
 
 use super::thread_state::exit_now;
-use super::{bind, with_bound, BoundKey, PartKey, PerThread};
+use super::{bind, bound, PartKey, PerThread};
 use crate::sync::{run_model, Arc, AtomicU64, Ordering};
 use loom::thread;
 
@@ -26,15 +26,16 @@ fn add_part(values: &PerThread<AtomicU64>, key: PartKey, n: u64) {
 /// As [`add_part`], through this thread's bindings: the first add binds
 /// the part under `key`, later ones find it there.
 fn add_bound(values: &PerThread<AtomicU64>, key: PartKey, n: u64) {
-    const LABELS: BoundKey = [1, 2, 3, 0];
-    // SAFETY: `key` is bound only here, to the value itself (twice), which
-    // lives as long as `values`.
-    let bound = unsafe { with_bound(key, &LABELS, |c: &AtomicU64, _: &AtomicU64| bump(c, n)) };
-    if bound.is_none() {
+    const LABELS: [u64; 3] = [1, 2, 3];
+    if let Some([cell]) = bound(key, &LABELS) {
+        // SAFETY: `key` is bound only here, to this thread's value, which
+        // lives as long as `values`.
+        bump(unsafe { &*cell.cast::<AtomicU64>() }, n);
+    } else {
         let bind_and_bump = |c: &AtomicU64| {
             // SAFETY: `c` is this thread's value, reached under the token it
             // holds during this call.
-            unsafe { bind(key, &LABELS, c, c) };
+            unsafe { bind(key, &LABELS, [(c as *const AtomicU64).cast()]) };
             bump(c, n);
         };
         // SAFETY: as in `add_part`.

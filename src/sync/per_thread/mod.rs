@@ -39,7 +39,6 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ptr;
 
-pub(crate) use bound::BoundKey;
 pub(crate) use thread_state::Hold;
 
 /// One `T` per thread (see the module docs).
@@ -71,41 +70,32 @@ impl PartKey {
     }
 }
 
-/// Runs `f` on the two parts `owner` bound to `key` on this thread with
-/// [`bind`], if it did: one probe of a table only this thread touches.
-///
-/// # Safety
-///
-/// Every binding under `owner` was made with parts of types `P` and `Q`, in
-/// that order, and neither part has been freed (as for
-/// [`PerThread::with_part`]: a part freed before its container is dropped
-/// gets no call with `owner` afterwards).
+/// The `P` parts `owner` bound to the `K`-word `key` on this thread with
+/// [`bind`], if it did: one probe of a table only this thread touches. A
+/// hit holds what `bind` stored while this thread held the token it still
+/// holds (bindings are emptied before the token is released): addresses of
+/// parts of this thread's values, or null where the owner bound none.
 #[inline(always)]
-pub(crate) unsafe fn with_bound<P, Q, R>(
+pub(crate) fn bound<const K: usize, const P: usize>(
     owner: PartKey,
-    key: &BoundKey,
-    f: impl FnOnce(&P, &Q) -> R,
-) -> Option<R> {
-    let [p, q] = thread_state::cached_bound(owner.0, key)?;
-    // SAFETY: a hit holds what `bind` stored under `owner` and `key` while
-    // this thread held the token it still holds (bindings are emptied
-    // before the token is released): parts of this thread's values, alive
-    // until their containers drop or, by our caller's contract, not freed
-    // earlier; of types `P` and `Q` by the same contract.
-    Some(f(unsafe { &*p.cast::<P>() }, unsafe { &*q.cast::<Q>() }))
+    key: &[u64; K],
+) -> Option<[*const (); P]> {
+    thread_state::cached_bound(owner.0, key)
 }
 
-/// Binds `first` and `second` to `key` under `owner` on this thread (see
-/// [`with_bound`]).
+/// Binds `parts` to `key` under `owner` on this thread (see [`bound`]).
+/// An owner always binds keys of `K` words to `P` parts.
 ///
 /// # Safety
 ///
-/// Both are parts of values this thread reached under the token it holds
-/// now (in the `f` of [`PerThread::with_part`] or [`PerThread::with`], or
-/// under a [`Hold`]), so the binding is emptied before that token is
-/// released.
-pub(crate) unsafe fn bind<P, Q>(owner: PartKey, key: &BoundKey, first: &P, second: &Q) {
-    let parts = [(first as *const P).cast(), (second as *const Q).cast()];
+/// Each part is null or the address of a part of a value this thread
+/// reached under the token it holds now (in the `f` of
+/// [`PerThread::with_part`] or [`PerThread::with`], or under a [`Hold`]).
+pub(crate) unsafe fn bind<const K: usize, const P: usize>(
+    owner: PartKey,
+    key: &[u64; K],
+    parts: [*const (); P],
+) {
     thread_state::fill_bound(owner.0, key, parts);
 }
 

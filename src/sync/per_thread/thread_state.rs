@@ -19,7 +19,7 @@
 //! the values' cache. So are the label sets bound to two parts at once
 //! (`bound.rs`).
 
-use super::bound::{BoundKey, BoundTable};
+use super::bound::BoundTable;
 use super::tokens::Tokens;
 use std::cell::Cell;
 use std::fmt;
@@ -213,16 +213,26 @@ pub(super) fn fill_part(key: u64, addr: *const ()) {
 }
 
 /// The parts `owner` bound to `key` on this thread, if any. A hit means, as
-/// for [`cached_part`], that this thread still holds the token of the value
+/// for [`cached_part`], that this thread still holds the token of the values
 /// the parts are in.
 #[inline(always)]
-pub(super) fn cached_bound(owner: u64, key: &BoundKey) -> Option<[*const (); 2]> {
-    with_state(|s| s.bound.find(owner, key))
+pub(super) fn cached_bound<const K: usize, const P: usize>(
+    owner: u64,
+    key: &[u64; K],
+) -> Option<[*const (); P]> {
+    let view = with_state(|s| s.bound.view());
+    // SAFETY: this thread's table, probed before anything else can fill or
+    // empty it (both happen only on this thread, in other calls).
+    unsafe { view.find(owner, key) }
 }
 
-/// Binds `parts` to `key` for `owner`: addresses of parts of the value
+/// Binds `parts` to `key` for `owner`: addresses of parts of the values
 /// filed under the token this thread holds (emptied when it is released).
-pub(super) fn fill_bound(owner: u64, key: &BoundKey, parts: [*const (); 2]) {
+pub(super) fn fill_bound<const K: usize, const P: usize>(
+    owner: u64,
+    key: &[u64; K],
+    parts: [*const (); P],
+) {
     with_state(|s| {
         // Only while a token is held: a binding made without one would
         // outlive every release.
