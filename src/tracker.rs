@@ -467,7 +467,7 @@ impl ResponseTracker {
         let limit = self.requests.max_series().saturating_mul(4);
         self.index = Some(FrozenArc::new(LabelIndex::new(names.into(), limit)));
         let counters = [self.requests.core(), self.errors.core(), self.cache.core()];
-        self.binding = CellBinding::new(&self.duration, &counters);
+        self.binding = CellBinding::of(&self.duration, &counters);
         self
     }
 }

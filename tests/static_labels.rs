@@ -377,3 +377,33 @@ fn bound_label_sets_follow_each_pair_and_switch() {
 fn requests_of(reg: &Registry, route: &str) -> Option<u64> {
     requests(reg, route, "GET", "200")
 }
+
+/// A family records a `'static` label set with a series of its own through
+/// each thread's bound cells: under its registry's switch, with a refused
+/// label set still counted in `<name>_overflow` on every record, and one of
+/// the wrong number of values still counted as an arity error every time.
+#[test]
+fn families_bind_their_static_label_sets() {
+    let reg = Registry::new();
+    let options = hotmetrics::Options::new("hits", "Hits").labels(&["cache"]);
+    let hits = reg.counter_family_with(options.max_series(2)).unwrap();
+    for _ in 0..4 {
+        for cache in ["users", "orders", "carts"] {
+            hits.add(&[StaticStr(cache)], 2);
+        }
+        hits.inc(&[StaticStr("users"), StaticStr("extra")]);
+    }
+    reg.set_enabled(false);
+    hits.inc(&[StaticStr("users")]);
+    reg.set_enabled(true);
+    let snap = reg.collect();
+    assert_eq!(snap.counter_with("hits", &[("cache", "users")]), Some(8));
+    assert_eq!(snap.counter_with("hits", &[("cache", "orders")]), Some(8));
+    assert_eq!(snap.counter_with("hits", &[("overflow", "true")]), Some(8));
+    assert_eq!(snap.counter("hits_overflow"), Some(4));
+    let arity = [("metric", "hits")];
+    assert_eq!(
+        snap.counter_with("hotmetrics_label_arity_errors", &arity),
+        Some(4)
+    );
+}

@@ -18,7 +18,9 @@
 //! families all record into one registry have a binding (one switch to
 //! read, one shard to bind from).
 
-use super::family::Family;
+use super::family::{Family, SeriesCtx};
+use super::labels::{LabelShape, LabelValues, Labels};
+use super::static_key::{key_words, KEY_VALUES};
 use crate::buckets::Precision;
 use crate::descriptor::Unit;
 use crate::handle::{Core, Counter, Histogram};
@@ -26,8 +28,9 @@ use crate::storage::{bind_cells, with_bound_cells, OwnedCell, OwnedHistogram};
 use crate::sync::{Arc, PartKey};
 
 /// What an owner records through on a bound label set of `K` key words: up
-/// to `C` counters and one histogram (`P` is `C + 1`, the parts a binding
-/// holds). Built for series whose cells are never released while it lives.
+/// to `C` counters and up to one histogram (`P` is `C + 1`, the parts a
+/// binding holds). Built for series whose cells are never released while it
+/// lives.
 /// A clone binds under the same name: it stands for the same series.
 #[derive(Clone)]
 pub(crate) struct CellBinding<const K: usize, const C: usize, const P: usize> {
@@ -42,16 +45,10 @@ pub(crate) struct CellBinding<const K: usize, const C: usize, const P: usize> {
 }
 
 impl<const K: usize, const C: usize, const P: usize> CellBinding<K, C, P> {
-    /// A binding for series of `histograms` and of counter families that
-    /// record into `counter_cores`; `None` unless they all record into the
-    /// registry `histograms` does. (Generic over the family's metric so
-    /// that a `FamilyPair` of any members can hold one: only a counter and
-    /// histogram pair records through it.)
-    pub(crate) fn new<M, S>(
-        histograms: &Family<M, S>,
-        counter_cores: &[&Arc<Core>],
-    ) -> Option<Self> {
-        let ctx = &histograms.inner.ctx;
+    /// A binding for series of a family made with `ctx` and of counter
+    /// families that record into `counter_cores`; `None` unless they all
+    /// record into the registry `ctx` names.
+    pub(crate) fn new(ctx: &SeriesCtx, counter_cores: &[&Arc<Core>]) -> Option<Self> {
         if !counter_cores.iter().all(|c| Arc::ptr_eq(c, &ctx.core)) {
             return None;
         }
@@ -63,15 +60,23 @@ impl<const K: usize, const C: usize, const P: usize> CellBinding<K, C, P> {
         })
     }
 
+    /// As [`new`](Self::new), for the series of `histograms`.
+    pub(crate) fn of<M, S>(
+        histograms: &Family<M, S>,
+        counter_cores: &[&Arc<Core>],
+    ) -> Option<Self> {
+        Self::new(&histograms.inner.ctx, counter_cores)
+    }
+
     /// The histograms' unit.
     pub(crate) fn unit(&self) -> Unit {
         self.unit
     }
 
-    /// Adds one to each counter and records `value` into the histogram this
+    /// Adds `n` to each counter and records `value` into the histogram this
     /// thread bound `key` to; false (nothing recorded) if it bound none.
     #[inline(always)]
-    pub(crate) fn record(&self, key: &[u64; K], value: u64) -> bool {
+    pub(crate) fn record(&self, key: &[u64; K], n: u64, value: u64) -> bool {
         // SAFETY: `owner` is this binding's own, bound only by
         // `bind_and_record` with `bind_cells::<K, C, P>`, whose callers
         // guarantee that no histogram they bind is released while this
@@ -81,14 +86,14 @@ impl<const K: usize, const C: usize, const P: usize> CellBinding<K, C, P> {
                 self.owner,
                 key,
                 #[inline(always)]
-                |counters, cells| self.write(counters, cells, value),
+                |counters, cells| self.write(counters, cells, n, value),
             )
         };
         bound.is_some()
     }
 
-    /// Binds `key` to this thread's cells of `counters` (those present) and
-    /// `histogram`, and records as [`record`](Self::record) does.
+    /// Binds `key` to this thread's cells of `counters` and `histogram`
+    /// (those present), and records as [`record`](Self::record) does.
     ///
     /// # Safety
     ///
@@ -101,26 +106,106 @@ impl<const K: usize, const C: usize, const P: usize> CellBinding<K, C, P> {
         &self,
         key: &[u64; K],
         counters: [Option<&Counter>; C],
-        histogram: &Histogram,
+        histogram: Option<&Histogram>,
+        n: u64,
         value: u64,
     ) {
         self.core.storage.with_shard(|shard| {
             // The cells of one registry are in its shard; those of this
             // thread's, reached under the token it holds for this call.
-            let cells = shard.histogram(histogram.slot(), self.precision);
+            let cells = histogram.map(|h| shard.histogram(h.slot(), self.precision));
             let counters = counters.map(|c| c.map(|c| shard.counter(c.slot())));
             bind_cells::<K, C, P>(self.owner, key, counters, cells);
-            self.write(counters, cells, value);
+            self.write(counters, cells, n, value);
         });
     }
 
     /// What `Counter::inc` and `Histogram::record` write while the registry
     /// records.
     #[inline(always)]
-    fn write(&self, counters: [Option<OwnedCell<'_>>; C], cells: OwnedHistogram<'_>, value: u64) {
+    fn write(
+        &self,
+        counters: [Option<OwnedCell<'_>>; C],
+        cells: Option<OwnedHistogram<'_>>,
+        n: u64,
+        value: u64,
+    ) {
         if self.core.enabled() {
-            counters.into_iter().flatten().for_each(|c| c.add(1));
-            cells.record(self.precision, value);
+            counters.into_iter().flatten().for_each(|c| c.add(n));
+            if let Some(cells) = cells {
+                cells.record(self.precision, value);
+            }
         }
+    }
+}
+
+/// A family's own binding: one counter or one histogram per label set.
+pub(crate) type FamilyBinding = CellBinding<KEY_VALUES, 1, 2>;
+
+impl<S: LabelShape> Family<Counter, S> {
+    /// Adds `n` to this thread's bound cell of `labels`, binding it first
+    /// once the family has a series of its own for them; false (nothing
+    /// recorded) for a label set of other than `'static` values, one the
+    /// family refuses, or a family that evicts (which binds nothing).
+    #[inline(always)]
+    pub(super) fn add_bound<L: Labels<S> + ?Sized>(&self, labels: &L, n: u64) -> bool {
+        let (Some(binding), Some(key)) = (&self.inner.binding, key_words(labels)) else {
+            return false;
+        };
+        binding.record(&key, n, 0) || self.bind_counter(binding, labels, &key, n)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn bind_counter<L: LabelValues + ?Sized>(
+        &self,
+        binding: &FamilyBinding,
+        labels: &L,
+        key: &[u64; KEY_VALUES],
+        n: u64,
+    ) -> bool {
+        let Some(counter) = self.inner.find(labels) else {
+            return false;
+        };
+        // SAFETY: a series of this family (never its overflow series: the
+        // lookup by `'static` values never finds that), which records into
+        // its registry and, the family not evicting (it has a binding only
+        // then), keeps its cells while the family lives.
+        unsafe { binding.bind_and_record(key, [Some(counter)], None, n, 0) };
+        true
+    }
+}
+
+impl<S: LabelShape> Family<Histogram, S> {
+    /// As [`Family::add_bound`] of a counter family: records `value`.
+    #[inline(always)]
+    pub(super) fn record_bound<L: Labels<S> + ?Sized>(&self, labels: &L, value: u64) -> bool {
+        let (Some(binding), Some(key)) = (&self.inner.binding, key_words(labels)) else {
+            return false;
+        };
+        binding.record(&key, 0, value) || self.bind_histogram(binding, labels, &key, value)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn bind_histogram<L: LabelValues + ?Sized>(
+        &self,
+        binding: &FamilyBinding,
+        labels: &L,
+        key: &[u64; KEY_VALUES],
+        value: u64,
+    ) -> bool {
+        let Some(histogram) = self.inner.find(labels) else {
+            return false;
+        };
+        // SAFETY: as for a counter family: a series of this family, which
+        // does not evict, so its cells are never released while it lives.
+        unsafe { binding.bind_and_record(key, [None], Some(histogram), 0, value) };
+        true
+    }
+
+    /// The family's histograms' unit.
+    pub(super) fn unit_of_series(&self) -> Unit {
+        self.inner.ctx.unit
     }
 }

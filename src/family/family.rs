@@ -1,6 +1,7 @@
 //! [`Family`]: one metric split into series by a label set.
 #![forbid(unsafe_code)]
 
+use super::cell_binding::{CellBinding, FamilyBinding};
 use super::labels::{Arity, Dyn, FixedShape, LabelValues, Labels};
 use super::map::{Baseline, Refused, Series, SeriesMap};
 use super::series_ref::SeriesRef;
@@ -193,6 +194,9 @@ pub(super) struct Inner<M> {
     /// (`static_key.rs`); `None` in a family that evicts, whose series an
     /// alias could outlive.
     aliases: Option<StaticAliases<M>>,
+    /// Those label sets bound to each thread's cells (`cell_binding.rs`),
+    /// for counter and histogram families; `None` in a family that evicts.
+    pub(super) binding: Option<FamilyBinding>,
 }
 
 /// Slots a family's aliases start with (the table grows as they come).
@@ -244,6 +248,11 @@ impl<M: Clone> Family<M> {
         M: SeriesMetric,
     {
         let overflow = M::make(&ctx)?;
+        // What never evicts binds its `'static` label sets to each thread's
+        // cells (`cell_binding.rs`), as it keeps aliases.
+        let binding = (eviction.after == 0)
+            .then(|| CellBinding::new(&ctx, &[]))
+            .flatten();
         Some(Family {
             inner: Arc::new(Inner {
                 name,
@@ -259,6 +268,7 @@ impl<M: Clone> Family<M> {
                 free: Mutex::new(Vec::new()),
                 arity_warned: AtomicU8::new(0),
                 aliases: (eviction.after == 0).then(|| StaticAliases::new(limit, ALIAS_SLOTS)),
+                binding,
             }),
             arity_errors: None,
             _shape: PhantomData,
@@ -531,7 +541,7 @@ impl<M: Clone> Inner<M> {
     /// of `'static` strings in a family that never evicts, by the strings'
     /// addresses (after its first lookup); else by their bytes.
     #[inline(always)]
-    fn find<L: LabelValues + ?Sized>(&self, labels: &L) -> Option<&M> {
+    pub(super) fn find<L: LabelValues + ?Sized>(&self, labels: &L) -> Option<&M> {
         let by_content = || self.map.find(labels).map(|s| &s.metric);
         static_key::find(self.aliases.as_ref(), labels, by_content)
     }

@@ -218,7 +218,7 @@ impl<A: Clone, B: Clone, S: FixedShape> FamilyPair<A, B, S> {
                 index: LabelIndex::new(first.inner.map.names().clone(), limit),
                 first: first.clone(),
                 second: second.clone(),
-                binding: CellBinding::new(second, &[&first.inner.ctx.core]),
+                binding: CellBinding::of(second, &[&first.inner.ctx.core]),
             }),
         })
     }
@@ -285,7 +285,7 @@ impl<S: FixedShape> FamilyPair<Counter, Histogram, S> {
     #[inline]
     pub fn inc_and_record<L: Labels<S> + ?Sized>(&self, labels: &L, value: u64) {
         if let (Some(key), Some(binding)) = (static_key::key_words(labels), &self.inner.binding) {
-            if !binding.record(&key, value) {
+            if !binding.record(&key, 1, value) {
                 self.bind_and_record(binding, labels, &key, value);
             }
             return;
@@ -329,7 +329,7 @@ impl<S: FixedShape> FamilyPair<Counter, Histogram, S> {
         // the binding's registry (it exists only then) and do not evict
         // (`new` refuses a member that does), so `h`'s cells are never
         // released; the entry keeps both handles as long as the pair lives.
-        unsafe { binding.bind_and_record(key, [Some(c)], h, value) };
+        unsafe { binding.bind_and_record(key, [Some(c)], Some(h), 1, value) };
     }
 }
 

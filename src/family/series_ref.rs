@@ -112,14 +112,15 @@ impl<S: LabelShape> Family<Counter, S> {
     /// Adds one to the series of `labels`.
     #[inline]
     pub fn inc<L: Labels<S> + ?Sized>(&self, labels: &L) {
-        if let Some(series) = self.lookup(labels) {
-            series.inc();
-        }
+        self.add(labels, 1);
     }
 
     /// Adds `n` to the series of `labels`.
     #[inline]
     pub fn add<L: Labels<S> + ?Sized>(&self, labels: &L, n: u64) {
+        if self.add_bound(labels, n) {
+            return;
+        }
         if let Some(series) = self.lookup(labels) {
             series.add(n);
         }
@@ -130,6 +131,9 @@ impl<S: LabelShape> Family<Histogram, S> {
     /// Records `value` into the series of `labels`.
     #[inline]
     pub fn record<L: Labels<S> + ?Sized>(&self, labels: &L, value: u64) {
+        if self.record_bound(labels, value) {
+            return;
+        }
         if let Some(series) = self.lookup(labels) {
             series.record(value);
         }
@@ -139,9 +143,7 @@ impl<S: LabelShape> Family<Histogram, S> {
     /// [`Histogram::record_duration`]).
     #[inline]
     pub fn record_duration<L: Labels<S> + ?Sized>(&self, labels: &L, d: Duration) {
-        if let Some(series) = self.lookup(labels) {
-            series.record_duration(d);
-        }
+        self.record(labels, self.unit_of_series().from_duration(d));
     }
 
     /// Records a float into the series of `labels` (see

@@ -21,11 +21,11 @@
 //! - `scope.rs`: registry views, with a name prefix or constant labels;
 //! - `error.rs`, `name.rs`: what a registration can be refused for.
 
-#[cfg(test)]
-mod bound_pair_tests;
 mod callback;
 mod callback_sink;
 mod catalog;
+#[cfg(test)]
+mod cell_binding_tests;
 mod collect;
 mod error;
 mod family_builder;

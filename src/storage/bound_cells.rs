@@ -15,7 +15,7 @@ use crate::sync::{bind, bound, AtomicU64, PartKey};
 use std::ptr;
 
 /// Binds this thread's `counters` (`C` of them, each present or not) and
-/// histogram `cells` to the `K`-word `key` under `owner`, for
+/// histogram `cells` (if any) to the `K`-word `key` under `owner`, for
 /// [`with_bound_cells`] to find all at once. `P` is `C + 1`; an owner
 /// always binds with the same `K` and `C`.
 #[inline]
@@ -23,13 +23,13 @@ pub(crate) fn bind_cells<const K: usize, const C: usize, const P: usize>(
     owner: PartKey,
     key: &[u64; K],
     counters: [Option<OwnedCell<'_>>; C],
-    cells: OwnedHistogram<'_>,
+    cells: Option<OwnedHistogram<'_>>,
 ) {
     const { assert!(P == C + 1) };
-    let parts: [*const (); P] = std::array::from_fn(|i| match counters.get(i) {
-        Some(Some(c)) => (c.cell() as *const AtomicU64).cast(),
-        Some(None) => ptr::null(),
-        None => (cells.cells() as *const HistogramCells).cast(),
+    let parts: [*const (); P] = std::array::from_fn(|i| match (counters.get(i), cells) {
+        (Some(Some(c)), _) => (c.cell() as *const AtomicU64).cast(),
+        (None, Some(h)) => (h.cells() as *const HistogramCells).cast(),
+        _ => ptr::null(),
     });
     // SAFETY: an `OwnedCell` or `OwnedHistogram` is made only from the shard
     // the calling thread reached under the token it holds (in a `with_*`
@@ -52,7 +52,7 @@ pub(crate) fn bind_cells<const K: usize, const C: usize, const P: usize>(
 pub(crate) unsafe fn with_bound_cells<const K: usize, const C: usize, const P: usize, R>(
     owner: PartKey,
     key: &[u64; K],
-    f: impl FnOnce([Option<OwnedCell<'_>>; C], OwnedHistogram<'_>) -> R,
+    f: impl FnOnce([Option<OwnedCell<'_>>; C], Option<OwnedHistogram<'_>>) -> R,
 ) -> Option<R> {
     const { assert!(P == C + 1) };
     let parts: [*const (); P] = bound(owner, key)?;
@@ -63,9 +63,10 @@ pub(crate) unsafe fn with_bound_cells<const K: usize, const C: usize, const P: u
         // only with their shard, which outlives every handle.
         (!parts[i].is_null()).then(|| OwnedCell::new(unsafe { &*parts[i].cast::<AtomicU64>() }))
     });
-    // SAFETY: the last part is the `HistogramCells` `bind_cells` stored, in
-    // a value of the token this thread still holds, and by our caller's
-    // contract not released since.
-    let cells = OwnedHistogram::new(unsafe { &*parts[C].cast::<HistogramCells>() });
+    // SAFETY: the last part is the `HistogramCells` `bind_cells` stored (or
+    // null), in a value of the token this thread still holds, and by our
+    // caller's contract not released since.
+    let cells = (!parts[C].is_null())
+        .then(|| OwnedHistogram::new(unsafe { &*parts[C].cast::<HistogramCells>() }));
     Some(f(counters, cells))
 }

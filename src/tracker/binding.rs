@@ -26,7 +26,7 @@ impl ResponseTracker {
         };
         let words = [route, intent, variant];
         let value = binding.unit().from_duration(elapsed);
-        binding.record(&words, value) || self.bind_and_record(key, &words, value)
+        binding.record(&words, 1, value) || self.bind_and_record(key, &words, value)
     }
 
     /// A `'static` key this thread has not bound: bound to the cells of its
@@ -50,14 +50,14 @@ impl ResponseTracker {
         // do not evict (the index, and so the binding, exists only then):
         // the duration histogram's cells are never released, and the index
         // keeps the handles as long as the tracker lives.
-        unsafe { binding.bind_and_record(words, counters, &b.duration, value) };
+        unsafe { binding.bind_and_record(words, counters, Some(&b.duration), 1, value) };
         true
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::{CacheStatus, Clock, ErrorCategory, Registry, ResponseOutcome, StaticStr};
+    use crate::{CacheStatus, ErrorCategory, Registry, ResponseOutcome, StaticStr};
     use std::time::Duration;
 
     /// Threads record calls by `'static` route and intent, each through its
@@ -67,8 +67,7 @@ mod tests {
     #[test]
     fn calls_by_static_values_record_through_bound_cells() {
         let (threads, calls) = if cfg!(miri) { (2, 12) } else { (4, 1_200) };
-        // A fixed clock: `Registry::new` calibrates one with `cpuid`.
-        let reg = Registry::with_clock(Clock::from_fn(|| 0));
+        let reg = Registry::on_fixed_clock();
         let rt = reg.response_tracker("api").unwrap();
         let err = ResponseOutcome::Error(ErrorCategory::Timeout);
         std::thread::scope(|s| {
