@@ -57,6 +57,8 @@ struct Binding {
     words: [Word; BOUND_WORDS],
 }
 
+const _: () = assert!(std::mem::size_of::<Binding>() == 64);
+
 const EMPTY: Binding = Binding {
     tag: 0,
     words: [Word { key: 0 }; BOUND_WORDS],
@@ -128,8 +130,10 @@ impl BoundTable {
             let mut at = slot_of(new.tag, key());
             let b = loop {
                 at &= mask;
-                // SAFETY: as in `find`; the mutable access is the only one
-                // (this thread's, and no reference into the slots is alive).
+                // SAFETY: `slots` is this thread's live allocation of
+                // `mask + 1` bindings (`install`) and `at <= mask`; the
+                // mutable access is the only one (this thread's, and no
+                // other reference into the slots is alive).
                 let b = unsafe { &mut *slots.add(at) };
                 if b.tag == 0 || (b.tag == new.tag && b.words[..k].iter().map(key_word).eq(key())) {
                     break b;
