@@ -3,7 +3,8 @@
 # pinned nightly (installed on first use): the per-thread store
 # (src/sync/per_thread/), the storage (src/storage/), the snapshots
 # (src/snapshot/), the families with their lock-free table (src/family/,
-# whose map tests drive src/sync/table.rs) and the registry (src/registry/).
+# whose map tests drive src/sync/table.rs), the registry (src/registry/) and
+# the response tracker's bound cells (src/tracker/binding.rs).
 # Any undefined behaviour Miri finds fails the run (non-zero exit).
 #
 # Usage: scripts/miri.sh [--tree-borrows] [EXTRA CARGO TEST ARGS]
