@@ -153,31 +153,43 @@ fn in_child(test: &str, scenario: &str) {
     );
 }
 
-/// One thread of each kind.
-#[test]
-fn destructors_that_record_are_counted() {
+/// The body of a test: in the parent, runs the test again in a child
+/// process to run the scenario `name` there; in that child, `run`s it.
+fn scenario(test: &str, name: &str, run: impl FnOnce()) {
     match std::env::var(CHILD).as_deref() {
-        Ok("once") => scenario_exits_are_counted(1),
+        Ok(s) if s == name => run(),
         Ok(_) => {}
-        Err(_) => in_child("destructors_that_record_are_counted", "once"),
+        Err(_) => in_child(test, name),
     }
 }
 
-/// Many rounds, so that threads exit while others are handed cells.
-#[test]
-fn destructors_that_record_while_threads_come_and_go() {
-    let rounds = if cfg!(miri) {
+/// Rounds of the tests in which threads come and go.
+fn many_rounds() -> u64 {
+    if cfg!(miri) {
         2
     } else if cfg!(hotmetrics_tsan) {
         50
     } else {
         200
-    };
-    match std::env::var(CHILD).as_deref() {
-        Ok("many") => scenario_exits_are_counted(rounds),
-        Ok(_) => {}
-        Err(_) => in_child("destructors_that_record_while_threads_come_and_go", "many"),
     }
+}
+
+/// One thread of each kind.
+#[test]
+fn destructors_that_record_are_counted() {
+    scenario("destructors_that_record_are_counted", "once", || {
+        scenario_exits_are_counted(1)
+    });
+}
+
+/// Many rounds, so that threads exit while others are handed cells.
+#[test]
+fn destructors_that_record_while_threads_come_and_go() {
+    scenario(
+        "destructors_that_record_while_threads_come_and_go",
+        "many",
+        || scenario_exits_are_counted(many_rounds()),
+    );
 }
 
 /// A pair whose label sets of `'static` values each thread binds to its own
@@ -241,19 +253,9 @@ fn scenario_pair_exits_are_counted(rounds: u64) {
 /// from destructors before and after the crate's exit guard.
 #[test]
 fn destructors_that_record_through_a_bound_pair_are_counted() {
-    let rounds = if cfg!(miri) {
-        2
-    } else if cfg!(hotmetrics_tsan) {
-        50
-    } else {
-        200
-    };
-    match std::env::var(CHILD).as_deref() {
-        Ok("pair") => scenario_pair_exits_are_counted(rounds),
-        Ok(_) => {}
-        Err(_) => in_child(
-            "destructors_that_record_through_a_bound_pair_are_counted",
-            "pair",
-        ),
-    }
+    scenario(
+        "destructors_that_record_through_a_bound_pair_are_counted",
+        "pair",
+        || scenario_pair_exits_are_counted(many_rounds()),
+    );
 }

@@ -142,68 +142,69 @@ impl<const K: usize, const C: usize, const P: usize> CellBinding<K, C, P> {
 /// A family's own binding: one counter or one histogram per label set.
 pub(crate) type FamilyBinding = CellBinding<KEY_VALUES, 1, 2>;
 
-impl<S: LabelShape> Family<Counter, S> {
-    /// Adds `n` to this thread's bound cell of `labels`, binding it first
-    /// once the family has a series of its own for them; false (nothing
-    /// recorded) for a label set of other than `'static` values, one the
-    /// family refuses, or a family that evicts (which binds nothing).
+/// The series a family binds for one label set: its counter or its
+/// histogram, in a [`FamilyBinding`]'s two parts.
+pub(crate) trait BoundSeries: Clone {
+    fn parts(&self) -> ([Option<&Counter>; 1], Option<&Histogram>);
+}
+
+impl BoundSeries for Counter {
+    fn parts(&self) -> ([Option<&Counter>; 1], Option<&Histogram>) {
+        ([Some(self)], None)
+    }
+}
+
+impl BoundSeries for Histogram {
+    fn parts(&self) -> ([Option<&Counter>; 1], Option<&Histogram>) {
+        ([None], Some(self))
+    }
+}
+
+impl<M, S: LabelShape> Family<M, S> {
+    /// Adds `n` to this thread's bound counter cell of `labels`, or records
+    /// `value` into its bound histogram cells, binding them first once the
+    /// family has a series of its own for them; false (nothing recorded)
+    /// for a label set of other than `'static` values, one the family
+    /// refuses, or a family that evicts (which binds nothing).
     #[inline(always)]
-    pub(super) fn add_bound<L: Labels<S> + ?Sized>(&self, labels: &L, n: u64) -> bool {
+    pub(super) fn record_bound<L>(&self, labels: &L, n: u64, value: u64) -> bool
+    where
+        L: Labels<S> + ?Sized,
+        M: BoundSeries,
+    {
         let (Some(binding), Some(key)) = (&self.inner.binding, key_words(labels)) else {
             return false;
         };
-        binding.record(&key, n, 0) || self.bind_counter(binding, labels, &key, n)
+        binding.record(&key, n, value) || self.bind_and_record(binding, labels, &key, n, value)
     }
 
     #[cold]
     #[inline(never)]
-    fn bind_counter<L: LabelValues + ?Sized>(
+    fn bind_and_record<L: LabelValues + ?Sized>(
         &self,
         binding: &FamilyBinding,
         labels: &L,
         key: &[u64; KEY_VALUES],
         n: u64,
-    ) -> bool {
-        let Some(counter) = self.inner.find(labels) else {
+        value: u64,
+    ) -> bool
+    where
+        M: BoundSeries,
+    {
+        let Some(series) = self.inner.find(labels) else {
             return false;
         };
+        let (counters, histogram) = series.parts();
         // SAFETY: a series of this family (never its overflow series: the
         // lookup by `'static` values never finds that), which records into
         // its registry and, the family not evicting (it has a binding only
         // then), keeps its cells while the family lives.
-        unsafe { binding.bind_and_record(key, [Some(counter)], None, n, 0) };
+        unsafe { binding.bind_and_record(key, counters, histogram, n, value) };
         true
     }
 }
 
-impl<S: LabelShape> Family<Histogram, S> {
-    /// As [`Family::add_bound`] of a counter family: records `value`.
-    #[inline(always)]
-    pub(super) fn record_bound<L: Labels<S> + ?Sized>(&self, labels: &L, value: u64) -> bool {
-        let (Some(binding), Some(key)) = (&self.inner.binding, key_words(labels)) else {
-            return false;
-        };
-        binding.record(&key, 0, value) || self.bind_histogram(binding, labels, &key, value)
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn bind_histogram<L: LabelValues + ?Sized>(
-        &self,
-        binding: &FamilyBinding,
-        labels: &L,
-        key: &[u64; KEY_VALUES],
-        value: u64,
-    ) -> bool {
-        let Some(histogram) = self.inner.find(labels) else {
-            return false;
-        };
-        // SAFETY: as for a counter family: a series of this family, which
-        // does not evict, so its cells are never released while it lives.
-        unsafe { binding.bind_and_record(key, [None], Some(histogram), 0, value) };
-        true
-    }
-
+impl<S> Family<Histogram, S> {
     /// The family's histograms' unit.
     pub(super) fn unit_of_series(&self) -> Unit {
         self.inner.ctx.unit

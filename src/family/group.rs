@@ -299,7 +299,7 @@ impl<S: FixedShape> FamilyPair<Counter, Histogram, S> {
     /// `labels` (see [`Histogram::record_duration`]), with one lookup.
     #[inline]
     pub fn inc_and_record_duration<L: Labels<S> + ?Sized>(&self, labels: &L, d: Duration) {
-        let unit = self.inner.second.inner.ctx.unit;
+        let unit = self.inner.second.unit_of_series();
         self.inc_and_record(labels, unit.from_duration(d));
     }
 

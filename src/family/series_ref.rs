@@ -118,7 +118,7 @@ impl<S: LabelShape> Family<Counter, S> {
     /// Adds `n` to the series of `labels`.
     #[inline]
     pub fn add<L: Labels<S> + ?Sized>(&self, labels: &L, n: u64) {
-        if self.add_bound(labels, n) {
+        if self.record_bound(labels, n, 0) {
             return;
         }
         if let Some(series) = self.lookup(labels) {
@@ -131,7 +131,7 @@ impl<S: LabelShape> Family<Histogram, S> {
     /// Records `value` into the series of `labels`.
     #[inline]
     pub fn record<L: Labels<S> + ?Sized>(&self, labels: &L, value: u64) {
-        if self.record_bound(labels, value) {
+        if self.record_bound(labels, 0, value) {
             return;
         }
         if let Some(series) = self.lookup(labels) {
