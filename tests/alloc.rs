@@ -166,6 +166,8 @@ fn labeled_recording_allocates_nothing_once_the_series_exist() {
         pair.inc_and_record(&("full", "so", "overflow"), 5);
         // `'static` values: found by address once aliased at first touch.
         lat.record(&[StaticStr("search")], 1_000);
+        lat.record_f64(&[StaticStr("search")], 0.5);
+        lat.record_f64(&[StaticStr("search")], f64::NAN);
         fam.inc(&[StaticStr("full"), StaticStr("so"), StaticStr("overflow")]);
         pair.inc_and_record(&["search", "GET", "200"].map(StaticStr), 5);
         pair.inc_and_record(&["full", "so", "overflow"].map(StaticStr), 5);

@@ -27,6 +27,40 @@ use crate::handle::{Core, Counter, Histogram};
 use crate::storage::{bind_cells, with_bound_cells, OwnedCell, OwnedHistogram};
 use crate::sync::{Arc, PartKey};
 
+/// What a bound histogram records: an integer in its unit, or a float
+/// that is not NaN ([`NotNan`]; a NaN goes to the series' `invalid` count
+/// through its handle).
+pub(crate) trait BoundValue: Copy {
+    fn record_into(self, cells: OwnedHistogram<'_>, precision: Precision);
+}
+
+impl BoundValue for u64 {
+    #[inline(always)]
+    fn record_into(self, cells: OwnedHistogram<'_>, precision: Precision) {
+        cells.record(precision, self);
+    }
+}
+
+/// A float that is not NaN, which a bound histogram records as
+/// `Histogram::record_f64` does.
+#[derive(Clone, Copy)]
+pub(crate) struct NotNan(f64);
+
+impl NotNan {
+    /// `value`, unless it is NaN.
+    #[inline(always)]
+    pub(crate) fn new(value: f64) -> Option<NotNan> {
+        (!value.is_nan()).then_some(NotNan(value))
+    }
+}
+
+impl BoundValue for NotNan {
+    #[inline(always)]
+    fn record_into(self, cells: OwnedHistogram<'_>, precision: Precision) {
+        cells.record_f64(precision, self.0);
+    }
+}
+
 /// What an owner records through on a bound label set of `K` key words: up
 /// to `C` counters and up to one histogram (`P` is `C + 1`, the parts a
 /// binding holds). Built for series whose cells are never released while it
@@ -76,7 +110,7 @@ impl<const K: usize, const C: usize, const P: usize> CellBinding<K, C, P> {
     /// Adds `n` to each counter and records `value` into the histogram this
     /// thread bound `key` to; false (nothing recorded) if it bound none.
     #[inline(always)]
-    pub(crate) fn record(&self, key: &[u64; K], n: u64, value: u64) -> bool {
+    pub(crate) fn record<V: BoundValue>(&self, key: &[u64; K], n: u64, value: V) -> bool {
         // SAFETY: `owner` is this binding's own, bound only by
         // `bind_and_record` with `bind_cells::<K, C, P>`, whose callers
         // guarantee that no histogram they bind is released while this
@@ -102,13 +136,13 @@ impl<const K: usize, const C: usize, const P: usize> CellBinding<K, C, P> {
     /// is not a series of a family that evicts.
     #[cold]
     #[inline(never)]
-    pub(crate) unsafe fn bind_and_record(
+    pub(crate) unsafe fn bind_and_record<V: BoundValue>(
         &self,
         key: &[u64; K],
         counters: [Option<&Counter>; C],
         histogram: Option<&Histogram>,
         n: u64,
-        value: u64,
+        value: V,
     ) {
         self.core.storage.with_shard(|shard| {
             // The cells of one registry are in its shard; those of this
@@ -123,17 +157,17 @@ impl<const K: usize, const C: usize, const P: usize> CellBinding<K, C, P> {
     /// What `Counter::inc` and `Histogram::record` write while the registry
     /// records.
     #[inline(always)]
-    fn write(
+    fn write<V: BoundValue>(
         &self,
         counters: [Option<OwnedCell<'_>>; C],
         cells: Option<OwnedHistogram<'_>>,
         n: u64,
-        value: u64,
+        value: V,
     ) {
         if self.core.enabled() {
             counters.into_iter().flatten().for_each(|c| c.add(n));
             if let Some(cells) = cells {
-                cells.record(self.precision, value);
+                value.record_into(cells, self.precision);
             }
         }
     }
@@ -162,14 +196,16 @@ impl BoundSeries for Histogram {
 
 impl<M, S: LabelShape> Family<M, S> {
     /// Adds `n` to this thread's bound counter cell of `labels`, or records
-    /// `value` into its bound histogram cells, binding them first once the
+    /// `value` (an integer, or a float that is not NaN) into its bound
+    /// histogram cells, binding them first once the
     /// family has a series of its own for them; false (nothing recorded)
     /// for a label set of other than `'static` values, one the family
     /// refuses, or a family that evicts (which binds nothing).
     #[inline(always)]
-    pub(super) fn record_bound<L>(&self, labels: &L, n: u64, value: u64) -> bool
+    pub(super) fn record_bound<L, V>(&self, labels: &L, n: u64, value: V) -> bool
     where
         L: Labels<S> + ?Sized,
+        V: BoundValue,
         M: BoundSeries,
     {
         let (Some(binding), Some(key)) = (&self.inner.binding, key_words(labels)) else {
@@ -180,13 +216,13 @@ impl<M, S: LabelShape> Family<M, S> {
 
     #[cold]
     #[inline(never)]
-    fn bind_and_record<L: LabelValues + ?Sized>(
+    fn bind_and_record<L: LabelValues + ?Sized, V: BoundValue>(
         &self,
         binding: &FamilyBinding,
         labels: &L,
         key: &[u64; KEY_VALUES],
         n: u64,
-        value: u64,
+        value: V,
     ) -> bool
     where
         M: BoundSeries,

@@ -2,6 +2,7 @@
 //! record through one (`family.inc(&labels)`, `family.record(&labels, v)`).
 #![forbid(unsafe_code)]
 
+use super::cell_binding::NotNan;
 use super::family::Family;
 use super::labels::{LabelShape, Labels};
 use crate::handle::{Counter, FloatGauge, Gauge, Histogram};
@@ -118,7 +119,7 @@ impl<S: LabelShape> Family<Counter, S> {
     /// Adds `n` to the series of `labels`.
     #[inline]
     pub fn add<L: Labels<S> + ?Sized>(&self, labels: &L, n: u64) {
-        if self.record_bound(labels, n, 0) {
+        if self.record_bound(labels, n, 0_u64) {
             return;
         }
         if let Some(series) = self.lookup(labels) {
@@ -150,6 +151,10 @@ impl<S: LabelShape> Family<Histogram, S> {
     /// [`Histogram::record_f64`]).
     #[inline]
     pub fn record_f64<L: Labels<S> + ?Sized>(&self, labels: &L, value: f64) {
+        // A NaN is counted in the series' `invalid`, through its handle.
+        if NotNan::new(value).is_some_and(|v| self.record_bound(labels, 0, v)) {
+            return;
+        }
         if let Some(series) = self.lookup(labels) {
             series.record_f64(value);
         }

@@ -77,3 +77,42 @@ fn families_record_through_their_bound_cells() {
         assert_eq!(h.sum(), 107 * u128::from(per_route));
     }
 }
+
+/// Floats by `'static` values through a histogram family's bound cells
+/// (`record_f64`): counted, summed and bounded as through the handle; a
+/// NaN never reaches the cells but the series' `invalid` count; nothing is
+/// recorded while the registry is off.
+#[test]
+fn floats_record_through_bound_cells_and_nan_counts_as_invalid() {
+    let (threads, ops) = if cfg!(miri) { (2, 20) } else { (4, 2_000) };
+    let reg = Registry::on_fixed_clock();
+    let latency = (reg.histogram_family("latency", "L", Unit::Seconds, &["route"])).unwrap();
+    let routes = [[StaticStr("/a")], [StaticStr("/b")]];
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let (latency, routes) = (&latency, &routes);
+            s.spawn(move || {
+                for i in 0..ops {
+                    let route = &routes[(i + t) % 2];
+                    latency.record_f64(route, 0.25);
+                    latency.record_f64(route, -1.5);
+                    latency.record_f64(route, f64::NAN);
+                }
+            });
+        }
+        let _ = reg.collect();
+    });
+    reg.set_enabled(false);
+    latency.record_f64(&routes[0], 0.25);
+    latency.record_f64(&routes[0], f64::NAN);
+    reg.set_enabled(true);
+    let snap = reg.collect();
+    let per_route = threads as u64 * ops as u64 / 2;
+    for route in ["/a", "/b"] {
+        let h = snap.histogram_with("latency", &[("route", route)]).unwrap();
+        assert_eq!(h.count(), 2 * per_route, "{route}");
+        assert_eq!(h.sum_f64(), -1.25 * per_route as f64, "{route}");
+        assert_eq!((h.min_f64(), h.max_f64()), (Some(-1.5), Some(0.25)));
+        assert_eq!(h.invalid(), per_route, "{route}");
+    }
+}

@@ -17,6 +17,7 @@
 //! Cases: `pair` (`FamilyPair::inc_and_record`), `static` (the same with
 //! the values as `StaticStr`, found by address), `separate` (two dynamic
 //! lookups), `separate_static` (the same with `StaticStr` values),
+//! `separate_static_f64` (the same recording the latency as a float),
 //! `prebound` (handles bound up front), `prebound_local` (the same handles
 //! bound to this thread with `local()`: no per-thread lookup), `response`
 //! (`ResponseTracker::record_response`), `response_static` (the same with
@@ -44,8 +45,8 @@ fn drive<F: Fn(&Request)>(reqs: &[Request], n: usize, record: &F) -> u64 {
 }
 
 /// The cases (see the module docs).
-const CASES: &str = "pair, static, separate, separate_static, prebound, prebound_local, \
-                     response, response_static, none";
+const CASES: &str = "pair, static, separate, separate_static, separate_static_f64, prebound, \
+                     prebound_local, response, response_static, none";
 
 /// Runs of `n` requests a timed probe takes the fastest of.
 const TIMED_RUNS: usize = 25;
@@ -102,6 +103,11 @@ fn main() {
             let labels = r.labels.map(StaticStr);
             count.inc(&labels);
             latency.record(&labels, r.nanos);
+        }),
+        "separate_static_f64" => measure(&reqs, n, timed, |r| {
+            let labels = r.labels.map(StaticStr);
+            count.inc(&labels);
+            latency.record_f64(&labels, r.nanos as f64);
         }),
         "prebound" => {
             let bound: Vec<_> = label_sets().iter().map(|l| pair.with(l)).collect();
