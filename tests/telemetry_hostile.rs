@@ -178,6 +178,12 @@ fn self_metrics_match_after_an_abandoning_shutdown_of_20000_events() {
 /// A client against a sink answering `status` with `Retry-After: value`
 /// until told otherwise; returns the gap between the first two requests.
 fn retry_gap(status: u16, value: &str, breaker: BreakerConfig) -> Duration {
+    let (first, retry) = retry_arrivals(status, value, breaker);
+    retry - first
+}
+
+/// When the sink received the refused request and its retry.
+fn retry_arrivals(status: u16, value: &str, breaker: BreakerConfig) -> (Instant, Instant) {
     let sink = Sink::start();
     sink.set_status(status);
     sink.set_retry_after(Some(value));
@@ -201,7 +207,7 @@ fn retry_gap(status: u16, value: &str, breaker: BreakerConfig) -> Duration {
     let at = sink.arrivals();
     let acct = client.shutdown(Duration::from_secs(1));
     assert_eq!(acct.delivered, 1, "{acct:?}");
-    at[1] - at[0]
+    (at[0], at[1])
 }
 
 #[test]
@@ -219,11 +225,27 @@ fn retry_after_seconds_is_honoured_on_429_and_503() {
 
 #[test]
 fn retry_after_http_date_is_honoured() {
-    // Two seconds ahead, at one-second resolution: at least one second.
-    let at = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(2));
-    let gap = retry_gap(429, &at, BreakerConfig::default());
-    assert!(gap >= Duration::from_millis(950), "retried after {gap:?}");
-    assert!(gap < Duration::from_secs(5), "{gap:?}");
+    // Three seconds ahead at one-second resolution: a date at least two
+    // seconds away, which a retry that ignored it (25–75 ms after the
+    // refused request) would come well before. The retry is checked
+    // against the date itself: when the refused request arrived depends on
+    // how busy the machine is, so the gap between the two does not tell.
+    let date = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(3));
+    let not_before = httpdate::parse_http_date(&date).unwrap();
+    let (first, retry) = retry_arrivals(429, &date, BreakerConfig::default());
+    // The retry's wall-clock time, from its `Instant` (a few ms of slack
+    // for reading the two clocks and the client's 1 ms polling).
+    let retried_at = SystemTime::now() - retry.elapsed();
+    assert!(
+        retried_at + Duration::from_millis(50) >= not_before,
+        "retried {:?} before the date",
+        not_before.duration_since(retried_at).unwrap_or_default()
+    );
+    assert!(
+        retry - first < Duration::from_secs(5),
+        "{:?}",
+        retry - first
+    );
 }
 
 #[test]
