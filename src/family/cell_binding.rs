@@ -154,8 +154,8 @@ impl<const K: usize, const C: usize, const P: usize> CellBinding<K, C, P> {
         });
     }
 
-    /// What `Counter::inc` and `Histogram::record` write while the registry
-    /// records.
+    /// What `Counter::add` and `Histogram::record` (or `record_f64`) write
+    /// while the registry records.
     #[inline(always)]
     fn write<V: BoundValue>(
         &self,
@@ -197,10 +197,10 @@ impl BoundSeries for Histogram {
 impl<M, S: LabelShape> Family<M, S> {
     /// Adds `n` to this thread's bound counter cell of `labels`, or records
     /// `value` (an integer, or a float that is not NaN) into its bound
-    /// histogram cells, binding them first once the
-    /// family has a series of its own for them; false (nothing recorded)
-    /// for a label set of other than `'static` values, one the family
-    /// refuses, or a family that evicts (which binds nothing).
+    /// histogram cells, binding them first once the family has a series of
+    /// its own for them; false (nothing recorded) for a label set of other
+    /// than `'static` values, one the family refuses, or a family that
+    /// evicts (which binds nothing).
     #[inline(always)]
     pub(super) fn record_bound<L, V>(&self, labels: &L, n: u64, value: V) -> bool
     where
