@@ -1,6 +1,7 @@
 //! [`CellBinding`]: label sets of `'static` values bound, on each thread,
 //! to that thread's cells of the series they record into: what a
-//! `FamilyPair<Counter, Histogram>` and a `ResponseTracker` record through.
+//! `FamilyPair<Counter, Histogram>`, a `ResponseTracker` and a counter or
+//! histogram family that does not evict record through.
 //!
 //! A label set of `'static` values has a key of a few words
 //! (`static_key.rs`). The shared lookup by that key probes the owner's
